@@ -1,0 +1,109 @@
+// The one configuration schema: every key, its default, its type and what it allows.
+// Key names keep the original deployment guide's (`hot_storage_dir`, `batch_size`, …); new keys carry units.
+
+export type KeyKind =
+  | { type: 'string'; allowEmpty?: boolean }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'listen' } // comma-separated host:port list, may be empty
+  | { type: 'strings' } // list of strings (YAML list, or comma-separated in the environment)
+  | { type: 'devices' }; // map of device address → { name, vendor, timezone }
+
+export interface KeySpec {
+  kind: KeyKind;
+  default: unknown;
+  help: string;
+}
+
+export const SCHEMA = {
+  hot_storage_dir: { kind: { type: 'string' }, default: './var/hot', help: 'spool and state files (SSD)' },
+  cold_storage_dir: { kind: { type: 'string' }, default: './var/cold', help: 'one SQLite file per UTC day (HDD)' },
+  users_db_path: { kind: { type: 'string' }, default: './var/users.db', help: 'users, sessions and audit log' },
+  batch_size: { kind: { type: 'int', min: 1, max: 1_000_000 }, default: 500, help: 'lines that trigger a commit' },
+  batch_timeout_sec: { kind: { type: 'int', min: 1, max: 3600 }, default: 10, help: 'longest a received line waits before commit' },
+  batch_max_lines: { kind: { type: 'int', min: 1, max: 10_000_000 }, default: 100_000, help: 'most lines one commit takes when behind' },
+  db_journal_mode: { kind: { type: 'enum', values: ['WAL', 'DELETE', 'TRUNCATE'] }, default: 'WAL', help: 'SQLite journal mode of day files' },
+  db_synchronous: { kind: { type: 'enum', values: ['OFF', 'NORMAL', 'FULL', 'EXTRA'] }, default: 'NORMAL', help: 'SQLite synchronous mode of day files' },
+  db_cache_size_mib: { kind: { type: 'int', min: 2, max: 65536 }, default: 256, help: 'SQLite page cache of the day being written' },
+  db_max_page_count: { kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, default: 0, help: 'cap on pages per day file (0 = no cap; tests use it to simulate a full disk)' },
+  log_retention_days: { kind: { type: 'int', min: 1, max: 36500 }, default: 365, help: 'day files older than this are deleted' },
+  enable_audit_log: { kind: { type: 'bool' }, default: true, help: 'record every login, search, export and admin action' },
+  noise_filters: { kind: { type: 'strings' }, default: [], help: 'substrings: a line containing one is counted as noise and not stored' },
+  syslog_udp_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5514', help: 'UDP syslog listeners' },
+  syslog_tcp_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5514', help: 'TCP syslog listeners (RFC 6587)' },
+  syslog_tls_listen: { kind: { type: 'listen' }, default: '', help: 'TLS syslog listeners (RFC 5425)' },
+  tls_cert_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM certificate for TLS listeners (reloaded on SIGHUP)' },
+  tls_key_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM key for TLS listeners (reloaded on SIGHUP)' },
+  tls_ca_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM CA bundle: when set, senders must present a certificate it signed' },
+  udp_recv_buffer_bytes: { kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, default: 33_554_432, help: 'SO_RCVBUF asked for UDP sockets (kernel caps it at net.core.rmem_max)' },
+  tcp_max_frame_bytes: { kind: { type: 'int', min: 480, max: 16_777_216 }, default: 65_536, help: 'longest syslog frame kept whole; longer ones are truncated and counted' },
+  tcp_max_connections: { kind: { type: 'int', min: 1, max: 100_000 }, default: 1000, help: 'concurrent TCP/TLS senders' },
+  tcp_idle_timeout_sec: { kind: { type: 'int', min: 0, max: 86_400 }, default: 600, help: 'close a TCP/TLS sender silent this long (0 = never)' },
+  tail_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'raw log file to follow (e.g. rsyslog\'s hot_logs.raw)' },
+  tail_poll_ms: { kind: { type: 'int', min: 10, max: 60_000 }, default: 250, help: 'how often the tailed file is checked' },
+  spool_fsync: { kind: { type: 'enum', values: ['always', 'interval', 'never'] }, default: 'interval', help: 'when spool appends are fsynced' },
+  spool_fsync_interval_ms: { kind: { type: 'int', min: 1, max: 60_000 }, default: 1000, help: 'fsync period with spool_fsync: interval' },
+  spool_segment_bytes: { kind: { type: 'int', min: 4096, max: 2 ** 31 - 1 }, default: 67_108_864, help: 'spool segment size' },
+  spool_max_bytes: { kind: { type: 'int', min: 65_536, max: Number.MAX_SAFE_INTEGER }, default: 20 * 2 ** 30, help: 'uncommitted spool beyond which TCP pauses and UDP drops' },
+  spool_degraded_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 256 * 2 ** 20, help: 'uncommitted spool beyond which /health says degraded' },
+  cold_min_free_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 1 * 2 ** 30, help: 'free space on the cold disk below which /health says degraded' },
+  web_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5000', help: 'web console (behind nginx)' },
+  timezone: { kind: { type: 'string' }, default: 'America/Sao_Paulo', help: 'IANA zone for times shown and typed in the console, and for zone-less log headers' },
+  devices: { kind: { type: 'devices' }, default: {}, help: 'per-device settings keyed by sender address: name, vendor pin, timezone' },
+  storage: { kind: { type: 'enum', values: ['sqlite', 'clickhouse'] }, default: 'sqlite', help: 'storage engine' },
+  clickhouse_url: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'ClickHouse HTTP endpoint when storage is clickhouse' },
+  language: { kind: { type: 'enum', values: ['pt-BR', 'en'] }, default: 'pt-BR', help: 'console language' },
+  session_idle_timeout_min: { kind: { type: 'int', min: 1, max: 1440 }, default: 30, help: 'console session idle timeout' },
+} as const satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof SCHEMA;
+
+export interface DeviceConfig {
+  name: string;
+  vendor: string | null;
+  timezone: string | null;
+}
+
+export interface Config {
+  hot_storage_dir: string;
+  cold_storage_dir: string;
+  users_db_path: string;
+  batch_size: number;
+  batch_timeout_sec: number;
+  batch_max_lines: number;
+  db_journal_mode: 'WAL' | 'DELETE' | 'TRUNCATE';
+  db_synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  db_cache_size_mib: number;
+  db_max_page_count: number;
+  log_retention_days: number;
+  enable_audit_log: boolean;
+  noise_filters: readonly string[];
+  syslog_udp_listen: readonly string[];
+  syslog_tcp_listen: readonly string[];
+  syslog_tls_listen: readonly string[];
+  tls_cert_file: string;
+  tls_key_file: string;
+  tls_ca_file: string;
+  udp_recv_buffer_bytes: number;
+  tcp_max_frame_bytes: number;
+  tcp_max_connections: number;
+  tcp_idle_timeout_sec: number;
+  tail_file: string;
+  tail_poll_ms: number;
+  spool_fsync: 'always' | 'interval' | 'never';
+  spool_fsync_interval_ms: number;
+  spool_segment_bytes: number;
+  spool_max_bytes: number;
+  spool_degraded_bytes: number;
+  cold_min_free_bytes: number;
+  web_listen: readonly string[];
+  timezone: string;
+  devices: Readonly<Record<string, DeviceConfig>>;
+  storage: 'sqlite' | 'clickhouse';
+  clickhouse_url: string;
+  language: 'pt-BR' | 'en';
+  session_idle_timeout_min: number;
+  /** Where the file was read from, or null for defaults only. */
+  readonly source: string | null;
+}
