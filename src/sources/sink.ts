@@ -1,0 +1,24 @@
+// What every source hands its messages to: the receiver, which spools them and counts them.
+import type { Transport } from '../spool/format.js';
+
+export interface Sink {
+  /**
+   * Take one message. Returns false when it was refused (spool full or failing); the source counts
+   * nothing itself: the sink counts every accepted, refused and dropped message with its reason.
+   */
+  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean;
+  /** Bytes the framer threw away, by reason. */
+  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit', bytes: number): void;
+  /** True while stream sources must stop reading (backpressure). */
+  readonly paused: boolean;
+  /** Called when the sink can take more after a pause. */
+  onResume(cb: () => void): void;
+}
+
+export interface Source {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Human-readable facts for the start-up log (bound address, granted buffer…). */
+  describe(): string;
+}

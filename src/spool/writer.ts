@@ -1,0 +1,237 @@
+// Spool writer: sources append here; a message is *received* once its bytes are written.
+//
+// Durability contract:
+// - append() only buffers; flush() writes the buffer with one write(2) and, by `spool_fsync`, fsyncs:
+//   `always` before flush() returns, `interval` at most spool_fsync_interval_ms later, `never` leaves it
+//   to the kernel. A process crash (SIGKILL) loses nothing flushed; a power cut can lose what was not
+//   fsynced yet. Sources flush once per event-loop turn, so a SIGKILL loses at most the current turn.
+// - On open, the last segment is checked record by record and a torn tail is cut (and counted).
+// - Positions never go backwards: the writer resumes at max(spool end, committed floor), so a record
+//   committed before a power cut that lost its spool bytes cannot have its position reused.
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_BODY_BYTES, decodeAt, encodeRecord, parseSegmentName, recordSize, segmentName, type Transport } from './format.js';
+
+export interface SpoolWriterOptions {
+  dir: string;
+  segmentBytes: number;
+  fsync: 'always' | 'interval' | 'never';
+  fsyncIntervalMs: number;
+  /** Lowest position the writer may resume at (the highest position any store has committed). */
+  floor: number;
+}
+
+export interface RecoveryReport {
+  /** Bytes cut from the end of the last segment because they did not form a whole valid record. */
+  tornBytes: number;
+  /** Position the writer resumes at. */
+  end: number;
+  /** Last tail-file origin seen in the spool (`ino:offset`), so the tail source resumes after it. */
+  lastTailOrigin: string | null;
+}
+
+export class SpoolWriter {
+  private fd = -1;
+  private segStart = 0;
+  private segSize = 0;
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private pendingRecords = 0;
+  private dirty = false;
+  private fsyncTimer: NodeJS.Timeout | null = null;
+  /** Global position of the end of everything written to the file (flushed). */
+  end = 0;
+  /** Records written since open. */
+  recordsWritten = 0;
+  readonly recovery: RecoveryReport;
+
+  constructor(private readonly opts: SpoolWriterOptions) {
+    mkdirSync(opts.dir, { recursive: true });
+    this.recovery = this.recover();
+    if (opts.fsync === 'interval') {
+      this.fsyncTimer = setInterval(() => this.sync(), opts.fsyncIntervalMs);
+      this.fsyncTimer.unref();
+    }
+  }
+
+  /** Bytes buffered and not yet written. */
+  get buffered(): number {
+    return this.used;
+  }
+
+  append(recvMs: number, transport: Transport, origin: string, payload: Buffer): void {
+    const size = recordSize(origin.length, payload.length);
+    if (this.used + size > this.buf.length) {
+      // Grow rather than write here: the caller decides when to flush and counts its failures.
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + size));
+      this.buf.copy(bigger, 0, 0, this.used);
+      this.buf = bigger;
+    }
+    this.used = encodeRecord(this.buf, this.used, recvMs, transport, origin, payload);
+    this.pendingRecords++;
+  }
+
+  /** Write what is buffered. Throws on I/O errors (ENOSPC…): the caller counts and drops. */
+  flush(): void {
+    if (this.used === 0) return;
+    if (this.segSize > 0 && this.segSize + this.used > this.opts.segmentBytes) this.rotate();
+    let off = 0;
+    try {
+      while (off < this.used) off += writeSync(this.fd, this.buf, off, this.used - off);
+    } catch (err) {
+      // Keep the segment consistent: cut whatever part of the buffer made it to the file.
+      try {
+        ftruncateSync(this.fd, this.segSize);
+      } catch {
+        /* the next recovery cuts it instead */
+      }
+      this.used = 0;
+      this.pendingRecords = 0;
+      throw err;
+    }
+    this.segSize += this.used;
+    this.end = this.segStart + this.segSize;
+    this.recordsWritten += this.pendingRecords;
+    this.used = 0;
+    this.pendingRecords = 0;
+    this.dirty = true;
+    if (this.opts.fsync === 'always') this.sync();
+  }
+
+  sync(): void {
+    if (!this.dirty || this.fd < 0) return;
+    fsyncSync(this.fd);
+    this.dirty = false;
+  }
+
+  close(): void {
+    if (this.fsyncTimer) clearInterval(this.fsyncTimer);
+    try {
+      this.flush();
+    } finally {
+      if (this.fd >= 0) {
+        this.sync();
+        closeSync(this.fd);
+        this.fd = -1;
+      }
+    }
+  }
+
+  private rotate(): void {
+    this.sync();
+    closeSync(this.fd);
+    this.openSegment(this.segStart + this.segSize);
+  }
+
+  private openSegment(start: number): void {
+    this.fd = openSync(join(this.opts.dir, segmentName(start)), 'a');
+    this.segStart = start;
+    this.segSize = 0;
+    this.end = start;
+    fsyncDir(this.opts.dir);
+  }
+
+  private recover(): RecoveryReport {
+    const segs = listSegments(this.opts.dir);
+    let tornBytes = 0;
+    let lastTailOrigin: string | null = null;
+    const last = segs.at(-1);
+    if (last) {
+      const path = join(this.opts.dir, segmentName(last.start));
+      const fd = openSync(path, 'r+');
+      const size = statSync(path).size;
+      const { validEnd, tail } = scanSegment(fd, size);
+      if (validEnd < size) {
+        tornBytes = size - validEnd;
+        ftruncateSync(fd, validEnd);
+        fsyncSync(fd);
+      }
+      lastTailOrigin = tail;
+      closeSync(fd);
+      const end = last.start + validEnd;
+      if (end >= this.opts.floor) {
+        this.fd = openSync(path, 'a');
+        this.segStart = last.start;
+        this.segSize = validEnd;
+        this.end = end;
+        if (validEnd >= this.opts.segmentBytes) this.rotate();
+        return { tornBytes, end: this.end, lastTailOrigin };
+      }
+    }
+    // Empty spool, or the committed floor is ahead of what the spool holds (power cut lost spool
+    // bytes a store had already committed): start a fresh segment at the floor.
+    const start = Math.max(this.opts.floor, last ? last.start : 0);
+    this.openSegment(start);
+    return { tornBytes, end: this.end, lastTailOrigin };
+  }
+}
+
+/** Segments in position order. */
+export function listSegments(dir: string): { start: number; name: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: { start: number; name: string }[] = [];
+  for (const name of names) {
+    const start = parseSegmentName(name);
+    if (start !== null) out.push({ start, name });
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * Walk a segment, record by record; the valid end is just after the last record whose length and
+ * checksum hold and that is followed by another valid record or the end. Corrupt bytes in the middle
+ * are left for the reader to skip (and count); only the tail is cut.
+ */
+function scanSegment(fd: number, size: number): { validEnd: number; tail: string | null } {
+  const chunk = Buffer.allocUnsafe(Math.min(Math.max(size, 1), MAX_BODY_BYTES + 64 * 1024));
+  let fileOff = 0; // file offset of chunk[0]
+  let have = 0;
+  let at = 0;
+  let validEnd = 0;
+  let tail: string | null = null;
+  for (;;) {
+    const step = decodeAt(chunk, at, have);
+    if (step.kind === 'record') {
+      at = step.next;
+      validEnd = fileOff + at;
+      if (step.record.transport === 'tail') tail = step.record.origin;
+      continue;
+    }
+    if (step.kind === 'corrupt') {
+      at++;
+      continue;
+    }
+    if (fileOff + have < size) {
+      // incomplete: slide the unread bytes to the front and read more
+      if (at > 0) chunk.copy(chunk, 0, at, have);
+      fileOff += at;
+      have -= at;
+      at = 0;
+      have += readSync(fd, chunk, have, chunk.length - have, fileOff + have);
+      continue;
+    }
+    // At end of file inside a "record": its length field may itself be garbage hiding valid
+    // records behind it, so step over one byte and look again until nothing is left.
+    if (at >= have) break;
+    at++;
+  }
+  return { validEnd, tail };
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some filesystems refuse directory fsync; the rename is still atomic */
+  }
+}

@@ -1,0 +1,259 @@
+// Committer: spool → parse → store, in batches. Runs in its own worker thread so that SQLite work
+// never blocks the thread that reads the sockets.
+//
+// Contract:
+// - A batch is taken when `batch_size` messages wait or the oldest has waited `batch_timeout_sec`;
+//   when behind, one batch takes up to `batch_max_lines`.
+// - Each message is parsed once; each record is filed in the day file of its own UTC day, an
+//   unparsed or ignored line in the day of its header time (else its receive time). A day's share is
+//   written in one transaction together with the spool position, so a replay after any crash skips
+//   exactly what was committed: nothing twice, nothing skipped.
+// - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
+//   spooling meanwhile and /health says degraded.
+// - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import { parseMessage } from '../parse/index.js';
+import type { NatRecord, ParseResult } from '../parse/types.js';
+import type { SpoolRecord } from '../spool/format.js';
+import { SpoolReader } from '../spool/reader.js';
+import { fsyncDir } from '../spool/writer.js';
+import type { Stats } from '../stats.js';
+import { DAY_MS, dayOf } from './codes.js';
+import type { DayLine } from './sqlite/dayfile.js';
+import { SqliteStore, isDiskFull } from './sqlite/index.js';
+
+const DURABLE_EVERY_MS = 5000;
+/** A record stamped further from its receive time than this is filed under the receive time. */
+const FUTURE_SLACK_MS = DAY_MS;
+
+export interface CommitterLog {
+  (level: 'info' | 'warn' | 'error', msg: string): void;
+}
+
+export class Committer {
+  readonly store: SqliteStore;
+  private readonly reader: SpoolReader;
+  private readonly spoolDir: string;
+  private readonly checkpointPath: string;
+  /** Position up to which everything is committed. */
+  pos: number;
+  /** Position up to which `pending` was read. */
+  private readPos: number;
+  private pending: SpoolRecord[] = [];
+  private pendingSince = 0;
+  private lastDurable = Date.now();
+  private backoffUntil = 0;
+  private backoffMs = 0;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  private readonly strict = new TextDecoder('utf-8', { fatal: true });
+  private todayDay = '';
+
+  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
+    this.store = new SqliteStore(cfg);
+    this.spoolDir = join(cfg.hot_storage_dir, 'spool');
+    this.reader = new SpoolReader(this.spoolDir);
+    this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');
+    this.pos = this.readCheckpoint();
+    this.readPos = this.pos;
+    this.stats.set('committed_pos', this.pos);
+  }
+
+  /** Lowest position the spool writer may resume at: the highest any day file has committed. */
+  floor(): number {
+    return Math.max(this.pos, this.store.maxCommittedPos());
+  }
+
+  /**
+   * One step of the loop: read what the writer published, commit when a batch is due.
+   * Returns true when it committed something (call again soon).
+   */
+  step(now = Date.now(), force = false): boolean {
+    const end = this.stats.get('spool_end');
+    if (this.readPos < end && this.pending.length < this.cfg.batch_max_lines) {
+      const b = this.reader.read(this.readPos, end, this.cfg.batch_max_lines - this.pending.length);
+      if (b.corruptBytes) {
+        this.stats.add('dropped_spool_corrupt', b.corruptBytes);
+        this.log('warn', `spool: skipped ${b.corruptBytes} corrupt bytes in ${b.corruptRegions} region(s) before position ${b.next}`);
+      }
+      if (b.records.length && !this.pending.length) this.pendingSince = now;
+      for (const r of b.records) this.pending.push(r);
+      this.readPos = b.next;
+    }
+    const due =
+      this.pending.length >= this.cfg.batch_size ||
+      (this.pending.length > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
+      (this.pending.length === 0 && this.readPos > this.pos); // only skipped bytes: advance
+    let did = false;
+    if (due && now >= this.backoffUntil) did = this.commitPending(now);
+    if (now - this.lastDurable >= DURABLE_EVERY_MS) this.makeDurable(now);
+    return did;
+  }
+
+  /** Commit everything pending now (shutdown, tests). */
+  drain(): void {
+    for (let i = 0; i < 1000; i++) {
+      this.backoffUntil = 0;
+      this.step(Date.now(), true);
+      if (!this.pending.length && this.readPos >= this.stats.get('spool_end')) break;
+      if (this.stats.get('cold_full')) break;
+    }
+    this.makeDurable(Date.now());
+  }
+
+  private commitPending(now: number): boolean {
+    const batch = this.pending;
+    const batchEnd = batch.length ? batch[batch.length - 1]!.end : this.readPos;
+    const t0 = process.hrtime.bigint();
+    const byDay = new Map<string, DayLine[]>();
+    let records = 0;
+    let unparsed = 0;
+    let ignored = 0;
+    let noise = 0;
+    let outOfRange = 0;
+    let invalidUtf8 = 0;
+    const filters = this.cfg.noise_filters;
+    for (const m of batch) {
+      let text: string;
+      try {
+        text = this.strict.decode(m.payload);
+      } catch {
+        invalidUtf8++;
+        text = this.decoder.decode(m.payload);
+      }
+      if (filters.length && filters.some((f) => text.includes(f))) {
+        noise++;
+        continue;
+      }
+      const peer = m.transport === 'udp' || m.transport === 'tcp' || m.transport === 'tls' ? m.origin : null;
+      let res: ParseResult;
+      try {
+        res = parseMessage(text, {
+          receivedAt: m.recvMs,
+          peer,
+          device: peer ? this.cfg.devices[peer] ?? null : null,
+          timezone: this.cfg.timezone,
+        });
+      } catch {
+        res = { kind: 'unparsed', time: null };
+      }
+      const device = peer ?? m.transport;
+      const fileTime = (t: number | null): number => {
+        if (t == null || !Number.isFinite(t) || t > m.recvMs + FUTURE_SLACK_MS || t < m.recvMs - this.cfg.log_retention_days * DAY_MS) {
+          if (t != null) outOfRange++;
+          return m.recvMs;
+        }
+        return t;
+      };
+      if (res.kind === 'records' && res.records.length) {
+        // Records of one message may fall on different days (rare): split them.
+        const perDay = new Map<string, NatRecord[]>();
+        for (const r of res.records) {
+          const t = fileTime(r.time);
+          const rec = r.time === t ? r : { ...r, time: t };
+          const day = dayOf(t);
+          let list = perDay.get(day);
+          if (!list) perDay.set(day, (list = []));
+          list.push(rec);
+        }
+        for (const [day, recs] of perDay) {
+          push(byDay, day, { end: m.end, payload: m.payload, device, time: recs[0]!.time!, status: 'records', vendor: res.vendor, reason: null, records: recs });
+          records += recs.length;
+        }
+      } else {
+        const t = fileTime(res.time);
+        const status = res.kind === 'ignored' ? 'ignored' : 'unparsed';
+        if (status === 'ignored') ignored++;
+        else unparsed++;
+        push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
+      }
+    }
+    try {
+      for (const [day, lines] of byDay) this.store.commitDay(day, lines, batchEnd);
+    } catch (err) {
+      this.stats.add('commit_errors', 1);
+      const full = isDiskFull(err);
+      if (full) this.stats.set('cold_full', 1);
+      this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
+      this.backoffUntil = now + this.backoffMs;
+      this.log(full ? 'warn' : 'error', `commit failed (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); keeping ${batch.length} messages in the spool, retry in ${this.backoffMs} ms`);
+      return false;
+    }
+    this.backoffMs = 0;
+    this.stats.set('cold_full', 0);
+    this.pending = [];
+    this.pos = batchEnd;
+    if (this.readPos < this.pos) this.readPos = this.pos;
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const s = this.stats;
+    s.observeCommit(secs);
+    s.add('records_committed', records);
+    s.add('lines_committed', batch.length - noise);
+    s.add('lines_unparsed', unparsed);
+    s.add('lines_ignored', ignored);
+    s.add('dropped_noise', noise);
+    s.add('time_out_of_range', outOfRange);
+    s.add('invalid_utf8', invalidUtf8);
+    s.set('committed_pos', this.pos);
+    s.set('last_commit_ms', now);
+    const today = dayOf(now);
+    if (today !== this.todayDay) {
+      this.todayDay = today;
+      s.set('records_today', 0);
+    }
+    s.add('records_today', byDay.get(today)?.reduce((n, l) => n + l.records.length, 0) ?? 0);
+    return true;
+  }
+
+  /** fsync the written day files, then checkpoint the position and delete covered spool segments. */
+  makeDurable(now: number): void {
+    this.lastDurable = now;
+    const pos = this.pos;
+    try {
+      this.store.syncAll();
+    } catch (err) {
+      this.log('warn', `fsync of day files failed: ${(err as Error).message}`);
+      return;
+    }
+    this.writeCheckpoint(pos);
+    this.reader.deleteUpTo(pos);
+  }
+
+  private readCheckpoint(): number {
+    try {
+      const n = Number(readFileSync(this.checkpointPath, 'utf8').trim());
+      return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private writeCheckpoint(pos: number): void {
+    try {
+      const tmp = `${this.checkpointPath}.tmp`;
+      writeFileSync(tmp, `${pos}\n`);
+      const fd = openSync(tmp, 'r');
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(tmp, this.checkpointPath);
+      fsyncDir(this.cfg.hot_storage_dir);
+    } catch (err) {
+      this.log('warn', `cannot write ${this.checkpointPath}: ${(err as Error).message}`);
+    }
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+function push(map: Map<string, DayLine[]>, day: string, line: DayLine): void {
+  let l = map.get(day);
+  if (!l) map.set(day, (l = []));
+  l.push(line);
+}

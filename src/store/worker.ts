@@ -1,0 +1,58 @@
+// Committer thread entry: spool → parse → SQLite, off the thread that reads sockets.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config/index.js';
+import { Stats } from '../stats.js';
+import { Committer } from './committer.js';
+
+const { config, statsBuffer } = workerData as { config: Config; statsBuffer: SharedArrayBuffer };
+const stats = new Stats(statsBuffer);
+const log = (level: string, msg: string) => parentPort!.postMessage({ type: 'log', level, msg });
+
+let committer: Committer;
+try {
+  committer = new Committer(config, stats, log);
+  parentPort!.postMessage({ type: 'floor', floor: committer.floor() });
+} catch (err) {
+  parentPort!.postMessage({ type: 'fatal', msg: (err as Error).message, code: (err as NodeJS.ErrnoException).code ?? null });
+  process.exit(1);
+}
+
+let stopping = false;
+let timer: NodeJS.Timeout | null = null;
+let lastRetention = 0;
+
+function loop(): void {
+  timer = null;
+  if (stopping) return;
+  let busy = false;
+  try {
+    busy = committer.step();
+    const now = Date.now();
+    if (now - lastRetention > 3600_000) {
+      lastRetention = now;
+      const removed = committer.store.applyRetention(config.log_retention_days, now);
+      if (removed.length) log('info', `retention: deleted day files ${removed.join(', ')}`);
+    }
+  } catch (err) {
+    // Never let one bad batch kill the thread: report, back off, try again.
+    log('error', `committer: ${(err as Error).stack ?? err}`);
+    stats.add('commit_errors', 1);
+  }
+  timer = setTimeout(loop, busy ? 0 : 20);
+}
+loop();
+
+parentPort!.on('message', (m: { type: string }) => {
+  if (m.type === 'stop') {
+    stopping = true;
+    if (timer) clearTimeout(timer);
+    try {
+      committer.drain();
+    } catch (err) {
+      log('error', `committer drain: ${(err as Error).message}`);
+    }
+    committer.close();
+    parentPort!.postMessage({ type: 'stopped' });
+    parentPort!.close();
+  }
+});
