@@ -1,0 +1,161 @@
+// Wall-clock → UTC conversion for zone-less header times, and year inference for year-less BSD times.
+// Offsets come from Intl and are cached per zone per 15-minute slot (every real offset change falls on one:
+// Newfoundland and Lord Howe switch on half hours), so the hot path does a Map lookup, never an Intl call.
+
+const MONTHS3 = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH_FULL = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+/** Month index 0-11 of the three letters at `i` (any case), or -1. */
+export function monthAt(s: string, i: number): number {
+  if (i + 3 > s.length) return -1;
+  const a = s.charCodeAt(i) | 32;
+  const b = s.charCodeAt(i + 1) | 32;
+  const c = s.charCodeAt(i + 2) | 32;
+  switch (a) {
+    case 106: // j
+      if (b === 97 && c === 110) return 0;
+      if (b === 117) return c === 110 ? 5 : c === 108 ? 6 : -1;
+      return -1;
+    case 102: return b === 101 && c === 98 ? 1 : -1;
+    case 109: return b === 97 ? (c === 114 ? 2 : c === 121 ? 4 : -1) : -1;
+    case 97: return b === 112 && c === 114 ? 3 : b === 117 && c === 103 ? 7 : -1;
+    case 115: return b === 101 && c === 112 ? 8 : -1;
+    case 111: return b === 99 && c === 116 ? 9 : -1;
+    case 110: return b === 111 && c === 118 ? 10 : -1;
+    case 100: return b === 101 && c === 99 ? 11 : -1;
+    default: return -1;
+  }
+}
+
+/**
+ * Length of the month name at `i` whose index is `m` (3 for `Jan`, 7 for `January`, 4 for `Sept`),
+ * given the three letters already matched; the name must end at a non-letter.
+ */
+export function monthNameLength(s: string, i: number, m: number): number {
+  if (!isLetterAt(s, i + 3)) return 3;
+  const full = MONTH_FULL[m];
+  const lower = s.slice(i, i + full.length).toLowerCase();
+  if (lower === full && !isLetterAt(s, i + full.length)) return full.length;
+  if (m === 8 && (s.charCodeAt(i + 3) | 32) === 116 && !isLetterAt(s, i + 4)) return 4; // Sept
+  return -1;
+}
+
+function isLetterAt(s: string, k: number): boolean {
+  if (k >= s.length) return false;
+  const c = s.charCodeAt(k) | 32;
+  return c >= 97 && c <= 122;
+}
+
+export { MONTHS3 };
+
+const SLOT_MS = 15 * 60 * 1000;
+const formatters = new Map<string, Intl.DateTimeFormat | null>();
+const offsetCaches = new Map<string, Map<number, number>>();
+
+function formatterFor(zone: string): Intl.DateTimeFormat | null {
+  let f = formatters.get(zone);
+  if (f !== undefined) return f;
+  try {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+      hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+  } catch {
+    f = null; // unknown zone: read as UTC rather than throw in the ingest path
+  }
+  formatters.set(zone, f);
+  return f;
+}
+
+function isUtc(zone: string): boolean {
+  return zone === 'UTC' || zone === 'Etc/UTC' || zone === 'GMT' || zone === 'Etc/GMT' || zone === 'Z';
+}
+
+/** Offset of `zone` from UTC, in ms, at the instant `utcMs` (positive east of Greenwich). */
+export function zoneOffsetMs(zone: string, utcMs: number): number {
+  if (isUtc(zone)) return 0;
+  const slot = Math.floor(utcMs / SLOT_MS);
+  let cache = offsetCaches.get(zone);
+  if (cache === undefined) {
+    cache = new Map();
+    offsetCaches.set(zone, cache);
+  }
+  const hit = cache.get(slot);
+  if (hit !== undefined) return hit;
+  const f = formatterFor(zone);
+  let off = 0;
+  if (f !== null) {
+    const at = slot * SLOT_MS;
+    let y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+    for (const part of f.formatToParts(at)) {
+      switch (part.type) {
+        case 'year': y = Number(part.value); break;
+        case 'month': mo = Number(part.value); break;
+        case 'day': d = Number(part.value); break;
+        case 'hour': h = Number(part.value); break;
+        case 'minute': mi = Number(part.value); break;
+        case 'second': se = Number(part.value); break;
+        default: break;
+      }
+    }
+    off = Date.UTC(y, mo - 1, d, h, mi, se) - at;
+  }
+  if (cache.size > 50_000) cache.clear();
+  cache.set(slot, off);
+  return off;
+}
+
+/**
+ * UTC ms of a wall-clock time in `zone` (month 0-11). Inside a DST gap the later offset is used; inside an
+ * overlap, the earlier instant.
+ */
+export function wallToUtc(zone: string, y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
+  const wall = Date.UTC(y, mo, d, h, mi, s, ms);
+  if (isUtc(zone)) return wall;
+  const o1 = zoneOffsetMs(zone, wall);
+  const t = wall - o1;
+  const o2 = zoneOffsetMs(zone, t);
+  if (o2 === o1) return t;
+  const t2 = wall - o2;
+  return zoneOffsetMs(zone, t2) === o2 ? Math.min(t, t2) : t;
+}
+
+/** Whether (y, mo, d) is a real calendar day (rejects Feb 30, Apr 31, Feb 29 outside leap years). */
+export function validDay(y: number, mo: number, d: number): boolean {
+  if (mo < 0 || mo > 11 || d < 1) return false;
+  const dim = mo === 1 ? ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo];
+  return d <= dim;
+}
+
+const DAY_MS = 86_400_000;
+let lastYearSlot = NaN;
+let lastYearZone = '';
+let lastYear = 0;
+
+/** Calendar year of the instant `utcMs` in `zone` (cached for the last 15-minute slot asked). */
+export function yearIn(zone: string, utcMs: number): number {
+  const slot = Math.floor(utcMs / SLOT_MS);
+  if (slot === lastYearSlot && zone === lastYearZone) return lastYear;
+  const y = new Date(utcMs + zoneOffsetMs(zone, utcMs)).getUTCFullYear();
+  lastYearSlot = slot;
+  lastYearZone = zone;
+  lastYear = y;
+  return y;
+}
+
+/**
+ * UTC ms of a year-less BSD time (month 0-11). The year is the latest of (receive year + 1, receive year,
+ * receive year − 1, …) that does not put the event more than one day after `receivedAt`: a `Dec 31 23:59:59` line
+ * received on Jan 1 belongs to the old year, a `Jan  1 00:00:05` line received at Dec 31 23:59:58 (device clock a
+ * little ahead) to the new one, and a `Jan 15` line read back on Dec 31 (an import) to the same year.
+ * Returns null for impossible dates (Feb 30; Feb 29 with no leap year within four years back).
+ */
+export function inferYear(zone: string, receivedAt: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | null {
+  const ry = yearIn(zone, receivedAt);
+  for (let y = ry + 1; y >= ry - 4; y--) {
+    if (!validDay(y, mo, d)) continue;
+    const t = wallToUtc(zone, y, mo, d, h, mi, s, ms);
+    if (t <= receivedAt + DAY_MS) return t;
+  }
+  return null;
+}

@@ -1,0 +1,197 @@
+// MikroTik RouterOS firewall log lines (`action=log`), in the default, syslog (BSD/ISO) and CEF remote formats.
+//
+// Body shape (RouterOS v6 and v7; the prefix and interface names may contain spaces, `<pppoe-user>`…):
+//   [topics ][prefix ]CHAIN: in:IF out:IF, [connection-state:S[,snat|,dnat] ][src-mac M, ]proto P[ (flags)],
+//   SRC[:sp]->DST[:dp], [NAT (PRIV[:pp]->PUB[:np])->DST[:dp], | NAT REMOTE[:rp]->(PUB[:np]->PRIV[:pp]), ]len N
+// A rule in chain=srcnat logs before translation: no `NAT` annotation, so no public address → `no_translation`.
+// The `(a->b)` group marks the translated side: a source group is SNAT; a destination group is either the reply
+// direction of SNAT (`remote->(public->private)`) or an inbound DNAT, told apart by connection-state when present.
+// Sources: MikroTik manual "Log"; mfilippov/nat-event-logger tests; syslog-ng issue 3248; SC4S issue 1272.
+
+import { protoName, scanIP, scanEnd, scanPort } from '../ip.js';
+import type { NatRecord } from '../types.js';
+import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
+
+const VENDOR = 'mikrotik';
+
+// Parse results of the last address scan (module registers: the chain is synchronous).
+let aIp: string | null = null;
+let aPort = -1;
+
+/** `IP[:port]` or `[IPv6]:port` at i; sets aIp/aPort and returns the end index, or -1. */
+function scanEndpoint(s: string, i: number): number {
+  const ip = scanIP(s, i);
+  if (ip === null) return -1;
+  let p = scanEnd;
+  aIp = ip;
+  aPort = -1;
+  if (s.charCodeAt(p) === 58) {
+    const port = scanPort(s, p + 1);
+    if (port < 0) return -1;
+    aPort = port;
+    p = scanEnd;
+  }
+  return p;
+}
+
+function isArrow(s: string, i: number): boolean {
+  return s.charCodeAt(i) === 45 && s.charCodeAt(i + 1) === 62;
+}
+
+/** Finds `chain: in:` from `from`; returns the index of `: in:` or -1. */
+function findChainMarker(s: string, from: number): number {
+  return s.indexOf(': in:', from);
+}
+
+function chainStartsWith(s: string, colon: number, word: string): boolean {
+  const start = colon - word.length;
+  if (start < 0 || !s.startsWith(word, start)) return false;
+  return start === 0 || s.charCodeAt(start - 1) === 32;
+}
+
+/** Unescape a CEF extension value (`\=` and `\\`), only when it has escapes. */
+function cefValue(s: string, i: number): string {
+  // The value runs to the next ` key=` (an unescaped `=` preceded by a space-delimited word).
+  let e = s.length;
+  for (let k = i; k < s.length; k++) {
+    if (s.charCodeAt(k) === 61 && s.charCodeAt(k - 1) !== 92) {
+      // back up to the space before the key
+      let b = k - 1;
+      while (b > i && s.charCodeAt(b) !== 32) b--;
+      if (b > i) {
+        e = b;
+        break;
+      }
+    }
+  }
+  const v = s.slice(i, e);
+  return v.indexOf('\\') < 0 ? v : v.replace(/\\([=\\])/g, '$1');
+}
+
+function parseBody(s: string, base: number, time: number | null, host: string | null): VendorVerdict {
+  const colon = findChainMarker(s, base);
+  if (colon < 0) return null;
+  // `proto ` after the interfaces (interface names may hold spaces but not this word followed by a name).
+  const out = colon + 5;
+  let pp = s.indexOf('proto ', out);
+  while (pp > 0 && s.charCodeAt(pp - 1) !== 32 && s.charCodeAt(pp - 1) !== 44) pp = s.indexOf('proto ', pp + 6);
+  if (pp < 0) return null;
+  // connection-state flags (between out: and proto), when present.
+  let snat = false;
+  let dnat = false;
+  const cs = s.indexOf('connection-state:', out);
+  if (cs > 0 && cs < pp) {
+    let e = cs + 17;
+    while (e < pp && s.charCodeAt(e) !== 32) e++;
+    const st = s.slice(cs + 17, e);
+    snat = st.indexOf('snat') >= 0;
+    dnat = st.indexOf('dnat') >= 0;
+  }
+  // protocol name: up to `,` or ` (`
+  let p = pp + 6;
+  let e = p;
+  while (e < s.length) {
+    const c = s.charCodeAt(e);
+    if (c === 44 || c === 32) break;
+    e++;
+  }
+  if (e === p) return null;
+  const proto = protoName(s.slice(p, e));
+  p = e;
+  if (s.charCodeAt(p) === 32 && s.charCodeAt(p + 1) === 40) {
+    const close = s.indexOf(')', p);
+    if (close < 0) return null;
+    p = close + 1;
+  }
+  if (s.charCodeAt(p) !== 44 || s.charCodeAt(p + 1) !== 32) return null;
+  p += 2;
+  // packet addresses
+  p = scanEndpoint(s, p);
+  if (p < 0 || !isArrow(s, p)) return null;
+  p = scanEndpoint(s, p + 2);
+  if (p < 0) return null;
+  if (s.charCodeAt(p) !== 44) return null;
+  const portless = proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp' && proto !== 'udplite';
+  // NAT annotation
+  if (!s.startsWith(' NAT ', p + 1)) return 'no_translation';
+  p += 6;
+  let srcIp: string | null, srcPort: number, natIp: string | null, natPort: number, dstIp: string | null, dstPort: number;
+  if (s.charCodeAt(p) === 40) {
+    // (PRIV->PUB)->DST  or  (PRIV->PUB)->(DST->DST')
+    p = scanEndpoint(s, p + 1);
+    if (p < 0 || !isArrow(s, p)) return null;
+    srcIp = aIp;
+    srcPort = aPort;
+    p = scanEndpoint(s, p + 2);
+    if (p < 0 || s.charCodeAt(p) !== 41 || !isArrow(s, p + 1)) return null;
+    natIp = aIp;
+    natPort = aPort;
+    p += 3;
+    const grouped = s.charCodeAt(p) === 40;
+    p = scanEndpoint(s, grouped ? p + 1 : p);
+    if (p < 0) return null;
+    dstIp = aIp;
+    dstPort = aPort;
+    if (grouped && (!isArrow(s, p) || scanEndpoint(s, p + 2) < 0)) return null;
+    if (srcIp === natIp && srcPort === natPort) return grouped ? 'dnat_only' : 'no_translation';
+  } else {
+    // REMOTE->(PUB->PRIV): reply direction of SNAT, or DNAT of an inbound connection.
+    p = scanEndpoint(s, p);
+    if (p < 0 || !isArrow(s, p) || s.charCodeAt(p + 2) !== 40) return null;
+    dstIp = aIp;
+    dstPort = aPort;
+    p = scanEndpoint(s, p + 3);
+    if (p < 0 || !isArrow(s, p)) return null;
+    natIp = aIp;
+    natPort = aPort;
+    p = scanEndpoint(s, p + 2);
+    if (p < 0 || s.charCodeAt(p) !== 41) return null;
+    srcIp = aIp;
+    srcPort = aPort;
+    if (dnat && !snat) return 'dnat_only';
+  }
+  const rec: NatRecord = natRecord(
+    VENDOR, 'session_create', proto,
+    srcIp, portless || srcPort < 0 ? null : srcPort,
+    natIp, portless || natPort < 0 ? null : natPort,
+    dstIp, portless || dstPort < 0 ? null : dstPort,
+    time, host,
+  );
+  return [rec];
+}
+
+export const mikrotik: VendorParser = {
+  name: VENDOR,
+  describes: 'RouterOS v6/v7 firewall `action=log` lines (forward/postrouting with NAT, reply direction), default, syslog and CEF formats',
+  detect(h) {
+    const s = h.line;
+    return s.indexOf(': in:', h.restStart) >= 0 || s.startsWith('CEF:0|MikroTik|', h.msgStart);
+  },
+  parse({ h }: VendorInput): VendorVerdict {
+    const s = h.line;
+    if (s.startsWith('CEF:0|MikroTik|', h.msgStart)) {
+      // CEF:0|Vendor|Product|Version|Class|Topics|Severity|ext — topics in field 6, message in msg=.
+      let p = h.msgStart;
+      for (let k = 0; k < 5; k++) {
+        p = s.indexOf('|', p) + 1;
+        if (p === 0) return null;
+      }
+      const topicsEnd = s.indexOf('|', p);
+      if (topicsEnd < 0) return null;
+      if (!s.startsWith('firewall', p)) return 'not_nat_event';
+      const m = s.indexOf('msg=', topicsEnd);
+      if (m < 0) return 'not_nat_event';
+      const msg = cefValue(s, m + 4);
+      const v = parseBody(msg, 0, h.time, h.host);
+      return v ?? 'not_nat_event';
+    }
+    const v = parseBody(s, h.restStart, h.time, h.host);
+    if (v === null) return null;
+    if (typeof v === 'string' && v === 'no_translation') {
+      // srcnat/input/output/prerouting lines are logged before or without translation.
+      const colon = findChainMarker(s, h.restStart);
+      if (chainStartsWith(s, colon, 'dstnat')) return 'dnat_only';
+    }
+    return v;
+  },
+};
