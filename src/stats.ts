@@ -15,6 +15,7 @@ export const DROP_REASONS = [
   'spool_torn', // spool bytes cut from a torn tail at recovery
   'noise', // lines matched by noise_filters, counted and not stored
   'connection_limit', // TCP/TLS connections refused over tcp_max_connections
+  'empty', // datagrams with nothing but CR, LF or NUL
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

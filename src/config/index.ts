@@ -17,7 +17,7 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables that are not schema keys but are still ours. */
-const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY']);
+const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_FAULT']);
 export const PACKAGED_CONFIG = '/etc/megalog/megalog.yaml';
 
 export interface LoadOptions {
@@ -106,7 +106,7 @@ function coerce(key: string, spec: KeySpec, value: unknown): { value: unknown } 
       const list = parts.map((p) => p.trim()).filter(Boolean);
       for (const p of list) {
         const hp = splitHostPort(p);
-        if (!hp) return `${key}: "${p}" is not host:port (IPv6 as [::1]:514; port 1-65535)`;
+        if (!hp) return `${key}: "${p}" is not host:port (IPv6 as [::1]:514; port 0-65535)`;
       }
       return { value: list };
     }
@@ -168,7 +168,7 @@ export function splitHostPort(s: string): { host: string; port: number } | null 
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(s.trim());
   if (!m) return null;
   const port = Number(m[3]);
-  if (port < 1 || port > 65535) return null;
+  if (port > 65535) return null; // 0 = any free port (tests)
   const host = m[1] ?? (m[2] || '0.0.0.0');
   if (m[1] && isIP(m[1]) !== 6) return null;
   return { host, port };
@@ -180,4 +180,10 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o as object)) deepFreeze(v);
   }
   return o;
+}
+
+/** Test-only fault injection plan from MEGALOG_FAULT ("point:N"), or null. */
+export function faultSpec(env: NodeJS.ProcessEnv = process.env): { point: string; n: number } | null {
+  const m = /^([a-z_]+):(\d+)$/.exec(env.MEGALOG_FAULT ?? '');
+  return m ? { point: m[1]!, n: Number(m[2]) } : null;
 }

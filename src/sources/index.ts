@@ -137,8 +137,8 @@ export class Receiver implements Sink {
     return true;
   }
 
-  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit', bytes: number): void {
-    this.bump(`dropped_${reason}` as Slot, reason === 'connection_limit' ? 1 : bytes);
+  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit' | 'empty', bytes: number): void {
+    this.bump(`dropped_${reason}` as Slot, reason === 'connection_limit' || reason === 'empty' ? 1 : bytes);
   }
 
   private bump(slot: Slot, n: number): void {

@@ -8,7 +8,7 @@ export interface Sink {
    */
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean;
   /** Bytes the framer threw away, by reason. */
-  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit', bytes: number): void;
+  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit' | 'empty', bytes: number): void;
   /** True while stream sources must stop reading (backpressure). */
   readonly paused: boolean;
   /** Called when the sink can take more after a pause. */

@@ -22,7 +22,7 @@ export class UdpSource implements Source {
       sock.once('error', reject);
       sock.on('message', (msg, rinfo) => {
         const end = trimEnd(msg, 0, msg.length);
-        if (end === 0) return;
+        if (end === 0) return this.sink.discard('empty', 1);
         this.sink.accept('udp', rinfo.address, end === msg.length ? msg : msg.subarray(0, end), false);
       });
       sock.bind(this.port, this.host, () => {

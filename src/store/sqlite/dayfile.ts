@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
+import { fault } from '../../fault.js';
 import { DDL, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
 
 export interface DayOptions {
@@ -148,6 +149,7 @@ export class DayFile {
       st.addMeta!.run(res.ignored, 'ignored');
       st.addMeta!.run(res.lines, 'lines');
       st.setMeta!.run(batchEnd, 'spool_pos');
+      fault('commit'); // tests: die with the transaction written but not committed
     });
     try {
       tx();
