@@ -4,6 +4,7 @@ import { parseHeader, type SyslogHeader } from './syslog.js';
 import type { ParseContext, ParseResult } from './types.js';
 import { IGNORE_REASONS, type IgnoreReason, type VendorParser, type VendorVerdict } from './vendor.js';
 import { mikrotik } from './vendors/mikrotik.js';
+import { juniperMx, juniperSrx } from './vendors/juniper.js';
 
 export type { NatRecord, ParseContext, ParseResult, EventKind } from './types.js';
 export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.js';
@@ -14,6 +15,8 @@ export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.j
  */
 export const VENDORS: readonly VendorParser[] = Object.freeze([
   mikrotik,
+  juniperSrx,
+  juniperMx,
 ]);
 
 /** Registry keys accepted by `devices.<addr>.vendor` (family names such as `juniper` or `cisco` pin a group). */

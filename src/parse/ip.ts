@@ -163,6 +163,11 @@ export function scanIP(s: string, i: number): string | null {
     scanEnd++;
     return a;
   }
+  // IPv4 when a dot comes within the first four characters (the common case, decided at once).
+  if (s.charCodeAt(i + 1) === 46 || s.charCodeAt(i + 2) === 46 || s.charCodeAt(i + 3) === 46) {
+    const v4 = scanIPv4(s, i);
+    if (v4 !== null || s.charCodeAt(i) !== 58) return v4;
+  }
   // IPv6 when a colon comes within the first five characters before any dot.
   for (let k = i; k < s.length && k < i + 5; k++) {
     const c = s.charCodeAt(k);

@@ -75,6 +75,19 @@ function isUtc(zone: string): boolean {
 export function zoneOffsetMs(zone: string, utcMs: number): number {
   if (isUtc(zone)) return 0;
   const slot = Math.floor(utcMs / SLOT_MS);
+  if (slot === lastSlot && zone === lastZone) return lastOff;
+  const off = offsetFor(zone, slot);
+  lastSlot = slot;
+  lastZone = zone;
+  lastOff = off;
+  return off;
+}
+
+let lastSlot = NaN;
+let lastZone = '';
+let lastOff = 0;
+
+function offsetFor(zone: string, slot: number): number {
   let cache = offsetCaches.get(zone);
   if (cache === undefined) {
     cache = new Map();
@@ -152,6 +165,11 @@ export function yearIn(zone: string, utcMs: number): number {
  */
 export function inferYear(zone: string, receivedAt: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | null {
   const ry = yearIn(zone, receivedAt);
+  // Fast path: the receive year fits and the next year cannot (it would be at least 365 days later).
+  if (validDay(ry, mo, d)) {
+    const t = wallToUtc(zone, ry, mo, d, h, mi, s, ms);
+    if (t <= receivedAt + DAY_MS && t > receivedAt - 363 * DAY_MS) return t;
+  }
   for (let y = ry + 1; y >= ry - 4; y--) {
     if (!validDay(y, mo, d)) continue;
     const t = wallToUtc(zone, y, mo, d, h, mi, s, ms);

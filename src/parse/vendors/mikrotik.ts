@@ -34,6 +34,10 @@ function scanEndpoint(s: string, i: number): number {
   return p;
 }
 
+function isNameChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) || c === 45 || c === 95;
+}
+
 function isArrow(s: string, i: number): boolean {
   return s.charCodeAt(i) === 45 && s.charCodeAt(i + 1) === 62;
 }
@@ -76,45 +80,29 @@ function parseBody(s: string, base: number, time: number | null, host: string | 
   let pp = s.indexOf('proto ', out);
   while (pp > 0 && s.charCodeAt(pp - 1) !== 32 && s.charCodeAt(pp - 1) !== 44) pp = s.indexOf('proto ', pp + 6);
   if (pp < 0) return null;
-  // connection-state flags (between out: and proto), when present.
-  let snat = false;
-  let dnat = false;
-  const cs = s.indexOf('connection-state:', out);
-  if (cs > 0 && cs < pp) {
-    let e = cs + 17;
-    while (e < pp && s.charCodeAt(e) !== 32) e++;
-    const st = s.slice(cs + 17, e);
-    snat = st.indexOf('snat') >= 0;
-    dnat = st.indexOf('dnat') >= 0;
-  }
   // protocol name: up to `,` or ` (`
   let p = pp + 6;
-  let e = p;
-  while (e < s.length) {
-    const c = s.charCodeAt(e);
-    if (c === 44 || c === 32) break;
-    e++;
+  let proto: string;
+  if (s.startsWith('TCP', p) && !isNameChar(s.charCodeAt(p + 3))) proto = 'tcp';
+  else if (s.startsWith('UDP', p) && !isNameChar(s.charCodeAt(p + 3))) proto = 'udp';
+  else if (s.startsWith('ICMP', p) && !isNameChar(s.charCodeAt(p + 4))) proto = 'icmp';
+  else {
+    let e = p;
+    while (e < s.length) {
+      const c = s.charCodeAt(e);
+      if (c === 44 || c === 32) break;
+      e++;
+    }
+    if (e === p) return null;
+    proto = protoName(s.slice(p, e));
   }
-  if (e === p) return null;
-  const proto = protoName(s.slice(p, e));
-  p = e;
-  if (s.charCodeAt(p) === 32 && s.charCodeAt(p + 1) === 40) {
-    const close = s.indexOf(')', p);
-    if (close < 0) return null;
-    p = close + 1;
-  }
-  if (s.charCodeAt(p) !== 44 || s.charCodeAt(p + 1) !== 32) return null;
-  p += 2;
-  // packet addresses
-  p = scanEndpoint(s, p);
-  if (p < 0 || !isArrow(s, p)) return null;
-  p = scanEndpoint(s, p + 2);
+  p = s.indexOf(',', p);
   if (p < 0) return null;
-  if (s.charCodeAt(p) !== 44) return null;
+  // The packet's own addresses are not needed: the NAT annotation repeats both sides of the translation.
+  const nat = s.indexOf(', NAT ', p);
+  if (nat < 0) return s.indexOf('->', p) > 0 ? 'no_translation' : null;
   const portless = proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp' && proto !== 'udplite';
-  // NAT annotation
-  if (!s.startsWith(' NAT ', p + 1)) return 'no_translation';
-  p += 6;
+  p = nat + 6;
   let srcIp: string | null, srcPort: number, natIp: string | null, natPort: number, dstIp: string | null, dstPort: number;
   if (s.charCodeAt(p) === 40) {
     // (PRIV->PUB)->DST  or  (PRIV->PUB)->(DST->DST')
@@ -148,7 +136,14 @@ function parseBody(s: string, base: number, time: number | null, host: string | 
     if (p < 0 || s.charCodeAt(p) !== 41) return null;
     srcIp = aIp;
     srcPort = aPort;
-    if (dnat && !snat) return 'dnat_only';
+    // connection-state flags (between the chain and proto), when present, tell DNAT from the SNAT reply.
+    const cs = s.indexOf('connection-state:', colon);
+    if (cs > 0 && cs < pp) {
+      let e = cs + 17;
+      while (e < pp && s.charCodeAt(e) !== 32) e++;
+      const st = s.slice(cs + 17, e);
+      if (st.indexOf('dnat') >= 0 && st.indexOf('snat') < 0) return 'dnat_only';
+    }
   }
   const rec: NatRecord = natRecord(
     VENDOR, 'session_create', proto,

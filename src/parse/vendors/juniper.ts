@@ -1,0 +1,289 @@
+// Juniper: SRX / MX-SPC3 (`RT_FLOW`, `RT_NAT`, text and structured RFC 5424) and MX MS-MPC services PIC
+// (`JSERVICES_*`). Two registry entries, one file: they share the tag grammar and the epoch-in-hex habit.
+//
+// SRX text:  RT_FLOW_SESSION_CREATE: session created S/sp->D/dp [0xT] SVC NS/nsp->ND/ndp [0xT] SRCTYPE SRCRULE
+//            DSTTYPE DSTRULE PROTO …   (close: `session closed REASON: …`, REASON may hold spaces; rule types are
+//            `N/A` or two words such as `source rule`)
+// SRX SD:    RT_FLOW_SESSION_CREATE[_USF] [junos@2636… source-address="…" nat-source-address="…" protocol-id="6" …]
+// PBA text:  RT_SRC_NAT_PBA_ALLOC: Subscriber S used/maximum [u/m] blocks, allocates port block [lo-hi] from P
+//            in source pool X lsys_id: 0 epoch 0x6a44007a        (RELEASE: `releases`; INTERIM: refresh)
+// PBA SD:    RT_SRC_NAT_PBA_ALLOC [internal-ip="…" block-port-low="…" block-port-high="…" reflexive-ip="…"
+//            epoch-time-64="624b0492"]
+// MS-MPC:    host{sset}[jservices-nat]: JSERVICES_NAT_PORT_BLOCK_ALLOC: S -> P:lo-hi 0xEPOCH  (RELEASE, ACTIVE)
+//            JSERVICES_SESSION_OPEN: application:X, IF S:sp [N:np] -> [DNAT] D:dp (PROTO …)   (CLOSE alike)
+// Sources: napalm-logs junos fixtures; cgn-ec-consumer handlers/juniper.py; Juniper "System Log Error Messages for
+// Next Gen Services"; Juniper toby CGNAT unit tests.
+
+import { protoName } from '../ip.js';
+import type { EventKind } from '../types.js';
+import { epIp, epPort, hexEpochMs, ipOf, portOf, quotedParam, scanIpPort, skipSp, tokEnd } from '../fields.js';
+import { blockRecord, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
+
+const SRX = 'juniper-srx';
+const MX = 'juniper-mx';
+
+function isHexTag(s: string, i: number): boolean {
+  return s.charCodeAt(i) === 48 && (s.charCodeAt(i + 1) | 32) === 120;
+}
+
+/** Skip a rule type (`N/A`, or `word rule`) and a rule name; returns the index after them. */
+function skipRule(s: string, p: number): number {
+  p = skipSp(s, p);
+  let e = tokEnd(s, p);
+  const next = skipSp(s, e);
+  if (!(e - p === 3 && s.startsWith('N/A', p)) && s.startsWith('rule', next) && (next + 4 >= s.length || s.charCodeAt(next + 4) === 32)) {
+    e = next + 4;
+  }
+  p = skipSp(s, e);
+  return tokEnd(s, p);
+}
+
+function srxText(s: string, at: number, create: boolean, time: number | null, host: string | null): VendorVerdict {
+  let p: number;
+  if (create) {
+    p = s.indexOf('session created ', at);
+    if (p < 0) return null;
+    p += 16;
+  } else {
+    p = s.indexOf('session closed ', at);
+    if (p < 0) return null;
+    p = s.indexOf(': ', p + 15);
+    if (p < 0) return null;
+    p += 2;
+  }
+  p = scanIpPort(s, p, 47);
+  if (p < 0 || s.charCodeAt(p) !== 45 || s.charCodeAt(p + 1) !== 62) return null;
+  const src = epIp, sport = epPort;
+  p = scanIpPort(s, p + 2, 47);
+  if (p < 0) return null;
+  const dst = epIp, dport = epPort;
+  p = skipSp(s, p);
+  if (isHexTag(s, p)) p = skipSp(s, tokEnd(s, p));
+  p = skipSp(s, tokEnd(s, p)); // service name
+  p = scanIpPort(s, p, 47);
+  if (p < 0 || s.charCodeAt(p) !== 45 || s.charCodeAt(p + 1) !== 62) return null;
+  const nat = epIp, nport = epPort;
+  p = scanIpPort(s, p + 2, 47);
+  if (p < 0) return null;
+  const ndst = epIp, ndport = epPort;
+  p = skipSp(s, p);
+  if (isHexTag(s, p)) p = tokEnd(s, p);
+  p = skipRule(s, p);
+  p = skipRule(s, p);
+  p = skipSp(s, p);
+  const pe = tokEnd(s, p);
+  const protoNum = s.slice(p, pe);
+  const proto = /^\d{1,3}$/.test(protoNum) ? protoName(protoNum) : null;
+  return session(SRX, create ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, ndst, ndport, time, host);
+}
+
+function session(
+  vendor: string, event: EventKind, proto: string | null,
+  src: string | null, sport: number, nat: string | null, nport: number,
+  dst: string | null, dport: number, ndst: string | null, ndport: number,
+  time: number | null, host: string | null,
+): VendorVerdict {
+  if (src === null || nat === null) return null;
+  if (src === nat && sport === nport) return ndst !== null && (ndst !== dst || ndport !== dport) ? 'dnat_only' : 'no_translation';
+  const portless = proto === 'icmp' || proto === 'ipv6-icmp' ? false : proto !== null && proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp';
+  return [natRecord(
+    vendor, event, proto, src, portless || sport < 0 ? null : sport, nat, portless || nport < 0 ? null : nport,
+    dst, portless || dport < 0 ? null : dport, time, host,
+  )];
+}
+
+function srxStructured(s: string, from: number, create: boolean, time: number | null, host: string | null): VendorVerdict {
+  const src = ipOf(quotedParam(s, 'source-address', from));
+  const nat = ipOf(quotedParam(s, 'nat-source-address', from));
+  if (src === null || nat === null) return null;
+  const sport = portOf(quotedParam(s, 'source-port', from)) ?? -1;
+  const nport = portOf(quotedParam(s, 'nat-source-port', from)) ?? -1;
+  const dst = ipOf(quotedParam(s, 'destination-address', from));
+  const dport = portOf(quotedParam(s, 'destination-port', from)) ?? -1;
+  const ndst = ipOf(quotedParam(s, 'nat-destination-address', from));
+  const ndport = portOf(quotedParam(s, 'nat-destination-port', from)) ?? -1;
+  const pid = quotedParam(s, 'protocol-id', from);
+  const proto = pid !== null && pid !== '' ? protoName(pid) : null;
+  return session(SRX, create ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, ndst, ndport, time, host);
+}
+
+function pbaEvent(tag: string): EventKind | null {
+  if (tag.endsWith('ALLOC') || tag.endsWith('INTERIM') || tag.endsWith('ACTIVE')) return 'block_alloc';
+  if (tag.endsWith('RELEASE')) return 'block_release';
+  return null;
+}
+
+function srxPba(s: string, at: number, tag: string, time: number | null, host: string | null): VendorVerdict {
+  const event = pbaEvent(tag);
+  if (event === null) return 'not_nat_event';
+  // structured form
+  const internal = quotedParam(s, 'internal-ip', at);
+  if (internal !== null) {
+    const src = ipOf(internal);
+    const nat = ipOf(quotedParam(s, 'reflexive-ip', at));
+    const lo = portOf(quotedParam(s, 'block-port-low', at));
+    const hi = portOf(quotedParam(s, 'block-port-high', at));
+    if (src === null || nat === null || lo === null || hi === null) return null;
+    const t = hexEpochMs(quotedParam(s, 'epoch-time-64', at)) ?? time;
+    return [blockRecord(SRX, event, null, src, nat, lo, hi, t, host)];
+  }
+  // text form
+  let p = s.indexOf('Subscriber ', at);
+  if (p < 0) return null;
+  const srcEnd = tokEnd(s, p + 11);
+  const src = ipOf(s.slice(p + 11, srcEnd));
+  p = s.indexOf('port block [', srcEnd);
+  if (p < 0) return null;
+  p += 12;
+  const dash = s.indexOf('-', p);
+  const close = s.indexOf(']', p);
+  if (dash < 0 || close < dash) return null;
+  const lo = portOf(s.slice(p, dash));
+  const hi = portOf(s.slice(dash + 1, close));
+  p = s.indexOf(' from ', close);
+  if (p < 0) return null;
+  const nat = ipOf(s.slice(p + 6, tokEnd(s, p + 6)));
+  if (src === null || nat === null || lo === null || hi === null) return null;
+  const ep = s.indexOf(' epoch ', p);
+  const t = ep > 0 ? (hexEpochMs(s.slice(ep + 7, tokEnd(s, ep + 7))) ?? time) : time;
+  return [blockRecord(SRX, event, null, src, nat, lo, hi, t, host)];
+}
+
+/** Tag (`RT_FLOW_SESSION_CREATE`, …) starting at i, up to `:`, space or `[`. */
+function tagAt(s: string, i: number): string {
+  let e = i;
+  while (e < s.length) {
+    const c = s.charCodeAt(e);
+    if (c === 58 || c === 32 || c === 91) break;
+    e++;
+  }
+  return s.slice(i, e);
+}
+
+export const juniperSrx: VendorParser = {
+  name: SRX,
+  describes: 'SRX and MX-SPC3: RT_FLOW_SESSION_CREATE/CLOSE (text and structured), RT_NAT RT_SRC_NAT_PBA_ALLOC/INTERIM/RELEASE',
+  detect(h) {
+    const s = h.line;
+    if (h.msgid !== null) return h.msgid.startsWith('RT_FLOW_') || h.msgid.startsWith('RT_SRC_NAT') || h.msgid.startsWith('RT_NAT');
+    return s.indexOf('RT_FLOW_', h.restStart) >= 0 || s.indexOf('RT_SRC_NAT_', h.restStart) >= 0 || s.indexOf('RT_NAT_', h.restStart) >= 0;
+  },
+  parse({ h }: VendorInput): VendorVerdict {
+    const s = h.line;
+    let at: number;
+    let tag: string;
+    if (h.msgid !== null && (h.msgid.startsWith('RT_FLOW_') || h.msgid.startsWith('RT_SRC_NAT') || h.msgid.startsWith('RT_NAT'))) {
+      tag = h.msgid;
+      at = h.restStart;
+    } else {
+      at = s.indexOf('RT_FLOW_SESSION_', h.restStart);
+      if (at < 0) at = s.indexOf('RT_SRC_NAT_', h.restStart);
+      if (at < 0) at = s.indexOf('RT_NAT_', h.restStart);
+      if (at < 0) return null;
+      tag = tagAt(s, at);
+    }
+    if (tag.startsWith('RT_FLOW_SESSION_CREATE') || tag.startsWith('RT_FLOW_SESSION_CLOSE')) {
+      const create = tag.startsWith('RT_FLOW_SESSION_CREATE');
+      const structured = s.indexOf('source-address="', at) >= 0;
+      return structured ? srxStructured(s, at, create, h.time, h.host) : srxText(s, at, create, h.time, h.host);
+    }
+    if (tag.startsWith('RT_FLOW_SESSION_DENY') || tag.startsWith('RT_FLOW_SESSION_REJECT')) return 'deny';
+    if (tag.startsWith('RT_SRC_NAT_PBA_')) return srxPba(s, at, tag, h.time, h.host);
+    if (tag === 'RT_NAT_RULE_MATCH') return 'no_translation';
+    if (tag.startsWith('RT_FLOW') || tag.startsWith('RT_SRC_NAT') || tag.startsWith('RT_NAT')) return 'not_nat_event';
+    return null;
+  },
+};
+
+function jservicesPba(s: string, at: number, tag: string, time: number | null, host: string | null): VendorVerdict {
+  const event = pbaEvent(tag);
+  if (event === null) return 'not_nat_event';
+  let p = skipSp(s, s.indexOf(':', at) + 1);
+  p = scanIpPort(s, p, -1);
+  if (p < 0) return null;
+  const src = epIp;
+  p = skipSp(s, p);
+  if (!s.startsWith('->', p)) return null;
+  p = skipSp(s, p + 2);
+  // P:lo-hi
+  const e = tokEnd(s, p);
+  const tok = s.slice(p, e);
+  const colon = tok.lastIndexOf(':');
+  const dash = tok.lastIndexOf('-');
+  if (colon < 0 || dash < colon) return null;
+  const nat = ipOf(tok.slice(0, colon));
+  const lo = portOf(tok.slice(colon + 1, dash));
+  const hi = portOf(tok.slice(dash + 1));
+  if (nat === null || lo === null || hi === null) return null;
+  const ep = skipSp(s, e);
+  const t = hexEpochMs(s.slice(ep, tokEnd(s, ep))) ?? time;
+  return [blockRecord(MX, event, null, src, nat, lo, hi, t, host)];
+}
+
+function jservicesSession(s: string, at: number, open: boolean, time: number | null, host: string | null): VendorVerdict {
+  // application:X, IF SRC:sp [NAT:np] -> [DNAT] DST:dp (PROTO …)
+  let p = s.indexOf(', ', at);
+  if (p < 0) return null;
+  p = skipSp(s, p + 2);
+  // interface token (may be glued to the address with ':' in some releases: `ge-2/1/4.0:40.1.1.2:56350`)
+  const ie = tokEnd(s, p);
+  const arrow = s.indexOf('->', p);
+  if (arrow < 0) return null;
+  if (ie < arrow) p = skipSp(s, ie);
+  else return null;
+  p = scanIpPort(s, p, 58);
+  if (p < 0) return null;
+  const src = epIp, sport = epPort;
+  p = skipSp(s, p);
+  let nat: string | null = null;
+  let nport = -1;
+  if (s.charCodeAt(p) === 91) {
+    p = scanIpPort(s, p + 1, 58);
+    if (p < 0 || s.charCodeAt(p) !== 93) return null;
+    nat = epIp;
+    nport = epPort;
+    p = skipSp(s, p + 1);
+  }
+  if (!s.startsWith('->', p)) return null;
+  p = skipSp(s, p + 2);
+  if (s.charCodeAt(p) === 91) {
+    const close = s.indexOf(']', p);
+    if (close < 0) return null;
+    p = skipSp(s, close + 1);
+  }
+  p = scanIpPort(s, p, 58);
+  if (p < 0) return null;
+  const dst = epIp, dport = epPort;
+  let proto: string | null = null;
+  const paren = s.indexOf('(', p);
+  if (paren >= 0) {
+    let e = paren + 1;
+    while (e < s.length && s.charCodeAt(e) !== 32 && s.charCodeAt(e) !== 41) e++;
+    proto = protoName(s.slice(paren + 1, e));
+  }
+  if (nat === null) return 'no_translation';
+  if (src === nat && sport === nport) return 'no_translation';
+  return session(MX, open ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, null, -1, time, host);
+}
+
+export const juniperMx: VendorParser = {
+  name: MX,
+  describes: 'MX with MS-MPC/MS-MIC services PIC: JSERVICES_SESSION_OPEN/CLOSE, JSERVICES_NAT_PORT_BLOCK_ALLOC/RELEASE/ACTIVE',
+  detect(h) {
+    return h.line.indexOf('JSERVICES_', h.restStart) >= 0;
+  },
+  parse({ h }: VendorInput): VendorVerdict {
+    const s = h.line;
+    const at = s.indexOf('JSERVICES_', h.restStart);
+    if (at < 0) return null;
+    const tag = tagAt(s, at);
+    let r: VendorVerdict;
+    if (tag.startsWith('JSERVICES_NAT_PORT_BLOCK_')) r = jservicesPba(s, at, tag, h.time, h.host);
+    else if (tag === 'JSERVICES_SESSION_OPEN' || tag === 'JSERVICES_SESSION_CLOSE') r = jservicesSession(s, at, tag === 'JSERVICES_SESSION_OPEN', h.time, h.host);
+    else if (tag === 'JSERVICES_NAT_RULE_MATCH') r = 'no_translation';
+    else if (tag.startsWith('JSERVICES_SFW_') && (tag.indexOf('REJECT') >= 0 || tag.indexOf('DENY') >= 0 || tag.indexOf('DISCARD') >= 0)) r = 'deny';
+    else r = 'not_nat_event';
+    return r;
+  },
+};
+
