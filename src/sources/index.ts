@@ -87,12 +87,14 @@ export class Receiver implements Sink {
     this.timers.push(
       setInterval(() => this.housekeeping(), 1000),
     );
-    if (this.cfg.spool_fsync !== 'never') {
-      // the tail's state file may advance only after the spool bytes behind it are on disk
+    {
+      // The tail's state file may advance only after the spool bytes behind it are written (and,
+      // unless spool_fsync is never, on disk).
       this.timers.push(setInterval(() => {
         try {
-          this.writer.sync();
-          this.tail?.persist();
+          this.flush(); // the tail may have buffered lines this very turn
+          if (this.cfg.spool_fsync !== 'never') this.writer.sync();
+          if (this.writer.buffered === 0) this.tail?.persist();
         } catch (err) {
           this.log('warn', `spool fsync failed: ${(err as Error).message}`);
         }

@@ -148,6 +148,16 @@ export class SpoolWriter {
       }
       lastTailOrigin = tail;
       closeSync(fd);
+      // The tail resumes after the last line it spooled: look further back if this segment has none.
+      for (let i = segs.length - 2; i >= 0 && lastTailOrigin === null; i--) {
+        const p = join(this.opts.dir, segmentName(segs[i]!.start));
+        const f = openSync(p, 'r');
+        try {
+          lastTailOrigin = scanSegment(f, statSync(p).size).tail;
+        } finally {
+          closeSync(f);
+        }
+      }
       const end = last.start + validEnd;
       if (end >= this.opts.floor) {
         this.fd = openSync(path, 'a');
