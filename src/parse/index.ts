@@ -5,6 +5,7 @@ import type { ParseContext, ParseResult } from './types.js';
 import { IGNORE_REASONS, type IgnoreReason, type VendorParser, type VendorVerdict } from './vendor.js';
 import { mikrotik } from './vendors/mikrotik.js';
 import { juniperMx, juniperSrx } from './vendors/juniper.js';
+import { ciscoAsa, ciscoIos, ciscoXr } from './vendors/cisco.js';
 
 export type { NatRecord, ParseContext, ParseResult, EventKind } from './types.js';
 export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.js';
@@ -17,6 +18,9 @@ export const VENDORS: readonly VendorParser[] = Object.freeze([
   mikrotik,
   juniperSrx,
   juniperMx,
+  ciscoAsa,
+  ciscoIos,
+  ciscoXr,
 ]);
 
 /** Registry keys accepted by `devices.<addr>.vendor` (family names such as `juniper` or `cisco` pin a group). */
