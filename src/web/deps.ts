@@ -1,5 +1,6 @@
 // What the web console needs from the rest of MegaLog, injected by the CLI (`megalog run` / `megalog web`).
 import type { Config } from '../config/index.js';
+import type { UsersDb } from '../users/index.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -42,4 +43,11 @@ export interface WebDeps {
   metricsContentType: string;
   processorHealth(): Promise<ProcessorHealth>;
   dashboard(): Promise<DashboardSnapshot>;
+  /**
+   * Optional. Session-signing key; when absent the web reads MEGALOG_SECRET_KEY, else keeps a random
+   * key in `secret.key` next to users.db (mode 0600).
+   */
+  secretKey?: string;
+  /** Optional. An already open users.db (the caller then closes it); by default the web opens config.users_db_path. */
+  usersDb?: UsersDb;
 }

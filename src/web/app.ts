@@ -1,0 +1,139 @@
+// The web console: Koa + @koa/router + koa-session + Nunjucks + htmx. The middleware order is the
+// security story, outermost first:
+//
+//   trust proxy headers from loopback only → security headers → request state (language, audit)
+//   → error page → /static → session (users.db) → who is the user (idle timeout) → form body
+//   → CSRF (Origin + token) → router, where every route passes `authorize(name)` (authz.ts)
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { openUsersDb, type UsersDb } from '../users/index.js';
+import { authorize } from './authz.js';
+import { csrfProtection } from './csrf.js';
+import type { WebDeps } from './deps.js';
+import { formParser } from './form.js';
+import { securityHeaders } from './headers.js';
+import { isLanguage, translator, type Language } from './i18n.js';
+import { errorHandler } from './onerror.js';
+import { STATIC_DIR } from './paths.js';
+import { trustLoopbackProxy } from './proxy.js';
+import { createViews } from './render.js';
+import { allRoutes } from './routes/index.js';
+import { resolveSecretKey } from './secret.js';
+import { loadUser, sessionMiddleware } from './session.js';
+import type { WebState } from './state.js';
+import { staticFiles } from './static.js';
+import { AddressThrottle } from './throttle.js';
+
+const LANG_COOKIE = 'megalog.lang';
+const OWNED = Symbol('megalog.web.owned');
+
+interface Owned {
+  udb: UsersDb;
+  ownsDb: boolean;
+  ready: Promise<unknown>;
+}
+
+/**
+ * Build the console. Opens users.db (unless deps.usersDb is given) and, on first start, creates
+ * `superadmin` / `admin123` (usable only to set a new password). Does not listen: see startWeb.
+ */
+export function createWebApp(deps: WebDeps): Koa<WebState> {
+  const config = deps.config;
+  const udb = deps.usersDb ?? openUsersDb(config.users_db_path, { auditEnabled: config.enable_audit_log });
+  const secret = resolveSecretKey(deps.secretKey, config.users_db_path);
+  const idleMs = config.session_idle_timeout_min * 60_000;
+  const ready = udb.users.ensureBootstrapAdmin();
+  ready.catch(() => {}); // surfaced by startWeb / the first request
+
+  // proxy: believe X-Forwarded-* (stripped below unless the peer is loopback); maxIpsCount 1 takes
+  // the address nginx appended, not one the client wrote.
+  const app = new Koa<WebState>({ proxy: true, maxIpsCount: 1, keys: [secret] });
+  (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready };
+  const views = createViews(deps);
+  const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs };
+
+  app.use(trustLoopbackProxy());
+  app.use(securityHeaders());
+  app.use(async (ctx, next) => {
+    const q = ctx.query.lang;
+    let lang: Language = config.language;
+    if (isLanguage(q)) {
+      lang = q;
+      ctx.cookies.set(LANG_COOKIE, q, { httpOnly: true, sameSite: 'lax', signed: false, maxAge: 365 * 86400_000, overwrite: true });
+    } else {
+      const c = ctx.cookies.get(LANG_COOKIE, { signed: false });
+      if (isLanguage(c)) lang = c;
+    }
+    ctx.state.lang = lang;
+    ctx.state.t = translator(lang);
+    ctx.state.form = {};
+    ctx.state.user = null;
+    ctx.state.pendingTotp = null;
+    ctx.state.sessionExpired = false;
+    ctx.state.csrfToken = () => '';
+    ctx.state.audit = (e) => udb.audit({ ...e, user: e.user ?? ctx.state.user?.username ?? '-', source: ctx.ip });
+    await next();
+  });
+  app.use(errorHandler(views));
+  app.use(staticFiles(STATIC_DIR));
+  app.use(async (_ctx, next) => {
+    await ready;
+    await next();
+  });
+  app.use(sessionMiddleware(app as unknown as Koa, udb, idleMs));
+  app.use(loadUser(udb, idleMs));
+  app.use(formParser());
+  app.use(csrfProtection());
+
+  const router = new Router<WebState>();
+  for (const r of allRoutes(svc)) {
+    router.register(r.path, [r.method], [authorize(r.name), async (ctx) => void (await r.handler(ctx))], { name: r.name });
+  }
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+}
+
+export interface RunningWeb {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Create the console and listen on host:port (port 0 picks a free one). */
+export async function startWeb(deps: WebDeps, listen: { host: string; port: number }): Promise<RunningWeb> {
+  const app = createWebApp(deps);
+  const owned = (app as unknown as Record<symbol, Owned>)[OWNED]!;
+  try {
+    await owned.ready;
+  } catch (err) {
+    if (owned.ownsDb) owned.udb.close();
+    throw err;
+  }
+  const server = createServer(app.callback());
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }).then(() => {
+        if (owned.ownsDb) owned.udb.close();
+      });
+      return closed;
+    },
+  };
+}
