@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, splitHostPort, type Config } from './config/index.js';
 import { Metrics } from './metrics.js';
+import { notifyReady, notifyStopping } from './notify.js';
 import { Processor, computeHealth, dashboardFrom, readStatus, type Log } from './processor.js';
 import type { WebDeps } from './web/deps.js';
 
@@ -159,12 +160,20 @@ async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }
   }
   // Machine-readable line for tests and scripts: the ports actually bound.
   process.stdout.write(`${JSON.stringify({ ready: true, ports: processor?.ports ?? null, web_port: web?.port ?? null })}\n`);
+  // The watchdog is fed only while the committer is not stuck (a commit within 5 batch timeouts, or nothing to do).
+  notifyReady(() => {
+    if (!processor) return true;
+    const s = processor.stats;
+    const backlog = s.get('spool_end') - s.get('committed_pos');
+    return backlog === 0 || s.get('cold_full') > 0 || Date.now() - s.get('last_commit_ms') < cfg.batch_timeout_sec * 5000 + 60_000;
+  });
 
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) return;
     stopping = true;
     log('info', `${sig}: stopping (flushing spool, committing what is pending)`);
+    notifyStopping();
     await web?.close();
     await processor?.stop();
     process.exit(0);
