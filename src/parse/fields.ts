@@ -166,3 +166,29 @@ export function tokEnd(s: string, i: number): number {
   while (i < s.length && s.charCodeAt(i) !== 32) i++;
   return i;
 }
+
+/**
+ * Value of a CEF extension key (`key=value`, the value running to the next ` word=`; `\=` `\\` unescaped).
+ * Null when absent.
+ */
+export function cefParam(s: string, name: string, from: number): string | null {
+  const k = findKey(s, name, from);
+  if (k < 0) return null;
+  const v = k + name.length + 1;
+  let e = v;
+  while (e < s.length) {
+    const c = s.charCodeAt(e);
+    if (c === 32) {
+      let q = e + 1;
+      while (q < s.length) {
+        const d = s.charCodeAt(q);
+        if ((d >= 48 && d <= 57) || ((d | 32) >= 97 && (d | 32) <= 122) || d === 95 || d === 46 || d === 45) q++;
+        else break;
+      }
+      if (q > e + 1 && s.charCodeAt(q) === 61 && s.charCodeAt(q - 1) !== 92) break;
+    }
+    e++;
+  }
+  const raw = s.slice(v, e);
+  return raw.indexOf('\\') < 0 ? raw : raw.replace(/\\([=\\|])/g, '$1');
+}

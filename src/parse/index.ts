@@ -6,6 +6,8 @@ import { IGNORE_REASONS, type IgnoreReason, type VendorParser, type VendorVerdic
 import { mikrotik } from './vendors/mikrotik.js';
 import { juniperMx, juniperSrx } from './vendors/juniper.js';
 import { ciscoAsa, ciscoIos, ciscoXr } from './vendors/cisco.js';
+import { a10 } from './vendors/a10.js';
+import { f5 } from './vendors/f5.js';
 
 export type { NatRecord, ParseContext, ParseResult, EventKind } from './types.js';
 export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.js';
@@ -21,6 +23,8 @@ export const VENDORS: readonly VendorParser[] = Object.freeze([
   ciscoAsa,
   ciscoIos,
   ciscoXr,
+  a10,
+  f5,
 ]);
 
 /** Registry keys accepted by `devices.<addr>.vendor` (family names such as `juniper` or `cisco` pin a group). */
