@@ -37,13 +37,20 @@ function expectedToken(ctx: Ctx): string | null {
   return ctx.cookies.get(ANON_COOKIE, { signed: true }) ?? null;
 }
 
+/** This site's origin as the browser sees it (behind nginx: X-Forwarded-Proto/Host, trusted from loopback only). */
+export function ownOrigin(ctx: Ctx): string {
+  // Not ctx.origin: in Koa 3 that is the request's Origin header, which is what we must check.
+  return `${ctx.protocol}://${ctx.host}`;
+}
+
 function sameOrigin(ctx: Ctx): boolean {
+  const own = ownOrigin(ctx);
   const origin = ctx.get('Origin');
-  if (origin) return origin === ctx.origin;
+  if (origin) return origin === own;
   const referer = ctx.get('Referer');
   if (!referer) return false;
   try {
-    return new URL(referer).origin === ctx.origin;
+    return new URL(referer).origin === own;
   } catch {
     return false;
   }
