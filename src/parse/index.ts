@@ -8,6 +8,8 @@ import { juniperMx, juniperSrx } from './vendors/juniper.js';
 import { ciscoAsa, ciscoIos, ciscoXr } from './vendors/cisco.js';
 import { a10 } from './vendors/a10.js';
 import { f5 } from './vendors/f5.js';
+import { huawei } from './vendors/huawei.js';
+import { hillstone } from './vendors/hillstone.js';
 
 export type { NatRecord, ParseContext, ParseResult, EventKind } from './types.js';
 export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.js';
@@ -25,6 +27,8 @@ export const VENDORS: readonly VendorParser[] = Object.freeze([
   ciscoXr,
   a10,
   f5,
+  huawei,
+  hillstone,
 ]);
 
 /** Registry keys accepted by `devices.<addr>.vendor` (family names such as `juniper` or `cisco` pin a group). */
