@@ -196,6 +196,7 @@ export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: D
 
 /** Refuse to start when another live process owns this hot directory (two writers would corrupt the spool). */
 export function acquireLock(hotDir: string, what: string): void {
+  mkdirSync(hotDir, { recursive: true });
   const path = join(hotDir, 'megalog.pid');
   for (let i = 0; i < 2; i++) {
     try {
