@@ -198,11 +198,10 @@ export class Committer {
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);
     const today = dayOf(now);
-    if (today !== this.todayDay) {
+    if (byDay.has(today) || today !== this.todayDay) {
       this.todayDay = today;
-      s.set('records_today', 0);
+      s.set('records_today', byDay.has(today) ? this.store.day(today).counters().records : 0);
     }
-    s.add('records_today', byDay.get(today)?.reduce((n, l) => n + l.records.length, 0) ?? 0);
     return true;
   }
 
