@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { addressKey, isLoopback } from '../src/web/proxy.js';
+import { addressKey, isLoopback } from '../src/web/middleware/proxy.js';
 import { formatInstant, parseLocalDate } from '../src/web/time.js';
-import { safeNext } from '../src/web/onerror.js';
+import { safeNext } from '../src/web/middleware/onerror.js';
 import { base32Decode, base32Encode, hotp, verifyTotp } from '../src/users/totp.js';
 import { passwordProblems, temporaryPassword } from '../src/users/password.js';
 import { bootstrapAdmin, Client, sampleSnapshot, startTestWeb, type TestWeb } from './helpers/browser.js';

@@ -4,26 +4,27 @@
 //   trust proxy headers from loopback only → security headers → request state (language, audit)
 //   → error page → /static → session (users.db) → who is the user (idle timeout) → form body
 //   → CSRF (Origin + token) → router, where every route passes `authorize(name)` (authz.ts)
+// The middleware live in middleware/, the pages in routes/ (one module per area, listed in routes/index.ts).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { openUsersDb, type UsersDb } from '../users/index.js';
 import { authorize } from './authz.js';
-import { csrfProtection } from './csrf.js';
+import { csrfProtection } from './middleware/csrf.js';
 import type { WebDeps } from './deps.js';
-import { formParser } from './form.js';
-import { securityHeaders } from './headers.js';
+import { formParser } from './middleware/form.js';
+import { securityHeaders } from './middleware/headers.js';
 import { isLanguage, translator, type Language } from './i18n.js';
-import { errorHandler } from './onerror.js';
+import { errorHandler } from './middleware/onerror.js';
 import { STATIC_DIR } from './paths.js';
-import { trustLoopbackProxy } from './proxy.js';
+import { trustLoopbackProxy } from './middleware/proxy.js';
 import { createViews } from './render.js';
 import { allRoutes } from './routes/index.js';
 import { resolveSecretKey } from './secret.js';
-import { loadUser, sessionMiddleware } from './session.js';
+import { loadUser, sessionMiddleware } from './middleware/session.js';
 import type { WebState } from './state.js';
-import { staticFiles } from './static.js';
+import { staticFiles } from './middleware/static.js';
 import { AddressThrottle } from './throttle.js';
 
 const LANG_COOKIE = 'megalog.lang';

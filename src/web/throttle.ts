@@ -2,7 +2,7 @@
 // in a WINDOW_MS window, whatever user names were tried. Bounded: the oldest addresses are forgotten
 // first when MAX_TRACKED is reached. Restarting the web process forgets it; the per-account lockout
 // (users.db) does not.
-import { addressKey } from './proxy.js';
+import { addressKey } from './middleware/proxy.js';
 
 export const ADDRESS_MAX_FAILURES = 20;
 export const ADDRESS_WINDOW_MS = 15 * 60_000;

@@ -2,7 +2,7 @@
 // here too), the TOTP second factor, and the console language.
 import { HashBusyError, PASSWORD_MAX_LENGTH, passwordProblems, verifyPassword } from '../../users/password.js';
 import { newTotpSecret, otpauthUri, verifyTotp } from '../../users/totp.js';
-import { newToken } from '../csrf.js';
+import { newToken } from '../middleware/csrf.js';
 import { WebError } from '../errors.js';
 import { flash } from '../render.js';
 import { getSession, renewSession, type Ctx } from '../state.js';

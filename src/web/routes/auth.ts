@@ -4,8 +4,8 @@
 import { HashBusyError, PASSWORD_MAX_LENGTH, verifyDummy, verifyPassword } from '../../users/password.js';
 import { verifyTotp } from '../../users/totp.js';
 import { isLocked, type User } from '../../users/users.js';
-import { newToken } from '../csrf.js';
-import { safeNext } from '../onerror.js';
+import { newToken } from '../middleware/csrf.js';
+import { safeNext } from '../middleware/onerror.js';
 import { clearSession, getSession, renewSession, type Ctx } from '../state.js';
 import type { RouteDef, Services } from './types.js';
 

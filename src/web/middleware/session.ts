@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import createSession from 'koa-session';
-import type { UsersDb } from '../users/index.js';
+import type { UsersDb } from '../../users/index.js';
 import { csrfTokenFor } from './csrf.js';
-import { clearSession, getSession, type SessionData, type WebState } from './state.js';
+import { clearSession, getSession, type SessionData, type WebState } from '../state.js';
 
 export const SESSION_COOKIE = 'megalog.sid';
 /** However active, a session ends after this long. */

@@ -2,8 +2,8 @@
 // ctx.state.form. multipart/form-data passes through unparsed for routes that read uploads
 // themselves (their CSRF token then travels in the X-CSRF-Token header, which htmx adds).
 import type { Middleware } from 'koa';
-import { WebError } from './errors.js';
-import type { WebState } from './state.js';
+import { WebError } from '../errors.js';
+import type { WebState } from '../state.js';
 
 export const FORM_MAX_BYTES = 64 * 1024;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

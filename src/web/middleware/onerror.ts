@@ -3,9 +3,9 @@
 // id and the user sees only that id.
 import { randomBytes } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { WebError, type WebErrorCode } from './errors.js';
-import type { Views } from './render.js';
-import { isHtmx, type Ctx, type WebState } from './state.js';
+import { WebError, type WebErrorCode } from '../errors.js';
+import type { Views } from '../render.js';
+import { isHtmx, type Ctx, type WebState } from '../state.js';
 
 const BY_STATUS: Record<number, WebErrorCode> = {
   400: 'MEGALOG_ERR_WEB_BAD_REQUEST',

@@ -5,8 +5,8 @@
 // Forms carry it as `_csrf`; htmx requests as the X-CSRF-Token header (set once on <body>).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { WebError } from './errors.js';
-import { getSession, type Ctx, type WebState } from './state.js';
+import { WebError } from '../errors.js';
+import { getSession, type Ctx, type WebState } from '../state.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ANON_COOKIE = 'megalog.csrf';
