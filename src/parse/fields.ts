@@ -192,3 +192,17 @@ export function cefParam(s: string, name: string, from: number): string | null {
   const raw = s.slice(v, e);
   return raw.indexOf('\\') < 0 ? raw : raw.replace(/\\([=\\|])/g, '$1');
 }
+
+/** A token as an address after trimming surrounding punctuation (`(10.0.0.1),` → 10.0.0.1); null otherwise. */
+export function parseIpLoose(tok: string): string | null {
+  let a = 0;
+  let b = tok.length;
+  while (a < b && (tok.charCodeAt(a) === 40 || tok.charCodeAt(a) === 91)) a++;
+  while (b > a) {
+    const c = tok.charCodeAt(b - 1);
+    if (c === 44 || c === 59 || c === 46 || c === 41 || c === 93 || c === 58) b--;
+    else break;
+  }
+  if (b - a < 2) return null;
+  return parseIP(a === 0 && b === tok.length ? tok : tok.slice(a, b));
+}

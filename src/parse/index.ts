@@ -10,6 +10,11 @@ import { a10 } from './vendors/a10.js';
 import { f5 } from './vendors/f5.js';
 import { huawei } from './vendors/huawei.js';
 import { hillstone } from './vendors/hillstone.js';
+import { linuxConntrack } from './vendors/linux-conntrack.js';
+import { fortinet } from './vendors/fortinet.js';
+import { paloalto } from './vendors/paloalto.js';
+import { vpp } from './vendors/vpp.js';
+import { nokia } from './vendors/nokia.js';
 
 export type { NatRecord, ParseContext, ParseResult, EventKind } from './types.js';
 export { IGNORE_REASONS, type IgnoreReason, type VendorParser } from './vendor.js';
@@ -29,6 +34,11 @@ export const VENDORS: readonly VendorParser[] = Object.freeze([
   f5,
   huawei,
   hillstone,
+  linuxConntrack,
+  fortinet,
+  paloalto,
+  vpp,
+  nokia,
 ]);
 
 /** Registry keys accepted by `devices.<addr>.vendor` (family names such as `juniper` or `cisco` pin a group). */

@@ -500,9 +500,9 @@ function parseInto(s: string, h: SyslogHeader, zone: string, receivedAt: number)
     const e = tokenEnd(s, p);
     if (s.startsWith('CEF:', p)) return;
     if (s.charCodeAt(e - 1) === 58) {
-      // `host{service-set}[tag]:` (Juniper services PIC) or a bare `tag:` (no host).
+      // `host{service-set}[tag]:` (Juniper services PIC), else a bare `tag:` / `tag[pid]:` (no host).
       let k = p;
-      while (k < e && s.charCodeAt(k) !== 123 && s.charCodeAt(k) !== 91) k++;
+      while (k < e && s.charCodeAt(k) !== 123) k++;
       if (k < e - 1 && k > p) h.host = s.slice(p, k);
       return;
     }
