@@ -106,6 +106,8 @@ async function dispatch(args: Args, cfg: Config): Promise<number | void> {
 /** Commands that live with their own stage (web console, query, maintenance). */
 async function dispatchMore(args: Args, cfg: Config): Promise<number> {
   const table: Record<string, () => Promise<number>> = {
+    backup: async () => (await import('./store/backup.js')).runBackup(cfg, args.positional[0]),
+    restore: async () => (await import('./store/backup.js')).runRestore(cfg, args.positional[0], args.flags.has('force')),
     user: async () => (await load<{ runUserCommand(c: Config, a: string[]): Promise<number> }>('./users/cli.js')).runUserCommand(cfg, args.positional),
     verify: async () => {
       if (args.flags.has('audit')) return (await load<{ runVerifyAudit(c: Config): number }>('./users/audit.js')).runVerifyAudit(cfg);
