@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../src/config/index.js';
-import { canonical, chainHash } from '../src/users/audit.js';
+import { canonical, chainHash, runVerifyAudit } from '../src/users/audit.js';
 import { openUsersDb, verifyAuditChain, type UsersDb } from '../src/users/index.js';
 import { runUserCommand } from '../src/users/cli.js';
-import { runVerifyAudit } from '../src/users/verify.js';
 
 let dir: string;
 let config: Config;

@@ -8,8 +8,10 @@
 // of the table is noticed too. Someone with write access who rewrites every hash from the edit onward
 // (and the head) defeats any in-file chain: `megalog verify --audit` prints the head hash so it can
 // be recorded elsewhere (a ticket, the day-file manifest, a printed report) and compared later.
+// runVerifyAudit (bottom of this file) is that command.
 import { createHash } from 'node:crypto';
-import type { Db } from './db.js';
+import type { Config } from '../config/index.js';
+import { openUsersDatabase, type Db } from './db.js';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -251,4 +253,34 @@ export function auditFacets(db: Db): { users: string[]; actions: string[] } {
   const users = db.prepare<[], { user: string }>('SELECT DISTINCT user FROM audit ORDER BY user LIMIT 500').all().map((r) => r.user);
   const actions = db.prepare<[], { action: string }>('SELECT DISTINCT action FROM audit ORDER BY action').all().map((r) => r.action);
   return { users, actions };
+}
+
+// `megalog verify --audit`
+
+/** Print the audit chain report; returns 0 when intact, 1 when tampered, 2 when users.db cannot be read. */
+export function runVerifyAudit(config: Config, out: { write(s: string): unknown } = process.stdout): number {
+  let db;
+  try {
+    db = openUsersDatabase(config.users_db_path, { readonly: true });
+  } catch (err) {
+    out.write(`audit: cannot open ${config.users_db_path}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const r = verifyAuditChain(db);
+    const head = r.head ? `last entry #${r.head.id}, hash ${r.head.hash}` : 'empty';
+    if (r.ok) {
+      out.write(`audit: OK — ${r.entries} entries, chain intact (${head})\n`);
+      out.write('audit: record this head hash outside the appliance to detect a rewritten chain later\n');
+      return 0;
+    }
+    out.write(`audit: FAILED — ${r.problems.length} problem(s) in ${r.entries} entries (${head})\n`);
+    for (const p of r.problems) out.write(`  - ${p}\n`);
+    return 1;
+  } catch (err) {
+    out.write(`audit: cannot read the audit log: ${(err as Error).message}\n`);
+    return 2;
+  } finally {
+    db.close();
+  }
 }

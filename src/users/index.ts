@@ -7,7 +7,7 @@ import { Users } from './users.js';
 
 export type { Db } from './db.js';
 export type { AuditInput, AuditRow, AuditFilter, AuditPage, VerifyResult } from './audit.js';
-export { verifyAuditChain, queryAudit, auditFacets, AUDIT_ACTIONS } from './audit.js';
+export { verifyAuditChain, runVerifyAudit, queryAudit, auditFacets, AUDIT_ACTIONS } from './audit.js';
 export type { User } from './users.js';
 export type { Role } from './roles.js';
 export { ROLES, isRole } from './roles.js';
