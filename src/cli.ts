@@ -31,6 +31,8 @@ export interface Args {
   cmd: string;
   positional: string[];
   flags: Map<string, string | true>;
+  /** Everything after the command, untouched (for subcommands with flags of their own). */
+  rest: string[];
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -47,7 +49,9 @@ export function parseArgs(argv: string[]): Args {
     } else if (!cmd) cmd = a;
     else positional.push(a);
   }
-  return { cmd, positional, flags };
+  const at = argv.indexOf(cmd);
+  const rest = argv.slice(at + 1).filter((a, i, all) => a !== '--config' && all[i - 1] !== '--config' && !a.startsWith('--config='));
+  return { cmd, positional, flags, rest };
 }
 
 const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password']);
@@ -108,9 +112,9 @@ async function dispatchMore(args: Args, cfg: Config): Promise<number> {
   const table: Record<string, () => Promise<number>> = {
     backup: async () => (await import('./store/backup.js')).runBackup(cfg, args.positional[0]),
     restore: async () => (await import('./store/backup.js')).runRestore(cfg, args.positional[0], args.flags.has('force')),
-    user: async () => (await load<{ runUserCommand(c: Config, a: string[]): Promise<number> }>('./users/cli.js')).runUserCommand(cfg, args.positional),
+    user: async () => (await import('./users/cli.js')).runUserCommand(cfg, args.rest),
     verify: async () => {
-      if (args.flags.has('audit')) return (await load<{ runVerifyAudit(c: Config): number }>('./users/audit.js')).runVerifyAudit(cfg);
+      if (args.flags.has('audit')) return (await import('./users/audit.js')).runVerifyAudit(cfg);
       console.error('megalog verify: day-file sealing is not built yet; use --audit for the audit chain');
       return 2;
     },
@@ -156,7 +160,7 @@ async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }
       },
     };
     const hp = splitHostPort(cfg.web_listen[0] ?? '127.0.0.1:5000')!;
-    const { startWeb } = await load<{ startWeb(d: WebDeps, l: { host: string; port: number }): Promise<{ close(): Promise<void>; port: number }> }>('./web/app.js');
+    const { startWeb } = await import('./web/app.js');
     web = await startWeb(deps, hp);
     log('info', `web console on http://${hp.host}:${web.port}/`);
   }
@@ -183,9 +187,4 @@ async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => processor?.reload());
-}
-
-/** Load a stage's module by path (typed by the caller). */
-async function load<T>(path: string): Promise<T> {
-  return (await import(path)) as T;
 }
