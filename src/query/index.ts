@@ -1,0 +1,393 @@
+// The forensic query engine: "who held public ip[:port] at T ± window" and "what did inside address
+// X hold over a range", answered from the day files as intervals with a verdict (DESIGN.md
+// "Forensic answers"). Synchronous (better-sqlite3): callers on a socket-reading loop run it elsewhere.
+//
+// Verdicts, as implemented:
+//   unique     the candidates (intervals overlapping [T − w, T + w]) name exactly one inside address;
+//   ambiguous  they name several (all listed, each with its record count);
+//   no_match   no candidate, and at least one owner device sent something in [T − w, T + w];
+//   no_data    no candidate, and no owner device sent anything in [T − w, T + w] — or no day file
+//              exists for the days read, or no device logged that public address in them.
+// Owner devices of a public address = the sender addresses that logged a nat record with that nat_ip
+// in any day file read for the query (T's day and the one before, at least). "Sent something" = a
+// nat record (any public address) or a kept unparsed/ignored line from that device with its time in
+// [T − w, T + w]. Absence of a match proves something only when the owner was talking.
+import type { Config } from '../config/index.js';
+import { DAY_MS, dayOf, dayStart, ipFromDb, ipToDb, protoCode, protoName, PROTO_NONE } from '../store/codes.js';
+import { DayReader, type NatRow } from '../store/sqlite/read.js';
+import { QueryError } from './errors.js';
+import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
+import { LOOKBACK_MS, MAX_BLOCK_PORTS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
+import { checkZone, formatInZone } from './time.js';
+
+export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
+export { parseAnalystTime, formatInZone } from './time.js';
+export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
+
+export const DEFAULT_WINDOW_SEC = 60;
+/** Longest ± window of a public-address query (an STJ-style "IP over an interval" request). */
+export const MAX_WINDOW_SEC = 7 * 86_400;
+/** Longest range of a subscriber lookup. */
+export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
+/** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
+export const MAX_SUBSCRIBER_KEYS = 20_000;
+
+export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'>;
+export type Verdict = 'unique' | 'ambiguous' | 'no_match' | 'no_data';
+
+export interface LookupInput {
+  natIp: string;
+  natPort?: number | string | null;
+  /** ms since the epoch (UTC). */
+  at: number;
+  windowSec?: number | string | null;
+  proto?: string | null;
+}
+
+export interface Candidate {
+  src_ip: string | null;
+  src_port: number | null;
+  nat_ip: string;
+  nat_port_start: number | null;
+  nat_port_end: number | null;
+  proto: string | null;
+  /** ISO 8601 with the configured zone's offset. */
+  start: string;
+  end: string;
+  device: string;
+  /** The original message as the device sent it (UTF-8, or Latin-1 when it is not valid UTF-8). */
+  raw: string;
+  /** Records behind this candidate. */
+  count: number;
+  kind: 'session' | 'block' | 'address';
+  start_ms: number;
+  end_ms: number;
+  /** false when the opening record was not in the data read (a close without its create). */
+  start_exact: boolean;
+  end_reason: EndReason | 'mixed';
+  /** Day file holding `raw`. */
+  day: string;
+  /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
+  mappings?: number;
+}
+
+export interface DayUsed {
+  day: string;
+  path: string;
+}
+
+export interface Answer {
+  query: { nat_ip: string; nat_port: number | null; at: string; at_ms: number; window_sec: number; proto: string | null; from: string; to: string };
+  verdict: Verdict;
+  /** Why no_data / no_match (absent for unique/ambiguous). */
+  reason?: 'no_day_files' | 'address_not_seen' | 'owners_silent' | 'owners_active';
+  candidates: Candidate[];
+  /** IP-only answers: every interval in the window, before grouping by inside address. */
+  intervals?: Candidate[];
+  days_used: DayUsed[];
+  /** Days the rules needed that have no file (retention, not yet written, or lost). */
+  days_missing: string[];
+  /** Owner devices consulted for no_match / no_data (null when a candidate made it unnecessary). */
+  owners: string[] | null;
+  timezone: string;
+}
+
+/** Day readers shared by the lookups of one request (a bulk answer opens each day file once). */
+export class ReaderPool {
+  private readonly readers = new Map<string, DayReader | null>();
+  constructor(readonly dir: string) {}
+
+  get(day: string): DayReader | null {
+    if (!this.readers.has(day)) this.readers.set(day, DayReader.open(this.dir, day));
+    return this.readers.get(day)!;
+  }
+
+  close(): void {
+    for (const r of this.readers.values()) r?.close();
+    this.readers.clear();
+  }
+}
+
+/** UTC days from the day of `from` to the day of `to`, inclusive. */
+export function daysBetween(from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) out.push(dayOf(d));
+  return out;
+}
+
+interface Ctx {
+  pool: ReaderPool;
+  used: DayReader[];
+  missing: string[];
+}
+
+function readersFor(ctx: Ctx, days: string[]): DayReader[] {
+  const out: DayReader[] = [];
+  for (const d of days) {
+    const r = ctx.pool.get(d);
+    if (r) {
+      out.push(r);
+      if (!ctx.used.includes(r)) ctx.used.push(r);
+    } else if (!ctx.missing.includes(d)) ctx.missing.push(d);
+  }
+  return out;
+}
+
+/** A record matches a protocol filter when it has that protocol or none (port-block logs often carry none). */
+function protoMatches(want: number | null, code: number): boolean {
+  if (want == null) return true;
+  const p = code % 1024;
+  return p === want || p === PROTO_NONE;
+}
+
+/**
+ * Who held `natIp[:natPort]` at `at` ± `windowSec` (default 60 s), optionally for one protocol.
+ * Throws QueryError on bad input; store errors propagate.
+ */
+export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPool): Answer {
+  checkZone(cfg.timezone);
+  const natIp = parseIp(q.natIp, 'nat_ip');
+  const port = parsePort(q.natPort ?? null, 'nat_port');
+  if (typeof q.at !== 'number' || !Number.isFinite(q.at)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_TIME', String(q.at), 'at');
+  const windowSec = parseWindow(q.windowSec ?? null, DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, 'window');
+  const proto = parseProto(q.proto ?? null);
+  const want = proto == null ? null : protoCode(proto);
+  const lo = q.at - windowSec * 1000;
+  const hi = q.at + windowSec * 1000;
+  const natDb = ipToDb(natIp)!;
+  const own = !pool;
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir), used: [], missing: [] };
+  try {
+    const tl = new Timelines();
+    const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
+    const from = lo - LOOKBACK_MS;
+    const feedPort = (r: DayReader, p: number) => {
+      for (const row of r.portRows(natDb, p, from)) {
+        if (!protoMatches(want, row.code)) continue;
+        const ev = toEvent(row, r);
+        if (ev) tl.push(ev);
+      }
+    };
+    const feedBlocks = (r: DayReader, p: number) => {
+      for (const row of r.blockRows(natDb, p, MAX_BLOCK_PORTS)) {
+        if (r.start + row.t < from || row.nat_port === p || !protoMatches(want, row.code)) continue; // port p rows came with feedPort
+        const ev = toEvent(row, r);
+        if (ev) tl.push(ev);
+      }
+    };
+    if (port != null) {
+      for (const r of readers) {
+        feedPort(r, port);
+        feedBlocks(r, port);
+      }
+      // An interval still open at the end of the last day read may close the next day: read it for the end.
+      const lastDay = daysBetween(hi, hi)[0]!;
+      const until = tl.openUntil();
+      if (until != null && until > dayStart(lastDay) + DAY_MS) {
+        const next = ctx.pool.get(dayOf(dayStart(lastDay) + DAY_MS));
+        if (next) {
+          if (!ctx.used.includes(next)) ctx.used.push(next);
+          feedPort(next, port);
+          feedBlocks(next, port);
+        }
+      }
+    } else {
+      for (const r of readers) {
+        for (const row of r.ipRows(natDb)) {
+          if (r.start + row.t < from || !protoMatches(want, row.code)) continue;
+          const ev = toEvent(row, r);
+          if (ev) tl.push(ev);
+        }
+      }
+    }
+    const hits = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo);
+    const tz = cfg.timezone;
+    const intervals = hits.map((iv) => candidateOf(iv, tz));
+    const candidates = port != null ? intervals : groupByAddress(intervals, tz);
+    const inside = new Set(candidates.map((c) => c.src_ip));
+    const answer: Answer = {
+      query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
+      verdict: inside.size === 1 ? 'unique' : inside.size > 1 ? 'ambiguous' : 'no_match',
+      candidates,
+      ...(port == null ? { intervals } : {}),
+      days_used: [],
+      days_missing: [],
+      owners: null,
+      timezone: tz,
+    };
+    if (inside.size === 0) Object.assign(answer, coverage(ctx, natDb, lo, hi));
+    answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
+    answer.days_missing = ctx.missing.sort();
+    return answer;
+  } finally {
+    if (own) ctx.pool.close();
+  }
+}
+
+/** no_match or no_data, by the owner devices' activity around T (see the header). */
+function coverage(ctx: Ctx, natDb: number | Buffer, lo: number, hi: number): Pick<Answer, 'verdict' | 'reason' | 'owners'> {
+  if (ctx.used.length === 0) return { verdict: 'no_data', reason: 'no_day_files', owners: [] };
+  const owners = new Set<string>();
+  for (const r of ctx.used) for (const o of r.owners(natDb)) owners.add(o);
+  const list = [...owners].sort();
+  if (owners.size === 0) return { verdict: 'no_data', reason: 'address_not_seen', owners: list };
+  const inWindow = ctx.used.filter((r) => r.start <= hi && r.start + DAY_MS > lo);
+  for (const o of list) for (const r of inWindow) if (r.deviceActive(o, lo, hi)) return { verdict: 'no_match', reason: 'owners_active', owners: list };
+  return { verdict: 'no_data', reason: 'owners_silent', owners: list };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Text of an original message: UTF-8 when valid, else Latin-1 (one character per byte, nothing lost). */
+export function rawText(b: Buffer | null): string {
+  if (!b) return '';
+  try {
+    return utf8.decode(b);
+  } catch {
+    return b.toString('latin1');
+  }
+}
+
+function candidateOf(iv: Interval, tz: string): Candidate {
+  const row: NatRow = iv.first.row;
+  const r = iv.first.reader;
+  const block = iv.kind === 'block';
+  const port = row.nat_port < 0 ? null : row.nat_port;
+  return {
+    src_ip: iv.holder.split('|')[0] || null,
+    src_port: block ? null : row.src_port,
+    nat_ip: ipFromDb(row.nat_ip) ?? '',
+    nat_port_start: port,
+    nat_port_end: block ? (row.port_end ?? port) : port,
+    proto: protoName(row.code % 1024),
+    start: formatInZone(iv.start, tz),
+    end: formatInZone(iv.end, tz),
+    device: r.deviceAddress(row.device),
+    raw: rawText(r.rawOf(row)),
+    count: iv.count,
+    kind: iv.kind,
+    start_ms: iv.start,
+    end_ms: iv.end,
+    start_exact: iv.start_exact,
+    end_reason: iv.end_reason,
+    day: r.day,
+  };
+}
+
+
+/** IP-only answers: one candidate per inside address, with its record and mapping counts. */
+function groupByAddress(intervals: Candidate[], tz: string): Candidate[] {
+  const by = new Map<string, Candidate[]>();
+  for (const c of intervals) {
+    const k = c.src_ip ?? '';
+    let l = by.get(k);
+    if (!l) by.set(k, (l = []));
+    l.push(c);
+  }
+  const out: Candidate[] = [];
+  for (const list of by.values()) {
+    const f = list[0]!;
+    const start = Math.min(...list.map((c) => c.start_ms));
+    const end = Math.max(...list.map((c) => c.end_ms));
+    const same = <K extends keyof Candidate>(k: K) => (list.every((c) => c[k] === f[k]) ? f[k] : null);
+    const ports = list.flatMap((c) => [c.nat_port_start, c.nat_port_end]).filter((p): p is number => p != null);
+    out.push({
+      ...f,
+      src_port: same('src_port') as number | null,
+      nat_port_start: ports.length ? Math.min(...ports) : null,
+      nat_port_end: ports.length ? Math.max(...ports) : null,
+      proto: same('proto') as string | null,
+      start: formatInZone(start, tz),
+      end: formatInZone(end, tz),
+      start_ms: start,
+      end_ms: end,
+      count: list.reduce((n, c) => n + c.count, 0),
+      mappings: list.length,
+      kind: 'address',
+      start_exact: list.every((c) => c.start_exact),
+      end_reason: (same('end_reason') as EndReason | null) ?? 'mixed',
+    });
+  }
+  return out.sort((a, b) => b.count - a.count || a.start_ms - b.start_ms);
+}
+
+export interface SubscriberInput {
+  srcIp: string;
+  /** ms since the epoch. */
+  from: number;
+  to: number;
+  proto?: string | null;
+}
+
+export interface SubscriberAnswer {
+  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null };
+  /** Every public ip:port (or block) the inside address held in [from, to], oldest first. */
+  mappings: Candidate[];
+  truncated: boolean;
+  days_used: DayUsed[];
+  days_missing: string[];
+  timezone: string;
+}
+
+/**
+ * What inside address `srcIp` (an IPv4 subscriber or an IPv6 DS-Lite B4) held over [from, to]. Each
+ * public key it used is followed through the same timelines as forensicLookup, so its intervals end
+ * where another subscriber reused the port, exactly as the public-side answer would say.
+ */
+export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: ReaderPool): SubscriberAnswer {
+  checkZone(cfg.timezone);
+  const srcIp = parseIp(q.srcIp, 'src_ip');
+  for (const [k, v] of [['from', q.from], ['to', q.to]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_TIME', String(v), k);
+  }
+  if (q.to < q.from) throw new QueryError('MEGALOG_ERR_QUERY_BAD_RANGE', undefined, 'to');
+  if (q.to - q.from > MAX_SUBSCRIBER_RANGE_MS) throw new QueryError('MEGALOG_ERR_QUERY_RANGE_TOO_LONG', `> ${MAX_SUBSCRIBER_RANGE_MS / DAY_MS} d`, 'to');
+  const proto = parseProto(q.proto ?? null);
+  const want = proto == null ? null : protoCode(proto);
+  const srcDb = ipToDb(srcIp)!;
+  const own = !pool;
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir), used: [], missing: [] };
+  try {
+    const fromAll = q.from - LOOKBACK_MS;
+    const readers = readersFor(ctx, daysBetween(fromAll, q.to));
+    // 1. the public ports this address used (nat_by_src), 2. each port's full timeline (primary key).
+    const keys = new Map<string, { nat: number | Buffer; port: number }>();
+    let truncated = false;
+    for (const r of readers) {
+      for (const row of r.srcRows(srcDb, Math.max(fromAll, r.start), q.to)) {
+        const k = `${typeof row.nat_ip === 'number' ? row.nat_ip : Buffer.from(row.nat_ip).toString('hex')}|${row.nat_port}`;
+        if (keys.has(k)) continue;
+        if (keys.size >= MAX_SUBSCRIBER_KEYS) {
+          truncated = true;
+          break;
+        }
+        keys.set(k, { nat: row.nat_ip, port: row.nat_port });
+      }
+    }
+    const tl = new Timelines();
+    for (const { nat, port } of keys.values()) {
+      for (const r of readers) {
+        for (const row of r.portRows(nat, port, fromAll)) {
+          if (!protoMatches(want, row.code)) continue;
+          const ev = toEvent(row, r);
+          if (ev) tl.push(ev);
+        }
+      }
+    }
+    const tz = cfg.timezone;
+    const mappings = tl
+      .finish()
+      .filter((iv) => iv.holder.split('|')[0] === srcIp && iv.start <= q.to && iv.end >= q.from)
+      .map((iv) => candidateOf(iv, tz));
+    return {
+      query: { src_ip: srcIp, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
+      mappings,
+      truncated,
+      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
+      days_missing: ctx.missing.sort(),
+      timezone: tz,
+    };
+  } finally {
+    if (own) ctx.pool.close();
+  }
+}
