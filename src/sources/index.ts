@@ -8,11 +8,13 @@ import type { Config } from '../config/index.js';
 import { splitHostPort } from '../config/index.js';
 import type { Transport } from '../spool/format.js';
 import { SpoolWriter } from '../spool/writer.js';
-import { MAX_TRACKED_DEVICES, type DeviceSeen, type Slot, type Stats } from '../stats.js';
+import { MAX_TRACKED_DEVICES, Stats, type DeviceSeen, type Slot } from '../stats.js';
 import type { Sink, Source } from './sink.js';
 import { StreamSource } from './tcp.js';
 import { TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+
+const RECEIVED_BYTES = Stats.slot('received_bytes');
 
 export interface ReceiverLog {
   (level: 'info' | 'warn' | 'error', msg: string): void;
@@ -29,10 +31,14 @@ export class Receiver implements Sink {
   private pausedFlag = false;
   private readonly devices = new Map<string, DeviceSeen>();
   private timers: NodeJS.Timeout[] = [];
-  private readonly local: Partial<Record<Slot, number>> = {};
+  /** Counts since the last flush, by Stats slot: published once per flush, never per message. */
+  private readonly local: Float64Array;
+  private readonly slotOf: Record<Transport, number>;
   private writeErrorLogged = 0;
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: ReceiverLog) {
+    this.local = new Float64Array(stats.values.length);
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
     this.writer = new SpoolWriter({
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
@@ -127,8 +133,8 @@ export class Receiver implements Sink {
       return false;
     }
     this.writer.append(Date.now(), transport, origin.length > 255 ? origin.slice(0, 255) : origin, payload);
-    this.bump(`received_${transport}` as Slot, 1);
-    this.bump('received_bytes', payload.length);
+    this.local[this.slotOf[transport]]! += 1;
+    this.local[RECEIVED_BYTES]! += payload.length;
     if (truncated) this.bump('frames_truncated', 1);
     if (transport !== 'tail') this.seen(origin);
     if (this.writer.buffered >= 1 << 20) this.flush();
@@ -144,7 +150,7 @@ export class Receiver implements Sink {
   }
 
   private bump(slot: Slot, n: number): void {
-    this.local[slot] = (this.local[slot] ?? 0) + n;
+    this.local[Stats.slot(slot)]! += n;
   }
 
   /** Write the buffer, publish counters and the new spool end. */
@@ -155,16 +161,24 @@ export class Receiver implements Sink {
       this.writer.flush();
     } catch (err) {
       // The hot disk refused the write: those messages are lost, counted with their reason.
-      const lost = (this.local.received_udp ?? 0) + (this.local.received_tcp ?? 0) + (this.local.received_tls ?? 0) + (this.local.received_tail ?? 0);
-      for (const t of ['udp', 'tcp', 'tls', 'tail'] as const) delete this.local[`received_${t}`];
+      let lost = 0;
+      for (const i of Object.values(this.slotOf)) {
+        lost += this.local[i]!;
+        this.local[i] = 0;
+      }
       this.bump('dropped_spool_write_error', lost);
       if (Date.now() - this.writeErrorLogged > 10_000) {
         this.writeErrorLogged = Date.now();
         this.log('error', `spool write failed (${(err as NodeJS.ErrnoException).code}): ${lost} messages dropped`);
       }
     }
-    for (const [k, v] of Object.entries(this.local)) this.stats.add(k as Slot, v!);
-    for (const k of Object.keys(this.local)) delete this.local[k as Slot];
+    const shared = this.stats.values;
+    for (let i = 0; i < shared.length; i++) {
+      if (this.local[i]) {
+        shared[i]! += this.local[i]!;
+        this.local[i] = 0;
+      }
+    }
     if (this.writer.recordsWritten !== before) {
       this.stats.set('spool_records_written', this.writer.recordsWritten);
       this.stats.set('spool_end', this.writer.end);
