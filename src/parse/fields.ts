@@ -84,12 +84,13 @@ export function hexEpochMs(v: string | null): number | null {
   return n > 0 ? n * 1000 : null;
 }
 
+const EPOCH_RE = /^\d{9,19}(?:\.\d{1,9})?$/;
+
 /** Decimal epoch in seconds (10 digits), ms (13), µs (16) or ns (19) → ms; null otherwise. */
 export function decimalEpochMs(v: string | null): number | null {
-  if (v === null) return null;
+  if (v === null || !EPOCH_RE.test(v)) return null;
   const dot = v.indexOf('.');
   const intPart = dot >= 0 ? v.slice(0, dot) : v;
-  if (!/^\d{9,19}$/.test(intPart)) return null;
   const n = Number(intPart);
   const len = intPart.length;
   let ms: number;

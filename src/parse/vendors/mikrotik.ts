@@ -55,17 +55,15 @@ function chainStartsWith(s: string, colon: number, word: string): boolean {
 
 /** Unescape a CEF extension value (`\=` and `\\`), only when it has escapes. */
 function cefValue(s: string, i: number): string {
-  // The value runs to the next ` key=` (an unescaped `=` preceded by a space-delimited word).
+  // The value runs to the next ` key=`: remember the last space, end there at an unescaped `=` (one pass).
   let e = s.length;
+  let lastSpace = -1;
   for (let k = i; k < s.length; k++) {
-    if (s.charCodeAt(k) === 61 && s.charCodeAt(k - 1) !== 92) {
-      // back up to the space before the key
-      let b = k - 1;
-      while (b > i && s.charCodeAt(b) !== 32) b--;
-      if (b > i) {
-        e = b;
-        break;
-      }
+    const c = s.charCodeAt(k);
+    if (c === 32) lastSpace = k;
+    else if (c === 61 && s.charCodeAt(k - 1) !== 92 && lastSpace > i) {
+      e = lastSpace;
+      break;
     }
   }
   const v = s.slice(i, e);
