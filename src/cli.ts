@@ -113,11 +113,7 @@ async function dispatchMore(args: Args, cfg: Config): Promise<number> {
     backup: async () => (await import('./store/backup.js')).runBackup(cfg, args.positional[0]),
     restore: async () => (await import('./store/backup.js')).runRestore(cfg, args.positional[0], args.flags.has('force')),
     user: async () => (await import('./users/cli.js')).runUserCommand(cfg, args.rest),
-    verify: async () => {
-      if (args.flags.has('audit')) return (await import('./users/audit.js')).runVerifyAudit(cfg);
-      console.error('megalog verify: day-file sealing is not built yet; use --audit for the audit chain');
-      return 2;
-    },
+    verify: async () => (await import('./store/verify.js')).runVerify(cfg, { auditOnly: args.flags.has('audit') }),
   };
   const f = table[args.cmd];
   if (!f) {
