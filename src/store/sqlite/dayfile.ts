@@ -5,7 +5,13 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../fault.js';
-import { DDL, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
+import { DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+
+/** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
+const INSERT_ROWS = 32;
+const NAT_COLUMNS = 11;
+/** Level 6 over 1024-line blocks: 34.6 B/line on the bench's mix; 5 saves ~8 % CPU for +1 B, 9 gains 0.4 B at 1.4× the CPU. */
+const RAW_DEFLATE_LEVEL = 6;
 
 export interface DayOptions {
   journalMode: string;
@@ -44,6 +50,8 @@ export class DayFile {
   private readonly devices = new Map<string, number>();
   private readonly vocab = new Map<string, number>();
   private spoolPos: number;
+  /** Schema the file was created with (ids and indexes differ between versions). */
+  readonly schemaVersion: number;
   private readonly st: ReturnType<DayFile['prepare']>;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
@@ -59,6 +67,7 @@ export class DayFile {
       this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
+    this.schemaVersion = Number(this.meta('schema_version') ?? SCHEMA_VERSION);
     this.st = this.prepare();
     if (!opts.readonly) {
       for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
@@ -75,6 +84,10 @@ export class DayFile {
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
       insRaw: ro ? null : this.db.prepare('INSERT INTO raw (id, n, data) VALUES (?, ?, ?)'),
       insNat: ro ? null : this.db.prepare('INSERT INTO nat VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insNatMany: ro ? null : this.db.prepare(`INSERT INTO nat VALUES ${new Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
+      upSeen: ro
+        ? null
+        : this.db.prepare('INSERT INTO src_seen VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET first = min(first, excluded.first), last = max(last, excluded.last), n = n + excluded.n'),
       insLine: ro ? null : this.db.prepare('INSERT INTO line (id, t, device, status, reason) VALUES (?, ?, ?, ?, ?)'),
       insDevice: ro ? null : this.db.prepare('INSERT INTO device (address) VALUES (?)'),
       insVocab: ro ? null : this.db.prepare('INSERT INTO vocab (kind, name, id) VALUES (?, ?, (SELECT coalesce(max(id), 0) + 1 FROM vocab WHERE kind = ?)) RETURNING id').pluck(),
@@ -101,12 +114,15 @@ export class DayFile {
     res.skipped = lines.length - todo.length;
     if (batchEnd <= this.spoolPos) return res;
     const st = this.st;
+    const seen = new Map<string, [number | Buffer, number | Buffer, number, number, number]>();
+    const v1 = this.schemaVersion < 2;
     const tx = this.db.transaction(() => {
+      seen.clear();
       let blockId = Number(st.nextRaw.get());
+      const rows: unknown[][] = [];
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
         const chunk = todo.slice(b, b + RAW_BLOCK);
-        st.insRaw!.run(blockId, chunk.length, deflateRawSync(packLines(chunk), { level: 6 }));
-        const rows: unknown[][] = [];
+        st.insRaw!.run(blockId, chunk.length, deflateRawSync(packLines(chunk), { level: RAW_DEFLATE_LEVEL }));
         chunk.forEach((l, i) => {
           const rawRef = blockId * RAW_BLOCK + i;
           const device = this.deviceId(l.device);
@@ -117,13 +133,25 @@ export class DayFile {
               const natIp = ipToDb(r.nat_ip);
               if (natIp == null) return;
               const block = r.nat_port_start != null;
+              const t = (r.time ?? l.time) - this.dayStartMs;
+              const srcIp = ipToDb(r.src_ip);
+              if (srcIp != null && !v1) {
+                const hour = Math.floor(t / HOUR_MS);
+                const key = `${hour} ${r.src_ip} ${r.nat_ip}`;
+                const s = seen.get(key);
+                if (s) {
+                  if (t < s[2]) s[2] = t;
+                  if (t > s[3]) s[3] = t;
+                  s[4]++;
+                } else seen.set(key, [srcIp, natIp, t, t, 1]);
+              }
               rows.push([
                 natIp,
                 block ? r.nat_port_start : r.nat_port ?? -1,
-                (r.time ?? l.time) - this.dayStartMs,
-                rawRef * MAX_RECORDS_PER_LINE + k,
+                t,
+                v1 ? rawRef * MAX_RECORDS_PER_LINE + k : rawRef + k * ID_RECORD_STEP,
                 block ? r.nat_port_end : null,
-                ipToDb(r.src_ip),
+                srcIp,
                 r.src_port,
                 ipToDb(r.dst_ip),
                 r.dst_port,
@@ -138,12 +166,27 @@ export class DayFile {
             else res.ignored++;
           }
         });
-        // Insert in index order: neighbouring keys share pages, so the B-tree is touched less.
-        rows.sort(compareNatRows);
-        for (const r of rows) st.insNat!.run(r);
-        res.records += rows.length;
         blockId++;
       }
+      // Insert the whole batch in key order: neighbouring keys share pages, so each page is
+      // written once per commit; INSERT_ROWS rows a statement to cut the per-call cost.
+      rows.sort(compareNatRows);
+      const many = INSERT_ROWS * NAT_COLUMNS;
+      const params: unknown[] = new Array(many);
+      let r = 0;
+      for (; r + INSERT_ROWS <= rows.length; r += INSERT_ROWS) {
+        for (let i = 0; i < INSERT_ROWS; i++) {
+          const row = rows[r + i]!;
+          for (let c = 0; c < NAT_COLUMNS; c++) params[i * NAT_COLUMNS + c] = row[c];
+        }
+        st.insNatMany!.run(params);
+      }
+      for (; r < rows.length; r++) st.insNat!.run(rows[r]);
+      res.records += rows.length;
+      // Per-hour subscriber summary, in key order (hour, src_ip, nat_ip) for page locality.
+      const seenRows = [...seen.values()].map((v) => [Math.floor(v[2] / HOUR_MS), v[0], v[1], v[2], v[3], v[4]] as unknown[]);
+      seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
+      for (const r of seenRows) st.upSeen!.run(r);
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
       st.addMeta!.run(res.ignored, 'ignored');
@@ -211,7 +254,7 @@ export class DayFile {
   /** Decode nat rows back to records (query layer and tests). */
   decode(row: NatRow): StoredRecord {
     const vendorId = Math.floor(row.code / 65536);
-    const rawRef = Math.floor(row.id / MAX_RECORDS_PER_LINE);
+    const rawRef = rawRefOf(row.id, this.schemaVersion);
     return {
       vendor: this.vocabName('vendor', vendorId),
       event: eventName(Math.floor((row.code % 65536) / 1024)),
@@ -263,18 +306,16 @@ export interface StoredRecord extends Omit<NatRecord, 'host' | 'time'> {
   raw_ref: number;
 }
 
+/** SQLite's order for an ANY column holding integers (IPv4) and blobs (IPv6): numbers first. */
+function compareIp(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a !== typeof b) return typeof a === 'number' ? -1 : 1;
+  return Buffer.compare(a as Buffer, b as Buffer);
+}
+
+/** Primary key order of nat rows: (nat_ip, t, nat_port). */
 function compareNatRows(a: unknown[], b: unknown[]): number {
-  const ai = a[0];
-  const bi = b[0];
-  if (typeof ai === 'number' && typeof bi === 'number') {
-    if (ai !== bi) return ai - bi;
-  } else if (typeof ai !== typeof bi) {
-    return typeof ai === 'number' ? -1 : 1;
-  } else {
-    const c = Buffer.compare(ai as Buffer, bi as Buffer);
-    if (c) return c;
-  }
-  return (a[1] as number) - (b[1] as number) || (a[2] as number) - (b[2] as number);
+  return compareIp(a[0], b[0]) || (a[2] as number) - (b[2] as number) || (a[1] as number) - (b[1] as number);
 }
 
 function packLines(lines: DayLine[]): Buffer {
