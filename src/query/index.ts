@@ -160,17 +160,24 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   try {
     const tl = new Timelines();
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
-    const from = lo - LOOKBACK_MS;
+    // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
+    const from = dayStart(dayOf(lo - LOOKBACK_MS));
     const feedPort = (r: DayReader, p: number) => {
       for (const row of r.portRows(natDb, p, from)) {
+        const t = r.start + row.t;
+        if (t > hi) {
+          // Past the window, rows only matter to end an interval still open.
+          const until = tl.openUntil();
+          if (until == null || t > until) break;
+        }
         if (!protoMatches(want, row.code)) continue;
         const ev = toEvent(row, r);
         if (ev) tl.push(ev);
       }
     };
     const feedBlocks = (r: DayReader, p: number) => {
-      for (const row of r.blockRows(natDb, p, MAX_BLOCK_PORTS)) {
-        if (r.start + row.t < from || row.nat_port === p || !protoMatches(want, row.code)) continue; // port p rows came with feedPort
+      for (const row of r.blockRows(natDb, p, MAX_BLOCK_PORTS, from)) {
+        if (row.nat_port === p || !protoMatches(want, row.code)) continue; // port p's own rows came with feedPort
         const ev = toEvent(row, r);
         if (ev) tl.push(ev);
       }
@@ -193,8 +200,8 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       }
     } else {
       for (const r of readers) {
-        for (const row of r.ipRows(natDb)) {
-          if (r.start + row.t < from || !protoMatches(want, row.code)) continue;
+        for (const row of r.ipRows(natDb, from)) {
+          if (!protoMatches(want, row.code)) continue;
           const ev = toEvent(row, r);
           if (ev) tl.push(ev);
         }
@@ -348,13 +355,13 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
   const own = !pool;
   const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir), used: [], missing: [] };
   try {
-    const fromAll = q.from - LOOKBACK_MS;
+    const fromAll = dayStart(dayOf(q.from - LOOKBACK_MS));
     const readers = readersFor(ctx, daysBetween(fromAll, q.to));
-    // 1. the public ports this address used (nat_by_src), 2. each port's full timeline (primary key).
+    // 1. the public ports this address used, 2. each port's full timeline (primary key).
     const keys = new Map<string, { nat: number | Buffer; port: number }>();
     let truncated = false;
     for (const r of readers) {
-      for (const row of r.srcRows(srcDb, Math.max(fromAll, r.start), q.to)) {
+      for (const row of r.srcKeys(srcDb, Math.max(q.from - LOOKBACK_MS, r.start), q.to)) {
         const k = `${typeof row.nat_ip === 'number' ? row.nat_ip : Buffer.from(row.nat_ip).toString('hex')}|${row.nat_port}`;
         if (keys.has(k)) continue;
         if (keys.size >= MAX_SUBSCRIBER_KEYS) {
@@ -368,6 +375,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
     for (const { nat, port } of keys.values()) {
       for (const r of readers) {
         for (const row of r.portRows(nat, port, fromAll)) {
+          if (r.start + row.t > q.to + LOOKBACK_MS) break;
           if (!protoMatches(want, row.code)) continue;
           const ev = toEvent(row, r);
           if (ev) tl.push(ev);

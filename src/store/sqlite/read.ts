@@ -11,16 +11,19 @@ import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
 
 export type { NatRow } from './dayfile.js';
 
-/** SQL of the lookups, exported so a test can check their plans with EXPLAIN QUERY PLAN. */
+/**
+ * SQL of the lookups, exported so a test can check their plans with EXPLAIN QUERY PLAN. They are
+ * written to be index-ordered under both nat layouts: schema 1 clusters nat by (nat_ip, nat_port, t)
+ * and indexes (src_ip, t); schema 2 clusters by (nat_ip, t, nat_port) and keeps a per-hour src_seen
+ * summary instead of the src index. Every statement starts with one descent of the primary key.
+ */
 export const READ_SQL = {
-  /** Rows of one public ip:port from time t on, in time order (one descent, then a forward walk). */
-  port: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port = ? AND t >= ? ORDER BY nat_port, t, id',
-  /** Port blocks of one public ip whose first port lies in [lo, port] and whose last port is ≥ port. */
-  blocks: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND port_end >= ? ORDER BY nat_port, t, id',
-  /** Every row of one public ip, by port then time (IP-only requests). */
-  ip: 'SELECT * FROM nat WHERE nat_ip = ? ORDER BY nat_port, t, id',
-  /** Rows of one inside address over a time range. */
-  src: 'SELECT * FROM nat WHERE src_ip = ? AND t BETWEEN ? AND ? ORDER BY t, id',
+  /** Rows of one public ip:port from time t on, in time order (ties in id order: the key's next column in both layouts). */
+  port: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port = ? AND t >= ? ORDER BY t',
+  /** Port blocks of one public ip whose first port lies in [lo, port] and last port is ≥ port, from t on (per block, time order). */
+  blocks: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND port_end >= ? AND t >= ?',
+  /** Every row of one public ip from t on (per port, time order). */
+  ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
   /** Devices that logged a public ip this day. */
   owners: 'SELECT DISTINCT device FROM nat WHERE nat_ip = ?',
   /** Did a device send a record in [lo, hi]? Stops at the first row; a silent device costs a scan. */
@@ -31,11 +34,24 @@ export const READ_SQL = {
   rawBlock: 'SELECT data FROM raw WHERE id = ?',
 } as const;
 
+/** Subscriber lookups, by layout. */
+export const SRC_SQL = {
+  /** Schema 1: the public ports an inside address used over a range (nat_by_src). */
+  v1: 'SELECT nat_ip, nat_port FROM nat WHERE src_ip = ? AND t BETWEEN ? AND ?',
+  /** Schema 2: the public addresses it used in one hour (src_seen primary key)… */
+  seen: 'SELECT nat_ip, first, last FROM src_seen WHERE hour = ? AND src_ip = ?',
+  /** …then its rows on one of them. */
+  rows: 'SELECT nat_ip, nat_port FROM nat WHERE nat_ip = ? AND t BETWEEN ? AND ? AND src_ip = ?',
+} as const;
+
+const HOUR_MS = 3_600_000;
+
 /** One day file opened read-only, with its statements prepared and its device table loaded. */
 export class DayReader {
   readonly file: DayFile;
   readonly start: number;
   private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement };
+  readonly schemaVersion: number;
   private readonly rawCache = new Map<number, Buffer[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
@@ -43,6 +59,7 @@ export class DayReader {
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
     this.start = dayStart(day);
+    this.schemaVersion = Number(this.file.meta('schema_version') ?? 1);
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
@@ -59,22 +76,57 @@ export class DayReader {
     return new DayReader(path, day);
   }
 
-  /** Rows of natIp:port with absolute time ≥ fromMs, in time order (lazy). */
+  /** Rows of natIp:port with absolute time ≥ fromMs, in time order (lazy: stop when done). */
   portRows(natIp: number | Buffer, port: number, fromMs: number): IterableIterator<NatRow> {
-    return this.st.port.iterate(natIp, port, Math.max(fromMs - this.start, Number.MIN_SAFE_INTEGER)) as IterableIterator<NatRow>;
+    return this.st.port.iterate(natIp, port, this.rel(fromMs)) as IterableIterator<NatRow>;
   }
 
-  /** Block rows of natIp covering `port`, for blocks of at most `maxPorts` ports. */
-  blockRows(natIp: number | Buffer, port: number, maxPorts: number): NatRow[] {
-    return this.st.blocks.all(natIp, Math.max(0, port - maxPorts + 1), port, port) as NatRow[];
+  /** Block rows of natIp covering `port` from fromMs on, for blocks of at most `maxPorts` ports (each block's rows in time order). */
+  blockRows(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number): IterableIterator<NatRow> {
+    return this.st.blocks.iterate(natIp, Math.max(0, port - maxPorts + 1), port, port, this.rel(fromMs)) as IterableIterator<NatRow>;
   }
 
-  ipRows(natIp: number | Buffer): IterableIterator<NatRow> {
-    return this.st.ip.iterate(natIp) as IterableIterator<NatRow>;
+  /** Every row of natIp from fromMs on (each port's rows in time order). */
+  ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow> {
+    return this.st.ip.iterate(natIp, this.rel(fromMs)) as IterableIterator<NatRow>;
   }
 
-  srcRows(srcIp: number | Buffer, fromMs: number, toMs: number): IterableIterator<NatRow> {
-    return this.st.src.iterate(srcIp, fromMs - this.start, toMs - this.start) as IterableIterator<NatRow>;
+  /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */
+  srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[] {
+    const lo = this.rel(fromMs);
+    const hi = toMs - this.start;
+    const db = this.file.db;
+    let rows: { nat_ip: number | Buffer; nat_port: number }[] = [];
+    if (this.has('src_seen')) {
+      const seen = db.prepare(SRC_SQL.seen);
+      const byNat = db.prepare(SRC_SQL.rows);
+      const nats = new Map<string, { nat: number | Buffer; first: number; last: number }>();
+      for (let h = Math.max(0, Math.floor(lo / HOUR_MS)); h <= Math.min(23, Math.floor(hi / HOUR_MS)); h++) {
+        for (const r of seen.all(h, srcIp) as { nat_ip: number | Buffer; first: number; last: number }[]) {
+          const k = typeof r.nat_ip === 'number' ? String(r.nat_ip) : Buffer.from(r.nat_ip).toString('hex');
+          const e = nats.get(k);
+          if (e) {
+            e.first = Math.min(e.first, r.first);
+            e.last = Math.max(e.last, r.last);
+          } else nats.set(k, { nat: r.nat_ip, first: r.first, last: r.last });
+        }
+      }
+      for (const n of nats.values()) rows.push(...(byNat.all(n.nat, Math.max(lo, n.first), Math.min(hi, n.last), srcIp) as typeof rows));
+    } else if (this.has('nat_by_src')) {
+      rows = db.prepare(SRC_SQL.v1).all(srcIp, lo, hi) as typeof rows;
+    }
+    const out = new Map<string, { nat_ip: number | Buffer; nat_port: number }>();
+    for (const r of rows) out.set(`${typeof r.nat_ip === 'number' ? r.nat_ip : Buffer.from(r.nat_ip).toString('hex')}|${r.nat_port}`, r);
+    return [...out.values()];
+  }
+
+  private rel(ms: number): number {
+    return Number.isFinite(ms) ? ms - this.start : Number.MIN_SAFE_INTEGER;
+  }
+
+  /** Whether the file has a table or index of that name (layouts differ between schema versions). */
+  has(name: string): boolean {
+    return this.file.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
   }
 
   /** Addresses of the devices that logged natIp in this file. */
@@ -97,7 +149,8 @@ export class DayReader {
 
   /** The exact bytes the device sent for a nat row. */
   rawOf(row: NatRow): Buffer | null {
-    const ref = Math.floor(row.id / MAX_RECORDS_PER_LINE);
+    // Schema 1: id = raw_ref·64 + k; schema 2: id = raw_ref + k·2^32 (see schema.ts).
+    const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
     let lines = this.rawCache.get(block);
     if (!lines) {
@@ -111,10 +164,10 @@ export class DayReader {
     return lines[ref % RAW_BLOCK] ?? null;
   }
 
-  /** EXPLAIN QUERY PLAN details of one of READ_SQL (tests). */
-  plan(name: keyof typeof READ_SQL): string[] {
-    const n = (READ_SQL[name].match(/\?/g) ?? []).length;
-    return (this.file.db.prepare(`EXPLAIN QUERY PLAN ${READ_SQL[name]}`).all(...new Array(n).fill(0)) as { detail: string }[]).map((r) => r.detail);
+  /** EXPLAIN QUERY PLAN details of a statement (tests). */
+  plan(sql: string): string[] {
+    const n = (sql.match(/\?/g) ?? []).length;
+    return (this.file.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...new Array(n).fill(0)) as { detail: string }[]).map((r) => r.detail);
   }
 
   close(): void {
