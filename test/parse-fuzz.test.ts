@@ -104,6 +104,17 @@ describe('parse fuzz', () => {
     );
   });
 
+  it('every prefix of every fixture line (truncated datagrams) classifies cleanly', () => {
+    let n = 0;
+    for (const line of LINES) {
+      for (let k = 0; k <= line.length; k++) {
+        checkResult(parseMessage(line.slice(0, k), ctx));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(LINES.length);
+  });
+
   it('vendor pins and odd zones never throw', () => {
     fc.assert(
       fc.property(

@@ -16,29 +16,31 @@ const hexVal = (c: number): number =>
 export function scanIPv4(s: string, i: number): string | null {
   const n = s.length;
   let p = i;
+  let octets = 0; // dots seen
+  let v = 0;
+  let digits = 0;
   let canonical = true;
-  for (let o = 0; o < 4; o++) {
-    if (o > 0) {
-      if (p >= n || s.charCodeAt(p) !== 46) return null;
-      p++;
-    }
-    const start = p;
-    let v = 0;
-    while (p < n && p - start < 4) {
-      const c = s.charCodeAt(p);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      p++;
-    }
-    const len = p - start;
-    if (len === 0 || len > 3 || v > 255) return null;
-    if (len > 1 && s.charCodeAt(start) === 48) canonical = false;
-  }
-  if (p < n) {
+  for (; p < n; p++) {
     const c = s.charCodeAt(p);
-    if (isDigit(c)) return null;
-    if (c === 46 && p + 1 < n && isDigit(s.charCodeAt(p + 1))) return null;
+    if (c >= 48 && c <= 57) {
+      if (digits === 3) return null; // `1092.…`
+      if (digits === 1 && v === 0) canonical = false; // leading zero
+      v = v * 10 + (c - 48);
+      digits++;
+    } else if (c === 46) {
+      if (digits === 0 || v > 255) return null;
+      if (octets === 3) {
+        // `1.2.3.4.5` is not an address; `1.2.3.4.` (end of a sentence) is
+        const d = p + 1 < n ? s.charCodeAt(p + 1) : 0;
+        if (d >= 48 && d <= 57) return null;
+        break;
+      }
+      octets++;
+      v = 0;
+      digits = 0;
+    } else break;
   }
+  if (octets !== 3 || digits === 0 || v > 255) return null;
   scanEnd = p;
   if (canonical) return s.slice(i, p);
   return s.slice(i, p).split('.').map((x) => String(Number(x))).join('.');

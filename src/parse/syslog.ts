@@ -46,7 +46,7 @@ let tY = -1, tMo = 0, tD = 0, tH = 0, tMi = 0, tS = 0, tMs = 0, tOffMin = NaN, t
 function d2(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
   const b = s.charCodeAt(i + 1) - 48;
-  if (a < 0 || a > 9 || b < 0 || b > 9) return -1;
+  if (!(a >= 0 && a <= 9 && b >= 0 && b <= 9)) return -1; // also rejects NaN past the end
   return a * 10 + b;
 }
 
@@ -63,7 +63,7 @@ function scanClock(s: string, i: number): number {
   if (h < 0) {
     // single-digit hour (`Jan 5 9:05:01` is seen from some relays)
     const c = s.charCodeAt(p) - 48;
-    if (c < 0 || c > 9 || s.charCodeAt(p + 1) !== 58) return -1;
+    if (!(c >= 0 && c <= 9) || s.charCodeAt(p + 1) !== 58) return -1;
     h = c;
     p += 1;
   } else p += 2;
@@ -170,7 +170,7 @@ function scanTimestamp(s: string, i: number): boolean {
       if (d >= 0) p += 2;
       else {
         d = s.charCodeAt(p) - 48;
-        if (d < 1 || d > 9) return false;
+        if (!(d >= 1 && d <= 9)) return false;
         p += 1;
       }
       if (s.charCodeAt(p) !== 32) return false;
@@ -203,7 +203,7 @@ function scanTimestamp(s: string, i: number): boolean {
       if (d >= 0) p += 2;
       else {
         d = s.charCodeAt(p) - 48;
-        if (d < 1 || d > 9) return false;
+        if (!(d >= 1 && d <= 9)) return false;
         p += 1;
       }
       if (s.charCodeAt(p) !== 32) return false;
@@ -249,8 +249,39 @@ function scanTimestamp(s: string, i: number): boolean {
   return true;
 }
 
+// Lines arrive in time order, so consecutive ones share their minute: cache the UTC start of the last minute
+// resolved (per zone, year form, offset and receive hour). Offset changes fall on minute boundaries.
+let cMinuteKey = NaN;
+let cZone = '';
+let cRecvHour = NaN;
+let cY = -2;
+let cOff = NaN;
+let cBase: number | null = null;
+
 /** Resolve the t* registers to ms UTC. */
 function resolveTime(zone: string, receivedAt: number): number | null {
+  const minuteKey = ((tMo * 32 + tD) * 24 + tH) * 60 + tMi;
+  const recvHour = Math.floor(receivedAt / 3_600_000);
+  if (minuteKey === cMinuteKey && zone === cZone && recvHour === cRecvHour && tY === cY && (tOffMin === cOff || (tOffMin !== tOffMin && cOff !== cOff))) {
+    return cBase === null ? null : cBase + tS * 1000 + tMs;
+  }
+  const sec = tS;
+  const ms = tMs;
+  tS = 0;
+  tMs = 0;
+  const base = resolveUncached(zone, receivedAt);
+  tS = sec;
+  tMs = ms;
+  cMinuteKey = minuteKey;
+  cZone = zone;
+  cRecvHour = recvHour;
+  cY = tY;
+  cOff = tOffMin;
+  cBase = base;
+  return base === null ? null : base + sec * 1000 + ms;
+}
+
+function resolveUncached(zone: string, receivedAt: number): number | null {
   if (tY >= 0) {
     if (!validDay(tY, tMo, tD)) return null;
     if (!Number.isNaN(tOffMin)) return Date.UTC(tY, tMo, tD, tH, tMi, tS, tMs) - tOffMin * 60_000;

@@ -153,12 +153,29 @@ function parseBody(s: string, base: number, time: number | null, host: string | 
   return [rec];
 }
 
+/** Whether the token at i is a RouterOS topic list (`system,info,account`, `dhcp,debug`): lowercase words and
+ *  commas, with a severity word. Such lines come from RouterOS whatever they say. */
+function topicsAt(s: string, i: number): boolean {
+  let e = i;
+  let commas = 0;
+  while (e < s.length && e - i < 64) {
+    const c = s.charCodeAt(e);
+    if (c === 32) break;
+    if (c === 44) commas++;
+    else if (!((c >= 97 && c <= 122) || c === 45)) return false;
+    e++;
+  }
+  if (commas === 0 || e >= s.length || s.charCodeAt(e) !== 32) return false;
+  const t = s.slice(i, e);
+  return t.indexOf(',info') >= 0 || t.indexOf(',warning') >= 0 || t.indexOf(',error') >= 0 || t.indexOf(',debug') >= 0 || t.indexOf(',critical') >= 0;
+}
+
 export const mikrotik: VendorParser = {
   name: VENDOR,
   describes: 'RouterOS v6/v7 firewall `action=log` lines (forward/postrouting with NAT, reply direction), default, syslog and CEF formats',
   detect(h) {
     const s = h.line;
-    return s.indexOf(': in:', h.restStart) >= 0 || s.startsWith('CEF:0|MikroTik|', h.msgStart);
+    return s.indexOf(': in:', h.restStart) >= 0 || s.startsWith('CEF:0|MikroTik|', h.msgStart) || topicsAt(s, h.restStart);
   },
   parse({ h }: VendorInput): VendorVerdict {
     const s = h.line;
@@ -179,7 +196,7 @@ export const mikrotik: VendorParser = {
       return v ?? 'not_nat_event';
     }
     const v = parseBody(s, h.restStart, h.time, h.host);
-    if (v === null) return null;
+    if (v === null) return topicsAt(s, h.restStart) && !s.startsWith('firewall', h.restStart) ? 'not_nat_event' : null;
     if (typeof v === 'string' && v === 'no_translation') {
       // srcnat/input/output/prerouting lines are logged before or without translation.
       const colon = findChainMarker(s, h.restStart);
