@@ -75,11 +75,13 @@ export function portOf(v: string | null): number | null {
   return p < 0 ? null : p;
 }
 
+const HEX_RE = /^[0-9a-fA-F]+$/;
+
 /** `0x6a44007a` / `6a44007a` seconds → ms; null when not hex. */
 export function hexEpochMs(v: string | null): number | null {
   if (v === null) return null;
   const h = v.startsWith('0x') || v.startsWith('0X') ? v.slice(2) : v;
-  if (h.length === 0 || h.length > 12 || !/^[0-9a-fA-F]+$/.test(h)) return null;
+  if (h.length === 0 || h.length > 12 || !HEX_RE.test(h)) return null;
   const n = parseInt(h, 16);
   return n > 0 ? n * 1000 : null;
 }

@@ -17,6 +17,8 @@ import { blockRecord, natRecord, type VendorInput, type VendorParser, type Vendo
 
 const VENDOR = 'a10';
 
+const EPOCH_S_OR_MS = /^\d{10,13}$/;
+
 function cefOne(s: string, at: number, end: number, time: number | null, host: string | null, out: NatRecord[]): boolean | 'skip' {
   const seg = s.slice(at, end);
   // CEF:0|A10|Product|Version|Class|Name|Severity|ext
@@ -41,7 +43,7 @@ function cefOne(s: string, at: number, end: number, time: number | null, host: s
   const nat = ipOf(cefParam(seg, 'sourceTranslatedAddress', ext));
   const nport = portOf(cefParam(seg, 'sourceTranslatedPort', ext));
   const rt = cefParam(seg, 'rt', ext);
-  const t = rt !== null && /^\d{10,13}$/.test(rt) ? (rt.length === 13 ? Number(rt) : Number(rt) * 1000) : time;
+  const t = rt !== null && EPOCH_S_OR_MS.test(rt) ? (rt.length === 13 ? Number(rt) : Number(rt) * 1000) : time;
   switch (num) {
     case '100': case '101': case '102': case '103': {
       if (src === null || nat === null) return false;

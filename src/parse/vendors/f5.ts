@@ -64,6 +64,9 @@ function endpoint(tok: string): boolean {
   return true;
 }
 
+const PROTO_NUM = /^\d{1,3}$/;
+const PROTO_WORD = /^[a-z]+$/i;
+
 function eventOf(name: string, hasDst: boolean): EventKind | 'inbound' | null {
   switch (name) {
     case 'LSN_ADD': return hasDst ? 'session_create' : 'mapping_create';
@@ -128,7 +131,7 @@ function plain(s: string, at: number, time: number | null, host: string | null):
   // proto is optional (port-block lines carry none)
   let k = 1;
   let proto: string | null = null;
-  if (/^\d{1,3}$/.test(toks[1]) || /^[a-z]+$/i.test(toks[1])) {
+  if (PROTO_NUM.test(toks[1]) || PROTO_WORD.test(toks[1])) {
     proto = toks[1] === '-' ? null : protoName(toks[1]);
     k = 2;
   }

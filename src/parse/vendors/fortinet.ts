@@ -14,15 +14,20 @@ import { blockRecord, natRecord, type VendorInput, type VendorParser, type Vendo
 
 const VENDOR = 'fortinet';
 
+const DATE_RE = /^\d{4}-\d\d-\d\d$/;
+const TIME_RE = /^\d\d:\d\d:\d\d$/;
+const TZ_RE = /^[+-]\d{4}$/;
+const DURATION_RE = /^\d{1,9}$/;
+
 /** date=YYYY-MM-DD time=HH:MM:SS [tz="+0300"] → ms; zone-less values in the device zone. */
 function dateTime(s: string, from: number, zone: string): number | null {
   const d = kvParam(s, 'date', from);
   const t = kvParam(s, 'time', from);
-  if (d === null || t === null || !/^\d{4}-\d\d-\d\d$/.test(d) || !/^\d\d:\d\d:\d\d$/.test(t)) return null;
+  if (d === null || t === null || !DATE_RE.test(d) || !TIME_RE.test(t)) return null;
   const y = Number(d.slice(0, 4)), mo = Number(d.slice(5, 7)) - 1, da = Number(d.slice(8, 10));
   const h = Number(t.slice(0, 2)), mi = Number(t.slice(3, 5)), se = Number(t.slice(6, 8));
   const tz = kvParam(s, 'tz', from);
-  if (tz !== null && /^[+-]\d{4}$/.test(tz)) {
+  if (tz !== null && TZ_RE.test(tz)) {
     const off = (tz.charCodeAt(0) === 45 ? -1 : 1) * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(3, 5)));
     return Date.UTC(y, mo, da, h, mi, se) - off * 60_000;
   }
@@ -49,7 +54,7 @@ function traffic(s: string, from: number, time: number | null, host: string | nu
   if (action === 'start') return [natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time, host)];
   const dur = kvParam(s, 'duration', from);
   const out: NatRecord[] = [];
-  if (dur !== null && /^\d{1,9}$/.test(dur) && time !== null) {
+  if (dur !== null && DURATION_RE.test(dur) && time !== null) {
     out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time - Number(dur) * 1000, host));
   }
   out.push(natRecord(VENDOR, 'session_close', proto, src, sport, nat, nport, dst, dport, time, host));

@@ -22,6 +22,8 @@ import { blockRecord, natRecord, type VendorInput, type VendorParser, type Vendo
 const SRX = 'juniper-srx';
 const MX = 'juniper-mx';
 
+const PROTO_NUM = /^\d{1,3}$/;
+
 function isHexTag(s: string, i: number): boolean {
   return s.charCodeAt(i) === 48 && (s.charCodeAt(i + 1) | 32) === 120;
 }
@@ -73,7 +75,7 @@ function srxText(s: string, at: number, create: boolean, time: number | null, ho
   p = skipSp(s, p);
   const pe = tokEnd(s, p);
   const protoNum = s.slice(p, pe);
-  const proto = /^\d{1,3}$/.test(protoNum) ? protoName(protoNum) : null;
+  const proto = PROTO_NUM.test(protoNum) ? protoName(protoNum) : null;
   return session(SRX, create ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, ndst, ndport, time, host);
 }
 

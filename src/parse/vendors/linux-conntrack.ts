@@ -15,6 +15,9 @@ import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } fr
 
 const VENDOR = 'linux-conntrack';
 
+const WS = /\s+/;
+const PROTO_WORD = /^[a-z][a-z0-9-]*$/;
+
 interface Tuple {
   src: string | null;
   dst: string | null;
@@ -55,7 +58,7 @@ function verdict(kind: string, proto: string | null, o: Tuple, r: Tuple, time: n
 }
 
 function conntrackE(s: string, from: number, kind: string, time: number | null, host: string | null): VendorVerdict {
-  const toks = s.slice(from).split(/\s+/, 48);
+  const toks = s.slice(from).split(WS, 48);
   let proto: string | null = null;
   const tuples = [emptyTuple(), emptyTuple()];
   let t = -1;
@@ -63,7 +66,7 @@ function conntrackE(s: string, from: number, kind: string, time: number | null, 
     if (tok === '') continue;
     const eq = tok.indexOf('=');
     if (eq < 0) {
-      if (proto === null && t < 0 && /^[a-z][a-z0-9-]*$/.test(tok) && tok !== 'ipv4' && tok !== 'ipv6') proto = protoName(tok);
+      if (proto === null && t < 0 && PROTO_WORD.test(tok) && tok !== 'ipv4' && tok !== 'ipv6') proto = protoName(tok);
       continue;
     }
     const k = tok.slice(0, eq);
@@ -99,7 +102,7 @@ function ulogd(s: string, from: number, kind: string, time: number | null, host:
 /** Fill `t` from ulogd `KEY=value` tokens in [a, b); returns the protocol. */
 function readUlogd(s: string, a: number, b: number, t: Tuple): string | null {
   let proto: string | null = null;
-  for (const tok of s.slice(a, b).split(/\s+/, 40)) {
+  for (const tok of s.slice(a, b).split(WS, 40)) {
     const eq = tok.indexOf('=');
     if (eq < 0) continue;
     const k = tok.slice(0, eq);

@@ -46,6 +46,8 @@ export function configureNokia(f: Partial<NokiaFormat>): NokiaFormat {
   return format;
 }
 
+const STAMP_RE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/;
+
 function findAny(s: string, words: readonly string[], from: number): number {
   for (const w of words) {
     const i = s.indexOf(w, from);
@@ -59,7 +61,7 @@ function trailingTime(s: string, from: number, zone: string): number | null {
   const at = s.lastIndexOf(' at ');
   if (at < from) return null;
   const v = s.slice(at + 4, at + 23);
-  if (!/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/.test(v)) return null;
+  if (!STAMP_RE.test(v)) return null;
   return wallToUtc(zone, Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)),
     Number(v.slice(11, 13)), Number(v.slice(14, 16)), Number(v.slice(17, 19)), 0);
 }
@@ -106,7 +108,7 @@ function flowStamp(s: string, p: number, zone: string): number {
   if (parts.length < 3 || !(d >= 1 && d <= 31)) return -1;
   const h = Number(parts[0]), mi = Number(parts[1]), se = Number(parts[2]);
   const cs = parts.length > 3 ? Number(parts[3]) : 0;
-  if (![h, mi, se, cs].every((x) => Number.isInteger(x))) return -1;
+  if (!(Number.isInteger(h) && Number.isInteger(mi) && Number.isInteger(se) && Number.isInteger(cs))) return -1;
   q = skipSp(s, te);
   const ze = tokEnd(s, q);
   const tz = s.slice(q, ze);

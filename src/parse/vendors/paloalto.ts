@@ -15,6 +15,8 @@ import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } fr
 const VENDOR = 'paloalto';
 const MAX_FIELDS = 40;
 
+const STAMP_RE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/;
+
 /** Split a CSV line (RFC 4180 quotes) into at most MAX_FIELDS fields, starting at `from`. */
 function splitCsv(s: string, from: number, out: string[]): number {
   let n = 0;
@@ -55,7 +57,7 @@ function splitCsv(s: string, from: number, out: string[]): number {
 
 /** `YYYY/MM/DD HH:MM:SS` in `zone` → ms, or null. */
 function panTime(v: string | undefined, zone: string): number | null {
-  if (v === undefined || !/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/.test(v)) return null;
+  if (v === undefined || !STAMP_RE.test(v)) return null;
   return wallToUtc(zone, Number(v.slice(0, 4)), Number(v.slice(5, 7)) - 1, Number(v.slice(8, 10)),
     Number(v.slice(11, 13)), Number(v.slice(14, 16)), Number(v.slice(17, 19)), 0);
 }
