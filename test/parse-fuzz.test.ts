@@ -143,6 +143,7 @@ describe('parse fuzz', () => {
       fill(', NAT (', 'firewall,info forward: in:x out:y, proto TCP, 1.1.1.1:1->2.2.2.2:2'),
       fill('1.1.1.1:1->'),
       fill('NAT-TCP-C: 1.1.1.1:1<-->2.2.2.2:2 '),
+      fill('NAT-UDP-C: 1.1.1.1:1<-->2.2.2.2:2 '),
       fill('CEF:0|A10|x|y|CGN 100|n|5|src=1.1.1.1 '),
       fill('CEF:0|MikroTik|x|y|1|firewall,info|Low|msg=a=b'),
       fill('[UserbasedA - 1.1.1.1 v - 2.2.2.2 - 1 2]'),

@@ -93,10 +93,8 @@ function asciiOne(s: string, at: number, time: number | null, host: string | nul
     const nat = lIp, nport = lPort;
     let dst: string | null = null;
     let dport = -1;
-    const to = s.indexOf(' to ', p);
-    const next = s.indexOf('NAT-', p);
-    if (to >= 0 && (next < 0 || to < next)) {
-      const q = scanIpPort(s, skipSp(s, to + 4), 58);
+    if (s.startsWith(' to ', p)) {
+      const q = scanIpPort(s, skipSp(s, p + 4), 58);
       if (q > 0) {
         dst = epIp;
         dport = epPort;
