@@ -19,8 +19,22 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
+const offCache = new Map<string, number>();
+
 /** Offset of `tz` at instant `ms`, in minutes east of UTC (São Paulo today: −180). */
 export function offsetMinutes(ms: number, tz: string): number {
+  // Zones change offset on whole quarter hours: cache per (zone, quarter hour); Intl is slow.
+  const k = `${tz}|${Math.floor(ms / 900_000)}`;
+  let off = offCache.get(k);
+  if (off === undefined) {
+    off = computeOffset(ms, tz);
+    if (offCache.size > 100_000) offCache.clear();
+    offCache.set(k, off);
+  }
+  return off;
+}
+
+function computeOffset(ms: number, tz: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
