@@ -1,0 +1,94 @@
+// One day at a glance, read from its day file: records per hour (and kept lines without a record),
+// protocols, the busiest public addresses, and the devices that sent them. Read-only, parameterized,
+// bounded: the nat aggregates read at most DAILY_MAX_ROWS rows (a larger day says `partial`), the top
+// list has DAILY_TOP entries. The file is opened read-only and never created.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ipFromDb, protoName } from '../codes.js';
+
+export const DAILY_MAX_ROWS = 5_000_000;
+export const DAILY_TOP = 15;
+const HOUR_MS = 3_600_000;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+export interface DailySummary {
+  day: string;
+  records: number;
+  /** 24 entries, UTC hours of the day file. */
+  hours: { hour: number; records: number; lines: number }[];
+  protocols: { proto: string; records: number }[];
+  top_public: { ip: string; records: number }[];
+  devices: { address: string; records: number; lines: number }[];
+  unparsed: number;
+  ignored: number;
+  /** The nat aggregates stopped at DAILY_MAX_ROWS. */
+  partial: boolean;
+}
+
+/** Days with a file in `dir`, newest first. */
+export function listDays(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => /^\d{4}-\d{2}-\d{2}\.db$/.test(n))
+      .map((n) => n.slice(0, 10))
+      .sort()
+      .reverse();
+  } catch {
+    return [];
+  }
+}
+
+/** The summary of `day` (YYYY-MM-DD, a UTC day file), or null when there is no file for it. */
+export function dailySummary(dir: string, day: string, maxRows = DAILY_MAX_ROWS): DailySummary | null {
+  if (!DAY_RE.test(day)) return null;
+  const path = join(dir, `${day}.db`);
+  if (!existsSync(path)) return null;
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    const devices = new Map<number, { address: string; records: number; lines: number }>();
+    for (const r of db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) devices.set(r.id, { address: r.address, records: 0, lines: 0 });
+    const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, records: 0, lines: 0 }));
+    const protos = new Map<string, number>();
+    let records = 0;
+    // One bounded pass: (hour, protocol, device) groups of at most maxRows rows.
+    const groups = db
+      .prepare('SELECT t / ? AS h, code % 1024 AS p, device AS d, count(*) AS n FROM (SELECT t, code, device FROM nat LIMIT ?) GROUP BY h, p, d')
+      .all(HOUR_MS, maxRows) as { h: number; p: number; d: number; n: number }[];
+    for (const g of groups) {
+      records += g.n;
+      const h = hours[Math.min(23, Math.max(0, Math.floor(g.h)))]!;
+      h.records += g.n;
+      const name = protoName(g.p) ?? 'none';
+      protos.set(name, (protos.get(name) ?? 0) + g.n);
+      const dev = devices.get(g.d);
+      if (dev) dev.records += g.n;
+    }
+    const top = db
+      .prepare('SELECT nat_ip AS ip, count(*) AS n FROM (SELECT nat_ip FROM nat LIMIT ?) GROUP BY nat_ip ORDER BY n DESC LIMIT ?')
+      .all(maxRows, DAILY_TOP) as { ip: unknown; n: number }[];
+    const lineRows = db.prepare('SELECT t / ? AS h, device AS d, status AS s, count(*) AS n FROM line GROUP BY h, d, s').all(HOUR_MS) as { h: number; d: number; s: number; n: number }[];
+    let unparsed = 0;
+    let ignored = 0;
+    for (const l of lineRows) {
+      hours[Math.min(23, Math.max(0, Math.floor(l.h)))]!.lines += l.n;
+      const dev = devices.get(l.d);
+      if (dev) dev.lines += l.n;
+      if (l.s === 1) unparsed += l.n;
+      else if (l.s === 2) ignored += l.n;
+    }
+    return {
+      day,
+      records,
+      hours,
+      protocols: [...protos].map(([proto, n]) => ({ proto, records: n })).sort((a, b) => b.records - a.records),
+      top_public: top.map((r) => ({ ip: ipFromDb(r.ip) ?? '?', records: r.n })),
+      devices: [...devices.values()].sort((a, b) => b.records + b.lines - (a.records + a.lines)),
+      unparsed,
+      ignored,
+      partial: records >= maxRows,
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,87 @@
+// Exports of a kept answer: CSV, and a printable court report (case reference, requesting authority,
+// the query, the verdict, candidates with their original lines, the SHA-256 of every day file read,
+// who generated it and when). Each download is audited as an export under the search's case
+// reference. GET /exports lists this user's answers still kept.
+import type { Candidate } from '../../query/index.js';
+import { formatInstant } from '../time.js';
+import { resultCsv } from './export-csv.js';
+import { dayHashes } from './export-hash.js';
+import { displayRaw } from './search.js';
+import type { ResultStore, StoredResult } from './search-store.js';
+import type { RouteDef, Services } from './types.js';
+
+/** Day files an answer read, each once, in order. */
+function daysOf(r: StoredResult): { day: string; path: string }[] {
+  const all = r.kind === 'bulk' ? r.lines.flatMap((l) => l.answer?.days_used ?? []) : r.answer.days_used;
+  const by = new Map(all.map((d) => [d.day, d]));
+  return [...by.values()].sort((a, b) => a.day.localeCompare(b.day));
+}
+
+/** Short description of what was asked, for lists and the audit. */
+export function describe(r: StoredResult): string {
+  if (r.kind === 'lookup') {
+    const q = r.answer.query;
+    return `${q.nat_ip}${q.nat_port != null ? `:${q.nat_port}` : ''} @ ${q.at} ±${q.window_sec}s${q.proto ? ` ${q.proto}` : ''}`;
+  }
+  if (r.kind === 'subscriber') return `${r.answer.query.src_ip} ${r.answer.query.from} → ${r.answer.query.to}`;
+  return `${r.lines.length} lines`;
+}
+
+export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
+  const tz = svc.deps.config.timezone;
+  const audit = (ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, format: 'csv' | 'report') =>
+    ctx.state.audit({
+      action: 'export',
+      case_ref: r.case.case_ref,
+      justification: r.case.justification,
+      query: { format, kind: r.kind, query: describe(r), searched_at: formatInstant(r.created_ms, tz) },
+      result_count: r.kind === 'bulk' ? r.lines.length : r.rows.length,
+    });
+
+  return [
+    {
+      name: 'exports',
+      method: 'GET',
+      path: '/exports',
+      handler: (ctx) => {
+        const list = results.list(ctx.state.user!.id).map((r) => ({ id: r.id, kind: r.kind, case_ref: r.case.case_ref, created_ms: r.created_ms, what: describe(r), verdict: r.kind === 'lookup' ? r.answer.verdict : null, n: r.kind === 'bulk' ? r.lines.length : r.rows.length }));
+        svc.views.render(ctx, 'exports/page.njk', { list });
+      },
+    },
+    {
+      name: 'exports.csv',
+      method: 'GET',
+      path: '/exports/:id/csv',
+      handler: (ctx) => {
+        const r = results.get(ctx.params.id, ctx.state.user!.id);
+        const body = resultCsv(r);
+        audit(ctx, r, 'csv');
+        const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
+        ctx.type = 'text/csv; charset=utf-8';
+        ctx.set('Content-Disposition', `attachment; filename="${name}"`);
+        ctx.body = body;
+      },
+    },
+    {
+      name: 'exports.report',
+      method: 'GET',
+      path: '/exports/:id/report',
+      handler: async (ctx) => {
+        const r = results.get(ctx.params.id, ctx.state.user!.id);
+        const hashes = await dayHashes(daysOf(r));
+        audit(ctx, r, 'report');
+        const withRaw = (c: Candidate) => ({ ...c, raw_text: displayRaw(c.raw) });
+        svc.views.render(ctx, 'exports/report.njk', {
+          r,
+          what: describe(r),
+          answer: r.kind === 'bulk' ? null : r.answer,
+          rows: r.rows.map(withRaw),
+          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: (l.answer?.candidates ?? []).map(withRaw) })) : [],
+          hashes,
+          generated: formatInstant(Date.now(), tz),
+          searched: formatInstant(r.created_ms, tz),
+        });
+      },
+    },
+  ];
+}
