@@ -68,7 +68,7 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
   try {
     await audit(cfg, {
       user: cliUser(),
-      source: 'cli',
+      source: 'local',
       action: 'search',
       case_ref: str('case')!.trim(),
       justification: str('justification'),
@@ -140,10 +140,11 @@ function humanTable(a: Answer, pt: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `cli:<os user>`, as `megalog user` writes it: the command line has no login, the OS account is who asked. */
 function cliUser(): string {
   try {
-    return `${userInfo().username}@cli`;
+    return `cli:${userInfo().username}`;
   } catch {
-    return `uid:${process.getuid?.() ?? '?'}@cli`;
+    return `cli:uid ${process.getuid?.() ?? '?'}`;
   }
 }
