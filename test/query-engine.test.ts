@@ -230,3 +230,38 @@ describe('lookups are index descents, not scans', () => {
     }
   });
 });
+
+describe('day files in the schema 1 layout (port before time, nat_by_src)', () => {
+  let dir1: string;
+  let cfg1: QueryConfig;
+  beforeAll(() => {
+    dir1 = mkdtempSync(join(tmpdir(), 'megalog-query-v1-'));
+    cfg1 = { cold_storage_dir: buildWorld(dir1, undefined, 'v1'), timezone: TZ };
+  });
+  afterAll(() => rmSync(dir1, { recursive: true, force: true }));
+
+  it('gives the same answers, original lines included', () => {
+    const r = new DayReader(join(cfg1.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
+    try {
+      expect(r.schemaVersion).toBe(1);
+      expect(r.plan(READ_SQL.port).join(' ')).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\? AND nat_port=\? AND t>\?\)/);
+      expect(r.plan(SRC_SQL.v1).join(' ')).toMatch(/SEARCH nat USING (COVERING )?INDEX nat_by_src/);
+    } finally {
+      r.close();
+    }
+    for (const [ip, port, at] of [
+      ['203.0.113.7', 40312, '2026-03-05T13:11:12'],
+      ['203.0.113.7', 40000, '2026-03-05T12:00:20'],
+      ['198.51.100.1', 1300, '2026-03-05T01:00:00'],
+      ['198.51.100.50', 6000, '2026-03-05T12:00:00'],
+      ['203.0.113.9', null, '2026-03-05T14:00:15'],
+    ] as const) {
+      const a = forensicLookup({ natIp: ip, natPort: port, at: Z(at) }, cfg);
+      const b = forensicLookup({ natIp: ip, natPort: port, at: Z(at) }, cfg1);
+      const strip = (x: typeof a) => ({ ...x, days_used: x.days_used.map((d) => d.day) });
+      expect(strip(b)).toEqual(strip(a));
+    }
+    const s = subscriberLookup({ srcIp: '100.64.0.10', from: Z('2026-03-04T12:00:00'), to: Z('2026-03-05T23:00:00') }, cfg1);
+    expect(s.mappings.map((m) => m.nat_port_start)).toEqual([30000, 40312]);
+  });
+});

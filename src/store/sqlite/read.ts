@@ -52,6 +52,8 @@ export class DayReader {
   readonly start: number;
   private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement };
   readonly schemaVersion: number;
+  /** Owners per public address (a bulk request asks about the same addresses again and again). */
+  private readonly ownerCache = new Map<string, string[]>();
   private readonly rawCache = new Map<number, Buffer[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
@@ -97,7 +99,10 @@ export class DayReader {
     const hi = toMs - this.start;
     const db = this.file.db;
     let rows: { nat_ip: number | Buffer; nat_port: number }[] = [];
-    if (this.has('src_seen')) {
+    // Schema 1 files keep nat_by_src (they may also get an empty src_seen from a newer DDL).
+    if (this.has('nat_by_src')) {
+      rows = db.prepare(SRC_SQL.v1).all(srcIp, lo, hi) as typeof rows;
+    } else if (this.has('src_seen')) {
       const seen = db.prepare(SRC_SQL.seen);
       const byNat = db.prepare(SRC_SQL.rows);
       const nats = new Map<string, { nat: number | Buffer; first: number; last: number }>();
@@ -112,8 +117,6 @@ export class DayReader {
         }
       }
       for (const n of nats.values()) rows.push(...(byNat.all(n.nat, Math.max(lo, n.first), Math.min(hi, n.last), srcIp) as typeof rows));
-    } else if (this.has('nat_by_src')) {
-      rows = db.prepare(SRC_SQL.v1).all(srcIp, lo, hi) as typeof rows;
     }
     const out = new Map<string, { nat_ip: number | Buffer; nat_port: number }>();
     for (const r of rows) out.set(`${typeof r.nat_ip === 'number' ? r.nat_ip : Buffer.from(r.nat_ip).toString('hex')}|${r.nat_port}`, r);
@@ -131,7 +134,14 @@ export class DayReader {
 
   /** Addresses of the devices that logged natIp in this file. */
   owners(natIp: number | Buffer): string[] {
-    return (this.st.owners.all(natIp) as { device: number }[]).map((r) => this.deviceAddress(r.device));
+    const k = typeof natIp === 'number' ? String(natIp) : natIp.toString('hex');
+    let o = this.ownerCache.get(k);
+    if (!o) {
+      o = (this.st.owners.all(natIp) as { device: number }[]).map((r) => this.deviceAddress(r.device));
+      if (this.ownerCache.size > 10_000) this.ownerCache.clear();
+      this.ownerCache.set(k, o);
+    }
+    return o;
   }
 
   /** Whether the device at `address` sent anything (a record or a kept line) with time in [fromMs, toMs]. */
