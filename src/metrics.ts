@@ -3,7 +3,7 @@
 // device names — an unconfigured sender is counted under "unconfigured", never under its address).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config/index.js';
-import { COMMIT_BUCKETS, DROP_REASONS, TRANSPORT_LABELS, type DeviceSeen } from './stats.js';
+import { COMMIT_BUCKETS, DROP_REASONS, IGNORE_REASONS, TRANSPORT_LABELS, type DeviceSeen } from './stats.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -36,7 +36,16 @@ export class Metrics {
     counter('megalog_records_committed_total', 'NAT records committed to the store.', 'records_committed');
     counter('megalog_lines_committed_total', 'Messages committed (records, ignored or unparsed).', 'lines_committed');
     counter('megalog_lines_unparsed_total', 'Messages no parser recognised (kept as unparsed).', 'lines_unparsed');
-    counter('megalog_lines_ignored_total', 'Recognised messages that carry no translation (kept, no record).', 'lines_ignored');
+    new Counter({
+      name: 'megalog_lines_ignored_total',
+      help: 'Recognised messages that carry no translation (kept, no record), by reason.',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const reason of IGNORE_REASONS) this.inc({ reason }, s()[`ignored_${reason}`] ?? 0);
+      },
+    });
     counter('megalog_frames_truncated_total', 'Frames longer than tcp_max_frame_bytes (head kept).', 'frames_truncated');
     counter('megalog_invalid_utf8_total', 'Messages that were not valid UTF-8 (kept byte for byte).', 'invalid_utf8');
     counter('megalog_time_out_of_range_total', 'Records whose own time was implausible, filed under their receive time.', 'time_out_of_range');

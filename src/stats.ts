@@ -5,6 +5,9 @@
 //
 // metrics.ts turns a snapshot of these slots into Prometheus text; `megalog processor` also writes the
 // snapshot to <hot>/status.json so that a separate `megalog web` can serve it.
+import { IGNORE_REASONS } from './parse/vendor.js';
+
+export { IGNORE_REASONS };
 
 export const DROP_REASONS = [
   'spool_full', // uncommitted spool above spool_max_bytes: UDP message refused
@@ -40,6 +43,7 @@ const NAMES = [
   'lines_committed',
   'lines_unparsed',
   'lines_ignored',
+  ...IGNORE_REASONS.map((r) => `ignored_${r}`),
   'time_out_of_range',
   'commit_errors',
   'cold_full',

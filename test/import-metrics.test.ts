@@ -55,21 +55,24 @@ describe('/metrics and /health', () => {
   it('export the contract metrics and health checks', async () => {
     const dir = tempDir();
     d = await startDaemon(dir, {}, 'run');
-    await sendUdp(d.udpPort, [mikrotikLine({ time: Date.now(), srcIp: '100.64.0.1', srcPort: 1, natIp: '203.0.113.1', natPort: 2, dstIp: '1.1.1.1', dstPort: 53, proto: 'UDP' }), 'junk']);
+    const srcnat = '<134>Nov 25 10:00:00 bng1 firewall,info srcnat: in:<pppoe-a> out:ether1, proto UDP, 100.64.0.1:5000->1.1.1.1:53, len 60';
+    await sendUdp(d.udpPort, [mikrotikLine({ time: Date.now(), srcIp: '100.64.0.1', srcPort: 1, natIp: '203.0.113.1', natPort: 2, dstIp: '1.1.1.1', dstPort: 53, proto: 'UDP' }), 'junk', srcnat]);
     let m = '';
     await waitFor('commit visible in metrics', async () => {
       m = await (await fetch(`http://127.0.0.1:${d!.webPort}/metrics`)).text();
       return m.includes('megalog_records_committed_total 1');
     });
     for (const name of [
-      'megalog_messages_received_total{transport="udp"} 2',
+      'megalog_messages_received_total{transport="udp"} 3',
+      'megalog_lines_ignored_total{reason="no_translation"} 1',
+      'megalog_lines_ignored_total{reason="deny"} 0',
       'megalog_lines_unparsed_total 1',
       'megalog_messages_dropped_total{reason="spool_full"} 0',
       'megalog_spool_backlog_bytes 0',
       'megalog_commit_duration_seconds_count 1',
       'megalog_commit_duration_seconds_bucket{le="+Inf"} 1',
       'megalog_udp_kernel_drops 0',
-      'megalog_device_messages_total{device="unconfigured"} 2',
+      'megalog_device_messages_total{device="unconfigured"} 3',
     ]) expect(m).toContain(name);
     const h = await fetch(`http://127.0.0.1:${d.webPort}/health`);
     expect(h.status).toBe(200);

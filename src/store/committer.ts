@@ -19,7 +19,7 @@ import type { NatRecord, ParseResult } from '../parse/types.js';
 import type { SpoolRecord } from '../spool/format.js';
 import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../spool/writer.js';
-import type { Stats } from '../stats.js';
+import { IGNORE_REASONS, type Slot, type Stats } from '../stats.js';
 import { DAY_MS, dayOf } from './codes.js';
 import type { DayLine } from './sqlite/dayfile.js';
 import { SqliteStore, isDiskFull } from './sqlite/index.js';
@@ -164,8 +164,10 @@ export class Committer {
       } else {
         const t = fileTime(res.time);
         const status = res.kind === 'ignored' ? 'ignored' : 'unparsed';
-        if (status === 'ignored') ignored++;
-        else unparsed++;
+        if (status === 'ignored') {
+          ignored++;
+          this.stats.add(ignoredSlot(res.kind === 'ignored' ? res.reason : ''), 1);
+        } else unparsed++;
         push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
       }
     }
@@ -249,6 +251,11 @@ export class Committer {
   close(): void {
     this.store.close();
   }
+}
+
+/** Stats slot of an ignore reason; a reason outside the declared set counts as not_nat_event. */
+function ignoredSlot(reason: string): Slot {
+  return (IGNORE_REASONS as readonly string[]).includes(reason) ? (`ignored_${reason}` as Slot) : 'ignored_not_nat_event';
 }
 
 function push(map: Map<string, DayLine[]>, day: string, line: DayLine): void {
