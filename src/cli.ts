@@ -99,6 +99,7 @@ async function dispatch(args: Args, cfg: Config): Promise<number | void> {
       return (await import('./store/stats-command.js')).runStats(cfg, args.flags.has('json'));
     case 'parse': {
       const { runParse } = await import('./parse/command.js');
+      (await import('./parse/index.js')).configureParsers(cfg);
       await runParse(process.stdin, process.stdout, { peer: null, device: null, timezone: cfg.timezone });
       return 0;
     }

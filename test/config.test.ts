@@ -41,5 +41,6 @@ describe('configuration', () => {
   it('checks the time zone and TLS files together', () => {
     expect(() => loadConfig({ env: { MEGALOG_TIMEZONE: 'Mars/Olympus' } })).toThrow(/timezone: unknown IANA time zone/);
     expect(() => loadConfig({ env: { MEGALOG_SYSLOG_TLS_LISTEN: '127.0.0.1:6514' } })).toThrow(/needs tls_cert_file and tls_key_file/);
+    expect(() => loadConfig({ env: { MEGALOG_NOKIA_FLOW_FIELDS: 'proto,src_ip,bogus' } })).toThrow(/nokia_flow_fields: unknown field\(s\) bogus/);
   });
 });

@@ -150,6 +150,9 @@ function crossCheck(cfg: Config): string[] {
     p.push('syslog_tls_listen: needs tls_cert_file and tls_key_file');
   }
   if (cfg.storage === 'clickhouse' && !cfg.clickhouse_url) p.push('clickhouse_url: required when storage is clickhouse');
+  const nokia = ['proto', 'src_ip', 'src_port', 'nat_ip', 'nat_port', 'dst_ip', 'dst_port', 'skip'];
+  const badNokia = cfg.nokia_flow_fields.filter((f) => !nokia.includes(f));
+  if (badNokia.length) p.push(`nokia_flow_fields: unknown field(s) ${badNokia.join(', ')} (allowed: ${nokia.join(', ')})`);
   if (cfg.batch_max_lines < cfg.batch_size) p.push(`batch_max_lines: must be at least batch_size (${cfg.batch_size})`);
   return p;
 }

@@ -51,6 +51,7 @@ export const SCHEMA = {
   web_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5000', help: 'web console (behind nginx)' },
   timezone: { kind: { type: 'string' }, default: 'America/Sao_Paulo', help: 'IANA zone for times shown and typed in the console, and for zone-less log headers' },
   devices: { kind: { type: 'devices' }, default: {}, help: 'per-device settings keyed by sender address: name, vendor pin, timezone' },
+  nokia_flow_fields: { kind: { type: 'strings' }, default: [], help: 'Nokia SR OS flow-log field order (the format is not public): proto, src_ip, src_port, nat_ip, nat_port, dst_ip, dst_port, skip' },
   storage: { kind: { type: 'enum', values: ['sqlite', 'clickhouse'] }, default: 'sqlite', help: 'storage engine' },
   clickhouse_url: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'ClickHouse HTTP endpoint when storage is clickhouse' },
   language: { kind: { type: 'enum', values: ['pt-BR', 'en'] }, default: 'pt-BR', help: 'console language' },
@@ -100,6 +101,7 @@ export interface Config {
   web_listen: readonly string[];
   timezone: string;
   devices: Readonly<Record<string, DeviceConfig>>;
+  nokia_flow_fields: readonly string[];
   storage: 'sqlite' | 'clickhouse';
   clickhouse_url: string;
   language: 'pt-BR' | 'en';

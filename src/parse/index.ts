@@ -1,5 +1,6 @@
 // The parse stage: syslog header, then the vendor chain (explicit registry, auto-detection by marker substring,
 // optional per-device vendor pin). `parseMessage` is the only entry the pipeline calls; it never throws.
+import { configureNokia, type NokiaFlowField } from './vendors/nokia.js';
 import { parseHeader, type SyslogHeader } from './syslog.js';
 import type { ParseContext, ParseResult } from './types.js';
 import { IGNORE_REASONS, type IgnoreReason, type VendorParser, type VendorVerdict } from './vendor.js';
@@ -109,4 +110,9 @@ export function parseMessage(line: string, ctx: ParseContext): ParseResult {
     return { kind: 'records', vendor: v.name, records: r, time: r[0].time ?? h.time };
   }
   return { kind: 'unparsed', time: h.time };
+}
+
+/** Apply the parse-related configuration (process-wide: call once at start-up, in each thread that parses). */
+export function configureParsers(cfg: { nokia_flow_fields: readonly string[] }): void {
+  if (cfg.nokia_flow_fields.length) configureNokia({ flowFields: cfg.nokia_flow_fields as NokiaFlowField[] });
 }

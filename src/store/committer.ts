@@ -14,7 +14,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
-import { parseMessage } from '../parse/index.js';
+import { configureParsers, parseMessage } from '../parse/index.js';
 import type { NatRecord, ParseResult } from '../parse/types.js';
 import type { SpoolRecord } from '../spool/format.js';
 import { SpoolReader } from '../spool/reader.js';
@@ -51,6 +51,7 @@ export class Committer {
   private todayDay = '';
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
+    configureParsers(cfg);
     this.store = new SqliteStore(cfg);
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
     this.reader = new SpoolReader(this.spoolDir);
