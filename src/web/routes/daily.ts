@@ -64,9 +64,9 @@ export function dailyRoutes(svc: Services): RouteDef[] {
       path: '/search/daily',
       handler: (ctx) => {
         const days = listDays(cfg.cold_storage_dir);
-        const asked = typeof ctx.query.day === 'string' ? ctx.query.day.trim().slice(0, 10) : '';
-        const day = asked || days[0] || '';
-        const bad = !!asked && !/^\d{4}-\d{2}-\d{2}$/.test(asked);
+        const asked = typeof ctx.query.day === 'string' ? ctx.query.day.trim() : '';
+        const bad = !!asked && !(/^\d{4}-\d{2}-\d{2}$/.test(asked) && new Date(`${asked}T00:00:00Z`).toISOString().startsWith(asked));
+        const day = bad ? '' : asked || days[0] || '';
         const s = bad || !day ? null : summary(day);
         const i = days.indexOf(day);
         const data = {

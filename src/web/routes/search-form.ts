@@ -22,7 +22,7 @@ export function queryError(err: unknown, field: string): FieldError {
 }
 
 // Court and police references: "0001234-56.2026.8.26.0100", "Ofício nº 123/2026 – DP/SP", "IP 2026.0001".
-const CASE_RE = /^[\p{L}\p{N} .,:;/_#()ºª°–—-]{3,120}$/u;
+const CASE_RE = /^[\p{L}\p{N} .,:/_#()ºª°–—-]{3,120}$/u;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Case reference (required, a reference's characters only), justification (required), authority (optional). */
@@ -32,7 +32,7 @@ export function readCase(form: Record<string, string | undefined>, errors: Field
   const authority = (form.authority ?? '').trim();
   if (!case_ref) errors.push(fieldError('case_ref', 'Informe a referência do caso (número do processo ou ofício).', 'Give the case reference (court case or request number).'));
   else if (!CASE_RE.test(case_ref))
-    errors.push(fieldError('case_ref', 'Referência do caso inválida: use letras, números, espaço e . , : ; / _ # ( ) - (3 a 120 caracteres).', 'Invalid case reference: use letters, digits, spaces and . , : ; / _ # ( ) - (3 to 120 characters).'));
+    errors.push(fieldError('case_ref', 'Referência do caso inválida: use letras, números, espaço e . , : / _ # ( ) - (3 a 120 caracteres).', 'Invalid case reference: use letters, digits, spaces and . , : / _ # ( ) - (3 to 120 characters).'));
   if (justification.length < 5) errors.push(fieldError('justification', 'Informe a justificativa da busca (ao menos 5 caracteres).', 'Give the reason for this search (at least 5 characters).'));
   else if (justification.length > 2000 || CONTROL.test(justification)) errors.push(fieldError('justification', 'Justificativa inválida (no máximo 2000 caracteres, sem caracteres de controle).', 'Invalid justification (at most 2000 characters, no control characters).'));
   if (authority.length > 200 || CONTROL.test(authority)) errors.push(fieldError('authority', 'Autoridade requisitante inválida (no máximo 200 caracteres).', 'Invalid requesting authority (at most 200 characters).'));
