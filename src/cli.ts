@@ -111,6 +111,7 @@ async function dispatch(args: Args, cfg: Config): Promise<number | void> {
 /** Commands that live with their own stage (web console, query, maintenance). */
 async function dispatchMore(args: Args, cfg: Config): Promise<number> {
   const table: Record<string, () => Promise<number>> = {
+    search: async () => (await import('./query/command.js')).runSearch(cfg, args.flags),
     backup: async () => (await import('./store/backup.js')).runBackup(cfg, args.positional[0]),
     restore: async () => (await import('./store/backup.js')).runRestore(cfg, args.positional[0], args.flags.has('force')),
     user: async () => (await import('./users/cli.js')).runUserCommand(cfg, args.rest),
