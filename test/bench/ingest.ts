@@ -1,0 +1,393 @@
+// Case 1, ingest end to end: the same generated load, from a separate sender process, to rsyslog
+// (receive → file) and to `megalog processor` (receive → spool → parse → day file with indexes and
+// compressed evidence), over UDP and TCP, offered rate stepped up until a step fails. A rate is
+// *held* when a step of `holdSec` at that rate passes:
+//   UDP: < 0.1 % of what was sent missing at the end (MegaLog: committed; rsyslog: in its file);
+//   TCP: the sender never blocked (its user-space queue never passed 4 MiB) and nothing is missing;
+//   MegaLog also: everything sent was committed within DRAIN_MS of the step's end (a committer that
+//   falls behind leaves a backlog that takes longer), and over the second half of a long step the
+//   spool backlog did not grow (slope < 5 % of the offered bytes/s).
+import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
+import { stopDaemon, tempDir, testEnv, type Daemon } from '../helpers/daemon.js';
+import { track, stop } from './procs.js';
+import { LineCounter, sleep, startRsyslog, stopRsyslog, type Rsyslog } from './rsyslog.js';
+import type { RunCommand, RunResult } from './sender.js';
+import { figure, info } from './report.js';
+
+const UDP_LOSS_MAX = 0.001;
+/** Batch timeout (1 s in the bench's config) + one commit + status.json's 1 s refresh. */
+const DRAIN_MS = 3000;
+
+interface Counters {
+  /** Messages in (MegaLog: spooled; rsyslog: in its file). */
+  received: number;
+  /** Messages committed (MegaLog: in the day file; rsyslog: in its file). */
+  committed: number;
+  backlog: number;
+}
+
+interface System {
+  name: string;
+  udpPort: number;
+  tcpPort: number;
+  counters(): Counters;
+}
+
+export interface IngestOptions {
+  quick: boolean;
+  rcvbuf: number;
+  /** Seconds of a probing step and of the confirming (held) step. */
+  probeSec: number;
+  holdSec: number;
+  startRate: number;
+  bisections: number;
+  maxRate: number;
+  rsyslogBin: string | null;
+  systems: Set<string>;
+}
+
+interface StepResult {
+  rate: number;
+  seconds: number;
+  sent: number;
+  committed: number;
+  loss: number;
+  behind: number;
+  blockedMs: number;
+  backlogSlope: number;
+  /** Rate the sender managed. */
+  achieved: number;
+  pass: boolean;
+  why: string;
+  senderLimited: boolean;
+}
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/** Build udpsend.c when a C compiler is there; null → the Node sender sends UDP too. */
+function buildUdpSender(dir: string): string | null {
+  const src = join(ROOT, 'test', 'bench', 'udpsend.c');
+  const out = join(dir, 'udpsend');
+  try {
+    execFileSync('cc', ['-O2', '-o', out, src], { stdio: 'ignore' });
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+class Sender {
+  private readonly proc: ChildProcess;
+  private readonly lines: string[] = [];
+  private waiter: ((l: string) => void) | null = null;
+  bytesPerLine = 250;
+  readonly poolFile: string;
+  readonly udpBin: string | null;
+
+  constructor(private readonly dir: string) {
+    this.poolFile = join(dir, 'pool.txt');
+    this.udpBin = buildUdpSender(dir);
+    this.proc = track(process.execPath, [join(import.meta.dirname, 'sender.js')], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_POOL_FILE: this.poolFile } });
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(l);
+      } else this.lines.push(l);
+    });
+  }
+
+  private next(timeoutMs: number): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('sender did not answer')), timeoutMs);
+      this.waiter = (x) => {
+        clearTimeout(t);
+        resolve(x);
+      };
+    });
+  }
+
+  async ready(): Promise<void> {
+    const r = JSON.parse(await this.next(120_000)) as { pool: number; bytes: number };
+    this.bytesPerLine = r.bytes / r.pool;
+  }
+
+  async run(c: Omit<RunCommand, 'cmd'>): Promise<RunResult> {
+    if (c.proto === 'udp' && this.udpBin) {
+      const p = track(this.udpBin, [String(c.port), String(c.rate), String(c.seconds), this.poolFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((r) => p.on('exit', r));
+      if (code !== 0) throw new Error(`udpsend exited ${code}`);
+      return JSON.parse(out) as RunResult;
+    }
+    this.proc.stdin!.write(JSON.stringify({ cmd: 'run', ...c }) + '\n');
+    const r = JSON.parse(await this.next(c.seconds * 1000 + 60_000)) as RunResult & { error?: string };
+    if (r.error) throw new Error(`sender: ${r.error}`);
+    return r;
+  }
+
+  close(): Promise<void> {
+    this.proc.stdin!.end(JSON.stringify({ cmd: 'exit' }) + '\n');
+    return stop(this.proc, 5000);
+  }
+}
+
+export async function freePorts(): Promise<{ udp: number; tcp: number }> {
+  // One port number free for both UDP and TCP, so each system's two inputs look alike.
+  for (let i = 0; i < 20; i++) {
+    const tcp = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(tcp, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (ok) return { udp: tcp, tcp };
+  }
+  throw new Error('no free port');
+}
+
+/**
+ * `megalog processor` from the checkout (like test/helpers/daemon.ts startDaemon, whose BIN resolves
+ * under dist/ once compiled: the bench runs from dist/test/bench).
+ */
+async function startProcessor(dir: string, extra: Record<string, string>): Promise<Daemon> {
+  const proc = track(process.execPath, [join(ROOT, 'bin', 'megalog.js'), 'processor'], { env: testEnv(dir, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (c) => (err = (err + c).slice(-20_000)));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const ready = await new Promise<{ ports: { udp: number[]; tcp: number[] } }>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`processor did not start:\n${err}`)), 30_000);
+    proc.stdout!.on('data', (c) => {
+      out += c;
+      const line = out.split('\n').find((l) => l.startsWith('{"ready"'));
+      if (line) {
+        clearTimeout(t);
+        resolve(JSON.parse(line));
+      }
+    });
+    void exited.then((code) => reject(new Error(`processor exited ${code}:\n${err}`)));
+  });
+  return { proc, dir, udpPort: ready.ports.udp[0]!, tcpPort: ready.ports.tcp[0]!, tlsPort: null, webPort: null, stderr: () => err, exited };
+}
+
+class Skip extends Error {}
+
+function megalogSystem(d: Daemon): System {
+  const path = join(d.dir, 'hot', 'status.json');
+  let last: Counters = { received: 0, committed: 0, backlog: 0 };
+  return {
+    name: 'megalog',
+    udpPort: d.udpPort,
+    tcpPort: d.tcpPort,
+    counters() {
+      try {
+        const s = (JSON.parse(readFileSync(path, 'utf8')) as { stats: Record<string, number> }).stats;
+        last = { received: (s.received_udp ?? 0) + (s.received_tcp ?? 0), committed: s.lines_committed ?? 0, backlog: Math.max(0, (s.spool_end ?? 0) - (s.committed_pos ?? 0)) };
+      } catch {
+        /* being renamed: keep the last reading */
+      }
+      return last;
+    },
+  };
+}
+
+function rsyslogSystem(r: Rsyslog): System {
+  const c = new LineCounter(r.out);
+  return { name: 'rsyslog', udpPort: r.udpPort, tcpPort: r.tcpPort, counters: () => {
+      const n = c.count();
+      return { received: n, committed: n, backlog: 0 };
+    },
+  };
+}
+
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 3) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den ? num / den : 0;
+}
+
+/** Wait until the previous step is fully written (no backlog, counter still), at most 120 s. */
+async function settle(sys: System): Promise<void> {
+  const end = Date.now() + 120_000;
+  let last = -1;
+  let still = 0;
+  while (Date.now() < end) {
+    const c = sys.counters();
+    still = c.committed === last && c.backlog === 0 ? still + 1 : 0;
+    if (still >= 5) return;
+    last = c.committed;
+    await sleep(250);
+  }
+  info(`  ${sys.name}: still busy after 120 s, going on`);
+}
+
+async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: number, seconds: number): Promise<StepResult> {
+  await settle(sys);
+  const c0 = sys.counters();
+  const before = c0.committed;
+  const beforeRx = c0.received;
+  const samples: { t: number; b: number }[] = [];
+  const t0 = Date.now();
+  const sampler = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, b: sys.counters().backlog }), 500);
+  let r: RunResult;
+  try {
+    r = await sender.run({ proto, port: proto === 'udp' ? sys.udpPort : sys.tcpPort, rate, seconds });
+  } finally {
+    clearInterval(sampler);
+  }
+  // Let it finish: until all that came in is committed and nothing more comes in (status.json is
+  // 1 Hz), at most 60 s. Loss = sent − received (kernel or spool drops); a slow commit is a backlog.
+  const stopped = Date.now();
+  let caughtUpMs = -1;
+  let c = sys.counters();
+  let stable = 0;
+  while (Date.now() - stopped < 60_000) {
+    if (c.committed - before >= r.sent) break;
+    if (c.committed >= c.received && c.backlog === 0 && ++stable >= 8) break;
+    await sleep(250);
+    const n = sys.counters();
+    if (n.received !== c.received) stable = 0;
+    c = n;
+  }
+  const committed = c.committed - before;
+  const received = c.received - beforeRx;
+  if (committed >= received) caughtUpMs = Math.max(0, Date.now() - stopped - (stable ? stable * 250 : 0));
+  const loss = r.sent ? Math.max(0, r.sent - Math.min(received, committed)) / r.sent : 0;
+  const late = samples.filter((s) => s.t >= seconds * 0.5);
+  const backlogSlope = slope(late.map((s) => s.t), late.map((s) => s.b));
+  const offeredBytes = rate * sender.bytesPerLine;
+  const growing = sys.name === 'megalog' && seconds >= 20 && backlogSlope > 0.05 * offeredBytes;
+  const slowDrain = sys.name === 'megalog' && (caughtUpMs < 0 || caughtUpMs > DRAIN_MS);
+  const senderLimited = r.behind > r.sent * UDP_LOSS_MAX && r.blocked_ms === 0;
+  let why = '';
+  if (proto === 'udp' && loss >= UDP_LOSS_MAX) why = `loss ${(loss * 100).toFixed(3)} %`;
+  if (proto === 'tcp' && r.blocked_ms > 0) why = `sender blocked ${r.blocked_ms} ms`;
+  if (proto === 'tcp' && !why && committed < r.sent) why = `${r.sent - committed} not committed`;
+  if (!why && slowDrain) why = `backlog: took ${(caughtUpMs / 1000).toFixed(1)} s to commit after the step`;
+  if (!why && growing) why = `backlog growing ${Math.round(backlogSlope / 1024)} KiB/s`;
+  if (!why && senderLimited) why = `sender could only offer ${Math.round(r.sent / r.seconds)}/s`;
+  const pass = !why;
+  info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s → ${pass ? 'held' : why}`);
+  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited };
+}
+
+/** Step the rate up (doubling, then two bisections), then confirm the best for `holdSec`. */
+async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string }> {
+  let good = 0;
+  let bad = 0;
+  let fail = '';
+  let limitedBySender = false;
+  for (let rate = o.startRate; rate <= o.maxRate; rate *= 2) {
+    let r = await step(sys, sender, proto, rate, o.probeSec);
+    // The sender shares 2 cores with the receiver: one starved step is retried before it counts.
+    if (r.senderLimited) r = await step(sys, sender, proto, rate, o.probeSec);
+    if (r.pass) good = rate;
+    else {
+      // A sender that could not offer the rate bounds the search at what it did offer.
+      bad = r.senderLimited ? Math.floor(r.achieved / 1000) * 1000 : rate;
+      fail = r.why;
+      limitedBySender = r.senderLimited;
+      break;
+    }
+  }
+  for (let i = 0; i < o.bisections && bad && good && bad - good > 10_000; i++) {
+    const mid = Math.round((good + bad) / 2 / 1000) * 1000;
+    const r = await step(sys, sender, proto, mid, o.probeSec);
+    if (r.pass) good = mid;
+    else {
+      bad = mid;
+      fail = r.why;
+      limitedBySender = r.senderLimited;
+    }
+  }
+  // Confirm for the full hold time; on failure come down by a quarter, at most twice.
+  for (let i = 0; i < 3 && good > 0; i++) {
+    const r = await step(sys, sender, proto, good, o.holdSec);
+    if (r.pass) return { held: good, limitedBySender, fail };
+    fail = r.why;
+    good = Math.round((good * 0.75) / 1000) * 1000;
+  }
+  return { held: 0, limitedBySender, fail };
+}
+
+export async function benchIngest(o: IngestOptions): Promise<void> {
+  const work = tempDir('megalog-bench-sender-');
+  const sender = new Sender(work);
+  await sender.ready();
+  info(`ingest: UDP sender ${sender.udpBin ? 'udpsend.c (sendmmsg)' : 'Node dgram (no C compiler: may limit the rates measured)'}, TCP sender Node net, ${Math.round(sender.bytesPerLine)} B/line`);
+  const held: Record<string, Record<string, number>> = { rsyslog: {}, megalog: {} };
+  const holdNote = o.quick ? `quick: held ${o.holdSec} s, not 30 s` : `held ${o.holdSec} s`;
+  try {
+    if (o.rsyslogBin && o.systems.has('rsyslog')) {
+      const dir = tempDir('megalog-bench-rsyslog-');
+      const ports = await freePorts();
+      const r = await startRsyslog(o.rsyslogBin, dir, ports.udp, ports.tcp, o.rcvbuf);
+      try {
+        const sys = rsyslogSystem(r);
+        for (const proto of ['udp', 'tcp'] as const) {
+          info(`ingest: rsyslog ${r.version}, ${proto}`);
+          const h = await ladder(sys, sender, proto, o);
+          held.rsyslog![proto] = h.held;
+          figure({ case: 'ingest', name: `rsyslog ${proto} held rate`, value: h.held, unit: 'msg/s', note: `${holdNote}; limit: ${h.fail || 'ladder top'}${h.limitedBySender ? ' (sender-limited: a lower bound)' : ''}` });
+        }
+      } finally {
+        await stopRsyslog(r);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } else {
+      info('ingest: rsyslog not run, peer figures skipped');
+    }
+    const dir = tempDir('megalog-bench-processor-');
+    let d: Daemon | null = null;
+    try {
+      if (!o.systems.has('megalog')) throw new Skip();
+      d = await startProcessor(dir, { MEGALOG_UDP_RECV_BUFFER_BYTES: String(o.rcvbuf) });
+      const sys = megalogSystem(d);
+      for (const proto of ['udp', 'tcp'] as const) {
+        info(`ingest: megalog processor, ${proto}`);
+        const h = await ladder(sys, sender, proto, o);
+        held.megalog![proto] = h.held;
+        figure({ case: 'ingest', name: `megalog ${proto} held rate`, value: h.held, unit: 'msg/s', note: `committed with indexes and evidence; ${holdNote}; limit: ${h.fail || 'ladder top'}${h.limitedBySender ? ' (sender-limited: a lower bound)' : ''}` });
+      }
+    } catch (err) {
+      if (!(err instanceof Skip)) throw err;
+    } finally {
+      if (d) await stopDaemon(d);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const proto of ['udp', 'tcp'] as const) {
+      const m = held.megalog![proto];
+      const r = held.rsyslog![proto];
+      if (m == null || !r) continue;
+      figure({ case: 'ingest', name: `ratio megalog/rsyslog ${proto}`, value: m / r, unit: '×', goal: '≥ 1.0', met: m / r >= 1 });
+    }
+  } finally {
+    await sender.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,281 @@
+// Cases 2, 3 and 5 on one day file, filled directly through DayFile.commit (no network, no parse):
+//   storage — bytes per record on disk (tables, indexes, compressed original lines) vs the raw text;
+//   lookup  — p50/p99 of the ip+port+time query and of the ip-only candidate list, warm and cold;
+//   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
+// The generated day: MikroTik forward-chain NAT lines from 4 BNGs, `subscribers` inside addresses
+// paired with `publics` outside ones (as CGNAT pools do), times spread evenly over the UTC day at
+// the one-second resolution of BSD syslog headers.
+import { execFileSync } from 'node:child_process';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { tempDir } from '../helpers/daemon.js';
+import { mikrotikLine } from '../helpers/gen.js';
+import { TrafficMix } from './mix.js';
+import { DayFile, type DayLine } from '../../src/store/sqlite/dayfile.js';
+import type { NatRecord } from '../../src/parse/types.js';
+import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
+import { ipToDb } from '../../src/store/codes.js';
+import { figure, info } from './report.js';
+
+const DAY = '2026-01-15';
+const DAY_MS = 86_400_000;
+const WINDOW_MS = 60_000;
+
+export interface StorageOptions {
+  quick: boolean;
+  /** Record counts at which growth is measured; the last is the lookup day's size. */
+  marks: number[];
+  /** Mark at which bytes/record is reported. */
+  storageAt: number;
+  /** Lines per DayFile.commit (one committer batch). */
+  batch: number;
+  subscribers: number;
+  publics: number;
+  warmQueries: number;
+  coldQueries: number;
+  dropCaches: boolean;
+  /** Keep the filled directory (for layout experiments). */
+  keep?: string;
+}
+
+interface Key {
+  natIp: number;
+  natPort: number;
+  t: number;
+  srcIp: number;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Generates the day in order: batch after batch of DayLines, and a reservoir of keys to look up. */
+class DayGen {
+  private readonly mix: TrafficMix;
+  private i = 0;
+  private end = 0;
+  rawBytes = 0;
+  readonly sample: Key[] = [];
+  private seen = 0;
+  private seed = 99;
+  private readonly dayStart = Date.parse(`${DAY}T00:00:00Z`);
+
+  constructor(private readonly total: number, o: StorageOptions) {
+    this.mix = new TrafficMix({ subscribers: o.subscribers, publics: o.publics, seed: 12345 });
+  }
+
+  private rnd(): number {
+    this.seed = (this.seed * 1103515245 + 12345) % 2147483648;
+    return this.seed / 2147483648;
+  }
+
+  batch(n: number): DayLine[] {
+    const out: DayLine[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const sec = Math.floor((this.i * 86_400) / this.total);
+      const m = this.mix.next(this.dayStart + sec * 1000);
+      const dev = this.i & 3;
+      const line = mikrotikLine(m, `bng${dev + 1}`);
+      const payload = Buffer.from(line);
+      this.rawBytes += payload.length + 1;
+      const rec: NatRecord = {
+        vendor: 'mikrotik',
+        event: 'session_create',
+        proto: m.proto === 'TCP' ? 'tcp' : 'udp',
+        src_ip: m.srcIp,
+        src_port: m.srcPort,
+        nat_ip: m.natIp,
+        nat_port: m.natPort,
+        nat_port_start: null,
+        nat_port_end: null,
+        dst_ip: m.dstIp,
+        dst_port: m.dstPort,
+        time: m.time,
+        host: `bng${dev + 1}`,
+      };
+      out[k] = { end: ++this.end, payload, device: `10.0.0.${dev + 1}`, time: m.time, status: 'records', vendor: 'mikrotik', reason: null, records: [rec] };
+      // Reservoir sample of keys that exist, so lookups ask about real connections.
+      this.seen++;
+      const key = { natIp: ipToDb(m.natIp) as number, natPort: m.natPort, t: sec * 1000, srcIp: ipToDb(m.srcIp) as number };
+      if (this.sample.length < 20_000) this.sample.push(key);
+      else if (this.rnd() < 20_000 / this.seen) this.sample[Math.floor(this.rnd() * 20_000)] = key;
+      this.i++;
+    }
+    return out;
+  }
+
+  get position(): number {
+    return this.end;
+  }
+
+  pick(): Key {
+    return this.sample[Math.floor(this.rnd() * this.sample.length)]!;
+  }
+}
+
+
+/** A subscriber's whole day: the public addresses it held, then its rows on each. */
+function subscriberDay(db: Database.Database, srcIp: number): number {
+  const seen = db.prepare(SRC_SEEN_SQL).all(srcIp, 0, 23) as { nat_ip: number; first: number; last: number }[];
+  const rows = db.prepare(SRC_ROWS_SQL);
+  let n = 0;
+  for (const s of seen) n += rows.all(s.nat_ip, s.first, s.last, srcIp).length;
+  return n;
+}
+
+function timeQueries(db: Database.Database, gen: DayGen, n: number, kind: 'lookup' | 'window' | 'day' | 'subscriber'): number[] {
+  if (kind === 'subscriber') {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = gen.pick();
+      const t0 = process.hrtime.bigint();
+      const found = subscriberDay(db, k.srcIp);
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (!found) throw new Error('subscriber query found nothing');
+    }
+    return ms;
+  }
+  const st = db.prepare(kind === 'lookup' ? LOOKUP_SQL : CANDIDATES_SQL);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = gen.pick();
+    const t0 = process.hrtime.bigint();
+    const rows = kind === 'lookup' ? st.all(k.natIp, k.natPort, k.t - WINDOW_MS, k.t + WINDOW_MS) : kind === 'window' ? st.all(k.natIp, k.t - WINDOW_MS, k.t + WINDOW_MS) : st.all(k.natIp, 0, DAY_MS);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (kind === 'lookup' && rows.length === 0) throw new Error('lookup of a sampled key found nothing');
+  }
+  return ms;
+}
+
+function dropCaches(): boolean {
+  try {
+    execFileSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fileBytes(path: string): number {
+  let n = 0;
+  for (const ext of ['', '-wal']) {
+    try {
+      n += statSync(path + ext).size;
+    } catch {
+      /* none */
+    }
+  }
+  return n;
+}
+
+export async function benchStorage(o: StorageOptions): Promise<void> {
+  const dir = o.keep ?? tempDir('megalog-bench-store-');
+  const path = join(dir, `${DAY}.db`);
+  const total = o.marks[o.marks.length - 1]!;
+  const gen = new DayGen(total, o);
+  const opts = { journalMode: 'WAL', synchronous: 'NORMAL', cacheSizeMiB: 256, maxPageCount: 0 };
+  let f = new DayFile(path, DAY, opts);
+  let records = 0;
+  let genMs = 0;
+  let commitMs = 0;
+  const window = Math.max(o.batch, Math.min(500_000, Math.floor(o.marks[0]! / 2)));
+  let winRecords = 0;
+  let winMs = 0;
+  const tStart = Date.now();
+  try {
+    for (const mark of o.marks) {
+      while (records < mark) {
+        const n = Math.min(o.batch, mark - records);
+        let t0 = performance.now();
+        const lines = gen.batch(n);
+        genMs += performance.now() - t0;
+        t0 = performance.now();
+        f.commit(lines, gen.position);
+        const dt = performance.now() - t0;
+        commitMs += dt;
+        records += n;
+        if (records > mark - window) {
+          winRecords += n;
+          winMs += dt;
+        }
+        if (records % 5_000_000 < o.batch) info(`store: ${(records / 1e6).toFixed(1)} M records, commit ${Math.round((records * 1000) / commitMs)} rows/s overall, generation ${Math.round(genMs / 1000)} s, ${Math.round((Date.now() - tStart) / 1000)} s elapsed`);
+      }
+      const label = mark >= 1e6 ? `${mark / 1e6} M` : `${mark / 1e3} k`;
+      figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch, last ${winRecords.toLocaleString('en-US')} rows before the mark` });
+      winRecords = 0;
+      winMs = 0;
+      const warm = timeQueries(f.db, gen, o.warmQueries, 'lookup');
+      figure({ case: 'growth', name: `ip+port+time p99 warm at ${label}`, value: pct(warm, 99), unit: 'ms', note: `p50 ${pct(warm, 50).toFixed(3)} ms` });
+      if (mark === o.storageAt) {
+        f.db.pragma('wal_checkpoint(TRUNCATE)');
+        const bytes = fileBytes(path);
+        figure({ case: 'storage', name: `bytes per record, ${label} records`, value: bytes / records, unit: 'B', goal: '≤ 50', met: bytes / records <= 50, note: `file ${(bytes / 2 ** 20).toFixed(0)} MiB; raw text ${(gen.rawBytes / records).toFixed(1)} B/line (${(gen.rawBytes / bytes).toFixed(1)}× the file)` });
+        breakdown(f.db, records);
+      }
+    }
+    info(`store: filled ${records} records in ${Math.round((Date.now() - tStart) / 1000)} s (generation ${Math.round(genMs / 1000)} s, commit ${Math.round(commitMs / 1000)} s)`);
+    figure({ case: 'growth', name: 'commit rate, whole day', value: (records * 1000) / commitMs, unit: 'rows/s', note: `${records.toLocaleString('en-US')} rows` });
+
+    // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before).
+    const label = `${total / 1e6} M`;
+    const lw = timeQueries(f.db, gen, o.warmQueries, 'lookup');
+    figure({ case: 'lookup', name: `ip+port+time p50 warm (${label})`, value: pct(lw, 50), unit: 'ms' });
+    figure({ case: 'lookup', name: `ip+port+time p99 warm (${label})`, value: pct(lw, 99), unit: 'ms', goal: '≤ 1', met: pct(lw, 99) <= 1 });
+    const cw = timeQueries(f.db, gen, Math.max(20, o.warmQueries / 10), 'window');
+    figure({ case: 'lookup', name: `ip-only ±60 s p50 warm (${label})`, value: pct(cw, 50), unit: 'ms' });
+    figure({ case: 'lookup', name: `ip-only ±60 s p99 warm (${label})`, value: pct(cw, 99), unit: 'ms' });
+    const cd = timeQueries(f.db, gen, 20, 'day');
+    figure({ case: 'lookup', name: `ip-only whole day p50 warm (${label})`, value: pct(cd, 50), unit: 'ms', note: `${o.publics} public IPs: ~${Math.round(total / o.publics).toLocaleString('en-US')} rows each` });
+    figure({ case: 'lookup', name: `ip-only whole day p99 warm (${label})`, value: pct(cd, 99), unit: 'ms', goal: '≤ 100', met: pct(cd, 99) <= 100 });
+    const sd = timeQueries(f.db, gen, 20, 'subscriber');
+    figure({ case: 'lookup', name: `subscriber whole day p50 warm (${label})`, value: pct(sd, 50), unit: 'ms', note: 'src_seen, then nat rows of each public address' });
+    figure({ case: 'lookup', name: `subscriber whole day p99 warm (${label})`, value: pct(sd, 99), unit: 'ms' });
+    {
+      const t0 = performance.now();
+      let ok = 0;
+      for (let i = 0; i < 200; i++) {
+        const k = gen.pick();
+        const row = f.db.prepare(LOOKUP_SQL).get(k.natIp, k.natPort, k.t - WINDOW_MS, k.t + WINDOW_MS) as { id: number } | undefined;
+        if (row && f.rawLine(rawRefOf(row.id, f.schemaVersion))) ok++;
+      }
+      figure({ case: 'lookup', name: `ip+port+time with original line, mean warm (${label})`, value: (performance.now() - t0) / 200, unit: 'ms', note: `${ok}/200 lines found` });
+    }
+    f.close();
+
+    // Cold: a new connection after the OS page cache is dropped (per query when allowed).
+    const dropped = o.dropCaches && dropCaches();
+    const coldL: number[] = [];
+    const coldC: number[] = [];
+    for (let i = 0; i < o.coldQueries; i++) {
+      if (dropped) dropCaches();
+      const db = new Database(path, { readonly: true });
+      coldL.push(timeQueries(db, gen, 1, 'lookup')[0]!);
+      coldC.push(timeQueries(db, gen, 1, 'window')[0]!);
+      db.close();
+    }
+    const how = dropped ? 'page cache dropped before each query, new connection' : 'new connection only: OS page cache still warm (drop_caches not allowed)';
+    figure({ case: 'lookup', name: `ip+port+time p50 cold (${label})`, value: pct(coldL, 50), unit: 'ms', note: how });
+    figure({ case: 'lookup', name: `ip+port+time p99 cold (${label})`, value: pct(coldL, 99), unit: 'ms', goal: '≤ 10', met: pct(coldL, 99) <= 10, note: `${o.coldQueries} queries` });
+    figure({ case: 'lookup', name: `ip-only ±60 s p99 cold (${label})`, value: pct(coldC, 99), unit: 'ms', note: `p50 ${pct(coldC, 50).toFixed(2)} ms` });
+    f = new DayFile(path, DAY, { ...opts, readonly: true });
+    figure({ case: 'storage', name: `bytes per record, ${label} records`, value: fileBytes(path) / records, unit: 'B', goal: '≤ 50', met: fileBytes(path) / records <= 50 });
+  } finally {
+    f.close();
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Where the bytes go (dbstat), as bytes per record. */
+function breakdown(db: Database.Database, records: number): void {
+  try {
+    const rows = db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as { name: string; bytes: number }[];
+    const parts = rows.filter((r) => r.bytes / records >= 0.5).map((r) => `${r.name} ${(r.bytes / records).toFixed(1)}`);
+    info(`store: bytes/record by table: ${parts.join(', ')}`);
+    figure({ case: 'storage', name: 'bytes per record by table', value: null, unit: '', note: parts.join(', ') });
+  } catch (err) {
+    info(`store: no dbstat (${(err as Error).message})`);
+  }
+}
