@@ -4,9 +4,9 @@
 // *held* when a step of `holdSec` at that rate passes:
 //   UDP: < 0.1 % of what was sent missing at the end (MegaLog: committed; rsyslog: in its file);
 //   TCP: the sender never blocked (its user-space queue never passed 4 MiB) and nothing is missing;
-//   MegaLog also: everything sent was committed within DRAIN_MS of the step's end (a committer that
-//   falls behind leaves a backlog that takes longer), and over the second half of a long step the
-//   spool backlog did not grow (slope < 5 % of the offered bytes/s).
+//   MegaLog also: everything sent was committed within 3 s + 10 % of the step's length after its end
+//   (a committer that falls behind leaves a backlog that takes longer), and over the second half of
+//   a long step the spool backlog did not clearly climb (slope < 25 % of the offered bytes/s).
 import { readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { stopDaemon, tempDir, testEnv, type Daemon } from '../helpers/daemon.js';
-import { track, stop } from './procs.js';
+import { onCleanup, track, stop } from './procs.js';
 import { LineCounter, sleep, startRsyslog, stopRsyslog, type Rsyslog } from './rsyslog.js';
 import type { RunCommand, RunResult } from './sender.js';
 import { figure, info } from './report.js';
@@ -281,8 +281,11 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
   const late = samples.filter((s) => s.t >= seconds * 0.5);
   const backlogSlope = slope(late.map((s) => s.t), late.map((s) => s.b));
   const offeredBytes = rate * sender.bytesPerLine;
-  const growing = sys.name === 'megalog' && seconds >= 20 && backlogSlope > 0.05 * offeredBytes;
-  const slowDrain = sys.name === 'megalog' && (caughtUpMs < 0 || caughtUpMs > DRAIN_MS);
+  // Commits come in batches of up to batch_max_lines (a sawtooth of tens of MB in the backlog), so
+  // the slope only flags a clear climb; the drain time after the step is the real test.
+  const growing = sys.name === 'megalog' && seconds >= 20 && backlogSlope > 0.25 * offeredBytes;
+  const drainLimit = DRAIN_MS + seconds * 100;
+  const slowDrain = sys.name === 'megalog' && (caughtUpMs < 0 || caughtUpMs > drainLimit);
   const senderLimited = r.behind > r.sent * UDP_LOSS_MAX && r.blocked_ms === 0;
   let why = '';
   if (proto === 'udp' && loss >= UDP_LOSS_MAX) why = `loss ${(loss * 100).toFixed(3)} %`;
@@ -337,6 +340,7 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
 
 export async function benchIngest(o: IngestOptions): Promise<void> {
   const work = tempDir('megalog-bench-sender-');
+  onCleanup(() => rmSync(work, { recursive: true, force: true }));
   const sender = new Sender(work);
   await sender.ready();
   info(`ingest: UDP sender ${sender.udpBin ? 'udpsend.c (sendmmsg)' : 'Node dgram (no C compiler: may limit the rates measured)'}, TCP sender Node net, ${Math.round(sender.bytesPerLine)} B/line`);
@@ -345,6 +349,7 @@ export async function benchIngest(o: IngestOptions): Promise<void> {
   try {
     if (o.rsyslogBin && o.systems.has('rsyslog')) {
       const dir = tempDir('megalog-bench-rsyslog-');
+      onCleanup(() => rmSync(dir, { recursive: true, force: true }));
       const ports = await freePorts();
       const r = await startRsyslog(o.rsyslogBin, dir, ports.udp, ports.tcp, o.rcvbuf);
       try {
@@ -363,6 +368,7 @@ export async function benchIngest(o: IngestOptions): Promise<void> {
       info('ingest: rsyslog not run, peer figures skipped');
     }
     const dir = tempDir('megalog-bench-processor-');
+    onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     let d: Daemon | null = null;
     try {
       if (!o.systems.has('megalog')) throw new Skip();

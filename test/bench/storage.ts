@@ -17,6 +17,7 @@ import type { NatRecord } from '../../src/parse/types.js';
 import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
 import { ipToDb } from '../../src/store/codes.js';
 import { figure, info } from './report.js';
+import { onCleanup } from './procs.js';
 
 const DAY = '2026-01-15';
 const DAY_MS = 86_400_000;
@@ -173,6 +174,7 @@ function fileBytes(path: string): number {
 
 export async function benchStorage(o: StorageOptions): Promise<void> {
   const dir = o.keep ?? tempDir('megalog-bench-store-');
+  if (!o.keep) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, `${DAY}.db`);
   const total = o.marks[o.marks.length - 1]!;
   const gen = new DayGen(total, o);

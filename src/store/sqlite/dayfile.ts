@@ -118,8 +118,8 @@ export class DayFile {
     res.skipped = lines.length - todo.length;
     if (batchEnd <= this.spoolPos) return res;
     const st = this.st;
-    // (hour, src_ip, nat_ip) → [src_ip, nat_ip, first, last, n], keyed by src_ip (a subscriber
-    // normally holds one public address an hour: the list is one entry long).
+    // src_seen rows of this batch, keyed by src_ip: a subscriber normally holds one public address
+    // an hour, so each list is one entry long.
     const seen = new Map<number | string, SeenEntry[]>();
     const v1 = this.schemaVersion < 2;
     const tx = this.db.transaction(() => {
