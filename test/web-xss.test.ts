@@ -81,7 +81,7 @@ function watch(page: Page, w: Watch): void {
 }
 
 async function assertClean(page: Page, w: Watch): Promise<void> {
-  expect(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+  expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
   expect(await page.locator('main script, main img, main svg[onload], main [onerror], [hx-get*="pwned"], [hx-trigger="load"]').count()).toBe(0);
   expect(w.dialogs).toEqual([]);
   expect(w.errors).toEqual([]);
