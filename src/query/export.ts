@@ -1,8 +1,8 @@
 // Exports of an answer: CSV (RFC 4180, with a guard against spreadsheet formula injection — a log
 // line is attacker-controlled text) and the data of a printable court report, with the SHA-256 of
 // every day file the answer was read from.
-import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { sha256File } from '../store/hash.js';
 import type { BulkAnswer } from './bulk.js';
 import { BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, SESSION_MAX_AGE_MS, formatInZone, type Answer, type Candidate, type SubscriberAnswer } from './index.js';
 
@@ -88,16 +88,7 @@ export interface ReportData {
   rules: { session_max_age_sec: number; block_max_age_sec: number; max_block_ports: number };
 }
 
-/** SHA-256 of a file, streamed (day files are gigabytes). */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
+export { sha256File };
 
 /** Everything a court report shows: who asked, for which case, the query, the verdict, candidates with original lines, and the hashes of the day files. */
 export async function reportData(answer: Answer | SubscriberAnswer, meta: ReportMeta): Promise<ReportData> {

@@ -6,12 +6,12 @@
 // backup of a year of evidence only copies what changed. Restore checks every SHA-256 first, refuses
 // to run while a processor owns the hot directory, and never overwrites an existing file unless --force.
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { acquireLock, releaseLock } from '../processor.js';
 import { DAY_FILE_RE } from './codes.js';
+import { sha256File } from './hash.js';
 import { SqliteStore } from './sqlite/index.js';
 
 interface ManifestEntry {
@@ -25,12 +25,6 @@ interface Manifest {
   format: 'megalog-backup-1';
   created: string;
   files: ManifestEntry[];
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 function readManifest(dir: string): Manifest | null {

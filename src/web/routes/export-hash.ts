@@ -1,9 +1,8 @@
 // SHA-256 of the day files an answer read, for the court report. Streamed (a day file can be GBs) and
 // cached by path, size and mtime: a sealed file never changes, and today's open file gets a new hash
 // whenever it has grown. The report says which of the two each file is.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { sha256File } from '../../store/hash.js';
 
 export interface DayHash {
   day: string;
@@ -18,16 +17,6 @@ export interface DayHash {
 const cache = new Map<string, string>();
 const CACHE_MAX = 400;
 
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
-
 export async function dayHashes(days: { day: string; path: string }[]): Promise<DayHash[]> {
   const out: DayHash[] = [];
   for (const d of days) {
@@ -36,7 +25,7 @@ export async function dayHashes(days: { day: string; path: string }[]): Promise<
       const key = `${d.path}|${st.size}|${st.mtimeMs}`;
       let sha = cache.get(key);
       if (!sha) {
-        sha = await hashFile(d.path);
+        sha = await sha256File(d.path);
         cache.set(key, sha);
         while (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
       }
