@@ -19,47 +19,32 @@ export class Metrics {
     const s = () => this.input.stats;
     const counter = (name: string, help: string, slot: string) =>
       new Counter({ name, help, registers: [r], collect() { this.reset(); this.inc(s()[slot] ?? 0); } });
+    /** A counter with one bounded label whose values map to slots `<prefix><value>`. */
+    const labelled = (name: string, help: string, label: string, values: readonly string[], prefix: string) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const v of values) this.inc({ [label]: v }, s()[`${prefix}${v}`] ?? 0);
+        },
+      });
     const gauge = (name: string, help: string, value: () => number) =>
       new Gauge({ name, help, registers: [r], collect() { this.set(value()); } });
 
-    new Counter({
-      name: 'megalog_messages_received_total',
-      help: 'Messages appended to the spool, by transport.',
-      labelNames: ['transport'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const t of TRANSPORT_LABELS) this.inc({ transport: t }, s()[`received_${t}`] ?? 0);
-      },
-    });
+    labelled('megalog_messages_received_total', 'Messages appended to the spool, by transport.', 'transport', TRANSPORT_LABELS, 'received_');
     counter('megalog_received_bytes_total', 'Payload bytes appended to the spool.', 'received_bytes');
     counter('megalog_records_committed_total', 'NAT records committed to the store.', 'records_committed');
     counter('megalog_lines_committed_total', 'Messages committed (records, ignored or unparsed).', 'lines_committed');
     counter('megalog_lines_unparsed_total', 'Messages no parser recognised (kept as unparsed).', 'lines_unparsed');
-    new Counter({
-      name: 'megalog_lines_ignored_total',
-      help: 'Recognised messages that carry no translation (kept, no record), by reason.',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const reason of IGNORE_REASONS) this.inc({ reason }, s()[`ignored_${reason}`] ?? 0);
-      },
-    });
+    labelled('megalog_lines_ignored_total', 'Recognised messages that carry no translation (kept, no record), by reason.', 'reason', IGNORE_REASONS, 'ignored_');
     counter('megalog_frames_truncated_total', 'Frames longer than tcp_max_frame_bytes (head kept).', 'frames_truncated');
     counter('megalog_invalid_utf8_total', 'Messages that were not valid UTF-8 (kept byte for byte).', 'invalid_utf8');
     counter('megalog_time_out_of_range_total', 'Records whose own time was implausible, filed under their receive time.', 'time_out_of_range');
     counter('megalog_commit_errors_total', 'Failed commit attempts (retried).', 'commit_errors');
-    new Counter({
-      name: 'megalog_messages_dropped_total',
-      help: 'Messages or bytes lost or refused, by reason (bytes for framing, oversize, spool damage; messages otherwise).',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const reason of DROP_REASONS) this.inc({ reason }, s()[`dropped_${reason}`] ?? 0);
-      },
-    });
+    labelled('megalog_messages_dropped_total', 'Messages or bytes lost or refused, by reason (bytes for framing, oversize, spool damage; messages otherwise).', 'reason', DROP_REASONS, 'dropped_');
     gauge('megalog_udp_kernel_drops', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', () => s().udp_kernel_drops ?? 0);
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
