@@ -216,13 +216,13 @@ describe('lookups are index descents, not scans', () => {
   it('starts every lookup with a descent of the nat primary key (or the subscriber index/summary), never a scan', () => {
     const r = new DayReader(join(cfg.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
     try {
-      for (const q of ['port', 'blocks', 'ip'] as const) {
+      for (const q of ['portIn', 'blocksIn', 'ip'] as const) {
         const plan = r.plan(READ_SQL[q]).join(' ');
         expect(plan, q).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\?/);
         expect(plan, q).not.toMatch(/SCAN|TEMP B-TREE/);
       }
-      // ip + port + time: both key columns bound (schema 1), or the address and the time (schema 2)
-      expect(r.plan(READ_SQL.port).join(' ')).toMatch(/PRIMARY KEY \(nat_ip=\? AND (nat_port=\? AND t>\?|t>\?)\)/);
+      // one hour of ip + port: both key columns bound (schema 1), or the address and the time range (schema 2)
+      expect(r.plan(READ_SQL.portIn).join(' ')).toMatch(/PRIMARY KEY \(nat_ip=\? AND (nat_port=\? AND t>\? AND t<\?|t>\? AND t<\?)\)/);
       const src = r.has('src_seen') ? [SRC_SQL.seen, SRC_SQL.rows] : [SRC_SQL.v1];
       for (const sql of src) expect(r.plan(sql).join(' ')).toMatch(/SEARCH (nat|src_seen) USING (PRIMARY KEY|(COVERING )?INDEX nat_by_src)/);
     } finally {
@@ -244,7 +244,7 @@ describe('day files in the schema 1 layout (port before time, nat_by_src)', () =
     const r = new DayReader(join(cfg1.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
     try {
       expect(r.schemaVersion).toBe(1);
-      expect(r.plan(READ_SQL.port).join(' ')).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\? AND nat_port=\? AND t>\?\)/);
+      expect(r.plan(READ_SQL.portIn).join(' ')).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\? AND nat_port=\? AND t>\? AND t<\?\)/);
       expect(r.plan(SRC_SQL.v1).join(' ')).toMatch(/SEARCH nat USING (COVERING )?INDEX nat_by_src/);
     } finally {
       r.close();

@@ -19,6 +19,7 @@ import { QueryError } from './errors.js';
 import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
 import { LOOKBACK_MS, MAX_BLOCK_PORTS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
 import { checkZone, formatInZone } from './time.js';
+import { protoMatches, walkPort } from './walk.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime, formatInZone } from './time.js';
@@ -133,11 +134,14 @@ function readersFor(ctx: Ctx, days: string[]): DayReader[] {
   return out;
 }
 
-/** A record matches a protocol filter when it has that protocol or none (port-block logs often carry none). */
-function protoMatches(want: number | null, code: number): boolean {
-  if (want == null) return true;
-  const p = code % 1024;
-  return p === want || p === PROTO_NONE;
+/** How a port walk opens the day after the window (absent is not "missing") and records the days it read from. */
+function walkDays(ctx: Ctx, to: number): { next: () => DayReader | null; use: (r: DayReader) => void } {
+  return {
+    next: () => ctx.pool.get(dayOf(dayStart(dayOf(to)) + DAY_MS)),
+    use: (r) => {
+      if (!ctx.used.includes(r)) ctx.used.push(r);
+    },
+  };
 }
 
 /**
@@ -160,45 +164,11 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   try {
     const tl = new Timelines();
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
-    // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
-    const from = dayStart(dayOf(lo - LOOKBACK_MS));
-    const feedPort = (r: DayReader, p: number) => {
-      for (const row of r.portRows(natDb, p, from)) {
-        const t = r.start + row.t;
-        if (t > hi) {
-          // Past the window, rows only matter to end an interval still open.
-          const until = tl.openUntil();
-          if (until == null || t > until) break;
-        }
-        if (!protoMatches(want, row.code)) continue;
-        const ev = toEvent(row, r);
-        if (ev) tl.push(ev);
-      }
-    };
-    const feedBlocks = (r: DayReader, p: number) => {
-      for (const row of r.blockRows(natDb, p, MAX_BLOCK_PORTS, from)) {
-        if (row.nat_port === p || !protoMatches(want, row.code)) continue; // port p's own rows came with feedPort
-        const ev = toEvent(row, r);
-        if (ev) tl.push(ev);
-      }
-    };
     if (port != null) {
-      for (const r of readers) {
-        feedPort(r, port);
-        feedBlocks(r, port);
-      }
-      // An interval still open at the end of the last day read may close the next day: read it for the end.
-      const lastDay = daysBetween(hi, hi)[0]!;
-      const until = tl.openUntil();
-      if (until != null && until > dayStart(lastDay) + DAY_MS) {
-        const next = ctx.pool.get(dayOf(dayStart(lastDay) + DAY_MS));
-        if (next) {
-          if (!ctx.used.includes(next)) ctx.used.push(next);
-          feedPort(next, port);
-          feedBlocks(next, port);
-        }
-      }
+      walkPort(tl, { readers, ...walkDays(ctx, hi), natIp: natDb, port, want, lo, hi });
     } else {
+      // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
+      const from = dayStart(dayOf(lo - LOOKBACK_MS));
       for (const r of readers) {
         for (const row of r.ipRows(natDb, from)) {
           if (!protoMatches(want, row.code)) continue;
@@ -372,16 +342,8 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
       }
     }
     const tl = new Timelines();
-    for (const { nat, port } of keys.values()) {
-      for (const r of readers) {
-        for (const row of r.portRows(nat, port, fromAll)) {
-          if (r.start + row.t > q.to + LOOKBACK_MS) break;
-          if (!protoMatches(want, row.code)) continue;
-          const ev = toEvent(row, r);
-          if (ev) tl.push(ev);
-        }
-      }
-    }
+    const days = walkDays(ctx, q.to);
+    for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
     const tz = cfg.timezone;
     const mappings = tl
       .finish()

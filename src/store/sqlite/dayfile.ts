@@ -5,6 +5,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../fault.js';
+import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
 import { DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 
 /** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
@@ -57,6 +58,8 @@ export class DayFile {
   /** Schema the file was created with (ids and indexes differ between versions). */
   readonly schemaVersion: number;
   private readonly st: ReturnType<DayFile['prepare']>;
+  /** Port summary kept by writers of schema ≥ 2 files (ports.ts). */
+  private readonly ports: PortSummary | null = null;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     this.db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: 5000 });
@@ -76,6 +79,7 @@ export class DayFile {
     if (!opts.readonly) {
       for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
       for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
+      if (this.schemaVersion >= 2) this.ports = new PortSummary(this.db);
     }
   }
 
@@ -122,8 +126,13 @@ export class DayFile {
     // an hour, so each list is one entry long.
     const seen = new Map<number | string, SeenEntry[]>();
     const v1 = this.schemaVersion < 2;
+    const ports = this.ports;
+    // Record times seal summary hours only up to the wall clock (a forged future time cannot).
+    const clock = Date.now() + SEAL_GRACE_MS - this.dayStartMs;
     const tx = this.db.transaction(() => {
       seen.clear();
+      const late: PortRow[] = [];
+      let frontier = -1;
       let blockId = Number(st.nextRaw.get());
       const rows: unknown[][] = [];
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
@@ -141,6 +150,11 @@ export class DayFile {
               const block = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
               const srcIp = ipDb(r.src_ip);
+              const code = vendor * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto);
+              const natPort = block ? r.nat_port_start! : r.nat_port ?? -1;
+              const blockEnd = block ? r.nat_port_end : null;
+              if (t > frontier && t <= clock) frontier = t;
+              if (ports?.sealedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
               if (srcIp != null && !v1) {
                 const hour = Math.floor(t / HOUR_MS);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
@@ -152,19 +166,7 @@ export class DayFile {
                 if (t > e.last) e.last = t;
                 e.n++;
               }
-              rows.push([
-                natIp,
-                block ? r.nat_port_start : r.nat_port ?? -1,
-                t,
-                v1 ? rawRef * MAX_RECORDS_PER_LINE + k : rawRef + k * ID_RECORD_STEP,
-                block ? r.nat_port_end : null,
-                srcIp,
-                r.src_port,
-                ipDb(r.dst_ip),
-                r.dst_port,
-                vendor * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto),
-                device,
-              ]);
+              rows.push([natIp, natPort, t, v1 ? rawRef * MAX_RECORDS_PER_LINE + k : rawRef + k * ID_RECORD_STEP, blockEnd, srcIp, r.src_port, ipDb(r.dst_ip), r.dst_port, code, device]);
             });
           } else {
             const reason = l.reason ? this.vocabId('reason', l.reason) : null;
@@ -195,6 +197,7 @@ export class DayFile {
       for (const list of seen.values()) for (const e of list) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
       seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
       for (const r of seenRows) st.upSeen!.run(r);
+      ports?.update(late, frontier);
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
       st.addMeta!.run(res.ignored, 'ignored');
@@ -205,7 +208,8 @@ export class DayFile {
     try {
       tx();
     } catch (err) {
-      // The cached ids may name rows the rollback removed.
+      // The cached ids and sealed hours may name rows the rollback removed.
+      this.ports?.reload();
       this.devices.clear();
       this.vocab.clear();
       for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
@@ -214,6 +218,11 @@ export class DayFile {
     }
     this.spoolPos = batchEnd;
     return res;
+  }
+
+  /** Seal the port summary of every hour (the day is over: lookups then read only the hours a port appears in). */
+  sealDay(): void {
+    this.ports?.sealAll();
   }
 
   private deviceId(address: string): number {

@@ -3,7 +3,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
-import { DAY_FILE_RE, DAY_MS, dayOf } from '../codes.js';
+import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
+import { SEAL_GRACE_MS } from './ports.js';
 import { DayFile, type DayCommitResult, type DayLine } from './dayfile.js';
 
 const MAX_OPEN = 4;
@@ -53,6 +54,7 @@ export class SqliteStore {
     this.open.set(day, f);
     while (this.open.size > MAX_OPEN) {
       const [oldest, od] = this.open.entries().next().value as [string, DayFile];
+      this.sealIfOver(od);
       this.syncDay(oldest, od);
       od.close();
       this.open.delete(oldest);
@@ -73,7 +75,19 @@ export class SqliteStore {
   commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult {
     const r = this.day(day).commit(lines, batchEnd);
     this.dirty.add(day);
+    for (const [d, f] of this.open) if (d < day) this.sealIfOver(f);
     return r;
+  }
+
+  /** Seal the port summary of a day file whose day ended more than the grace ago (ports.ts). */
+  private sealIfOver(f: DayFile, now = Date.now()): void {
+    if (now < dayStart(f.day) + DAY_MS + SEAL_GRACE_MS) return;
+    try {
+      f.sealDay();
+      this.dirty.add(f.day);
+    } catch {
+      // Only a speed-up: unsealed hours are read from nat. Tried again on the next commit.
+    }
   }
 
   /**

@@ -8,6 +8,17 @@ import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
 import { DayFile, unpackLines, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
+import { hasPort, PART_BITS } from './ports.js';
+
+/** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
+export interface PortHours {
+  /** Bit h: hour h is sealed, so the sets below are exact for it; unsealed hours may hold anything. */
+  sealed: number;
+  /** Per summary class (tcp, udp, other): sealed hours where the port appears. */
+  cls: [Set<number>, Set<number>, Set<number>];
+  /** Sealed hours where a block starting within MAX_BLOCK_PORTS below the port was logged. */
+  blocks: Set<number>;
+}
 
 export type { NatRow } from './dayfile.js';
 
@@ -18,10 +29,6 @@ export type { NatRow } from './dayfile.js';
  * summary instead of the src index. Every statement starts with one descent of the primary key.
  */
 export const READ_SQL = {
-  /** Rows of one public ip:port from time t on, in time order (ties in id order: the key's next column in both layouts). */
-  port: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port = ? AND t >= ? ORDER BY t',
-  /** Port blocks of one public ip whose first port lies in [lo, port] and last port is ≥ port, from t on (per block, time order). */
-  blocks: 'SELECT * FROM nat WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND port_end >= ? AND t >= ?',
   /** Every row of one public ip from t on (per port, time order). */
   ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
   /** Devices that logged a public ip this day. */
@@ -30,6 +37,10 @@ export const READ_SQL = {
   natActive: 'SELECT 1 FROM nat WHERE device = ? AND t BETWEEN ? AND ? LIMIT 1',
   /** …or an unparsed/ignored line? */
   lineActive: 'SELECT 1 FROM line WHERE device = ? AND t BETWEEN ? AND ? LIMIT 1',
+  /** Rows of one public ip:port in [from, to) (one hour of the port walk), time order. */
+  portIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port = ?',
+  /** Rows of one public ip in [from, to) that may be blocks covering a port: first port in [lo, port] and last ≥ port, or first = port. */
+  blocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port BETWEEN ? AND ? AND (port_end >= ? OR nat_port = ?)',
   /** One deflate block of original messages. */
   rawBlock: 'SELECT data FROM raw WHERE id = ?',
 } as const;
@@ -57,6 +68,9 @@ export class DayReader {
   private readonly rawCache = new Map<number, Buffer[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
+  /** Sealed hours of the port summary (0 in files without one). */
+  private readonly sealed: number;
+  private readonly seenSt: { parts: Database.Statement; blocks: Database.Statement } | null;
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -69,6 +83,36 @@ export class DayReader {
       this.devAddr.set(r.id, r.address);
       this.devId.set(r.address, r.id);
     }
+    const summary = this.has('port_seen');
+    this.sealed = summary ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    this.seenSt = summary
+      ? {
+          parts: db.prepare('SELECT hour, cls, ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
+          blocks: db.prepare('SELECT DISTINCT hour FROM port_seen WHERE nat_ip = ? AND part BETWEEN ? AND ? AND blocks = 1').pluck(),
+        }
+      : null;
+  }
+
+  /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
+  portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours {
+    const out: PortHours = { sealed: this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
+    if (!this.seenSt || this.sealed === 0 || port < 0) return out;
+    const off = port & ((1 << PART_BITS) - 1);
+    for (const r of this.seenSt.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]) {
+      if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
+    }
+    for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
+    return out;
+  }
+
+  /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
+  portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
+    return this.st.portIn.all(natIp, this.rel(fromMs), toMs - this.start, port) as NatRow[];
+  }
+
+  /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
+  blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
+    return this.st.blocksIn.all(natIp, this.rel(fromMs), toMs - this.start, Math.max(0, port - maxPorts + 1), port, port, port) as NatRow[];
   }
 
   /** The reader for `<dir>/<day>.db`, or null when there is no such file. */
@@ -76,16 +120,6 @@ export class DayReader {
     const path = join(dir, `${day}.db`);
     if (!existsSync(path)) return null;
     return new DayReader(path, day);
-  }
-
-  /** Rows of natIp:port with absolute time ≥ fromMs, in time order (lazy: stop when done). */
-  portRows(natIp: number | Buffer, port: number, fromMs: number): IterableIterator<NatRow> {
-    return this.st.port.iterate(natIp, port, this.rel(fromMs)) as IterableIterator<NatRow>;
-  }
-
-  /** Block rows of natIp covering `port` from fromMs on, for blocks of at most `maxPorts` ports (each block's rows in time order). */
-  blockRows(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number): IterableIterator<NatRow> {
-    return this.st.blocks.iterate(natIp, Math.max(0, port - maxPorts + 1), port, port, this.rel(fromMs)) as IterableIterator<NatRow>;
   }
 
   /** Every row of natIp from fromMs on (each port's rows in time order). */

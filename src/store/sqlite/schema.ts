@@ -16,6 +16,10 @@
 //            this subscriber hold over a range" reads these rows, then the nat rows of each public
 //            address in [first, last] with that src_ip. It replaces schema 1's (src_ip, t) index,
 //            which cost 33 bytes and one random page write per record.
+//   port_seen which ports each public address used in each hour (see ports.ts): an ip:port lookup
+//            reads the nat rows of the hours where that port appears, not every row of the address.
+//            Added after schema 2 without a version change: a file without it, or an hour not yet
+//            sealed (meta port_hours), is read from nat as before.
 //   raw      the original messages, exact bytes, in deflate blocks of up to RAW_BLOCK lines:
 //            data = deflateRaw( (varint len, bytes)* ). raw_ref = block_id·RAW_BLOCK + index.
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
@@ -72,6 +76,15 @@ CREATE TABLE IF NOT EXISTS src_seen (
   last INTEGER NOT NULL,
   n INTEGER NOT NULL,
   PRIMARY KEY (hour, src_ip, nat_ip)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS port_seen (
+  nat_ip ANY NOT NULL,
+  part INTEGER NOT NULL,
+  hour INTEGER NOT NULL,
+  cls INTEGER NOT NULL,
+  blocks INTEGER NOT NULL,
+  ports BLOB NOT NULL,
+  PRIMARY KEY (nat_ip, part, hour, cls)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS line (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, device INTEGER NOT NULL, status INTEGER NOT NULL, reason INTEGER);
 `;

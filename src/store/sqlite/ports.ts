@@ -1,0 +1,191 @@
+// The per-hour port summary of a day file (table port_seen): which public ports each public address
+// used in each hour, so "who held ip:port at T" reads only the hours where that port appears instead
+// of every row of the address since the day before (the nat key is (nat_ip, t, nat_port)).
+//
+//   port_seen row   (nat_ip, part = port >> 12, hour, cls) → blocks, ports
+//     cls     0 tcp, 1 udp, 2 anything else (one protocol per class for the two that matter, so a
+//             lookup can stop walking back at the first change of holder of that key)
+//     blocks  1 when a port block whose first port falls in this part was logged in that hour
+//     ports   the ports (port & 4095) logged in that hour: sorted u16 LE offsets while fewer than
+//             256, else a 512-byte bitmap (bit i of byte i >> 3); length 512 means bitmap.
+//   meta port_hours   bit h set = hour h is sealed: its summary is complete, a port absent from it
+//                     has no row in that hour. Unsealed hours are read from nat.
+//
+// An hour is sealed, inside a commit transaction, once committed record times have passed its end by
+// SEAL_GRACE_MS (record times count only up to the wall clock, so a forged future timestamp cannot
+// seal hours early); rows that arrive later for a sealed hour update its summary in the same
+// transaction as the rows. Both keep the rule "sealed ⇒ complete" across crashes.
+import type Database from 'better-sqlite3';
+import { PROTO_NONE } from '../codes.js';
+import { HOUR_MS } from './schema.js';
+
+export const PART_BITS = 12;
+const PART_SIZE = 1 << PART_BITS;
+const BITMAP_BYTES = PART_SIZE / 8;
+const LIST_MAX = BITMAP_BYTES / 2 - 1;
+/** How far committed record times must pass an hour's end before it is sealed. */
+export const SEAL_GRACE_MS = 5 * 60_000;
+export const ALL_HOURS = 2 ** 24 - 1;
+
+/** Summary class of a nat row's protocol (code % 1024). */
+export function portClass(proto: number): 0 | 1 | 2 {
+  return proto === 6 ? 0 : proto === 17 ? 1 : 2;
+}
+
+/** Classes a protocol filter reads (rows of protocol `want` or none; null: all). */
+export function classesFor(want: number | null): (0 | 1 | 2)[] {
+  if (want == null) return [0, 1, 2];
+  const c = portClass(want);
+  return want === PROTO_NONE || c === 2 ? [2] : [c, 2];
+}
+
+/** Whether a summary blob holds offset `off` (0 … 4095). */
+export function hasPort(blob: Uint8Array, off: number): boolean {
+  if (blob.length === BITMAP_BYTES) return (blob[off >> 3]! & (1 << (off & 7))) !== 0;
+  let lo = 0;
+  let hi = blob.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = blob[mid * 2]! | (blob[mid * 2 + 1]! << 8);
+    if (v === off) return true;
+    if (v < off) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** One part's ports while a summary is built or merged. */
+class PartBits {
+  readonly bits = new Uint8Array(BITMAP_BYTES);
+  blocks = 0;
+
+  add(off: number): void {
+    this.bits[off >> 3]! |= 1 << (off & 7);
+  }
+
+  merge(blob: Uint8Array): void {
+    if (blob.length === BITMAP_BYTES) for (let i = 0; i < BITMAP_BYTES; i++) this.bits[i]! |= blob[i]!;
+    else for (let i = 0; i + 1 < blob.length; i += 2) this.add(blob[i]! | (blob[i + 1]! << 8));
+  }
+
+  encode(): Buffer {
+    const offs: number[] = [];
+    for (let i = 0; i < BITMAP_BYTES && offs.length <= LIST_MAX; i++) {
+      const b = this.bits[i]!;
+      if (b) for (let k = 0; k < 8; k++) if (b & (1 << k)) offs.push(i * 8 + k);
+    }
+    if (offs.length > LIST_MAX) return Buffer.from(this.bits);
+    const out = Buffer.allocUnsafe(offs.length * 2);
+    offs.forEach((o, i) => out.writeUInt16LE(o, i * 2));
+    return out;
+  }
+}
+
+/** The columns of a nat row the summary reads (t in ms since the day's start). */
+export interface PortRow {
+  natIp: number | Buffer;
+  natPort: number;
+  blockEnd: number | null;
+  code: number;
+  t: number;
+}
+
+/** Whether a nat row is a port block (a range, or a block event without one). */
+export function isBlockRow(blockEnd: number | null, code: number): boolean {
+  const event = Math.floor((code % 65536) / 1024);
+  return blockEnd != null || event === 2 || event === 3;
+}
+
+type Parts = Map<string, { natIp: number | Buffer; part: number; cls: number; hour: number; p: PartBits }>;
+
+function ipKey(ip: number | Buffer): string {
+  return typeof ip === 'number' ? String(ip) : ip.toString('hex');
+}
+
+function addRow(parts: Parts, hour: number, r: PortRow): void {
+  if (r.natPort < 0) return; // no port (ICMP without id): never asked for by port
+  const part = r.natPort >> PART_BITS;
+  const cls = portClass(r.code % 1024);
+  const k = `${ipKey(r.natIp)}|${part}|${cls}|${hour}`;
+  let e = parts.get(k);
+  if (!e) parts.set(k, (e = { natIp: r.natIp, part, cls, hour, p: new PartBits() }));
+  e.p.add(r.natPort & (PART_SIZE - 1));
+  if (isBlockRow(r.blockEnd, r.code)) e.p.blocks = 1;
+}
+
+/** Keeps a writable day file's port summary: seals hours, merges late rows. */
+export class PortSummary {
+  private sealed: number;
+  private readonly st;
+
+  constructor(private readonly db: Database.Database) {
+    this.sealed = 0;
+    this.reload();
+    this.st = {
+      hourIps: db.prepare('SELECT DISTINCT nat_ip FROM src_seen WHERE hour = ?').pluck(),
+      hourRows: db.prepare('SELECT nat_port, port_end, code FROM nat WHERE nat_ip = ? AND t >= ? AND t < ?').raw(),
+      get: db.prepare('SELECT blocks, ports FROM port_seen WHERE nat_ip = ? AND part = ? AND hour = ? AND cls = ?'),
+      put: db.prepare('INSERT OR REPLACE INTO port_seen (nat_ip, part, hour, cls, blocks, ports) VALUES (?, ?, ?, ?, ?, ?)'),
+      setSealed: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_hours', ?)"),
+    };
+  }
+
+  /** Whether rows at `t` (ms since the day's start) fall in a sealed hour (they must go to update()). */
+  sealedAt(t: number): boolean {
+    const hour = Math.floor(t / HOUR_MS);
+    return hour >= 0 && hour < 24 && (this.sealed & (1 << hour)) !== 0;
+  }
+
+  /**
+   * Inside the commit transaction, after its rows: merge `late` (this commit's rows of sealed hours),
+   * then seal the hours that ended SEAL_GRACE_MS before `frontier` (ms since the day's start).
+   */
+  update(late: readonly PortRow[], frontier: number): void {
+    const parts: Parts = new Map();
+    for (const r of late) addRow(parts, Math.floor(r.t / HOUR_MS), r);
+    for (const e of parts.values()) {
+      const old = this.st.get.get(e.natIp, e.part, e.hour, e.cls) as { blocks: number; ports: Buffer } | undefined;
+      if (old) {
+        e.p.merge(old.ports);
+        e.p.blocks |= old.blocks;
+      }
+      this.st.put.run(e.natIp, e.part, e.hour, e.cls, e.p.blocks, e.p.encode());
+    }
+    const upTo = Math.min(24, Math.floor((frontier - SEAL_GRACE_MS) / HOUR_MS));
+    for (let h = 0; h < upTo; h++) if (!(this.sealed & (1 << h))) this.seal(h);
+  }
+
+  /** Seal every hour (the day is over). Its own transaction when called outside one. */
+  sealAll(): void {
+    if (this.sealed === ALL_HOURS) return;
+    try {
+      this.db.transaction(() => {
+        for (let h = 0; h < 24; h++) if (!(this.sealed & (1 << h))) this.seal(h);
+      })();
+    } catch (err) {
+      this.reload();
+      throw err;
+    }
+  }
+
+  /** Re-read the sealed hours (after a rolled-back transaction). */
+  reload(): void {
+    this.sealed = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'port_hours'").pluck().get() ?? 0);
+  }
+
+  get sealedHours(): number {
+    return this.sealed;
+  }
+
+  private seal(h: number): void {
+    const parts: Parts = new Map();
+    for (const ip of this.st.hourIps.all(h) as (number | Buffer)[]) {
+      for (const [natPort, portEnd, code] of this.st.hourRows.iterate(ip, h * HOUR_MS, (h + 1) * HOUR_MS) as Iterable<[number, number | null, number]>) {
+        addRow(parts, h, { natIp: ip, natPort, blockEnd: portEnd, code, t: 0 });
+      }
+    }
+    for (const e of parts.values()) this.st.put.run(e.natIp, e.part, e.hour, e.cls, e.p.blocks, e.p.encode());
+    this.sealed |= 1 << h;
+    this.st.setSealed.run(this.sealed);
+  }
+}

@@ -1,0 +1,177 @@
+// The hour-by-hour port walk (src/query/walk.ts over the port summary of store/sqlite/ports.ts) gives
+// exactly the answer of reading every record of the address: random days with heavy port reuse, all
+// protocol classes, closes, port blocks and late lines into sealed hours, checked against an oracle
+// that feeds the interval rules every row.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventKind, NatRecord } from '../src/parse/types.js';
+import { forensicLookup, LOOKBACK_MS, ReaderPool, type Candidate } from '../src/query/index.js';
+import { Timelines, toEvent } from '../src/query/intervals.js';
+import { protoMatches } from '../src/query/walk.js';
+import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../src/store/codes.js';
+import type { DayLine } from '../src/store/sqlite/dayfile.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import { hasPort, SEAL_GRACE_MS } from '../src/store/sqlite/ports.js';
+import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
+import { HOUR_MS } from '../src/store/sqlite/schema.js';
+
+const D0 = Date.parse('2026-04-10T00:00:00Z');
+const NATS = ['203.0.113.1', '203.0.113.2'];
+const PORTS = [1024, 1025, 4095, 4096, 4097, 8191, 40000, 40001, 65535];
+const PROTOS = ['tcp', 'tcp', 'udp', 'icmp', null] as const;
+let dir: string;
+let cold: string;
+let seed = Number(process.env.WALK_SEED ?? 7);
+const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+
+function record(t: number): NatRecord {
+  const nat = pick(NATS);
+  const block = rnd() < 0.08;
+  const src = `100.64.0.${1 + Math.floor(rnd() * 6)}`;
+  if (block) {
+    const start = pick([1024, 4096, 40000]);
+    return { vendor: 'juniper-srx', event: rnd() < 0.3 ? 'block_release' : 'block_alloc', proto: null, src_ip: src, src_port: null, nat_ip: nat, nat_port: null, nat_port_start: start, nat_port_end: start + pick([0, 63, 1023]), dst_ip: null, dst_port: null, time: t, host: 'b' };
+  }
+  const event: EventKind = rnd() < 0.25 ? 'session_close' : 'session_create';
+  return { vendor: 'mikrotik', event, proto: pick(PROTOS), src_ip: src, src_port: 1000 + Math.floor(rnd() * 3), nat_ip: nat, nat_port: pick(PORTS), nat_port_start: null, nat_port_end: null, dst_ip: '198.18.0.1', dst_port: 443, time: t, host: 'b' };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'megalog-walk-'));
+  cold = join(dir, 'cold');
+  const store = new SqliteStore({ cold_storage_dir: cold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+  // Three days; gaps of up to ~3 h between records so max-age ends and quiet hours both happen.
+  const recs: NatRecord[] = [];
+  for (let t = D0 + 60_000; t < D0 + 3 * DAY_MS; t += Math.floor(rnd() * (rnd() < 0.05 ? 3 * HOUR_MS : 20 * 60_000))) recs.push(record(t));
+  // Commits of ~40 lines in time order; one line in 10 held back and committed 2–6 h later (late into sealed hours).
+  const held: { due: number; rec: NatRecord }[] = [];
+  let pos = 0;
+  let batch: NatRecord[] = [];
+  const flush = () => {
+    const byDay = new Map<string, DayLine[]>();
+    for (const r of batch) {
+      const d = dayOf(r.time!);
+      let l = byDay.get(d);
+      if (!l) byDay.set(d, (l = []));
+      l.push({ end: ++pos, payload: Buffer.from(JSON.stringify(r)), device: '192.0.2.1', time: r.time!, status: 'records', vendor: r.vendor, reason: null, records: [r] });
+    }
+    for (const [d, lines] of [...byDay].sort()) store.commitDay(d, lines, pos);
+    batch = [];
+  };
+  for (const r of recs) {
+    if (rnd() < 0.1) held.push({ due: r.time! + 2 * HOUR_MS + rnd() * 4 * HOUR_MS, rec: r });
+    else batch.push(r);
+    for (let i = held.length - 1; i >= 0; i--) if (held[i]!.due <= r.time!) batch.push(...held.splice(i, 1).map((h) => h.rec));
+    if (batch.length >= 40) flush();
+  }
+  batch.push(...held.map((h) => h.rec));
+  flush();
+  store.close();
+});
+afterAll(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log('KEPT', cold); });
+
+/** The answer from every row: all of the address's records from the first day the rules need. */
+function oracle(natIp: string, port: number, at: number, windowSec: number, proto: string | null): string[] {
+  const lo = at - windowSec * 1000;
+  const hi = at + windowSec * 1000;
+  const want = proto == null ? null : protoCode(proto);
+  const tl = new Timelines();
+  const natDb = ipToDb(natIp)!;
+  // …through the day after the window's (the engine's documented reach for an interval's end).
+  const readers: DayReader[] = [];
+  for (let d = dayStart(dayOf(lo - LOOKBACK_MS)); d <= dayStart(dayOf(hi)) + DAY_MS; d += DAY_MS) {
+    const r = DayReader.open(cold, dayOf(d));
+    if (!r) continue;
+    readers.push(r);
+    const rows = r.file.db.prepare('SELECT * FROM nat WHERE nat_ip = ? ORDER BY t, id').all(natDb) as NatRow[];
+    for (const row of rows) {
+      const covers = row.port_end != null ? row.nat_port <= port && row.port_end >= port : row.nat_port === port;
+      if (!covers || !protoMatches(want, row.code)) continue;
+      const ev = toEvent(row, r);
+      if (ev) tl.push(ev);
+    }
+  }
+  const out = tl
+    .finish()
+    .filter((iv) => iv.start <= hi && iv.end >= lo)
+    .map((iv) => `${iv.kind} ${iv.holder} ${iv.start}-${iv.end} ${iv.end_reason} n=${iv.count} exact=${iv.start_exact}`)
+    .sort();
+  for (const r of readers) r.close();
+  return out;
+}
+
+const key = (c: Candidate) => `${c.kind} ${c.kind === 'block' ? c.src_ip : `${c.src_ip}|${c.src_port ?? ''}`} ${c.start_ms}-${c.end_ms} ${c.end_reason} n=${c.count} exact=${c.start_exact}`;
+
+describe('port walk over the hourly port summary', () => {
+  it('seals past hours and keeps late lines in the summary', () => {
+    const r = new DayReader(join(cold, '2026-04-10.db'), '2026-04-10');
+    try {
+      const sealed = Number(r.file.meta('port_hours'));
+      expect(sealed).toBe(2 ** 24 - 1); // the day is over: every hour sealed
+      // every (ip, port, hour) with a row is in the summary — including the held-back lines
+      const rows = r.file.db.prepare('SELECT nat_ip, nat_port, t, code FROM nat WHERE nat_port >= 0').all() as { nat_ip: number; nat_port: number; t: number; code: number }[];
+      expect(rows.length).toBeGreaterThan(50);
+      for (const row of rows) {
+        const ph = r.portHours(row.nat_ip, row.nat_port, 1);
+        const h = Math.floor(row.t / HOUR_MS);
+        const p = row.code % 1024;
+        expect(ph.cls[p === 6 ? 0 : p === 17 ? 1 : 2].has(h), `${row.nat_ip}:${row.nat_port} hour ${h}`).toBe(true);
+      }
+    } finally {
+      r.close();
+    }
+  });
+
+  it('answers exactly like reading every row, for random ports, times, windows and protocols', () => {
+    const pool = new ReaderPool(cold);
+    try {
+      let nonEmpty = 0;
+      for (let i = 0; i < 400; i++) {
+        const natIp = pick(NATS);
+        const port = rnd() < 0.8 ? pick(PORTS) : 1024 + Math.floor(rnd() * 2000);
+        const at = D0 + Math.floor(rnd() * 3 * DAY_MS);
+        const windowSec = pick([1, 60, 600, 7200]);
+        const proto = pick(['tcp', 'udp', 'icmp', null, null] as const);
+        const a = forensicLookup({ natIp, natPort: port, at, windowSec, proto }, { cold_storage_dir: cold, timezone: 'UTC' }, pool);
+        const want = oracle(natIp, port, at, windowSec, proto);
+        expect(a.candidates.map(key).sort(), `${natIp}:${port} at ${new Date(at).toISOString()} ±${windowSec}s ${proto}`).toEqual(want);
+        if (want.length) nonEmpty++;
+      }
+      expect(nonEmpty).toBeGreaterThan(100);
+    } finally {
+      pool.close();
+    }
+  });
+});
+
+describe('port summary encoding', () => {
+  it('stores few ports as a sorted list and many as a bitmap, both answering membership', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'megalog-ports-'));
+    try {
+      const store = new SqliteStore({ cold_storage_dir: d, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+      const t0 = Date.parse('2026-04-10T05:00:00Z');
+      const rec = (port: number, t: number): NatRecord => ({ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.1', src_port: 1, nat_ip: '203.0.113.9', nat_port: port, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: t, host: 'b' });
+      // part 0 (ports 0–4095): 3 ports; part 1 (4096–8191): 1000 ports
+      const ports = [7, 100, 4095, ...Array.from({ length: 1000 }, (_, i) => 4096 + i * 4)];
+      const lines: DayLine[] = ports.map((p, i) => ({ end: i + 1, payload: Buffer.from(String(p)), device: 'x', time: t0, status: 'records', vendor: 'mikrotik', reason: null, records: [rec(p, t0)] }));
+      // a line an hour later plus the grace seals hour 5
+      lines.push({ end: lines.length + 1, payload: Buffer.from('later'), device: 'x', time: t0, status: 'records', vendor: 'mikrotik', reason: null, records: [rec(9, t0 + HOUR_MS + SEAL_GRACE_MS)] });
+      store.commitDay('2026-04-10', lines, lines.length);
+      store.close();
+      const db = new Database(join(d, '2026-04-10.db'), { readonly: true });
+      const parts = db.prepare('SELECT part, length(ports) AS n, ports FROM port_seen WHERE hour = 5 ORDER BY part').all() as { part: number; n: number; ports: Buffer }[];
+      db.close();
+      expect(parts.map((p) => [p.part, p.n])).toEqual([[0, 6], [1, 512]]);
+      for (const p of [7, 100, 4095]) expect(hasPort(parts[0]!.ports, p & 4095)).toBe(true);
+      for (const p of [0, 8, 99, 101, 4094]) expect(hasPort(parts[0]!.ports, p)).toBe(false);
+      expect(hasPort(parts[1]!.ports, 4)).toBe(true);
+      expect(hasPort(parts[1]!.ports, 5)).toBe(false);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
