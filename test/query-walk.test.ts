@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventKind, NatRecord } from '../src/parse/types.js';
-import { forensicLookup, LOOKBACK_MS, ReaderPool, type Candidate } from '../src/query/index.js';
+import { forensicLookup, LOOKBACK_MS, ReaderCache, ReaderPool, type Candidate } from '../src/query/index.js';
 import { Timelines, toEvent } from '../src/query/intervals.js';
 import { protoMatches } from '../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../src/store/codes.js';
@@ -171,6 +171,36 @@ describe('port summary encoding', () => {
       expect(hasPort(parts[1]!.ports, 4)).toBe(true);
       expect(hasPort(parts[1]!.ports, 5)).toBe(false);
     } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('day files kept open between lookups (ReaderCache)', () => {
+  it('sees what the committer wrote since, and lets go of a removed file', () => {
+    const d = mkdtempSync(join(tmpdir(), 'megalog-readers-'));
+    const store = new SqliteStore({ cold_storage_dir: d, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+    const readers = new ReaderCache(d);
+    const cfg = { cold_storage_dir: d, timezone: 'UTC', readers };
+    const t = Date.parse('2026-04-10T05:00:00Z');
+    const line = (end: number, dev: string, port: number): DayLine => ({ end, payload: Buffer.from(`l${end}`), device: dev, time: t, status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.1', src_port: 1, nat_ip: '203.0.113.9', nat_port: port, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: t, host: 'b' }] });
+    try {
+      store.commitDay('2026-04-10', [line(1, '192.0.2.1', 1000)], 1);
+      expect(forensicLookup({ natIp: '203.0.113.9', natPort: 1000, at: t }, cfg).candidates[0]?.device).toBe('192.0.2.1');
+      // a new device and port committed while the reader is cached
+      store.commitDay('2026-04-10', [line(2, '192.0.2.7', 2000)], 2);
+      expect(forensicLookup({ natIp: '203.0.113.9', natPort: 2000, at: t }, cfg).candidates[0]?.device).toBe('192.0.2.7');
+      // the file removed (retention) and written anew: the cached reader is not used again
+      store.close();
+      for (const ext of ['', '-wal', '-shm']) rmSync(join(d, `2026-04-10.db${ext}`), { force: true });
+      expect(forensicLookup({ natIp: '203.0.113.9', natPort: 2000, at: t }, cfg).verdict).toBe('no_data');
+      const again = new SqliteStore({ cold_storage_dir: d, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+      again.commitDay('2026-04-10', [line(3, '192.0.2.9', 3000)], 3);
+      again.close();
+      expect(forensicLookup({ natIp: '203.0.113.9', natPort: 3000, at: t }, cfg).candidates[0]?.device).toBe('192.0.2.9');
+    } finally {
+      readers.close();
+      store.close();
       rmSync(d, { recursive: true, force: true });
     }
   });

@@ -33,7 +33,10 @@ export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
 /** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
 export const MAX_SUBSCRIBER_KEYS = 20_000;
 
-export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'>;
+export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'> & {
+  /** Day files kept open between lookups (the console); without it each lookup opens its own. */
+  readers?: ReaderCache;
+};
 export type Verdict = 'unique' | 'ambiguous' | 'no_match' | 'no_data';
 
 export interface LookupInput {
@@ -83,7 +86,7 @@ export interface Answer {
   /** Why no_data / no_match (absent for unique/ambiguous). */
   reason?: 'no_day_files' | 'address_not_seen' | 'owners_silent' | 'owners_active';
   candidates: Candidate[];
-  /** IP-only answers: every interval in the window, before grouping by inside address. */
+  /** IP-only answers: every interval in the window, before grouping by inside address (raw left empty: each candidate has its address's first line). */
   intervals?: Candidate[];
   days_used: DayUsed[];
   /** Days the rules needed that have no file (retention, not yet written, or lost). */
@@ -93,18 +96,61 @@ export interface Answer {
   timezone: string;
 }
 
+/**
+ * Day files kept open between requests: opening one and preparing its statements costs a few
+ * milliseconds, more than a port lookup. A request takes the readers it needs (ReaderPool) and gives
+ * them back; the most recently used `max` stay open. A reader whose file was removed or replaced is
+ * closed, one the committer wrote to refreshes its caches (DayReader.current).
+ */
+export class ReaderCache {
+  private readonly idle = new Map<string, { r: DayReader; at: number }>();
+  /** Readers idle longer than this are closed (a removed file's space is freed only when closed). */
+  static readonly IDLE_MS = 60_000;
+  constructor(readonly dir: string, private readonly max = 8) {}
+
+  take(day: string): DayReader | null {
+    this.sweep();
+    const r = this.idle.get(day)?.r;
+    if (r) {
+      this.idle.delete(day);
+      if (r.current()) return r;
+      r.close();
+    }
+    return DayReader.open(this.dir, day);
+  }
+
+  give(r: DayReader): void {
+    if (this.idle.has(r.day)) return r.close();
+    this.idle.set(r.day, { r, at: Date.now() });
+    while (this.idle.size > this.max) this.drop(this.idle.keys().next().value as string);
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [day, e] of this.idle) if (now - e.at > ReaderCache.IDLE_MS) this.drop(day);
+  }
+
+  private drop(day: string): void {
+    this.idle.get(day)?.r.close();
+    this.idle.delete(day);
+  }
+
+  close(): void {
+    for (const day of [...this.idle.keys()]) this.drop(day);
+  }
+}
+
 /** Day readers shared by the lookups of one request (a bulk answer opens each day file once). */
 export class ReaderPool {
   private readonly readers = new Map<string, DayReader | null>();
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string, private readonly cache?: ReaderCache) {}
 
   get(day: string): DayReader | null {
-    if (!this.readers.has(day)) this.readers.set(day, DayReader.open(this.dir, day));
+    if (!this.readers.has(day)) this.readers.set(day, this.cache ? this.cache.take(day) : DayReader.open(this.dir, day));
     return this.readers.get(day)!;
   }
 
   close(): void {
-    for (const r of this.readers.values()) r?.close();
+    for (const r of this.readers.values()) if (r) this.cache ? this.cache.give(r) : r.close();
     this.readers.clear();
   }
 }
@@ -160,7 +206,7 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   const hi = q.at + windowSec * 1000;
   const natDb = ipToDb(natIp)!;
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
   try {
     const tl = new Timelines();
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
@@ -179,8 +225,9 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
     }
     const hits = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo);
     const tz = cfg.timezone;
-    const intervals = hits.map((iv) => candidateOf(iv, tz));
-    const candidates = port != null ? intervals : groupByAddress(intervals, tz);
+    // IP-only answers can hold thousands of intervals: only each address's first line is read.
+    const intervals = hits.map((iv) => candidateOf(iv, tz, port != null));
+    const candidates = port != null ? intervals : groupByAddress(intervals, hits, tz);
     const inside = new Set(candidates.map((c) => c.src_ip));
     const answer: Answer = {
       query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
@@ -225,7 +272,7 @@ export function rawText(b: Buffer | null): string {
   }
 }
 
-function candidateOf(iv: Interval, tz: string): Candidate {
+function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate {
   const row: NatRow = iv.first.row;
   const r = iv.first.reader;
   const block = iv.kind === 'block';
@@ -240,7 +287,7 @@ function candidateOf(iv: Interval, tz: string): Candidate {
     start: formatInZone(iv.start, tz),
     end: formatInZone(iv.end, tz),
     device: r.deviceAddress(row.device),
-    raw: rawText(r.rawOf(row)),
+    raw: withRaw ? rawText(r.rawOf(row)) : '',
     count: iv.count,
     kind: iv.kind,
     start_ms: iv.start,
@@ -252,27 +299,30 @@ function candidateOf(iv: Interval, tz: string): Candidate {
 }
 
 
-/** IP-only answers: one candidate per inside address, with its record and mapping counts. */
-function groupByAddress(intervals: Candidate[], tz: string): Candidate[] {
-  const by = new Map<string, Candidate[]>();
-  for (const c of intervals) {
+/** IP-only answers: one candidate per inside address (intervals[i] is hits[i]), with its record and mapping counts and first original line. */
+function groupByAddress(intervals: Candidate[], hits: Interval[], tz: string): Candidate[] {
+  const by = new Map<string, number[]>();
+  intervals.forEach((c, i) => {
     const k = c.src_ip ?? '';
     let l = by.get(k);
     if (!l) by.set(k, (l = []));
-    l.push(c);
-  }
+    l.push(i);
+  });
   const out: Candidate[] = [];
-  for (const list of by.values()) {
+  for (const idx of by.values()) {
+    const list = idx.map((i) => intervals[i]!);
     const f = list[0]!;
-    const start = Math.min(...list.map((c) => c.start_ms));
-    const end = Math.max(...list.map((c) => c.end_ms));
+    const first = hits[idx[0]!]!.first;
+    const start = list.reduce((m, c) => Math.min(m, c.start_ms), Infinity);
+    const end = list.reduce((m, c) => Math.max(m, c.end_ms), -Infinity);
     const same = <K extends keyof Candidate>(k: K) => (list.every((c) => c[k] === f[k]) ? f[k] : null);
     const ports = list.flatMap((c) => [c.nat_port_start, c.nat_port_end]).filter((p): p is number => p != null);
     out.push({
       ...f,
+      raw: rawText(first.reader.rawOf(first.row)),
       src_port: same('src_port') as number | null,
-      nat_port_start: ports.length ? Math.min(...ports) : null,
-      nat_port_end: ports.length ? Math.max(...ports) : null,
+      nat_port_start: ports.length ? ports.reduce((a, b) => Math.min(a, b)) : null,
+      nat_port_end: ports.length ? ports.reduce((a, b) => Math.max(a, b)) : null,
       proto: same('proto') as string | null,
       start: formatInZone(start, tz),
       end: formatInZone(end, tz),
@@ -323,7 +373,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
   const want = proto == null ? null : protoCode(proto);
   const srcDb = ipToDb(srcIp)!;
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
   try {
     const fromAll = dayStart(dayOf(q.from - LOOKBACK_MS));
     const readers = readersFor(ctx, daysBetween(fromAll, q.to));

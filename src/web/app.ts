@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
+import { ReaderCache } from '../query/index.js';
 import { openUsersDb, type UsersDb } from '../users/index.js';
 import { authorize } from './authz.js';
 import { csrfProtection } from './middleware/csrf.js';
@@ -34,6 +35,7 @@ interface Owned {
   udb: UsersDb;
   ownsDb: boolean;
   ready: Promise<unknown>;
+  readers: ReaderCache;
 }
 
 /**
@@ -51,9 +53,10 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   // proxy: believe X-Forwarded-* (stripped below unless the peer is loopback); maxIpsCount 1 takes
   // the address nginx appended, not one the client wrote.
   const app = new Koa<WebState>({ proxy: true, maxIpsCount: 1, keys: [secret] });
-  (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready };
+  const readers = new ReaderCache(deps.config.cold_storage_dir);
+  (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready, readers };
   const views = createViews(deps);
-  const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs };
+  const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers };
 
   app.use(trustLoopbackProxy());
   app.use(securityHeaders());
@@ -132,6 +135,7 @@ export async function startWeb(deps: WebDeps, listen: { host: string; port: numb
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       }).then(() => {
+        owned.readers.close();
         if (owned.ownsDb) owned.udb.close();
       });
       return closed;

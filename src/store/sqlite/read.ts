@@ -1,7 +1,7 @@
 // Read-only access to day files for the query layer: the few statements a forensic answer needs,
 // each one B-tree descent (nat primary key or nat_by_src), plus the device activity probes behind
 // the no_match / no_data distinction. Opens files read-only; never writes, never creates a file.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
@@ -66,10 +66,14 @@ export class DayReader {
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
   private readonly rawCache = new Map<number, Buffer[]>();
+  private readonly partCache = new Map<string, { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
   /** Sealed hours of the port summary (0 in files without one). */
-  private readonly sealed: number;
+  private sealed = 0;
+  /** File identity and SQLite data_version when the caches above were filled (see current()). */
+  private readonly ino: number;
+  private version: number;
   private readonly seenSt: { parts: Database.Statement; blocks: Database.Statement } | null;
 
   constructor(readonly path: string, readonly day: string) {
@@ -79,12 +83,10 @@ export class DayReader {
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
-    for (const r of db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
-      this.devAddr.set(r.id, r.address);
-      this.devId.set(r.address, r.id);
-    }
+    this.ino = statSync(path).ino;
+    this.version = -1;
     const summary = this.has('port_seen');
-    this.sealed = summary ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    this.load();
     this.seenSt = summary
       ? {
           parts: db.prepare('SELECT hour, cls, ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
@@ -93,14 +95,49 @@ export class DayReader {
       : null;
   }
 
+  /** (Re)read what this reader caches from the file: devices and sealed hours. */
+  private load(): void {
+    this.version = Number(this.file.db.pragma('data_version', { simple: true }));
+    this.devAddr.clear();
+    this.devId.clear();
+    this.ownerCache.clear();
+    this.partCache.clear();
+    for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
+      this.devAddr.set(r.id, r.address);
+      this.devId.set(r.address, r.id);
+    }
+    this.sealed = this.has('port_seen') ? Number(this.file.meta('port_hours') ?? 0) : 0;
+  }
+
+  /**
+   * For a reader kept open between requests: false when the file was removed or replaced (retention,
+   * restore), else true after refreshing the caches if the committer wrote since they were filled.
+   * (Original-line blocks never change once written; their cache stays.)
+   */
+  current(): boolean {
+    try {
+      if (statSync(this.path).ino !== this.ino) return false;
+    } catch {
+      return false;
+    }
+    if (Number(this.file.db.pragma('data_version', { simple: true })) !== this.version) this.load();
+    return true;
+  }
+
   /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
   portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours {
     const out: PortHours = { sealed: this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
     if (!this.seenSt || this.sealed === 0 || port < 0) return out;
     const off = port & ((1 << PART_BITS) - 1);
-    for (const r of this.seenSt.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]) {
-      if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
+    // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
+    const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${port >> PART_BITS}`;
+    let parts = this.partCache.get(k);
+    if (!parts) {
+      parts = this.seenSt.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[];
+      if (this.partCache.size >= 256) this.partCache.clear();
+      this.partCache.set(k, parts);
     }
+    for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
     for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
     return out;
   }

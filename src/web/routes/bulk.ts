@@ -81,7 +81,7 @@ export function bulkRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (parsed && !parsed.ok) errors.push(fieldError(file ? 'file' : 'list', parsed.pt, parsed.en));
     if (errors.length || !parsed || !parsed.ok) return page(ctx, form, errors, 422);
 
-    const pool = new ReaderPool(cfg.cold_storage_dir);
+    const pool = new ReaderPool(cfg.cold_storage_dir, svc.readers);
     const lines: BulkLine[] = [];
     const rows: Candidate[] = [];
     let truncated = false;

@@ -49,6 +49,7 @@ function insideCount(cands: Candidate[]): number {
 
 export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const cfg = svc.deps.config;
+  const qcfg = { cold_storage_dir: cfg.cold_storage_dir, timezone: cfg.timezone, readers: svc.readers };
   const tz = cfg.timezone;
 
   function formPage(ctx: Ctx, mode: Mode, form: Record<string, string>, errors: FieldError[], status: number, view: ReturnType<typeof resultView> | null = null) {
@@ -84,7 +85,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (errors.length || at == null) return formPage(ctx, 'public', form, errors, 422);
     let answer: Answer;
     try {
-      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto }, cfg);
+      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto }, qcfg);
     } catch (e) {
       return formPage(ctx, 'public', form, [storeError(e, 'nat_ip')], 422);
     }
@@ -123,7 +124,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (errors.length || from == null || to == null) return formPage(ctx, 'subscriber', form, errors, 422);
     let answer;
     try {
-      answer = subscriberLookup({ srcIp, from, to, proto: form.proto }, cfg);
+      answer = subscriberLookup({ srcIp, from, to, proto: form.proto }, qcfg);
     } catch (e) {
       return formPage(ctx, 'subscriber', form, [storeError(e, 'src_ip')], 422);
     }

@@ -1,4 +1,5 @@
 // What a route module hands to app.ts: named routes (the name keys the authorization table).
+import type { ReaderCache } from '../../query/index.js';
 import type { WebDeps } from '../deps.js';
 import type { UsersDb } from '../../users/index.js';
 import type { RouteName } from '../authz.js';
@@ -12,6 +13,8 @@ export interface Services {
   views: Views;
   throttle: AddressThrottle;
   idleMs: number;
+  /** Day files kept open between searches (closed with the server). */
+  readers: ReaderCache;
 }
 
 export interface RouteDef {
