@@ -46,6 +46,8 @@ export interface LookupInput {
   at: number;
   windowSec?: number | string | null;
   proto?: string | null;
+  /** IP-only lookups: also return every interval before grouping (Answer.intervals). */
+  intervals?: boolean;
 }
 
 export interface Candidate {
@@ -225,15 +227,16 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
     }
     const hits = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo);
     const tz = cfg.timezone;
-    // IP-only answers can hold thousands of intervals: only each address's first line is read.
-    const intervals = hits.map((iv) => candidateOf(iv, tz, port != null));
-    const candidates = port != null ? intervals : groupByAddress(intervals, hits, tz);
+    // IP-only answers can hold thousands of intervals (24 h of create-only logs): they are grouped
+    // from the intervals themselves, and only each address's first line is read.
+    const intervals = port != null || q.intervals ? hits.map((iv) => candidateOf(iv, tz, port != null)) : [];
+    const candidates = port != null ? intervals : groupByAddress(hits, tz);
     const inside = new Set(candidates.map((c) => c.src_ip));
     const answer: Answer = {
       query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
       verdict: inside.size === 1 ? 'unique' : inside.size > 1 ? 'ambiguous' : 'no_match',
       candidates,
-      ...(port == null ? { intervals } : {}),
+      ...(port == null && q.intervals ? { intervals } : {}),
       days_used: [],
       days_missing: [],
       owners: null,
@@ -299,40 +302,56 @@ function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate {
 }
 
 
-/** IP-only answers: one candidate per inside address (intervals[i] is hits[i]), with its record and mapping counts and first original line. */
-function groupByAddress(intervals: Candidate[], hits: Interval[], tz: string): Candidate[] {
-  const by = new Map<string, number[]>();
-  intervals.forEach((c, i) => {
-    const k = c.src_ip ?? '';
+/** IP-only answers: one candidate per inside address, with its record and mapping counts and first original line. */
+function groupByAddress(hits: Interval[], tz: string): Candidate[] {
+  const by = new Map<string, Interval[]>();
+  for (const iv of hits) {
+    const k = iv.holder.split('|')[0]!;
     let l = by.get(k);
     if (!l) by.set(k, (l = []));
-    l.push(i);
-  });
+    l.push(iv);
+  }
   const out: Candidate[] = [];
-  for (const idx of by.values()) {
-    const list = idx.map((i) => intervals[i]!);
-    const f = list[0]!;
-    const first = hits[idx[0]!]!.first;
-    const start = list.reduce((m, c) => Math.min(m, c.start_ms), Infinity);
-    const end = list.reduce((m, c) => Math.max(m, c.end_ms), -Infinity);
-    const same = <K extends keyof Candidate>(k: K) => (list.every((c) => c[k] === f[k]) ? f[k] : null);
-    const ports = list.flatMap((c) => [c.nat_port_start, c.nat_port_end]).filter((p): p is number => p != null);
+  for (const list of by.values()) {
+    const f = candidateOf(list[0]!, tz);
+    let start = Infinity;
+    let end = -Infinity;
+    let lowPort = Infinity;
+    let highPort = -Infinity;
+    let count = 0;
+    let exact = true;
+    const srcPorts = new Set<number | null>();
+    const protos = new Set<number>();
+    const reasons = new Set<EndReason>();
+    for (const iv of list) {
+      const row = iv.first.row;
+      start = Math.min(start, iv.start);
+      end = Math.max(end, iv.end);
+      count += iv.count;
+      exact &&= iv.start_exact;
+      if (row.nat_port >= 0) {
+        lowPort = Math.min(lowPort, row.nat_port);
+        highPort = Math.max(highPort, iv.kind === 'block' ? (row.port_end ?? row.nat_port) : row.nat_port);
+      }
+      srcPorts.add(iv.kind === 'block' ? null : row.src_port);
+      protos.add(row.code % 1024);
+      reasons.add(iv.end_reason);
+    }
     out.push({
       ...f,
-      raw: rawText(first.reader.rawOf(first.row)),
-      src_port: same('src_port') as number | null,
-      nat_port_start: ports.length ? ports.reduce((a, b) => Math.min(a, b)) : null,
-      nat_port_end: ports.length ? ports.reduce((a, b) => Math.max(a, b)) : null,
-      proto: same('proto') as string | null,
+      src_port: srcPorts.size === 1 ? f.src_port : null,
+      nat_port_start: lowPort === Infinity ? null : lowPort,
+      nat_port_end: highPort === -Infinity ? null : highPort,
+      proto: protos.size === 1 ? f.proto : null,
       start: formatInZone(start, tz),
       end: formatInZone(end, tz),
       start_ms: start,
       end_ms: end,
-      count: list.reduce((n, c) => n + c.count, 0),
+      count,
       mappings: list.length,
       kind: 'address',
-      start_exact: list.every((c) => c.start_exact),
-      end_reason: (same('end_reason') as EndReason | null) ?? 'mixed',
+      start_exact: exact,
+      end_reason: reasons.size === 1 ? f.end_reason : 'mixed',
     });
   }
   return out.sort((a, b) => b.count - a.count || a.start_ms - b.start_ms);
