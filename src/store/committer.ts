@@ -11,6 +11,7 @@
 // - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
 //   spooling meanwhile and /health says degraded.
 // - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
+import { isAscii } from 'node:buffer';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
@@ -115,13 +116,17 @@ export class Committer {
     let outOfRange = 0;
     let invalidUtf8 = 0;
     const filters = this.cfg.noise_filters;
+    const oldestMs = this.cfg.log_retention_days * DAY_MS;
     for (const m of batch) {
       let text: string;
-      try {
-        text = this.strict.decode(m.payload);
-      } catch {
-        invalidUtf8++;
-        text = this.decoder.decode(m.payload);
+      if (isAscii(m.payload)) text = m.payload.toString('latin1');
+      else {
+        try {
+          text = this.strict.decode(m.payload);
+        } catch {
+          invalidUtf8++;
+          text = this.decoder.decode(m.payload);
+        }
       }
       if (filters.length && filters.some((f) => text.includes(f))) {
         noise++;
@@ -140,18 +145,23 @@ export class Committer {
         res = { kind: 'unparsed', time: null };
       }
       const device = peer ?? m.transport;
-      const fileTime = (t: number | null): number => {
-        if (t == null || !Number.isFinite(t) || t > m.recvMs + FUTURE_SLACK_MS || t < m.recvMs - this.cfg.log_retention_days * DAY_MS) {
-          if (t != null) outOfRange++;
-          return m.recvMs;
-        }
-        return t;
-      };
       if (res.kind === 'records' && res.records.length) {
-        // Records of one message may fall on different days (rare): split them.
+        const recs = res.records;
+        const first = recs[0]!.time;
+        const day = inRange(first, m.recvMs, oldestMs) ? dayOf(first) : '';
+        let same = day !== '';
+        for (let i = 1; same && i < recs.length; i++) same = inRange(recs[i]!.time, m.recvMs, oldestMs) && dayOf(recs[i]!.time!) === day;
+        if (same) {
+          // The usual case: every record in range and on one day, kept as parsed.
+          push(byDay, day, { end: m.end, payload: m.payload, device, time: first!, status: 'records', vendor: res.vendor, reason: null, records: recs });
+          records += recs.length;
+          continue;
+        }
+        // Records of one message may fall on different days, or out of range (rare): split them.
         const perDay = new Map<string, NatRecord[]>();
-        for (const r of res.records) {
-          const t = fileTime(r.time);
+        for (const r of recs) {
+          const t = inRange(r.time, m.recvMs, oldestMs) ? r.time : m.recvMs;
+          if (r.time != null && t !== r.time) outOfRange++;
           const rec = r.time === t ? r : { ...r, time: t };
           const day = dayOf(t);
           let list = perDay.get(day);
@@ -163,7 +173,8 @@ export class Committer {
           records += recs.length;
         }
       } else {
-        const t = fileTime(res.time);
+        const t = inRange(res.time, m.recvMs, oldestMs) ? res.time : m.recvMs;
+        if (res.time != null && t !== res.time) outOfRange++;
         const status = res.kind === 'ignored' ? 'ignored' : 'unparsed';
         if (status === 'ignored') {
           ignored++;
@@ -252,6 +263,11 @@ export class Committer {
   close(): void {
     this.store.close();
   }
+}
+
+/** Whether a record's time files it: not too far ahead of its receive time, nor past retention. */
+function inRange(t: number | null, recvMs: number, oldestMs: number): t is number {
+  return t != null && Number.isFinite(t) && t <= recvMs + FUTURE_SLACK_MS && t >= recvMs - oldestMs;
 }
 
 /** Stats slot of an ignore reason; a reason outside the declared set counts as not_nat_event. */
