@@ -8,6 +8,9 @@
 //   unparsed or ignored line in the day of its header time (else its receive time). A day's share is
 //   written in one transaction together with the spool position, so a replay after any crash skips
 //   exactly what was committed: nothing twice, nothing skipped.
+// - A batch is parsed once, then its raw blocks are deflated in libuv's thread pool (another core)
+//   while this thread commits the batch before it: at most two batches are taken and not committed,
+//   and they commit in order. A forced step (drain, import) commits at once, deflating here.
 // - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
 //   spooling meanwhile and /health says degraded.
 // - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
@@ -22,7 +25,7 @@ import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../spool/writer.js';
 import { IGNORE_REASONS, type Slot, type Stats } from '../stats.js';
 import { DAY_MS, dayOf } from './codes.js';
-import type { DayLine } from './sqlite/dayfile.js';
+import { RawBlocks, type DayLine } from './sqlite/dayfile.js';
 import { SqliteStore, isDiskFull } from './sqlite/index.js';
 
 const DURABLE_EVERY_MS = 5000;
@@ -44,6 +47,12 @@ export class Committer {
   private readPos: number;
   private pending: SpoolRecord[] = [];
   private pendingSince = 0;
+  /** Batches taken from `pending`, parsed, raw blocks being deflated; committed in order. */
+  private readonly taken: Batch[] = [];
+  /** Position up to which batches were taken. */
+  private takenPos: number;
+  /** Called when a taken batch's blocks are deflated (the loop may be waiting for it). */
+  onReady: (() => void) | null = null;
   private lastDurable = Date.now();
   private backoffUntil = 0;
   private backoffMs = 0;
@@ -59,6 +68,7 @@ export class Committer {
     this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');
     this.pos = this.readCheckpoint();
     this.readPos = this.pos;
+    this.takenPos = this.pos;
     this.stats.set('committed_pos', this.pos);
   }
 
@@ -68,8 +78,9 @@ export class Committer {
   }
 
   /**
-   * One step of the loop: read what the writer published, commit when a batch is due.
-   * Returns true when it committed something (call again soon).
+   * One step of the loop: read what the writer published, take a batch when one is due, commit the
+   * oldest taken batch once deflated (`force`: at once). Returns true when it took or committed a
+   * batch (call again soon); a batch still deflating calls `onReady` when done.
    */
   step(now = Date.now(), force = false): boolean {
     const end = this.stats.get('spool_end');
@@ -86,9 +97,20 @@ export class Committer {
     const due =
       this.pending.length >= this.cfg.batch_size ||
       (this.pending.length > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
-      (this.pending.length === 0 && this.readPos > this.pos); // only skipped bytes: advance
+      (this.pending.length === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
     let did = false;
-    if (due && now >= this.backoffUntil) did = this.commitPending(now);
+    if (now >= this.backoffUntil) {
+      // Take the next batch before committing the oldest, so that its blocks deflate meanwhile.
+      if (due && this.taken.length < 2) {
+        this.taken.push(this.take(force));
+        did = true;
+      }
+      while (this.taken.length && (force || this.taken[0]!.deflating === 0)) {
+        if (!this.commitBatch(this.taken[0]!, now)) break;
+        this.taken.shift();
+        did = true;
+      }
+    }
     if (now - this.lastDurable >= DURABLE_EVERY_MS) this.makeDurable(now);
     return did;
   }
@@ -98,15 +120,21 @@ export class Committer {
     for (let i = 0; i < 1000; i++) {
       this.backoffUntil = 0;
       this.step(Date.now(), true);
-      if (!this.pending.length && this.readPos >= this.stats.get('spool_end')) break;
+      if (!this.pending.length && !this.taken.length && this.readPos >= this.stats.get('spool_end')) break;
       if (this.stats.get('cold_full')) break;
     }
     this.makeDurable(Date.now());
   }
 
-  private commitPending(now: number): boolean {
+  /**
+   * Take `pending` as a batch: parse it, file its lines by day, start deflating their raw blocks
+   * (not when it is to be committed at once: `commit` deflates them).
+   */
+  private take(force: boolean): Batch {
     const batch = this.pending;
+    this.pending = [];
     const batchEnd = batch.length ? batch[batch.length - 1]!.end : this.readPos;
+    this.takenPos = batchEnd;
     const t0 = process.hrtime.bigint();
     const byDay = new Map<string, DayLine[]>();
     let records = 0;
@@ -183,38 +211,51 @@ export class Committer {
         push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
       }
     }
+    const b: Batch = { size: batch.length, batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
+    for (const [day, lines] of force ? [] : byDay) {
+      const blocks = new RawBlocks(lines, () => {
+        if (--b.deflating === 0) this.onReady?.();
+      });
+      if (blocks.pending) b.deflating++;
+      b.blocks.set(day, blocks);
+    }
+    b.parseSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return b;
+  }
+
+  private commitBatch(b: Batch, now: number): boolean {
+    const t0 = process.hrtime.bigint();
     try {
-      for (const [day, lines] of byDay) this.store.commitDay(day, lines, batchEnd);
+      for (const [day, lines] of b.byDay) this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
     } catch (err) {
       this.stats.add('commit_errors', 1);
       const full = isDiskFull(err);
       if (full) this.stats.set('cold_full', 1);
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
       this.backoffUntil = now + this.backoffMs;
-      this.log(full ? 'warn' : 'error', `commit failed (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); keeping ${batch.length} messages in the spool, retry in ${this.backoffMs} ms`);
+      this.log(full ? 'warn' : 'error', `commit failed (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); keeping ${b.size} messages in the spool, retry in ${this.backoffMs} ms`);
       return false;
     }
     this.backoffMs = 0;
     this.stats.set('cold_full', 0);
-    this.pending = [];
-    this.pos = batchEnd;
+    this.pos = b.batchEnd;
     if (this.readPos < this.pos) this.readPos = this.pos;
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (this.takenPos < this.pos) this.takenPos = this.pos;
     const s = this.stats;
-    s.observeCommit(secs);
-    s.add('records_committed', records);
-    s.add('lines_committed', batch.length - noise);
-    s.add('lines_unparsed', unparsed);
-    s.add('lines_ignored', ignored);
-    s.add('dropped_noise', noise);
-    s.add('time_out_of_range', outOfRange);
-    s.add('invalid_utf8', invalidUtf8);
+    s.observeCommit(b.parseSecs + Number(process.hrtime.bigint() - t0) / 1e9);
+    s.add('records_committed', b.records);
+    s.add('lines_committed', b.size - b.noise);
+    s.add('lines_unparsed', b.unparsed);
+    s.add('lines_ignored', b.ignored);
+    s.add('dropped_noise', b.noise);
+    s.add('time_out_of_range', b.outOfRange);
+    s.add('invalid_utf8', b.invalidUtf8);
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);
     const today = dayOf(now);
-    if (byDay.has(today) || today !== this.todayDay) {
+    if (b.byDay.has(today) || today !== this.todayDay) {
       this.todayDay = today;
-      s.set('records_today', byDay.has(today) ? this.store.day(today).counters().records : 0);
+      s.set('records_today', b.byDay.has(today) ? this.store.day(today).counters().records : 0);
     }
     return true;
   }
@@ -256,13 +297,34 @@ export class Committer {
     }
   }
 
+  /** Messages read and not committed yet. */
   get pendingCount(): number {
-    return this.pending.length;
+    let n = this.pending.length;
+    for (const b of this.taken) n += b.size;
+    return n;
   }
 
   close(): void {
     this.store.close();
   }
+}
+
+/** A batch taken from the spool: parsed, filed by day, raw blocks deflating, not committed yet. */
+interface Batch {
+  /** Messages in it. */
+  size: number;
+  batchEnd: number;
+  byDay: Map<string, DayLine[]>;
+  blocks: Map<string, RawBlocks>;
+  /** Days whose blocks are still being deflated. */
+  deflating: number;
+  parseSecs: number;
+  records: number;
+  unparsed: number;
+  ignored: number;
+  noise: number;
+  outOfRange: number;
+  invalidUtf8: number;
 }
 
 /** Whether a record's time files it: not too far ahead of its receive time, nor past retention. */

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
 import { DAY_FILE_RE, DAY_MS, dayOf } from '../codes.js';
-import { DayFile, type DayCommitResult, type DayLine } from './dayfile.js';
+import { DayFile, type DayCommitResult, type DayLine, type RawBlocks } from './dayfile.js';
 
 const MAX_OPEN = 4;
 
@@ -70,8 +70,8 @@ export class SqliteStore {
     });
   }
 
-  commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult {
-    const r = this.day(day).commit(lines, batchEnd);
+  commitDay(day: string, lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
+    const r = this.day(day).commit(lines, batchEnd, blocks);
     this.dirty.add(day);
     return r;
   }
