@@ -100,8 +100,10 @@ export class Committer {
       (this.pending.length === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
     let did = false;
     if (now >= this.backoffUntil) {
-      // Take the next batch before committing the oldest, so that its blocks deflate meanwhile.
-      if (due && this.taken.length < 2) {
+      // Take the next batch just before committing the oldest, so that its blocks deflate meanwhile
+      // (taken earlier, while the oldest still deflates, it would hold only a few milliseconds of lines).
+      const ready = this.taken.length > 0 && (force || this.taken[0]!.deflating === 0);
+      if (due && (this.taken.length === 0 || (ready && this.taken.length < 2))) {
         this.taken.push(this.take(force));
         did = true;
       }

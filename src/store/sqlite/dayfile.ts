@@ -364,27 +364,24 @@ function compareNatRows(a: unknown[], b: unknown[]): number {
 /**
  * The raw blocks of one day's lines (RAW_BLOCK lines each, as `commit` cuts them), deflated in
  * libuv's thread pool, so on another core than the committer's while it parses or writes SQLite.
- * One block at a time: one zlib context live, not one per block. `onDone` runs once all are done;
- * `commit` deflates itself any block not done.
+ * All blocks are queued at once: a chain (next block from the callback) would wait for this
+ * thread, busy in SQLite. `onDone` runs once all are done; `commit` deflates any block not done.
  */
 export class RawBlocks {
   private readonly done: (Buffer | undefined)[] = [];
   /** Blocks not deflated yet. */
-  pending: number;
+  pending = 0;
 
-  constructor(private readonly lines: DayLine[], private readonly onDone: () => void) {
-    this.pending = Math.ceil(lines.length / RAW_BLOCK);
-    if (this.pending) this.deflate(0);
-  }
-
-  private deflate(k: number): void {
-    const packed = packLines(this.lines.slice(k * RAW_BLOCK, (k + 1) * RAW_BLOCK));
-    // One output chunk for the whole block: one round trip to the pool, nothing to concatenate.
-    deflateRaw(packed, { level: RAW_DEFLATE_LEVEL, chunkSize: Math.max(64 * 1024, packed.length) }, (err, out) => {
-      if (!err) this.done[k] = out;
-      if (--this.pending === 0) this.onDone();
-      else this.deflate(k + 1);
-    });
+  constructor(lines: DayLine[], onDone: () => void) {
+    for (let b = 0; b < lines.length; b += RAW_BLOCK) {
+      const k = this.pending++;
+      const packed = packLines(lines.slice(b, b + RAW_BLOCK));
+      // One output chunk for the whole block: one round trip to the pool, nothing to concatenate.
+      deflateRaw(packed, { level: RAW_DEFLATE_LEVEL, chunkSize: Math.max(64 * 1024, packed.length) }, (err, out) => {
+        if (!err) this.done[k] = out;
+        if (--this.pending === 0) onDone();
+      });
+    }
   }
 
   get(k: number): Buffer | undefined {
