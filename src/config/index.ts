@@ -65,8 +65,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     else out[key] = r.value;
   }
   if (problems.length) throw new ConfigError(problems, file);
-  // An unset batch_max_lines follows a batch_size set above its default.
-  if (!('batch_max_lines' in raw) && (out.batch_size as number) > (out.batch_max_lines as number)) out.batch_max_lines = out.batch_size;
   const cfg = out as unknown as Config;
   const crossProblems = crossCheck(cfg);
   if (crossProblems.length) throw new ConfigError(crossProblems, file);

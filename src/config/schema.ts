@@ -22,7 +22,7 @@ export const SCHEMA = {
   users_db_path: { kind: { type: 'string' }, default: './var/users.db', help: 'users, sessions and audit log' },
   batch_size: { kind: { type: 'int', min: 1, max: 1_000_000 }, default: 500, help: 'lines that trigger a commit' },
   batch_timeout_sec: { kind: { type: 'int', min: 1, max: 3600 }, default: 10, help: 'longest a received line waits before commit' },
-  batch_max_lines: { kind: { type: 'int', min: 1, max: 10_000_000 }, default: 20_000, help: 'most lines one commit takes when behind (unset: at least batch_size)' },
+  batch_max_lines: { kind: { type: 'int', min: 1, max: 10_000_000 }, default: 100_000, help: 'most lines one commit takes when behind' },
   db_journal_mode: { kind: { type: 'enum', values: ['WAL', 'DELETE', 'TRUNCATE'] }, default: 'WAL', help: 'SQLite journal mode of day files' },
   db_synchronous: { kind: { type: 'enum', values: ['OFF', 'NORMAL', 'FULL', 'EXTRA'] }, default: 'NORMAL', help: 'SQLite synchronous mode of day files' },
   db_cache_size_mib: { kind: { type: 'int', min: 2, max: 65536 }, default: 256, help: 'SQLite page cache of the day being written' },
