@@ -99,9 +99,14 @@ function compressV6(parts: string[]): string {
 
 export const DAY_MS = 86_400_000;
 
+let lastDay = { start: NaN, name: '' };
+
 /** UTC day of a time, as `YYYY-MM-DD` (computed from a number: never from input text). */
 export function dayOf(ms: number): string {
-  return new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  // Called once a record on the commit path, nearly always for the same day as the last call.
+  const start = Math.floor(ms / DAY_MS) * DAY_MS;
+  if (start !== lastDay.start) lastDay = { start, name: new Date(start).toISOString().slice(0, 10) };
+  return lastDay.name;
 }
 
 export function dayStart(day: string): number {

@@ -8,9 +8,13 @@
 //   unparsed or ignored line in the day of its header time (else its receive time). A day's share is
 //   written in one transaction together with the spool position, so a replay after any crash skips
 //   exactly what was committed: nothing twice, nothing skipped.
+// - A batch is parsed once, then its raw blocks are deflated in libuv's thread pool (another core)
+//   while this thread commits the batch before it: at most two batches are taken and not committed,
+//   and they commit in order. A forced step (drain, import) commits at once, deflating here.
 // - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
 //   spooling meanwhile and /health says degraded.
 // - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
+import { isAscii } from 'node:buffer';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
@@ -21,7 +25,7 @@ import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../spool/writer.js';
 import { IGNORE_REASONS, type Slot, type Stats } from '../stats.js';
 import { DAY_MS, dayOf } from './codes.js';
-import type { DayLine } from './sqlite/dayfile.js';
+import { RawBlocks, type DayLine } from './sqlite/dayfile.js';
 import { SqliteStore, isDiskFull } from './sqlite/index.js';
 
 const DURABLE_EVERY_MS = 5000;
@@ -43,6 +47,12 @@ export class Committer {
   private readPos: number;
   private pending: SpoolRecord[] = [];
   private pendingSince = 0;
+  /** Batches taken from `pending`, parsed, raw blocks being deflated; committed in order. */
+  private readonly taken: Batch[] = [];
+  /** Position up to which batches were taken. */
+  private takenPos: number;
+  /** Called when a taken batch's blocks are deflated (the loop may be waiting for it). */
+  onReady: (() => void) | null = null;
   private lastDurable = Date.now();
   private backoffUntil = 0;
   private backoffMs = 0;
@@ -58,6 +68,7 @@ export class Committer {
     this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');
     this.pos = this.readCheckpoint();
     this.readPos = this.pos;
+    this.takenPos = this.pos;
     this.stats.set('committed_pos', this.pos);
   }
 
@@ -67,8 +78,9 @@ export class Committer {
   }
 
   /**
-   * One step of the loop: read what the writer published, commit when a batch is due.
-   * Returns true when it committed something (call again soon).
+   * One step of the loop: read what the writer published, take a batch when one is due, commit the
+   * oldest taken batch once deflated (`force`: at once). Returns true when it took or committed a
+   * batch (call again soon); a batch still deflating calls `onReady` when done.
    */
   step(now = Date.now(), force = false): boolean {
     const end = this.stats.get('spool_end');
@@ -85,9 +97,22 @@ export class Committer {
     const due =
       this.pending.length >= this.cfg.batch_size ||
       (this.pending.length > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
-      (this.pending.length === 0 && this.readPos > this.pos); // only skipped bytes: advance
+      (this.pending.length === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
     let did = false;
-    if (due && now >= this.backoffUntil) did = this.commitPending(now);
+    if (now >= this.backoffUntil) {
+      // Take the next batch just before committing the oldest, so that its blocks deflate meanwhile
+      // (taken earlier, while the oldest still deflates, it would hold only a few milliseconds of lines).
+      const ready = this.taken.length > 0 && (force || this.taken[0]!.deflating === 0);
+      if (due && (this.taken.length === 0 || (ready && this.taken.length < 2))) {
+        this.taken.push(this.take(force));
+        did = true;
+      }
+      while (this.taken.length && (force || this.taken[0]!.deflating === 0)) {
+        if (!this.commitBatch(this.taken[0]!, now)) break;
+        this.taken.shift();
+        did = true;
+      }
+    }
     if (now - this.lastDurable >= DURABLE_EVERY_MS) this.makeDurable(now);
     return did;
   }
@@ -97,15 +122,21 @@ export class Committer {
     for (let i = 0; i < 1000; i++) {
       this.backoffUntil = 0;
       this.step(Date.now(), true);
-      if (!this.pending.length && this.readPos >= this.stats.get('spool_end')) break;
+      if (!this.pending.length && !this.taken.length && this.readPos >= this.stats.get('spool_end')) break;
       if (this.stats.get('cold_full')) break;
     }
     this.makeDurable(Date.now());
   }
 
-  private commitPending(now: number): boolean {
+  /**
+   * Take `pending` as a batch: parse it, file its lines by day, start deflating their raw blocks
+   * (not when it is to be committed at once: `commit` deflates them).
+   */
+  private take(force: boolean): Batch {
     const batch = this.pending;
+    this.pending = [];
     const batchEnd = batch.length ? batch[batch.length - 1]!.end : this.readPos;
+    this.takenPos = batchEnd;
     const t0 = process.hrtime.bigint();
     const byDay = new Map<string, DayLine[]>();
     let records = 0;
@@ -115,13 +146,17 @@ export class Committer {
     let outOfRange = 0;
     let invalidUtf8 = 0;
     const filters = this.cfg.noise_filters;
+    const oldestMs = this.cfg.log_retention_days * DAY_MS;
     for (const m of batch) {
       let text: string;
-      try {
-        text = this.strict.decode(m.payload);
-      } catch {
-        invalidUtf8++;
-        text = this.decoder.decode(m.payload);
+      if (isAscii(m.payload)) text = m.payload.toString('latin1');
+      else {
+        try {
+          text = this.strict.decode(m.payload);
+        } catch {
+          invalidUtf8++;
+          text = this.decoder.decode(m.payload);
+        }
       }
       if (filters.length && filters.some((f) => text.includes(f))) {
         noise++;
@@ -140,18 +175,23 @@ export class Committer {
         res = { kind: 'unparsed', time: null };
       }
       const device = peer ?? m.transport;
-      const fileTime = (t: number | null): number => {
-        if (t == null || !Number.isFinite(t) || t > m.recvMs + FUTURE_SLACK_MS || t < m.recvMs - this.cfg.log_retention_days * DAY_MS) {
-          if (t != null) outOfRange++;
-          return m.recvMs;
-        }
-        return t;
-      };
       if (res.kind === 'records' && res.records.length) {
-        // Records of one message may fall on different days (rare): split them.
+        const recs = res.records;
+        const first = recs[0]!.time;
+        const day = inRange(first, m.recvMs, oldestMs) ? dayOf(first) : '';
+        let same = day !== '';
+        for (let i = 1; same && i < recs.length; i++) same = inRange(recs[i]!.time, m.recvMs, oldestMs) && dayOf(recs[i]!.time!) === day;
+        if (same) {
+          // The usual case: every record in range and on one day, kept as parsed.
+          push(byDay, day, { end: m.end, payload: m.payload, device, time: first!, status: 'records', vendor: res.vendor, reason: null, records: recs });
+          records += recs.length;
+          continue;
+        }
+        // Records of one message may fall on different days, or out of range (rare): split them.
         const perDay = new Map<string, NatRecord[]>();
-        for (const r of res.records) {
-          const t = fileTime(r.time);
+        for (const r of recs) {
+          const t = inRange(r.time, m.recvMs, oldestMs) ? r.time : m.recvMs;
+          if (r.time != null && t !== r.time) outOfRange++;
           const rec = r.time === t ? r : { ...r, time: t };
           const day = dayOf(t);
           let list = perDay.get(day);
@@ -163,7 +203,8 @@ export class Committer {
           records += recs.length;
         }
       } else {
-        const t = fileTime(res.time);
+        const t = inRange(res.time, m.recvMs, oldestMs) ? res.time : m.recvMs;
+        if (res.time != null && t !== res.time) outOfRange++;
         const status = res.kind === 'ignored' ? 'ignored' : 'unparsed';
         if (status === 'ignored') {
           ignored++;
@@ -172,38 +213,51 @@ export class Committer {
         push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
       }
     }
+    const b: Batch = { size: batch.length, batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
+    for (const [day, lines] of force ? [] : byDay) {
+      const blocks = new RawBlocks(lines, () => {
+        if (--b.deflating === 0) this.onReady?.();
+      });
+      if (blocks.pending) b.deflating++;
+      b.blocks.set(day, blocks);
+    }
+    b.parseSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return b;
+  }
+
+  private commitBatch(b: Batch, now: number): boolean {
+    const t0 = process.hrtime.bigint();
     try {
-      for (const [day, lines] of byDay) this.store.commitDay(day, lines, batchEnd);
+      for (const [day, lines] of b.byDay) this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
     } catch (err) {
       this.stats.add('commit_errors', 1);
       const full = isDiskFull(err);
       if (full) this.stats.set('cold_full', 1);
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
       this.backoffUntil = now + this.backoffMs;
-      this.log(full ? 'warn' : 'error', `commit failed (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); keeping ${batch.length} messages in the spool, retry in ${this.backoffMs} ms`);
+      this.log(full ? 'warn' : 'error', `commit failed (${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}); keeping ${b.size} messages in the spool, retry in ${this.backoffMs} ms`);
       return false;
     }
     this.backoffMs = 0;
     this.stats.set('cold_full', 0);
-    this.pending = [];
-    this.pos = batchEnd;
+    this.pos = b.batchEnd;
     if (this.readPos < this.pos) this.readPos = this.pos;
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (this.takenPos < this.pos) this.takenPos = this.pos;
     const s = this.stats;
-    s.observeCommit(secs);
-    s.add('records_committed', records);
-    s.add('lines_committed', batch.length - noise);
-    s.add('lines_unparsed', unparsed);
-    s.add('lines_ignored', ignored);
-    s.add('dropped_noise', noise);
-    s.add('time_out_of_range', outOfRange);
-    s.add('invalid_utf8', invalidUtf8);
+    s.observeCommit(b.parseSecs + Number(process.hrtime.bigint() - t0) / 1e9);
+    s.add('records_committed', b.records);
+    s.add('lines_committed', b.size - b.noise);
+    s.add('lines_unparsed', b.unparsed);
+    s.add('lines_ignored', b.ignored);
+    s.add('dropped_noise', b.noise);
+    s.add('time_out_of_range', b.outOfRange);
+    s.add('invalid_utf8', b.invalidUtf8);
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);
     const today = dayOf(now);
-    if (byDay.has(today) || today !== this.todayDay) {
+    if (b.byDay.has(today) || today !== this.todayDay) {
       this.todayDay = today;
-      s.set('records_today', byDay.has(today) ? this.store.day(today).counters().records : 0);
+      s.set('records_today', b.byDay.has(today) ? this.store.day(today).counters().records : 0);
     }
     return true;
   }
@@ -245,13 +299,39 @@ export class Committer {
     }
   }
 
+  /** Messages read and not committed yet. */
   get pendingCount(): number {
-    return this.pending.length;
+    let n = this.pending.length;
+    for (const b of this.taken) n += b.size;
+    return n;
   }
 
   close(): void {
     this.store.close();
   }
+}
+
+/** A batch taken from the spool: parsed, filed by day, raw blocks deflating, not committed yet. */
+interface Batch {
+  /** Messages in it. */
+  size: number;
+  batchEnd: number;
+  byDay: Map<string, DayLine[]>;
+  blocks: Map<string, RawBlocks>;
+  /** Days whose blocks are still being deflated. */
+  deflating: number;
+  parseSecs: number;
+  records: number;
+  unparsed: number;
+  ignored: number;
+  noise: number;
+  outOfRange: number;
+  invalidUtf8: number;
+}
+
+/** Whether a record's time files it: not too far ahead of its receive time, nor past retention. */
+function inRange(t: number | null, recvMs: number, oldestMs: number): t is number {
+  return t != null && Number.isFinite(t) && t <= recvMs + FUTURE_SLACK_MS && t >= recvMs - oldestMs;
 }
 
 /** Stats slot of an ignore reason; a reason outside the declared set counts as not_nat_event. */

@@ -1,7 +1,7 @@
 // One day file: open with the configured pragmas, write a day's share of a batch in one transaction,
 // and read it back (records, original lines, counters).
 import Database from 'better-sqlite3';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../fault.js';
@@ -114,9 +114,10 @@ export class DayFile {
 
   /**
    * Write this day's share of a batch in ONE transaction, skipping messages at or below the
-   * committed spool position, and move the position to `batchEnd`.
+   * committed spool position, and move the position to `batchEnd`. `blocks`: the raw blocks of
+   * `lines`, deflated ahead (used when no line is skipped).
    */
-  commit(lines: DayLine[], batchEnd: number): DayCommitResult {
+  commit(lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
     const res: DayCommitResult = { records: 0, lines: 0, unparsed: 0, ignored: 0, skipped: 0 };
     const todo = lines.filter((l) => l.end > this.spoolPos);
     res.skipped = lines.length - todo.length;
@@ -137,7 +138,8 @@ export class DayFile {
       const rows: unknown[][] = [];
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
         const chunk = todo.slice(b, b + RAW_BLOCK);
-        st.insRaw!.run(blockId, chunk.length, deflateRawSync(packLines(chunk), { level: RAW_DEFLATE_LEVEL }));
+        const ahead = todo.length === lines.length ? blocks?.get(b / RAW_BLOCK) : undefined;
+        st.insRaw!.run(blockId, chunk.length, ahead ?? deflateRawSync(packLines(chunk), { level: RAW_DEFLATE_LEVEL }));
         chunk.forEach((l, i) => {
           const rawRef = blockId * RAW_BLOCK + i;
           const device = this.deviceId(l.device);
@@ -366,6 +368,34 @@ function compareIp(a: unknown, b: unknown): number {
 /** Primary key order of nat rows: (nat_ip, t, nat_port). */
 function compareNatRows(a: unknown[], b: unknown[]): number {
   return compareIp(a[0], b[0]) || (a[2] as number) - (b[2] as number) || (a[1] as number) - (b[1] as number);
+}
+
+/**
+ * The raw blocks of one day's lines (RAW_BLOCK lines each, as `commit` cuts them), deflated in
+ * libuv's thread pool, so on another core than the committer's while it parses or writes SQLite.
+ * All blocks are queued at once: a chain (next block from the callback) would wait for this
+ * thread, busy in SQLite. `onDone` runs once all are done; `commit` deflates any block not done.
+ */
+export class RawBlocks {
+  private readonly done: (Buffer | undefined)[] = [];
+  /** Blocks not deflated yet. */
+  pending = 0;
+
+  constructor(lines: DayLine[], onDone: () => void) {
+    for (let b = 0; b < lines.length; b += RAW_BLOCK) {
+      const k = this.pending++;
+      const packed = packLines(lines.slice(b, b + RAW_BLOCK));
+      // One output chunk for the whole block: one round trip to the pool, nothing to concatenate.
+      deflateRaw(packed, { level: RAW_DEFLATE_LEVEL, chunkSize: Math.max(64 * 1024, packed.length) }, (err, out) => {
+        if (!err) this.done[k] = out;
+        if (--this.pending === 0) onDone();
+      });
+    }
+  }
+
+  get(k: number): Buffer | undefined {
+    return this.done[k];
+  }
 }
 
 function packLines(lines: DayLine[]): Buffer {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
 import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
 import { SEAL_GRACE_MS } from './ports.js';
-import { DayFile, type DayCommitResult, type DayLine } from './dayfile.js';
+import { DayFile, type DayCommitResult, type DayLine, type RawBlocks } from './dayfile.js';
 
 const MAX_OPEN = 4;
 
@@ -72,8 +72,8 @@ export class SqliteStore {
     });
   }
 
-  commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult {
-    const r = this.day(day).commit(lines, batchEnd);
+  commitDay(day: string, lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
+    const r = this.day(day).commit(lines, batchEnd, blocks);
     this.dirty.add(day);
     for (const [d, f] of this.open) if (d < day) this.sealIfOver(f);
     return r;
