@@ -1,7 +1,7 @@
 // The web console: Koa + @koa/router + koa-session + Nunjucks + htmx. The middleware order is the
 // security story, outermost first:
 //
-//   trust proxy headers from loopback only → security headers → request state (language, audit)
+//   server timing → trust proxy headers from loopback only → security headers → request state (language, audit)
 //   → error page → /static → session (users.db) → who is the user (idle timeout) → form body
 //   → CSRF (Origin + token) → router, where every route passes `authorize(name)` (authz.ts)
 // The middleware live in middleware/, the pages in routes/ (one module per area, listed in routes/index.ts).
@@ -20,6 +20,7 @@ import { isLanguage, translator, type Language } from './i18n.js';
 import { errorHandler } from './middleware/onerror.js';
 import { STATIC_DIR } from './paths.js';
 import { trustLoopbackProxy } from './middleware/proxy.js';
+import { serverTiming } from './middleware/timing.js';
 import { createViews } from './render.js';
 import { allRoutes } from './routes/index.js';
 import { resolveSecretKey } from './secret.js';
@@ -58,6 +59,7 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   const views = createViews(deps);
   const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers };
 
+  app.use(serverTiming());
   app.use(trustLoopbackProxy());
   app.use(securityHeaders());
   app.use(async (ctx, next) => {

@@ -1,0 +1,208 @@
+// Case 6, search (issue 4): the forensic API and the console pages on a day of 10 M records (quick:
+// 1 M), as an analyst meets them.
+//   api   — forensicLookup for ip+port+time and ip-only (±60 s, keys of connections in the day),
+//           subscriberLookup over the whole day, bulkLookup of 100 lines; in this process, warm.
+//   pages — `megalog web` on 127.0.0.1 over the same cold storage dir, logged in once (the first
+//           start's forced password change), every page timed from the client on loopback and
+//           fetched the way the browser does (htmx POSTs get the results fragment).
+// Goals: ip+port+time ≤ 1 ms p99; every page ≤ 100 ms p99. A figure samples until it has `samples`
+// or has used `budgetMs` (at least MIN_SAMPLES): slow pages get fewer samples, never a skipped figure.
+// Every query reads T's day and the day before; the day before is filled lightly (1 % of the day's
+// records) so that both files are opened and read, without paying for a second full fill.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { bulkLookup } from '../../src/query/bulk.js';
+import { forensicLookup, ReaderCache, subscriberLookup, type QueryConfig } from '../../src/query/index.js';
+import { dayOf, dayStart, ipFromDb } from '../../src/store/codes.js';
+import { bootstrapAdmin, type Client, type Res } from '../helpers/browser.js';
+import { startDaemon, stopDaemon, tempDir } from '../helpers/daemon.js';
+import { DAY, DAY_MS, fillDay, type FilledDay, type Key } from './day.js';
+import { adopt, onCleanup } from './procs.js';
+import { figure, info, pct } from './report.js';
+
+const MIN_SAMPLES = 3;
+const WARMUP = 1;
+const API_GOAL_MS = 1;
+const PAGE_GOAL_MS = 100;
+const CASE_FIELDS = { case_ref: '0001234-56.2026.8.26.0100', justification: 'bench: tempo de resposta da busca', authority: '' };
+const HTMX = { 'HX-Request': 'true', 'HX-Target': 'search-results' };
+
+export interface SearchOptions {
+  /** Most samples a figure takes. */
+  samples: number;
+  /** Time a figure may take before it stops sampling. */
+  budgetMs: number;
+}
+
+/** Durations (ms) of `fn` run until `o.samples` or `o.budgetMs`, after WARMUP unmeasured runs. */
+async function measure(o: SearchOptions, fn: (i: number) => unknown): Promise<number[]> {
+  for (let i = 0; i < WARMUP; i++) await fn(-1 - i);
+  const ms: number[] = [];
+  const t0 = performance.now();
+  while (ms.length < o.samples && (ms.length < MIN_SAMPLES || performance.now() - t0 < o.budgetMs)) {
+    const t = performance.now();
+    await fn(ms.length);
+    ms.push(performance.now() - t);
+  }
+  return ms;
+}
+
+const f2 = (v: number) => (v >= 100 ? Math.round(v).toString() : v.toFixed(v >= 1 ? 1 : 3));
+
+/** What the analyst types for a key: the connection's public address, port and time (UTC, ISO). */
+function ask(day: string, k: Key) {
+  const at = dayStart(day) + k.t;
+  return { natIp: ipFromDb(k.natIp)!, natPort: k.natPort, at, iso: new Date(at).toISOString().replace('.000Z', 'Z'), srcIp: ipFromDb(k.srcIp)! };
+}
+
+/** The case on a day another case filled (storage hands over its file at 10 M records). */
+export async function benchSearch(o: SearchOptions, day: FilledDay): Promise<void> {
+  const label = day.records >= 1e6 ? `${day.records / 1e6} M` : `${day.records / 1e3} k`;
+  const prev = dayOf(dayStart(day.day) - DAY_MS);
+  const spec = day.source.spec;
+  const light = Math.max(1000, Math.round(day.records / 100));
+  const t0 = Date.now();
+  await fillDay(join(day.dir, `${prev}.db`), { ...spec, day: prev, total: light, seed: spec.seed + 1 });
+  const hours = Math.min(24, (day.records / spec.total) * 24);
+  info(`search: day ${day.day} with ${label} records (${hours < 24 ? `00:00–${String(Math.floor(hours)).padStart(2, '0')}:${String(Math.round((hours % 1) * 60)).padStart(2, '0')} of a ${spec.total / 1e6} M-record day` : 'the whole day'}), day before filled with ${light.toLocaleString('en-US')} records in ${Math.round((Date.now() - t0) / 1000)} s`);
+  await api(o, day, label);
+  await pages(o, day, label);
+}
+
+/** The case alone (`--only search`): fills its own day first. */
+export async function benchSearchAlone(o: SearchOptions, records: number): Promise<void> {
+  const dir = tempDir('megalog-bench-search-');
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    const t0 = Date.now();
+    const source = await fillDay(join(dir, `${DAY}.db`), { day: DAY, total: records, subscribers: 32_000, publics: 256, seed: 12345 });
+    info(`search: filled its own day (${records.toLocaleString('en-US')} records) in ${Math.round((Date.now() - t0) / 1000)} s; with the storage case it reads that case's file instead`);
+    await benchSearch(o, { dir, day: DAY, records, source });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function api(o: SearchOptions, day: FilledDay, label: string): Promise<void> {
+  const cold: QueryConfig = { cold_storage_dir: day.dir, timezone: 'UTC' };
+  const readers = new ReaderCache(day.dir);
+  const cfg: QueryConfig = { ...cold, readers };
+  const src = day.source;
+  const put = (name: string, ms: number[], note: string, goal?: number) =>
+    figure({ case: 'search', name: `api ${name} p99 (${label})`, value: pct(ms, 99), unit: 'ms', goal: goal ? `≤ ${goal}` : undefined, met: goal ? pct(ms, 99) <= goal : undefined, note: `p50 ${f2(pct(ms, 50))} ms; ${ms.length} queries; ${note}` });
+
+  // As the console calls it (day files kept open between requests), and as `megalog search` does (opened per answer).
+  const verdicts: Record<string, number> = {};
+  const lookup = (c: QueryConfig) => () => {
+    const q = ask(day.day, src.pick());
+    const a = forensicLookup({ natIp: q.natIp, natPort: q.natPort, at: q.at, windowSec: 60 }, c);
+    if (!a.candidates.length) throw new Error(`ip+port+time of a connection in the day found nothing: ${q.natIp}:${q.natPort} ${q.iso}`);
+    verdicts[a.verdict] = (verdicts[a.verdict] ?? 0) + 1;
+  };
+  const lp = await measure(o, lookup(cfg));
+  const n = Object.values(verdicts).reduce((a, b) => a + b, 0);
+  put('ip+port+time ±60 s', lp, `day files kept open, as the console does; verdicts ${Object.entries(verdicts).map(([k, v]) => `${k} ${Math.round((v * 100) / n)} %`).join(', ')}`, API_GOAL_MS);
+  put('ip+port+time ±60 s, day files opened per answer', await measure(o, lookup(cold)), 'as `megalog search` (one answer a process) does');
+
+  let cands = 0;
+  const ip = await measure(o, () => {
+    const q = ask(day.day, src.pick());
+    cands += forensicLookup({ natIp: q.natIp, at: q.at, windowSec: 60 }, cfg).candidates.length;
+  });
+  put('ip-only ±60 s', ip, `${Math.round(cands / (ip.length + WARMUP))} inside addresses an answer`);
+
+  let maps = 0;
+  const from = dayStart(day.day);
+  const sub = await measure(o, () => {
+    const q = ask(day.day, src.pick());
+    maps += subscriberLookup({ srcIp: q.srcIp, from, to: from + DAY_MS - 1 }, cfg).mappings.length;
+  });
+  put('subscriber whole day', sub, `${Math.round(maps / (sub.length + WARMUP))} mappings an answer`);
+
+  const bulk = await measure(o, () => {
+    const text = Array.from({ length: 100 }, () => {
+      const q = ask(day.day, src.pick());
+      return `${q.natIp}:${q.natPort} ${q.iso}`;
+    }).join('\n');
+    const b = bulkLookup(text, cfg);
+    if (b.error || b.summary.errors) throw new Error(`bulk: ${JSON.stringify(b.error ?? b.results.find((r) => r.error))}`);
+  });
+  put('bulk of 100 ip:port time lines', bulk, `${f2(pct(bulk, 50) / 100)} ms a line at p50`);
+  readers.close();
+}
+
+/** Server-Timing `app;dur=…` of a response (the console's own time for it), or NaN. */
+function serverMs(r: Res): number {
+  const m = /app;dur=([\d.]+)/.exec(r.headers.get('server-timing') ?? '');
+  return m ? Number(m[1]) : NaN;
+}
+
+async function pages(o: SearchOptions, day: FilledDay, label: string): Promise<void> {
+  const webDir = tempDir('megalog-bench-web-');
+  onCleanup(() => rmSync(webDir, { recursive: true, force: true }));
+  const d = await startDaemon(webDir, { MEGALOG_COLD_STORAGE_DIR: day.dir, MEGALOG_TIMEZONE: 'UTC' }, 'web');
+  adopt(d.proc);
+  try {
+    const base = `http://127.0.0.1:${d.webPort}`;
+    const c = await bootstrapAdmin(base);
+    const src = day.source;
+    const results: Record<string, string> = {};
+
+    /** Time one kind of request; `check` throws on a wrong answer (a bench bug, not a slow page). */
+    const timePage = async (name: string, req: (i: number) => Promise<Res>, check: (r: Res) => void, once = false) => {
+      const server: number[] = [];
+      const run = async (i: number) => {
+        const r = await req(i);
+        check(r);
+        if (i >= 0) server.push(serverMs(r));
+      };
+      const ms = once ? await (async () => {
+        const t = performance.now();
+        await run(0);
+        return [performance.now() - t];
+      })() : await measure(o, run);
+      const sv = server.filter((x) => !Number.isNaN(x));
+      const p99 = pct(ms, 99);
+      const how = once ? 'one request' : `p50 ${f2(pct(ms, 50))} ms; ${ms.length} requests`;
+      figure({ case: 'search', name: `page ${name}${once ? '' : ' p99'} (${label})`, value: p99, unit: 'ms', goal: `≤ ${PAGE_GOAL_MS}`, met: p99 <= PAGE_GOAL_MS, note: `${how}${sv.length ? `; server ${f2(pct(sv, 99))} ms` : ''}` });
+    };
+    const ok = (what: string, status = 200) => (r: Res) => {
+      if (r.status !== status || !what.split('|').some((w) => r.text.includes(w))) throw new Error(`search bench: expected ${status} with "${what}", got ${r.status}: ${r.text.slice(0, 300)}`);
+    };
+    const kept = (kind: string) => (r: Res) => {
+      ok('verdict-|search-results')(r);
+      const id = /^\/search\/r\/([\w-]+)$/.exec(r.headers.get('hx-push-url') ?? '')?.[1];
+      if (!id) throw new Error(`search bench: no result id for ${kind}`);
+      results[kind] = id;
+    };
+
+    await timePage('search form', () => c.get('/search'), ok('name="nat_ip"'));
+    await timePage('search ip+port+time', () => {
+      const q = ask(day.day, src.pick());
+      return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: String(q.natPort), time: q.iso, window: '60', proto: '' }, { headers: HTMX });
+    }, kept('port'));
+    await timePage('search ip-only ±60 s', () => {
+      const q = ask(day.day, src.pick());
+      return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: '', time: q.iso, window: '60', proto: '' }, { headers: HTMX });
+    }, kept('ip'));
+    const from = `${day.day}T00:00:00Z`;
+    const to = `${day.day}T23:59:59Z`;
+    await timePage('search subscriber whole day', () => {
+      const q = ask(day.day, src.pick());
+      return c.post('/search', { mode: 'subscriber', ...CASE_FIELDS, src_ip: q.srcIp, from, to, proto: '' }, { headers: HTMX });
+    }, kept('subscriber'));
+    await timePage('original line', () => c.get(`/search/r/${results.port}/line/0`, HTMX), ok('class="rawline"'));
+    // Past days' summaries are cached by the console: the first view reads the day file.
+    await timePage('daily view, first view', () => c.get(`/search/daily?day=${day.day}`), ok('<svg class="chart"'), true);
+    await timePage('daily view', () => c.get(`/search/daily?day=${day.day}`), ok('<svg class="chart"'));
+    await timePage('dashboard', () => c.get('/'), ok('<html'));
+    // Exports of the ip-only answer (tens of candidates, each with its original line).
+    await timePage('CSV export', () => c.get(`/exports/${results.ip}/csv`), ok('"case_ref"'));
+    // The report hashes every day file read (SHA-256, cached by size and mtime): the first one reads them whole.
+    await timePage('printable report, first', () => c.get(`/exports/${results.ip}/report`), ok('class="hash"'), true);
+    await timePage('printable report', () => c.get(`/exports/${results.ip}/report`), ok('class="hash"'));
+  } finally {
+    await stopDaemon(d);
+    rmSync(webDir, { recursive: true, force: true });
+  }
+}
