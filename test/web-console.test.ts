@@ -124,6 +124,13 @@ describe('pages and headers', () => {
     expect(r.text).not.toContain('| safe');
   });
 
+  test('Server-Timing for signed-in users only (not on the login page, where it would time passwords)', async () => {
+    expect((await admin.get('/')).headers.get('server-timing')).toMatch(/^app;dur=\d+(\.\d)?$/);
+    const anon = await new Client(web.base).get('/login');
+    expect(anon.status).toBe(200);
+    expect(anon.headers.get('server-timing')).toBeNull();
+  });
+
   test('templates never use | safe', () => {
     const files: string[] = [];
     const walk = (d: string) => {

@@ -380,11 +380,11 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
       limitedBySender = r.senderLimited;
     }
   }
-  // Confirm for the full hold time; on failure come down, at most twice: to 90 % of what the failed
+  // Confirm for the full hold time; on failure come down, at most four times: to 90 % of what the failed
   // hold showed the system took (80 % after a UDP loss: an overloaded receiver takes more than it
   // can without loss), kept between 50 and 90 % of the rate tried; else by a quarter. Short probes
   // pass at rates a long hold does not, and each failed hold costs up to holdSec and its drain.
-  for (let i = 0; i < 3 && good > 0; i++) {
+  for (let i = 0; i < 5 && good > 0; i++) {
     const r = await step(sys, sender, proto, good, o.holdSec);
     if (r.pass) return { held: good, limitedBySender, fail };
     fail = r.why;
