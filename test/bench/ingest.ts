@@ -7,6 +7,8 @@
 //   MegaLog also: everything sent was committed within 3 s + 10 % of the step's length after its end
 //   (a committer that falls behind leaves a backlog that takes longer), and over the second half of
 //   a long step the spool backlog did not clearly climb (slope < 25 % of the offered bytes/s).
+// A step stops early once its failure is certain: TCP at the sender's first block, a long MegaLog
+// step when its backlog already exceeds 1.5× what the drain allowance covers and still climbs.
 import { readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -14,13 +16,15 @@ import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { stopDaemon, tempDir, testEnv, type Daemon } from '../helpers/daemon.js';
+import { BIN, ROOT, stopDaemon, tempDir, testEnv, type Daemon } from '../helpers/daemon.js';
 import { onCleanup, track, stop } from './procs.js';
 import { LineCounter, sleep, startRsyslog, stopRsyslog, type Rsyslog } from './rsyslog.js';
 import type { RunCommand, RunResult } from './sender.js';
 import { figure, info } from './report.js';
 
 const UDP_LOSS_MAX = 0.001;
+/** A step whose sender fell further behind its schedule than this did not offer the rate asked. */
+const SENDER_SHORT_MAX = 0.01;
 /** Batch timeout (1 s in the bench's config) + one commit + status.json's 1 s refresh. */
 const DRAIN_MS = 3000;
 
@@ -36,7 +40,11 @@ interface System {
   name: string;
   udpPort: number;
   tcpPort: number;
+  /** How often counters() changes: 0 when it reads the live state (rsyslog's file). */
+  refreshMs: number;
   counters(): Counters;
+  /** The last step ended with everything it sent accounted for (the next one need not wait). */
+  settled?: boolean;
 }
 
 export interface IngestOptions {
@@ -66,9 +74,9 @@ interface StepResult {
   pass: boolean;
   why: string;
   senderLimited: boolean;
+  /** A failed step's measure of what the system did take (msg/s), when its failure shows it. */
+  took: number | null;
 }
-
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** Build udpsend.c when a C compiler is there; null → the Node sender sends UDP too. */
 function buildUdpSender(dir: string): string | null {
@@ -120,15 +128,20 @@ class Sender {
     this.bytesPerLine = r.bytes / r.pool;
   }
 
+  /** Ends the run in progress (its result says stopped). */
+  stop: () => void = () => {};
+
   async run(c: Omit<RunCommand, 'cmd'>): Promise<RunResult> {
     if (c.proto === 'udp' && this.udpBin) {
       const p = track(this.udpBin, [String(c.port), String(c.rate), String(c.seconds), this.poolFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      this.stop = () => void p.kill('SIGTERM');
       let out = '';
       p.stdout!.on('data', (d) => (out += d));
       const code = await new Promise<number | null>((r) => p.on('exit', r));
       if (code !== 0) throw new Error(`udpsend exited ${code}`);
       return JSON.parse(out) as RunResult;
     }
+    this.stop = () => void this.proc.stdin!.write(JSON.stringify({ cmd: 'stop' }) + '\n');
     this.proc.stdin!.write(JSON.stringify({ cmd: 'run', ...c }) + '\n');
     const r = JSON.parse(await this.next(c.seconds * 1000 + 60_000)) as RunResult & { error?: string };
     if (r.error) throw new Error(`sender: ${r.error}`);
@@ -162,11 +175,11 @@ export async function freePorts(): Promise<{ udp: number; tcp: number }> {
 }
 
 /**
- * `megalog processor` from the checkout (like test/helpers/daemon.ts startDaemon, whose BIN resolves
- * under dist/ once compiled: the bench runs from dist/test/bench).
+ * `megalog processor` from the checkout, like test/helpers/daemon.ts startDaemon but tracked for the
+ * bench's cleanup, keeping only the tail of a stderr that a long overload can fill.
  */
 async function startProcessor(dir: string, extra: Record<string, string>): Promise<Daemon> {
-  const proc = track(process.execPath, [join(ROOT, 'bin', 'megalog.js'), 'processor'], { env: testEnv(dir, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = track(process.execPath, [BIN, 'processor'], { env: testEnv(dir, extra), stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c) => (err = (err + c).slice(-20_000)));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
@@ -195,6 +208,7 @@ function megalogSystem(d: Daemon): System {
     name: 'megalog',
     udpPort: d.udpPort,
     tcpPort: d.tcpPort,
+    refreshMs: 1000, // status.json
     counters() {
       try {
         const s = (JSON.parse(readFileSync(path, 'utf8')) as { stats: Record<string, number> }).stats;
@@ -209,7 +223,7 @@ function megalogSystem(d: Daemon): System {
 
 function rsyslogSystem(r: Rsyslog): System {
   const c = new LineCounter(r.out);
-  return { name: 'rsyslog', udpPort: r.udpPort, tcpPort: r.tcpPort, counters: () => {
+  return { name: 'rsyslog', udpPort: r.udpPort, tcpPort: r.tcpPort, refreshMs: 0, counters: () => {
       const n = c.count();
       return { received: n, committed: n, backlog: 0 };
     },
@@ -233,6 +247,10 @@ function slope(xs: number[], ys: number[]): number {
 
 /** Wait until the previous step is fully written (no backlog, counter still), at most 120 s. */
 async function settle(sys: System): Promise<void> {
+  if (sys.settled) {
+    await sleep(250); // step() saw it all committed and nothing more coming in
+    return;
+  }
   const end = Date.now() + 120_000;
   let last = -1;
   let still = 0;
@@ -247,28 +265,52 @@ async function settle(sys: System): Promise<void> {
 }
 
 async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: number, seconds: number): Promise<StepResult> {
+  const tStep = Date.now();
   await settle(sys);
+  sys.settled = false;
   const c0 = sys.counters();
   const before = c0.committed;
   const beforeRx = c0.received;
   const samples: { t: number; b: number }[] = [];
   const t0 = Date.now();
-  const sampler = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, b: sys.counters().backlog }), 500);
+  const offeredBytes = rate * sender.bytesPerLine;
+  const drainLimit = DRAIN_MS + seconds * 100;
+  // A long MegaLog step is stopped as soon as it is doomed: its backlog already takes more than the
+  // drain allowance at the offered rate (1.5× for spool framing and a fast catch-up) and still grows.
+  let doomed = '';
+  const sampler = setInterval(() => {
+    const now = { t: (Date.now() - t0) / 1000, b: sys.counters().backlog };
+    samples.push(now);
+    if (doomed || sys.name !== 'megalog' || seconds < 20) return;
+    const recent = samples.filter((x) => x.t >= now.t - 10);
+    if (now.t < 10 || now.b < (1.5 * offeredBytes * drainLimit) / 1000) return;
+    if (slope(recent.map((x) => x.t), recent.map((x) => x.b)) <= 0.25 * offeredBytes) return;
+    doomed = `backlog: ${Math.round(now.b / 2 ** 20)} MiB and growing after ${Math.round(now.t)} s, stopped`;
+    sender.stop();
+  }, 500);
   let r: RunResult;
   try {
-    r = await sender.run({ proto, port: proto === 'udp' ? sys.udpPort : sys.tcpPort, rate, seconds });
+    r = await sender.run({ proto, port: proto === 'udp' ? sys.udpPort : sys.tcpPort, rate, seconds, stopOnBlock: true });
   } finally {
     clearInterval(sampler);
   }
-  // Let it finish: until all that came in is committed and nothing more comes in (status.json is
-  // 1 Hz), at most 60 s. Loss = sent − received (kernel or spool drops); a slow commit is a backlog.
+  // Let it finish: until all that came in is committed and nothing more comes in (for 2 s when the
+  // counters refresh at 1 Hz, 1 s when they are live), at most 60 s. Loss = sent − received (kernel
+  // or spool drops); a slow commit is a backlog.
   const stopped = Date.now();
   let caughtUpMs = -1;
   let c = sys.counters();
   let stable = 0;
+  const stableReadings = sys.refreshMs ? 8 : 4;
   while (Date.now() - stopped < 60_000) {
-    if (c.committed - before >= r.sent) break;
-    if (c.committed >= c.received && c.backlog === 0 && ++stable >= 8) break;
+    if (c.committed - before >= r.sent) {
+      sys.settled = c.backlog === 0;
+      break;
+    }
+    if (c.committed >= c.received && c.backlog === 0 && ++stable >= stableReadings) {
+      sys.settled = true;
+      break;
+    }
     await sleep(250);
     const n = sys.counters();
     if (n.received !== c.received) stable = 0;
@@ -280,32 +322,41 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
   const loss = r.sent ? Math.max(0, r.sent - Math.min(received, committed)) / r.sent : 0;
   const late = samples.filter((s) => s.t >= seconds * 0.5);
   const backlogSlope = slope(late.map((s) => s.t), late.map((s) => s.b));
-  const offeredBytes = rate * sender.bytesPerLine;
   // Commits come in batches of up to batch_max_lines (a sawtooth of tens of MB in the backlog), so
   // the slope only flags a clear climb; the drain time after the step is the real test.
   const growing = sys.name === 'megalog' && seconds >= 20 && backlogSlope > 0.25 * offeredBytes;
-  const drainLimit = DRAIN_MS + seconds * 100;
   const slowDrain = sys.name === 'megalog' && (caughtUpMs < 0 || caughtUpMs > drainLimit);
-  const senderLimited = r.behind > r.sent * UDP_LOSS_MAX && r.blocked_ms === 0;
+  const senderLimited = r.behind > r.sent * SENDER_SHORT_MAX && r.blocked_ms === 0;
   let why = '';
   if (proto === 'udp' && loss >= UDP_LOSS_MAX) why = `loss ${(loss * 100).toFixed(3)} %`;
-  if (proto === 'tcp' && r.blocked_ms > 0) why = `sender blocked ${r.blocked_ms} ms`;
+  if (proto === 'tcp' && r.blocked_ms > 0) why = `sender blocked ${r.blocked_ms} ms${r.stopped ? `, stopped after ${r.seconds.toFixed(1)} s` : ''}`;
   if (proto === 'tcp' && !why && committed < r.sent) why = `${r.sent - committed} not committed`;
+  if (!why && doomed) why = doomed;
   if (!why && slowDrain) why = `backlog: took ${(caughtUpMs / 1000).toFixed(1)} s to commit after the step`;
   if (!why && growing) why = `backlog growing ${Math.round(backlogSlope / 1024)} KiB/s`;
   if (!why && senderLimited) why = `sender could only offer ${Math.round(r.sent / r.seconds)}/s`;
   const pass = !why;
-  info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s → ${pass ? 'held' : why}`);
-  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited };
+  // What a failed step shows the system took: UDP what arrived; TCP what a blocked sender got
+  // through; MegaLog's slow drain what it committed over the step and the drain past the allowance.
+  let took: number | null = null;
+  if (why.startsWith('loss')) took = Math.min(received, committed) / r.seconds;
+  else if (why.startsWith('sender blocked')) took = r.sent / r.seconds;
+  else if (why.startsWith('backlog') && caughtUpMs >= 0) took = committed / (r.seconds + Math.max(0, caughtUpMs - DRAIN_MS) / 1000);
+  info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s → ${pass ? 'held' : why} (${((Date.now() - tStep) / 1000).toFixed(1)} s)`);
+  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited, took };
 }
 
-/** Step the rate up (doubling, then two bisections), then confirm the best for `holdSec`. */
+/**
+ * Step the rate up from startRate (doubling; halving instead, down to a quarter of it, while the
+ * first rates fail), bisect up to `bisections` times while the bracket is wider than a quarter of
+ * the good rate (the hold's own step down), then confirm the best for `holdSec`.
+ */
 async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string }> {
   let good = 0;
   let bad = 0;
   let fail = '';
   let limitedBySender = false;
-  for (let rate = o.startRate; rate <= o.maxRate; rate *= 2) {
+  for (let rate = o.startRate; rate <= o.maxRate && rate >= o.startRate / 4; rate = good ? rate * 2 : rate / 2) {
     let r = await step(sys, sender, proto, rate, o.probeSec);
     // The sender shares 2 cores with the receiver: one starved step is retried before it counts.
     if (r.senderLimited) r = await step(sys, sender, proto, rate, o.probeSec);
@@ -315,10 +366,11 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
       bad = r.senderLimited ? Math.floor(r.achieved / 1000) * 1000 : rate;
       fail = r.why;
       limitedBySender = r.senderLimited;
-      break;
+      if (good) break;
     }
+    if (good && bad) break;
   }
-  for (let i = 0; i < o.bisections && bad && good && bad - good > 10_000; i++) {
+  for (let i = 0; i < o.bisections && bad && good && bad - good > Math.max(10_000, good / 4); i++) {
     const mid = Math.round((good + bad) / 2 / 1000) * 1000;
     const r = await step(sys, sender, proto, mid, o.probeSec);
     if (r.pass) good = mid;
@@ -328,12 +380,16 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
       limitedBySender = r.senderLimited;
     }
   }
-  // Confirm for the full hold time; on failure come down by a quarter, at most twice.
+  // Confirm for the full hold time; on failure come down, at most twice: to 90 % of what the failed
+  // hold showed the system took (80 % after a UDP loss: an overloaded receiver takes more than it
+  // can without loss), kept between 50 and 90 % of the rate tried; else by a quarter. Short probes
+  // pass at rates a long hold does not, and each failed hold costs up to holdSec and its drain.
   for (let i = 0; i < 3 && good > 0; i++) {
     const r = await step(sys, sender, proto, good, o.holdSec);
     if (r.pass) return { held: good, limitedBySender, fail };
     fail = r.why;
-    good = Math.round((good * 0.75) / 1000) * 1000;
+    const next = r.took != null ? Math.min(0.9 * good, Math.max(0.5 * good, (r.why.startsWith('loss') ? 0.8 : 0.9) * r.took)) : 0.75 * good;
+    good = Math.floor(next / 1000) * 1000;
   }
   return { held: 0, limitedBySender, fail };
 }

@@ -1,5 +1,5 @@
 // Parse throughput per vendor on one core (lines per CPU second): each vendor's fixture lines (header and body, records, ignored and
-// unparsed alike) parsed in a loop for ~1.5 s (0.3 s with quick). Called by test/bench/run.ts; run directly it
+// unparsed alike) parsed in a loop for ~1.5 s (0.3 s with quick; `ms` sets it). Called by test/bench/run.ts; run directly it
 // prints a table. The MikroTik goal is ≥ 1,000,000 lines/s.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -58,9 +58,9 @@ function measure(lines: string[], ctx: ParseContext, ms: number): number {
   return Math.round((count / Math.max(cpuMs, 1)) * 1000);
 }
 
-export async function benchParse(opts: { quick?: boolean } = {}): Promise<ParseBenchResult[]> {
+export async function benchParse(opts: { quick?: boolean; ms?: number } = {}): Promise<ParseBenchResult[]> {
   const dir = fixturesDir();
-  const ms = opts.quick ? 300 : 1500;
+  const ms = opts.ms ?? (opts.quick ? 300 : 1500);
   const ctx: ParseContext = { receivedAt: Date.parse('2025-08-30T14:00:00Z'), peer: null, device: null, timezone: 'America/Sao_Paulo' };
   const out: ParseBenchResult[] = [];
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();

@@ -46,6 +46,12 @@ export function figure(f: Figure): void {
   process.stdout.write(JSON.stringify({ figure: f.name, case: f.case, value: f.value, unit: f.unit, goal: f.goal ?? null, met: f.met ?? null, note: f.note ?? null }) + '\n');
 }
 
+/** The p-th percentile of xs (nearest rank). */
+export function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
 export function info(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
@@ -64,12 +70,12 @@ export function table(): string {
   return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function markdown(m: Machine, mode: string, started: Date, seconds: number): string {
+export function markdown(m: Machine, mode: string, started: Date, seconds: number, times = ''): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const out = [
     `# Benchmark results`,
     '',
-    `Reproduce: \`npm run bench\` (${mode}). Run ${started.toISOString().slice(0, 16)}Z, ${Math.round(seconds)} s.`,
+    `Reproduce: \`npm run bench\` (${mode}). Run ${started.toISOString().slice(0, 16)}Z, ${Math.round(seconds)} s${times ? ` (${times})` : ''}.`,
     '',
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memory_gib} GiB, Node ${m.node}, SQLite ${m.sqlite}, rsyslog ${m.rsyslog ?? 'n/a'}.`,
     '',

@@ -1,8 +1,9 @@
 // Load generator, run as its own process so that sending never steals the receiver's CPU time slice
 // inside one event loop. It pre-generates a pool of realistic MikroTik CGNAT lines once, then takes
 // commands on stdin (one JSON object a line) and answers each on stdout:
-//   {"cmd":"run","proto":"udp"|"tcp","port":N,"rate":R,"seconds":S}
-//     → {"sent":N,"seconds":S,"behind":N,"blocked_ms":N,"max_queued_bytes":N}
+//   {"cmd":"run","proto":"udp"|"tcp","port":N,"rate":R,"seconds":S,"stopOnBlock":bool}
+//     → {"sent":N,"seconds":S,"behind":N,"blocked_ms":N,"max_queued_bytes":N,"stopped":bool}
+//   {"cmd":"stop"}  end the run in progress now (its answer says stopped; behind counts up to then)
 //   {"cmd":"exit"}
 // UDP: paced datagrams on a connected socket. TCP: one connection, LF-framed lines written in paced
 // chunks; the sender counts as *blocked* while more than BLOCKED_QUEUE_BYTES wait in user space,
@@ -23,6 +24,8 @@ export interface RunCommand {
   port: number;
   rate: number;
   seconds: number;
+  /** TCP: end the run the first time the sender blocks (that alone fails the step). */
+  stopOnBlock?: boolean;
 }
 
 export interface RunResult {
@@ -32,6 +35,8 @@ export interface RunResult {
   behind: number;
   blocked_ms: number;
   max_queued_bytes: number;
+  /** Ended before `seconds` (a stop command, or stopOnBlock). */
+  stopped?: boolean;
 }
 
 const POOL = Number(process.env.BENCH_POOL_LINES ?? 200_000);
@@ -63,6 +68,10 @@ const pool = buildPool(POOL);
 // The C sender (udpsend.c) sends the same pool.
 if (process.env.BENCH_POOL_FILE) writeFileSync(process.env.BENCH_POOL_FILE, pool.buf);
 let cursor = 0;
+let stopNow = false;
+
+/** Messages the schedule called for by `elapsedMs` (all of them once the run has its full length). */
+const due = (c: RunCommand, elapsedMs: number, total: number) => Math.min(total, Math.floor((c.rate * elapsedMs) / 1000));
 
 function runUdp(c: RunCommand): Promise<RunResult> {
   return new Promise((resolve, reject) => {
@@ -73,7 +82,11 @@ function runUdp(c: RunCommand): Promise<RunResult> {
       const total = Math.round(c.rate * c.seconds);
       let sent = 0;
       let inFlight = 0;
-      const done = () => s.close(() => resolve({ sent, seconds: (performance.now() - t0) / 1000, behind: total - sent, blocked_ms: 0, max_queued_bytes: 0 }));
+      const done = () => {
+        const el = performance.now() - t0;
+        const stopped = el < c.seconds * 1000 && sent < total;
+        s.close(() => resolve({ sent, seconds: el / 1000, behind: (stopped ? due(c, el, total) : total) - sent, blocked_ms: 0, max_queued_bytes: 0, stopped }));
+      };
       const onSent = () => void inFlight--;
       const tick = () => {
         const el = performance.now() - t0;
@@ -86,7 +99,7 @@ function runUdp(c: RunCommand): Promise<RunResult> {
           if (++cursor === pool.lines.length) cursor = 0;
           sent++;
         }
-        if (el >= c.seconds * 1000 || sent >= total) {
+        if (stopNow || el >= c.seconds * 1000 || sent >= total) {
           const wait = () => (inFlight > 0 ? setImmediate(wait) : done());
           return wait();
         }
@@ -128,8 +141,9 @@ function runTcp(c: RunCommand): Promise<RunResult> {
           }
         }
         last = now;
-        if (el >= c.seconds * 1000) {
-          s.end(() => resolve({ sent, seconds: el / 1000, behind: total - sent, blocked_ms: Math.round(blockedMs), max_queued_bytes: maxQueued }));
+        const stopped = stopNow || (!!c.stopOnBlock && blockedMs > 0);
+        if (stopped || el >= c.seconds * 1000) {
+          s.end(() => resolve({ sent, seconds: el / 1000, behind: (stopped ? due(c, el, total) : total) - sent, blocked_ms: Math.round(blockedMs), max_queued_bytes: maxQueued, stopped }));
           return;
         }
         setTimeout(tick, TICK_MS);
@@ -142,8 +156,13 @@ function runTcp(c: RunCommand): Promise<RunResult> {
 process.stdout.write(JSON.stringify({ ready: true, pool: POOL, bytes: pool.buf.length }) + '\n');
 const rl = createInterface({ input: process.stdin });
 rl.on('line', async (text) => {
-  const c = JSON.parse(text) as RunCommand | { cmd: 'exit' };
+  const c = JSON.parse(text) as RunCommand | { cmd: 'exit' } | { cmd: 'stop' };
   if (c.cmd === 'exit') process.exit(0);
+  if (c.cmd === 'stop') {
+    stopNow = true;
+    return;
+  }
+  stopNow = false;
   try {
     const r = c.proto === 'udp' ? await runUdp(c) : await runTcp(c);
     process.stdout.write(JSON.stringify(r) + '\n');

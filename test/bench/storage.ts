@@ -2,25 +2,18 @@
 //   storage — bytes per record on disk (tables, indexes, compressed original lines) vs the raw text;
 //   lookup  — p50/p99 of the ip+port+time query and of the ip-only candidate list, warm and cold;
 //   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
-// The generated day: MikroTik forward-chain NAT lines from 4 BNGs, `subscribers` inside addresses
-// paired with `publics` outside ones (as CGNAT pools do), times spread evenly over the UTC day at
-// the one-second resolution of BSD syslog headers.
+// The generated day is day.ts's (lines made in a worker thread while the previous batch commits).
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/daemon.js';
-import { mikrotikLine } from '../helpers/gen.js';
-import { TrafficMix } from './mix.js';
-import { DayFile, type DayLine } from '../../src/store/sqlite/dayfile.js';
-import type { NatRecord } from '../../src/parse/types.js';
+import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
-import { ipToDb } from '../../src/store/codes.js';
-import { figure, info } from './report.js';
+import { DAY, DAY_MS, DAY_OPTS, DaySource } from './day.js';
+import { figure, info, pct } from './report.js';
 import { onCleanup } from './procs.js';
 
-const DAY = '2026-01-15';
-const DAY_MS = 86_400_000;
 const WINDOW_MS = 60_000;
 
 export interface StorageOptions {
@@ -40,82 +33,6 @@ export interface StorageOptions {
   keep?: string;
 }
 
-interface Key {
-  natIp: number;
-  natPort: number;
-  t: number;
-  srcIp: number;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-/** Generates the day in order: batch after batch of DayLines, and a reservoir of keys to look up. */
-class DayGen {
-  private readonly mix: TrafficMix;
-  private i = 0;
-  private end = 0;
-  rawBytes = 0;
-  readonly sample: Key[] = [];
-  private seen = 0;
-  private seed = 99;
-  private readonly dayStart = Date.parse(`${DAY}T00:00:00Z`);
-
-  constructor(private readonly total: number, o: StorageOptions) {
-    this.mix = new TrafficMix({ subscribers: o.subscribers, publics: o.publics, seed: 12345 });
-  }
-
-  private rnd(): number {
-    this.seed = (this.seed * 1103515245 + 12345) % 2147483648;
-    return this.seed / 2147483648;
-  }
-
-  batch(n: number): DayLine[] {
-    const out: DayLine[] = new Array(n);
-    for (let k = 0; k < n; k++) {
-      const sec = Math.floor((this.i * 86_400) / this.total);
-      const m = this.mix.next(this.dayStart + sec * 1000);
-      const dev = this.i & 3;
-      const line = mikrotikLine(m, `bng${dev + 1}`);
-      const payload = Buffer.from(line);
-      this.rawBytes += payload.length + 1;
-      const rec: NatRecord = {
-        vendor: 'mikrotik',
-        event: 'session_create',
-        proto: m.proto === 'TCP' ? 'tcp' : 'udp',
-        src_ip: m.srcIp,
-        src_port: m.srcPort,
-        nat_ip: m.natIp,
-        nat_port: m.natPort,
-        nat_port_start: null,
-        nat_port_end: null,
-        dst_ip: m.dstIp,
-        dst_port: m.dstPort,
-        time: m.time,
-        host: `bng${dev + 1}`,
-      };
-      out[k] = { end: ++this.end, payload, device: `10.0.0.${dev + 1}`, time: m.time, status: 'records', vendor: 'mikrotik', reason: null, records: [rec] };
-      // Reservoir sample of keys that exist, so lookups ask about real connections.
-      this.seen++;
-      const key = { natIp: ipToDb(m.natIp) as number, natPort: m.natPort, t: sec * 1000, srcIp: ipToDb(m.srcIp) as number };
-      if (this.sample.length < 20_000) this.sample.push(key);
-      else if (this.rnd() < 20_000 / this.seen) this.sample[Math.floor(this.rnd() * 20_000)] = key;
-      this.i++;
-    }
-    return out;
-  }
-
-  get position(): number {
-    return this.end;
-  }
-
-  pick(): Key {
-    return this.sample[Math.floor(this.rnd() * this.sample.length)]!;
-  }
-}
-
 
 /** A subscriber's whole day: the public addresses it held, then its rows on each. */
 function subscriberDay(db: Database.Database, srcIp: number): number {
@@ -126,7 +43,7 @@ function subscriberDay(db: Database.Database, srcIp: number): number {
   return n;
 }
 
-function timeQueries(db: Database.Database, gen: DayGen, n: number, kind: 'lookup' | 'window' | 'day' | 'subscriber'): number[] {
+function timeQueries(db: Database.Database, gen: DaySource, n: number, kind: 'lookup' | 'window' | 'day' | 'subscriber'): number[] {
   if (kind === 'subscriber') {
     const ms: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -177,10 +94,11 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   if (!o.keep) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, `${DAY}.db`);
   const total = o.marks[o.marks.length - 1]!;
-  const gen = new DayGen(total, o);
-  const opts = { journalMode: 'WAL', synchronous: 'NORMAL', cacheSizeMiB: 256, maxPageCount: 0 };
+  const gen = new DaySource({ day: DAY, total, subscribers: o.subscribers, publics: o.publics, seed: 12345 });
+  const opts = DAY_OPTS;
   let f = new DayFile(path, DAY, opts);
   let records = 0;
+  /** Time spent getting lines (waiting for the worker, unpacking): not overlapped with commits. */
   let genMs = 0;
   let commitMs = 0;
   const window = Math.max(o.batch, Math.min(500_000, Math.floor(o.marks[0]! / 2)));
@@ -192,7 +110,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
       while (records < mark) {
         const n = Math.min(o.batch, mark - records);
         let t0 = performance.now();
-        const lines = gen.batch(n);
+        const lines = await gen.next(n);
         genMs += performance.now() - t0;
         t0 = performance.now();
         f.commit(lines, gen.position);
@@ -203,7 +121,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
           winRecords += n;
           winMs += dt;
         }
-        if (records % 5_000_000 < o.batch) info(`store: ${(records / 1e6).toFixed(1)} M records, commit ${Math.round((records * 1000) / commitMs)} rows/s overall, generation ${Math.round(genMs / 1000)} s, ${Math.round((Date.now() - tStart) / 1000)} s elapsed`);
+        if (records % 5_000_000 < o.batch) info(`store: ${(records / 1e6).toFixed(1)} M records, commit ${Math.round((records * 1000) / commitMs)} rows/s overall, waited for lines ${Math.round(genMs / 1000)} s, ${Math.round((Date.now() - tStart) / 1000)} s elapsed`);
       }
       const label = mark >= 1e6 ? `${mark / 1e6} M` : `${mark / 1e3} k`;
       figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch, last ${winRecords.toLocaleString('en-US')} rows before the mark` });
@@ -218,7 +136,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
         breakdown(f.db, records);
       }
     }
-    info(`store: filled ${records} records in ${Math.round((Date.now() - tStart) / 1000)} s (generation ${Math.round(genMs / 1000)} s, commit ${Math.round(commitMs / 1000)} s)`);
+    info(`store: filled ${records} records in ${Math.round((Date.now() - tStart) / 1000)} s (waited for lines ${Math.round(genMs / 1000)} s, commit ${Math.round(commitMs / 1000)} s)`);
     figure({ case: 'growth', name: 'commit rate, whole day', value: (records * 1000) / commitMs, unit: 'rows/s', note: `${records.toLocaleString('en-US')} rows` });
 
     // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before).
@@ -266,6 +184,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     figure({ case: 'storage', name: `bytes per record, ${label} records`, value: fileBytes(path) / records, unit: 'B', goal: '≤ 50', met: fileBytes(path) / records <= 50 });
   } finally {
     f.close();
+    await gen.close();
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }
 }

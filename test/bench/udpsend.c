@@ -3,12 +3,14 @@
  * datagram, so on 2 cores a Node sender tops out near 150 k/s and takes CPU from the receiver under
  * test; sendmmsg(2) batches 256 datagrams per system call.
  *
- *   udpsend PORT RATE SECONDS POOLFILE   → one JSON line: {"sent":N,"seconds":S,"behind":N}
+ *   udpsend PORT RATE SECONDS POOLFILE   → one JSON line: {"sent":N,"seconds":S,"behind":N,…}
  * Sends the LF-separated lines of POOLFILE (cycled) to 127.0.0.1:PORT, paced at RATE per second.
+ * SIGTERM ends the run early: the line then says "stopped":true and behind counts up to then.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,13 @@
 #include <unistd.h>
 
 #define BATCH 256
+
+static volatile sig_atomic_t stopping = 0;
+
+static void on_term(int sig) {
+  (void)sig;
+  stopping = 1;
+}
 
 static double now(void) {
   struct timespec ts;
@@ -54,11 +63,13 @@ int main(int argc, char **argv) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
   if (connect(s, (struct sockaddr *)&to, sizeof to)) return perror("connect"), 1;
+  struct sigaction sa = {.sa_handler = on_term};
+  sigaction(SIGTERM, &sa, NULL);
   struct mmsghdr msgs[BATCH];
   memset(msgs, 0, sizeof msgs);
   long total = (long)(rate * seconds), sent = 0, cur = 0;
   double t0 = now(), el = 0;
-  while (sent < total && (el = now() - t0) < seconds) {
+  while (!stopping && sent < total && (el = now() - t0) < seconds) {
     long target = (long)(rate * el);
     if (target > total) target = total;
     if (target - sent <= 0) {
@@ -77,6 +88,7 @@ int main(int argc, char **argv) {
   }
   el = now() - t0;
   close(s);
-  printf("{\"sent\":%ld,\"seconds\":%.3f,\"behind\":%ld,\"blocked_ms\":0,\"max_queued_bytes\":0}\n", sent, el, total - sent);
+  long due = stopping && (long)(rate * el) < total ? (long)(rate * el) : total;
+  printf("{\"sent\":%ld,\"seconds\":%.3f,\"behind\":%ld,\"blocked_ms\":0,\"max_queued_bytes\":0,\"stopped\":%s}\n", sent, el, due > sent ? due - sent : 0, stopping ? "true" : "false");
   return 0;
 }

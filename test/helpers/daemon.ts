@@ -2,13 +2,21 @@
 // sockets on 127.0.0.1, and read what it committed from the real day files.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The checkout: the first folder above this file with a package.json (test/helpers/ under vitest, dist/test/helpers/ once compiled). */
+function findRoot(): string {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+  }
+}
+
+export const ROOT = findRoot();
 export const BIN = join(ROOT, 'bin', 'megalog.js');
 
 export interface Daemon {
