@@ -74,7 +74,7 @@ export class DayReader {
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version: number;
-  private readonly seenSt: { parts: Database.Statement; blocks: Database.Statement } | null;
+  private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -85,14 +85,7 @@ export class DayReader {
     (this.st.rawBlock as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
-    const summary = this.has('port_seen');
     this.load();
-    this.seenSt = summary
-      ? {
-          parts: db.prepare('SELECT hour, cls, ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
-          blocks: db.prepare('SELECT DISTINCT hour FROM port_seen WHERE nat_ip = ? AND part BETWEEN ? AND ? AND blocks = 1').pluck(),
-        }
-      : null;
   }
 
   /** (Re)read what this reader caches from the file: devices and sealed hours. */
@@ -106,7 +99,14 @@ export class DayReader {
       this.devAddr.set(r.id, r.address);
       this.devId.set(r.address, r.id);
     }
-    this.sealed = this.has('port_seen') ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    // The summary table may appear after this reader opened (a writer of this version reopened an older file).
+    if (!this.seenSt && this.has('port_seen')) {
+      this.seenSt = {
+        parts: this.file.db.prepare('SELECT hour, cls, ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
+        blocks: this.file.db.prepare('SELECT DISTINCT hour FROM port_seen WHERE nat_ip = ? AND part BETWEEN ? AND ? AND blocks = 1').pluck(),
+      };
+    }
+    this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
   }
 
   /**
