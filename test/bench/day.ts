@@ -22,15 +22,15 @@
 import { Worker } from 'node:worker_threads';
 import type { NatRecord } from '../../src/parse/types.js';
 import { ipFromDb, ipToDb } from '../../src/store/codes.js';
-import { DayFile, type DayLine, type DayOptions } from '../../src/store/sqlite/dayfile.js';
+import { DayFile, RawBlocks, type DayLine, type DayOptions } from '../../src/store/sqlite/dayfile.js';
 import { mikrotikLine } from '../helpers/gen.js';
 import { TrafficMix } from './mix.js';
 
 /** The day the cases fill (a past day: the console caches past days' summaries, as in production). */
 export const DAY = '2026-01-15';
 export const DAY_MS = 86_400_000;
-/** Lines a chunk: one committer batch. */
-export const CHUNK_LINES = 20_000;
+/** Lines a chunk: one committer batch at its largest (batch_max_lines, what a committer under load takes). */
+export const CHUNK_LINES = 100_000;
 /** Pragmas of the bench's day files (the processor's defaults). */
 export const DAY_OPTS: DayOptions = { journalMode: 'WAL', synchronous: 'NORMAL', cacheSizeMiB: 256, maxPageCount: 0 };
 
@@ -252,12 +252,16 @@ export class DaySource {
     return this.seed / 2147483648;
   }
 
-  /** A key drawn from the sample, among the lines handed out so far. */
+  /** Position up to which lines are committed, when a batch handed out is still waiting for its commit. */
+  committed: number | null = null;
+
+  /** A key drawn from the sample, among the lines handed out (and committed) so far. */
   pick(): Key {
-    if (this.end === 0) throw new Error('no line handed out yet');
+    const upTo = this.committed ?? this.end;
+    if (upTo === 0) throw new Error('no line committed yet');
     for (;;) {
       const i = Math.floor(this.rnd() * this.sample.length);
-      if (this.samplePos[i]! <= this.end) return this.sample[i]!;
+      if (this.samplePos[i]! <= upTo) return this.sample[i]!;
     }
   }
 
@@ -279,16 +283,44 @@ export interface FilledDay {
   source: DaySource;
 }
 
+/** A batch of the day's lines with its original-line blocks being deflated in libuv's pool. */
+export interface Prepared {
+  lines: DayLine[];
+  /** Spool position of its last line (DayFile.commit's batchEnd). */
+  end: number;
+  blocks: RawBlocks;
+  /** Resolves when every block is deflated. */
+  deflated: Promise<void>;
+}
+
+/**
+ * The next `n` lines, their blocks set deflating, as the committer prepares a batch while the one
+ * before commits (committer.ts): await it before committing the previous batch, so the deflate
+ * overlaps that commit. Its lines stay valid until the DaySource.next call after the one behind it.
+ */
+export async function prepare(src: DaySource, n: number): Promise<Prepared> {
+  const lines = await src.next(n);
+  let done!: () => void;
+  const deflated = new Promise<void>((r) => (done = r));
+  const blocks = new RawBlocks(lines, done);
+  if (!blocks.pending) done();
+  return { lines, end: src.position, blocks, deflated };
+}
+
 /** Fill `path` with a whole generated day, CHUNK_LINES lines a DayFile.commit. */
 export async function fillDay(path: string, spec: DaySpec): Promise<DaySource> {
   const src = new DaySource(spec);
   const f = new DayFile(path, spec.day, DAY_OPTS);
   try {
-    for (let done = 0; done < spec.total; ) {
-      const lines = await src.next(Math.min(CHUNK_LINES, spec.total - done));
-      if (!lines.length) break;
-      f.commit(lines, src.position);
-      done += lines.length;
+    let asked = Math.min(CHUNK_LINES, spec.total);
+    let cur: Prepared | null = await prepare(src, asked);
+    while (cur?.lines.length) {
+      await cur.deflated;
+      const n = Math.min(CHUNK_LINES, spec.total - asked);
+      asked += n;
+      const next: Prepared | null = n > 0 ? await prepare(src, n) : null;
+      f.commit(cur.lines, cur.end, cur.blocks);
+      cur = next;
     }
     f.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {

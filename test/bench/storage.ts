@@ -2,7 +2,8 @@
 //   storage — bytes per record on disk (tables, indexes, compressed original lines) vs the raw text;
 //   lookup  — p50/p99 of the ip+port+time query and of the ip-only candidate list, warm and cold;
 //   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
-// The generated day is day.ts's (lines made in a worker thread while the previous batch commits).
+// The generated day is day.ts's (lines made in a worker thread while the previous batch commits, their
+// original-line blocks deflated in libuv's pool meanwhile, as the committer does).
 // At a chosen mark the file can be lent to another case (handOver: the search case reads the day at
 // 10 M records) before it grows further.
 import { execFileSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/daemon.js';
 import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
-import { DAY, DAY_MS, DAY_OPTS, DaySource, type FilledDay } from './day.js';
+import { CHUNK_LINES, DAY, DAY_MS, DAY_OPTS, DaySource, prepare, type FilledDay, type Prepared } from './day.js';
 import { figure, info, pct } from './report.js';
 import { onCleanup } from './procs.js';
 
@@ -24,7 +25,7 @@ export interface StorageOptions {
   marks: number[];
   /** Mark at which bytes/record is reported. */
   storageAt: number;
-  /** Lines per DayFile.commit (one committer batch). */
+  /** Lines per DayFile.commit (one committer batch; at most CHUNK_LINES; every mark a multiple of it). */
   batch: number;
   subscribers: number;
   publics: number;
@@ -100,10 +101,11 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   const path = join(dir, `${DAY}.db`);
   const total = o.marks[o.marks.length - 1]!;
   const gen = new DaySource({ day: DAY, total, subscribers: o.subscribers, publics: o.publics, seed: 12345 });
+  if (o.batch > CHUNK_LINES || o.marks.some((m) => m % o.batch)) throw new Error(`storage: batch ${o.batch} must be ≤ ${CHUNK_LINES} and divide every mark`);
   const opts = DAY_OPTS;
   let f = new DayFile(path, DAY, opts);
   let records = 0;
-  /** Time spent getting lines (waiting for the worker, unpacking): not overlapped with commits. */
+  /** Time spent waiting for lines and their deflated blocks (not overlapped with commits). */
   let genMs = 0;
   let commitMs = 0;
   const window = Math.max(o.batch, Math.min(500_000, Math.floor(o.marks[0]! / 2)));
@@ -111,16 +113,23 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   let winMs = 0;
   let handedMs = 0;
   const tStart = Date.now();
+  let asked = o.batch;
+  let cur: Prepared | null = await prepare(gen, o.batch);
   try {
     for (const mark of o.marks) {
-      while (records < mark) {
-        const n = Math.min(o.batch, mark - records);
+      while (records < mark && cur) {
         let t0 = performance.now();
-        const lines = await gen.next(n);
+        await cur.deflated;
+        // The next batch is unpacked and set deflating before this one commits (its lines stay valid).
+        const next: Prepared | null = asked < total ? await prepare(gen, o.batch) : null;
+        if (next) asked += o.batch;
         genMs += performance.now() - t0;
         t0 = performance.now();
-        f.commit(lines, gen.position);
+        f.commit(cur.lines, cur.end, cur.blocks);
+        gen.committed = cur.end;
         const dt = performance.now() - t0;
+        const n = cur.lines.length;
+        cur = next;
         commitMs += dt;
         records += n;
         if (records > mark - window) {
@@ -130,7 +139,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
         if (records % 5_000_000 < o.batch) info(`store: ${(records / 1e6).toFixed(1)} M records, commit ${Math.round((records * 1000) / commitMs)} rows/s overall, waited for lines ${Math.round(genMs / 1000)} s, ${Math.round((Date.now() - tStart) / 1000)} s elapsed`);
       }
       const label = mark >= 1e6 ? `${mark / 1e6} M` : `${mark / 1e3} k`;
-      figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch, last ${winRecords.toLocaleString('en-US')} rows before the mark` });
+      figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch (blocks deflated ahead), last ${winRecords.toLocaleString('en-US')} rows before the mark` });
       winRecords = 0;
       winMs = 0;
       const warm = timeQueries(f.db, gen, o.warmQueries, 'lookup');
