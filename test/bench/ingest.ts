@@ -76,6 +76,8 @@ interface StepResult {
   senderLimited: boolean;
   /** A failed step's measure of what the system did take (msg/s), when its failure shows it. */
   took: number | null;
+  /** MegaLog: what it committed over the step and its drain (msg/s), when it caught up. */
+  throughput: number | null;
 }
 
 /** Build udpsend.c when a C compiler is there; null → the Node sender sends UDP too. */
@@ -342,24 +344,33 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
   if (why.startsWith('loss')) took = Math.min(received, committed) / r.seconds;
   else if (why.startsWith('sender blocked')) took = r.sent / r.seconds;
   else if (why.startsWith('backlog') && caughtUpMs >= 0) took = committed / (r.seconds + Math.max(0, caughtUpMs - DRAIN_MS) / 1000);
-  info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s → ${pass ? 'held' : why} (${((Date.now() - tStep) / 1000).toFixed(1)} s)`);
-  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited, took };
+  const throughput = sys.name === 'megalog' && caughtUpMs >= 0 && committed > 0 ? committed / (r.seconds + caughtUpMs / 1000) : null;
+  info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s${throughput ? `, committed ${Math.round(throughput / 1000)} k/s with its drain` : ''} → ${pass ? 'held' : why} (${((Date.now() - tStep) / 1000).toFixed(1)} s)`);
+  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited, took, throughput };
 }
 
 /**
  * Step the rate up from startRate (doubling; halving instead, down to a quarter of it, while the
  * first rates fail), bisect up to `bisections` times while the bracket is wider than a quarter of
- * the good rate (the hold's own step down), then confirm the best for `holdSec`.
+ * the good rate (the hold's own step down), then confirm the best for `holdSec`. MegaLog's spool
+ * absorbs a 2 s probe far above what it commits, so its hold starts at most at the best rate a probe
+ * committed, drain included (a failed 30 s hold costs ~40 s of the run's budget).
  */
 async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string }> {
   let good = 0;
   let bad = 0;
   let fail = '';
   let limitedBySender = false;
+  let committedRate = 0;
+  const probe = async (rate: number) => {
+    const r = await step(sys, sender, proto, rate, o.probeSec);
+    committedRate = Math.max(committedRate, r.throughput ?? 0);
+    return r;
+  };
   for (let rate = o.startRate; rate <= o.maxRate && rate >= o.startRate / 4; rate = good ? rate * 2 : rate / 2) {
-    let r = await step(sys, sender, proto, rate, o.probeSec);
+    let r = await probe(rate);
     // The sender shares 2 cores with the receiver: one starved step is retried before it counts.
-    if (r.senderLimited) r = await step(sys, sender, proto, rate, o.probeSec);
+    if (r.senderLimited) r = await probe(rate);
     if (r.pass) good = rate;
     else {
       // A sender that could not offer the rate bounds the search at what it did offer.
@@ -372,7 +383,7 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
   }
   for (let i = 0; i < o.bisections && bad && good && bad - good > Math.max(10_000, good / 4); i++) {
     const mid = Math.round((good + bad) / 2 / 1000) * 1000;
-    const r = await step(sys, sender, proto, mid, o.probeSec);
+    const r = await probe(mid);
     if (r.pass) good = mid;
     else {
       bad = mid;
@@ -384,6 +395,7 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
   // hold showed the system took (80 % after a UDP loss: an overloaded receiver takes more than it
   // can without loss), kept between 50 and 90 % of the rate tried; else by a quarter. Short probes
   // pass at rates a long hold does not, and each failed hold costs up to holdSec and its drain.
+  if (committedRate > 0 && good > committedRate) good = Math.floor(committedRate / 1000) * 1000;
   for (let i = 0; i < 5 && good > 0; i++) {
     const r = await step(sys, sender, proto, good, o.holdSec);
     if (r.pass) return { held: good, limitedBySender, fail };
