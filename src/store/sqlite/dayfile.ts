@@ -6,6 +6,7 @@ import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../fault.js';
 import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
+import { DAY_STAT_DDL, DayStats } from './stats.js';
 import { DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 
 /** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
@@ -60,6 +61,8 @@ export class DayFile {
   private readonly st: ReturnType<DayFile['prepare']>;
   /** Port summary kept by writers of schema ≥ 2 files (ports.ts). */
   private readonly ports: PortSummary | null = null;
+  /** Per-day counts for the daily view (stats.ts), kept by writers. */
+  private readonly stats: DayStats | null = null;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     this.db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: 5000 });
@@ -70,7 +73,10 @@ export class DayFile {
       this.db.pragma(`cache_size = ${-opts.cacheSizeMiB * 1024}`);
       this.db.pragma('temp_store = MEMORY');
       if (opts.maxPageCount > 0) this.db.pragma(`max_page_count = ${opts.maxPageCount}`);
+      const statsExisted = !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'day_stat'").get();
       this.db.exec(DDL);
+      this.db.exec(DAY_STAT_DDL);
+      DayStats.init(this.db, statsExisted);
       this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
@@ -80,6 +86,7 @@ export class DayFile {
       for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
       for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
       if (this.schemaVersion >= 2) this.ports = new PortSummary(this.db);
+      this.stats = new DayStats(this.db);
     }
   }
 
@@ -128,6 +135,7 @@ export class DayFile {
     const seen = new Map<number | string, SeenEntry[]>();
     const v1 = this.schemaVersion < 2;
     const ports = this.ports;
+    const stats = this.stats;
     // Record times seal summary hours only up to the wall clock (a forged future time cannot).
     const clock = Date.now() + SEAL_GRACE_MS - this.dayStartMs;
     const tx = this.db.transaction(() => {
@@ -156,6 +164,7 @@ export class DayFile {
               const natPort = block ? r.nat_port_start! : r.nat_port ?? -1;
               const blockEnd = block ? r.nat_port_end : null;
               if (t > frontier && t <= clock) frontier = t;
+              stats?.record(t, device, code % 1024, natIp);
               if (ports?.sealedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
               if (srcIp != null && !v1) {
                 const hour = Math.floor(t / HOUR_MS);
@@ -173,6 +182,7 @@ export class DayFile {
           } else {
             const reason = l.reason ? this.vocabId('reason', l.reason) : null;
             st.insLine!.run(rawRef, l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2, reason);
+            stats?.line(l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2);
             if (l.status === 'unparsed') res.unparsed++;
             else res.ignored++;
           }
@@ -200,6 +210,7 @@ export class DayFile {
       seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
       for (const r of seenRows) st.upSeen!.run(r);
       ports?.update(late, frontier);
+      stats?.flush();
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
       st.addMeta!.run(res.ignored, 'ignored');
@@ -212,6 +223,7 @@ export class DayFile {
     } catch (err) {
       // The cached ids and sealed hours may name rows the rollback removed.
       this.ports?.reload();
+      this.stats?.clear();
       this.devices.clear();
       this.vocab.clear();
       for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);

@@ -20,6 +20,8 @@
 //            reads the nat rows of the hours where that port appears, not every row of the address.
 //            Added after schema 2 without a version change: a file without it, or an hour not yet
 //            sealed (meta port_hours), is read from nat as before.
+//   day_stat per-day counts for the daily view (records by hour and device, by hour and protocol, by
+//            public address; kept lines by hour, device and status), added in each commit (stats.ts).
 //   raw      the original messages, exact bytes, in deflate blocks of up to RAW_BLOCK lines:
 //            data = deflateRaw( (varint len, bytes)* ). raw_ref = block_id·RAW_BLOCK + index.
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
