@@ -215,6 +215,33 @@ describe('megalog verify and the seal manifest', () => {
   });
 });
 
+describe('backup and restore of sealed days', () => {
+  it('copies sealed files byte for byte with the seal manifest; a restore is read-only again and verifies', async () => {
+    const s = setup();
+    const days = ['2026-11-19', '2026-11-20'];
+    s.store.commitDay(days[0]!, [line(days[0]!, 1)], 1);
+    s.store.commitDay(days[1]!, [line(days[1]!, 2)], 2);
+    expect(await s.sealer.seal(days[0]!)).toBe('sealed');
+    s.sealer.stop();
+    s.store.close();
+    const bak = join(tempDir(), 'bak');
+    const cli = (...args: string[]) => execFileSync(process.execPath, [BIN, ...args], { env: testEnv(s.dir), encoding: 'utf8', stdio: 'pipe' });
+    cli('backup', bak);
+    const files = JSON.parse(readFileSync(join(bak, 'MANIFEST.json'), 'utf8')).files as { file: string; sha256: string }[];
+    const seal = readManifest(manifestPath(s.cfg.cold_storage_dir)).entries[0] as SealEntry;
+    expect(files.find((f) => f.file === `${days[0]}.db`)!.sha256).toBe(seal.sha256);
+    expect(files.find((f) => f.file === 'seals.jsonl')).toBeTruthy();
+    const { rmSync } = await import('node:fs');
+    rmSync(s.cfg.cold_storage_dir, { recursive: true });
+    expect(cli('restore', bak)).toMatch(/restored/);
+    expect(statSync(s.store.pathOf(days[0]!)).mode & 0o777).toBe(0o444);
+    expect(statSync(s.store.pathOf(days[1]!)).mode & 0o200).toBe(0o200);
+    const v = verify(s.dir);
+    expect(v.status).toBe(0);
+    expect(v.out).toMatch(new RegExp(`${days[0]}: ok .*sha256 and size match`));
+  });
+});
+
 describe('court report hashes', () => {
   it('takes a sealed file\'s hash from the manifest (size and mode match) and does not hash an open day', async () => {
     const { cfg, store, sealer } = setup();
