@@ -106,8 +106,7 @@ export class SqliteStore {
       throw err;
     }
     const c = f.counters();
-    this.dirty.add(day);
-    this.syncDay(day, f);
+    this.dirty.delete(day); // the checkpoint synced the file (the caller fsyncs it again, off this thread)
     f.close();
     this.open.delete(day);
     return { records: c.records, lines: c.lines };
