@@ -116,6 +116,38 @@ describe('sealing', () => {
     store.close();
   });
 
+  it('after a crash between the manifest append and the chmod, the next start only makes the file read-only', async () => {
+    const { cfg, store, sealer } = setup();
+    const d = '2026-11-20';
+    store.commitDay(d, [line(d, 1)], 1);
+    await sealer.seal(d);
+    sealer.stop();
+    chmodSync(store.pathOf(d), 0o644); // as if the process died before the chmod
+    const again = new Sealer(cfg, store, new Stats(), () => {});
+    expect(again.due(Date.now(), Infinity, new Set())).toBe(d);
+    expect(await again.seal(d)).toBe('confirmed');
+    expect(statSync(store.pathOf(d)).mode & 0o777).toBe(0o444);
+    expect(readManifest(manifestPath(cfg.cold_storage_dir)).entries.map((e) => e.event)).toEqual(['seal']);
+    again.stop();
+    store.close();
+  });
+
+  it('a file changed while writable under a seal entry is recorded as such on the chain before it is sealed again', async () => {
+    const { cfg, store, sealer } = setup();
+    const d = '2026-11-20';
+    store.commitDay(d, [line(d, 1)], 1);
+    await sealer.seal(d);
+    sealer.stop();
+    chmodSync(store.pathOf(d), 0o644);
+    appendFileSync(store.pathOf(d), Buffer.alloc(4096)); // a change that went around the reopen protocol
+    const again = new Sealer(cfg, store, new Stats(), () => {});
+    expect(await again.seal(d)).toBe('sealed');
+    const m = readManifest(manifestPath(cfg.cold_storage_dir));
+    expect(m.entries.map((e) => [e.event, (e as { reason?: string }).reason])).toEqual([['seal', undefined], ['reopen', 'changed_unsealed'], ['seal', undefined]]);
+    again.stop();
+    store.close();
+  });
+
   it('a torn last manifest line is reported by verify, then cut, kept and recorded by the next writer', async () => {
     const { dir, cfg, store, sealer } = setup();
     const d = '2026-11-20';

@@ -52,6 +52,7 @@ export class Sealer {
   private readonly latest: Map<string, ManifestEntry>;
   private readonly reopens = new Map<string, number>();
   private readonly failedAt = new Map<string, number>();
+  private readonly unlisted = new Set<string>();
   private current: { day: string; cancelled: boolean } | null = null;
   private stopped = false;
 
@@ -128,6 +129,13 @@ export class Sealer {
       if (at > caughtUpTo || inFlight.has(day)) continue;
       if (now - (this.failedAt.get(day) ?? -Infinity) < RETRY_MS) continue;
       if (latest?.event === 'seal' && !this.writable(day)) continue;
+      if (!latest && !this.writable(day)) {
+        // Read-only but never sealed here (manifest lost or replaced?): not ours to vouch for.
+        // verify reports it; a late line for it reopens it on the chain, and it is sealed after that.
+        if (!this.unlisted.has(day)) this.log('warn', `seal: ${day} is read-only but absent from the seal manifest; left as it is (see megalog verify)`);
+        this.unlisted.add(day);
+        continue;
+      }
       return day;
     }
     // Reopened days may be due although an earlier day is not: look at them too.
@@ -148,6 +156,20 @@ export class Sealer {
     const path = this.store.pathOf(day);
     const cur = (this.current = { day, cancelled: false });
     try {
+      const prior = this.latest.get(day);
+      if (prior?.event === 'seal' && !this.store.isOpen(day)) {
+        // Writable under a seal entry: a crash came between the append and the chmod (the entry
+        // stands if the file still matches it), or the file was changed around the reopen protocol.
+        const size = statSync(path).size;
+        const same = size === prior.bytes && (await sha256File(path, HASH_CHUNK)) === prior.sha256;
+        if (cur.cancelled || this.stopped) return 'cancelled';
+        if (same) {
+          this.makeReadonly(path);
+          return 'confirmed';
+        }
+        this.record({ event: 'reopen', day, reason: 'changed_unsealed', lines: 0, at: new Date().toISOString() });
+        this.log('error', `seal: ${day} changed after its seal without a reopening; recorded on the chain, sealing again`);
+      }
       const t0 = Date.now();
       const counters = this.store.finishDay(day);
       const t1 = Date.now();
@@ -163,17 +185,6 @@ export class Sealer {
       if (cur.cancelled || this.stopped) return 'cancelled';
       const after = statSync(path);
       if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return 'cancelled';
-      const latest = this.latest.get(day);
-      if (latest?.event === 'seal') {
-        if (latest.sha256 === sha256 && latest.bytes === after.size) {
-          // A crash came between the append and the chmod: the entry stands.
-          this.makeReadonly(path);
-          return 'confirmed';
-        }
-        // The file changed while its latest entry said sealed, without a reopening: say so on the chain.
-        this.record({ event: 'reopen', day, reason: 'changed_unsealed', lines: 0, at: new Date().toISOString() });
-        this.log('error', `seal: ${day} changed after its seal without a reopening; recorded, sealing again`);
-      }
       this.record({ event: 'seal', day, sha256, bytes: after.size, records: counters.records, lines: counters.lines, sealed_at: new Date().toISOString() });
       this.makeReadonly(path);
       this.stats.add('days_sealed', 1);
