@@ -231,9 +231,11 @@ export class Committer {
 
   private commitBatch(b: Batch, now: number): boolean {
     const t0 = process.hrtime.bigint();
+    let late = 0;
     try {
+      late = 0;
       for (const [day, lines] of b.byDay) {
-        this.sealer.admit(day, lines.length);
+        if (this.sealer.admit(day, lines.length)) late += lines.length;
         this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
       }
     } catch (err) {
@@ -258,6 +260,7 @@ export class Committer {
     s.add('lines_ignored', b.ignored);
     s.add('dropped_noise', b.noise);
     s.add('time_out_of_range', b.outOfRange);
+    s.add('sealed_day_lines', late);
     s.add('invalid_utf8', b.invalidUtf8);
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);

@@ -77,20 +77,18 @@ export class Sealer {
   /**
    * Called before a commit writes `lines` messages to `day`: cancels a seal in progress, reopens a
    * sealed file (manifest entry first). Throws when the manifest cannot be written: the commit then
-   * fails and is retried, nothing is lost.
+   * fails and is retried, nothing is lost. Returns true when `day` has been sealed before (its lines
+   * are late: the caller counts them once committed).
    */
-  admit(day: string, lines: number): void {
+  admit(day: string, lines: number): boolean {
     if (this.current?.day === day) this.current.cancelled = true;
     const latest = this.latest.get(day);
-    if (this.store.isOpen(day)) {
-      if (latest?.event === 'reopen') this.stats.add('sealed_day_lines', lines);
-      return;
-    }
+    if (this.store.isOpen(day)) return latest?.event === 'reopen';
     let mode: number;
     try {
       mode = statSync(this.store.pathOf(day)).mode;
     } catch {
-      return; // a new day file
+      return false; // a new day file
     }
     const readonly = (mode & 0o200) === 0;
     if (latest?.event === 'seal' || readonly) {
@@ -101,7 +99,7 @@ export class Sealer {
       if (readonly) chmodSync(this.store.pathOf(day), 0o644);
       this.log('info', `seal: ${day} reopened for ${lines} late line(s) (${reason}); sealed again after ${new Date(sealDueAt(day, this.cfg, this.latest.get(day), this.reopens.get(day)!)).toISOString()}`);
     }
-    if (this.latest.get(day)?.event === 'reopen') this.stats.add('sealed_day_lines', lines);
+    return this.latest.get(day)?.event === 'reopen';
   }
 
   /** Record days deleted by retention. */
