@@ -19,7 +19,7 @@ usage: megalog <command> [--config FILE] [options]
   parse                    stdin → one JSON value per line (check a router's format)
   stats [--json]           what the store holds, per day
   search …                 forensic answer (see megalog search --help)
-  verify [--audit]         check sealed day files / the audit chain
+  verify [--audit]         check the seal manifest, every day file against it / the audit chain
   user add|passwd|disable|list …   console users
   backup DEST | restore SRC
 

@@ -44,6 +44,10 @@ export class Metrics {
     counter('megalog_invalid_utf8_total', 'Messages that were not valid UTF-8 (kept byte for byte).', 'invalid_utf8');
     counter('megalog_time_out_of_range_total', 'Records whose own time was implausible, filed under their receive time.', 'time_out_of_range');
     counter('megalog_commit_errors_total', 'Failed commit attempts (retried).', 'commit_errors');
+    counter('megalog_days_sealed_total', 'Day files sealed: hashed into the seal manifest and made read-only (resealing included).', 'days_sealed');
+    counter('megalog_sealed_day_reopens_total', 'Sealed day files reopened to take late lines (each recorded in the seal manifest).', 'sealed_day_reopens');
+    counter('megalog_sealed_day_lines_total', 'Messages committed into a day file after it had been sealed once.', 'sealed_day_lines');
+    counter('megalog_seal_errors_total', 'Failed seal attempts (retried; e.g. a console reader held the file).', 'seal_errors');
     labelled('megalog_messages_dropped_total', 'Messages or bytes lost or refused, by reason (bytes for framing, oversize, spool damage; messages otherwise).', 'reason', DROP_REASONS, 'dropped_');
     gauge('megalog_udp_kernel_drops', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', () => s().udp_kernel_drops ?? 0);
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);

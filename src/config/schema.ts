@@ -28,6 +28,8 @@ export const SCHEMA = {
   db_cache_size_mib: { kind: { type: 'int', min: 2, max: 65536 }, default: 256, help: 'SQLite page cache of the day being written' },
   db_max_page_count: { kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, default: 0, help: 'cap on pages per day file (0 = no cap; tests use it to simulate a full disk)' },
   log_retention_days: { kind: { type: 'int', min: 1, max: 36500 }, default: 365, help: 'day files older than this are deleted' },
+  seal_grace_sec: { kind: { type: 'int', min: 0, max: 30 * 86_400 }, default: 7200, help: 'a day file is sealed (hashed into the manifest, made read-only) this long after its UTC day ends' },
+  seal_reopen_delay_sec: { kind: { type: 'int', min: 0, max: 7 * 86_400 }, default: 3600, help: 'a sealed day reopened by late lines is sealed again after this, doubled at each reopening of that day (at most 7 days)' },
   enable_audit_log: { kind: { type: 'bool' }, default: true, help: 'record every login, search, export and admin action' },
   noise_filters: { kind: { type: 'strings' }, default: [], help: 'substrings: a line containing one is counted as noise and not stored' },
   syslog_udp_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5514', help: 'UDP syslog listeners' },
@@ -78,6 +80,8 @@ export interface Config {
   db_cache_size_mib: number;
   db_max_page_count: number;
   log_retention_days: number;
+  seal_grace_sec: number;
+  seal_reopen_delay_sec: number;
   enable_audit_log: boolean;
   noise_filters: readonly string[];
   syslog_udp_listen: readonly string[];

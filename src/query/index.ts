@@ -108,7 +108,12 @@ export class ReaderCache {
   private readonly idle = new Map<string, { r: DayReader; at: number }>();
   /** Readers idle longer than this are closed (a removed file's space is freed only when closed). */
   static readonly IDLE_MS = 60_000;
-  constructor(readonly dir: string, private readonly max = 8) {}
+  /** Idle readers are also closed on a timer: an open reader blocks the sealer's switch out of WAL. */
+  private readonly timer: NodeJS.Timeout;
+  constructor(readonly dir: string, private readonly max = 8) {
+    this.timer = setInterval(() => this.sweep(), ReaderCache.IDLE_MS);
+    this.timer.unref();
+  }
 
   take(day: string): DayReader | null {
     this.sweep();
@@ -137,6 +142,7 @@ export class ReaderCache {
   }
 
   close(): void {
+    clearInterval(this.timer);
     for (const day of [...this.idle.keys()]) this.drop(day);
   }
 }

@@ -1,17 +1,21 @@
 // `megalog backup DEST` / `megalog restore SRC`.
 //
 // Backup copies every day file and users.db with SQLite's online backup API (consistent while the
-// processor keeps writing), then writes DEST/MANIFEST.json: each file's size and SHA-256. Day files
+// processor keeps writing), except sealed day files, copied byte for byte so that the copy keeps the
+// SHA-256 of its seal; it carries the seal manifest (seals.jsonl) too. Then it writes
+// DEST/MANIFEST.json: each file's size and SHA-256. Day files
 // whose size and modification time match the previous manifest are not copied again, so a nightly
 // backup of a year of evidence only copies what changed. Restore checks every SHA-256 first, refuses
-// to run while a processor owns the hot directory, and never overwrites an existing file unless --force.
+// to run while a processor owns the hot directory, and never overwrites an existing file unless --force;
+// a restored day file that matches its seal entry is made read-only again.
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { acquireLock, releaseLock } from '../processor.js';
 import { DAY_FILE_RE } from './codes.js';
 import { sha256File } from './hash.js';
+import { MANIFEST_FILE, latestByDay, manifestPath, readManifest as readSealManifest } from './manifest.js';
 import { SqliteStore } from './sqlite/index.js';
 
 interface ManifestEntry {
@@ -47,6 +51,14 @@ async function copyDb(src: string, dest: string): Promise<void> {
   }
 }
 
+/** Byte-for-byte copy through a temporary name (a sealed file keeps its hash). */
+function copyFile(src: string, dest: string): void {
+  const tmp = `${dest}.partial`;
+  copyFileSync(src, tmp);
+  chmodSync(tmp, 0o644); // the copy of a read-only file stays replaceable by the next backup
+  renameSync(tmp, dest);
+}
+
 export async function runBackup(cfg: Config, dest: string | undefined): Promise<number> {
   if (!dest) {
     console.error('megalog backup: name a destination directory');
@@ -55,8 +67,9 @@ export async function runBackup(cfg: Config, dest: string | undefined): Promise<
   mkdirSync(dest, { recursive: true });
   const previous = new Map((readManifest(dest)?.files ?? []).map((f) => [f.file, f]));
   const store = new SqliteStore(cfg);
-  const sources = store.listDayNames().map((d) => ({ file: `${d}.db`, path: store.pathOf(d) }));
-  if (existsSync(cfg.users_db_path)) sources.push({ file: 'users.db', path: cfg.users_db_path });
+  const seals = latestByDay(readSealManifest(manifestPath(cfg.cold_storage_dir)).entries);
+  const sources = store.listDayNames().map((d) => ({ file: `${d}.db`, path: store.pathOf(d), day: d as string | null }));
+  if (existsSync(cfg.users_db_path)) sources.push({ file: 'users.db', path: cfg.users_db_path, day: null });
   const files: ManifestEntry[] = [];
   let copied = 0;
   for (const s of sources) {
@@ -70,9 +83,21 @@ export async function runBackup(cfg: Config, dest: string | undefined): Promise<
       files.push(prev);
       continue;
     }
-    await copyDb(s.path, target);
-    files.push({ file: s.file, bytes: statSync(target).size, sha256: await sha256File(target), source_mtime_ms: mtime });
+    const seal = s.day ? seals.get(s.day) : undefined;
+    const sealed = seal?.event === 'seal' && (st.mode & 0o222) === 0 && st.size === seal.bytes;
+    if (sealed) copyFile(s.path, target);
+    else await copyDb(s.path, target);
+    const sha256 = await sha256File(target);
+    if (sealed && sha256 !== seal.sha256) console.error(`backup: ${s.file} does not match its seal (run megalog verify); copied as it is`);
+    files.push({ file: s.file, bytes: statSync(target).size, sha256, source_mtime_ms: mtime });
     copied++;
+  }
+  // The seal manifest: small, copied every time (it only grows), byte for byte.
+  const mpath = manifestPath(cfg.cold_storage_dir);
+  if (existsSync(mpath)) {
+    const target = join(dest, MANIFEST_FILE);
+    copyFile(mpath, target);
+    files.push({ file: MANIFEST_FILE, bytes: statSync(target).size, sha256: await sha256File(target), source_mtime_ms: statSync(mpath).mtimeMs });
   }
   const manifest: Manifest = { format: 'megalog-backup-1', created: new Date().toISOString(), files };
   writeFileSync(join(dest, 'MANIFEST.json.tmp'), JSON.stringify(manifest, null, 1));
@@ -92,7 +117,7 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
     return 65;
   }
   // Only names a backup can legitimately hold: day files and users.db, never a path.
-  const bad = m.files.filter((f) => f.file !== 'users.db' && !DAY_FILE_RE.test(f.file));
+  const bad = m.files.filter((f) => f.file !== 'users.db' && f.file !== MANIFEST_FILE && !DAY_FILE_RE.test(f.file));
   if (bad.length) {
     console.error(`megalog restore: manifest names unexpected files: ${bad.map((f) => JSON.stringify(f.file)).join(', ')}`);
     return 65;
@@ -114,10 +139,13 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
     mkdirSync(cfg.cold_storage_dir, { recursive: true });
     let restored = 0;
     let kept = 0;
+    const restoredFiles: { file: string; target: string; sha256: string }[] = [];
     for (const f of m.files) {
       const target = f.file === 'users.db' ? cfg.users_db_path : join(cfg.cold_storage_dir, basename(f.file));
+      restoredFiles.push({ file: f.file, target, sha256: f.sha256 });
       if (existsSync(target) && !force) {
         kept++;
+        restoredFiles.pop();
         continue;
       }
       mkdirSync(dirname(target), { recursive: true });
@@ -125,6 +153,13 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
       copyFileSync(join(src, f.file), `${target}.restoring`);
       renameSync(`${target}.restoring`, target);
       restored++;
+    }
+    // Restored day files that match their seal entry are sealed again (read-only).
+    const seals = latestByDay(readSealManifest(manifestPath(cfg.cold_storage_dir)).entries);
+    for (const f of restoredFiles) {
+      const day = DAY_FILE_RE.exec(f.file)?.[1];
+      const e = day ? seals.get(day) : undefined;
+      if (e?.event === 'seal' && e.sha256 === f.sha256) chmodSync(f.target, 0o444);
     }
     console.log(`restore: ${restored} files restored, ${kept} existing files kept${kept ? ' (use --force to overwrite)' : ''}`);
     return 0;

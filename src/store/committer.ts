@@ -27,6 +27,7 @@ import { IGNORE_REASONS, type Slot, type Stats } from '../stats.js';
 import { DAY_MS, dayOf } from './codes.js';
 import { RawBlocks, type DayLine } from './sqlite/dayfile.js';
 import { SqliteStore, isDiskFull } from './sqlite/index.js';
+import { Sealer } from './seal.js';
 
 const DURABLE_EVERY_MS = 5000;
 /** A record stamped further from its receive time than this is filed under the receive time. */
@@ -38,6 +39,8 @@ export interface CommitterLog {
 
 export class Committer {
   readonly store: SqliteStore;
+  /** Seals finished days and reopens sealed ones for late lines (seal.ts). */
+  readonly sealer: Sealer;
   private readonly reader: SpoolReader;
   private readonly spoolDir: string;
   private readonly checkpointPath: string;
@@ -63,6 +66,7 @@ export class Committer {
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
     configureParsers(cfg);
     this.store = new SqliteStore(cfg);
+    this.sealer = new Sealer(cfg, this.store, stats, log);
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
     this.reader = new SpoolReader(this.spoolDir);
     this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');
@@ -213,7 +217,7 @@ export class Committer {
         push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
       }
     }
-    const b: Batch = { size: batch.length, batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
+    const b: Batch = { size: batch.length, firstRecvMs: batch.length ? batch[0]!.recvMs : Date.now(), batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
     for (const [day, lines] of force ? [] : byDay) {
       const blocks = new RawBlocks(lines, () => {
         if (--b.deflating === 0) this.onReady?.();
@@ -227,8 +231,13 @@ export class Committer {
 
   private commitBatch(b: Batch, now: number): boolean {
     const t0 = process.hrtime.bigint();
+    let late = 0;
     try {
-      for (const [day, lines] of b.byDay) this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
+      late = 0;
+      for (const [day, lines] of b.byDay) {
+        if (this.sealer.admit(day, lines.length)) late += lines.length;
+        this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
+      }
     } catch (err) {
       this.stats.add('commit_errors', 1);
       const full = isDiskFull(err);
@@ -251,6 +260,7 @@ export class Committer {
     s.add('lines_ignored', b.ignored);
     s.add('dropped_noise', b.noise);
     s.add('time_out_of_range', b.outOfRange);
+    s.add('sealed_day_lines', late);
     s.add('invalid_utf8', b.invalidUtf8);
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);
@@ -299,6 +309,23 @@ export class Committer {
     }
   }
 
+  /**
+   * Receive time before which every message is committed: a day may be sealed once its end + grace
+   * is below it (nothing received before the seal time is still on its way to that day).
+   */
+  caughtUpTo(now = Date.now()): number {
+    if (this.taken.length) return this.taken[0]!.firstRecvMs;
+    if (this.pending.length) return this.pending[0]!.recvMs;
+    return this.readPos >= this.stats.get('spool_end') ? now : 0;
+  }
+
+  /** Days of batches taken and not committed yet. */
+  daysInFlight(): Set<string> {
+    const out = new Set<string>();
+    for (const b of this.taken) for (const d of b.byDay.keys()) out.add(d);
+    return out;
+  }
+
   /** Messages read and not committed yet. */
   get pendingCount(): number {
     let n = this.pending.length;
@@ -307,6 +334,7 @@ export class Committer {
   }
 
   close(): void {
+    this.sealer.stop();
     this.store.close();
   }
 }
@@ -315,6 +343,8 @@ export class Committer {
 interface Batch {
   /** Messages in it. */
   size: number;
+  /** Receive time of its first message. */
+  firstRecvMs: number;
   batchEnd: number;
   byDay: Map<string, DayLine[]>;
   blocks: Map<string, RawBlocks>;

@@ -20,6 +20,23 @@ try {
 let stopping = false;
 let timer: NodeJS.Timeout | null = null;
 let lastRetention = 0;
+let lastSealPass = 0;
+let sealing = false;
+/** How often the sealer looks for a day due (cheap: a directory listing and the manifest in memory). */
+const SEAL_PASS_MS = 5000;
+
+/** Seal at most one day at a time; its hash streams in the thread pool while this loop keeps committing. */
+function sealPass(now: number): void {
+  if (sealing || now - lastSealPass < SEAL_PASS_MS) return;
+  lastSealPass = now;
+  const day = committer.sealer.due(now, committer.caughtUpTo(now), committer.daysInFlight());
+  if (!day) return;
+  sealing = true;
+  void committer.sealer.seal(day).finally(() => {
+    sealing = false;
+    lastSealPass = 0; // look for the next due day at once (start-up with many days over)
+  });
+}
 
 function loop(): void {
   timer = null;
@@ -31,8 +48,12 @@ function loop(): void {
     if (now - lastRetention > 3600_000) {
       lastRetention = now;
       const removed = committer.store.applyRetention(config.log_retention_days, now);
-      if (removed.length) log('info', `retention: deleted day files ${removed.join(', ')}`);
+      if (removed.length) {
+        committer.sealer.removed(removed);
+        log('info', `retention: deleted day files ${removed.join(', ')}`);
+      }
     }
+    sealPass(now);
   } catch (err) {
     // Never let one bad batch kill the thread: report, back off, try again.
     log('error', `committer: ${(err as Error).stack ?? err}`);

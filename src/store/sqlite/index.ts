@@ -79,6 +79,39 @@ export class SqliteStore {
     return r;
   }
 
+  /** Whether `day` is open for writing in this store. */
+  isOpen(day: string): boolean {
+    return this.open.has(day);
+  }
+
+  /**
+   * Make a day file ready to be sealed (seal.ts): port summary sealed, WAL checkpointed into the file
+   * and truncated, `PRAGMA optimize`, journal switched to DELETE (a read-only file then opens without
+   * -wal/-shm writes), fsynced and closed. Throws SQLITE_BUSY while another connection (a console
+   * reader) holds the file: the sealer tries again later. Returns the file's counters.
+   */
+  finishDay(day: string): { records: number; lines: number } {
+    const f = this.day(day);
+    const db = f.db;
+    db.pragma('busy_timeout = 250'); // never hold the committer thread for long: the sealer retries
+    try {
+      f.sealDay();
+      const [cp] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (cp && cp.busy) throw Object.assign(new Error('checkpoint blocked by a reader'), { code: 'SQLITE_BUSY' });
+      db.pragma('optimize');
+      const mode = db.pragma('journal_mode = DELETE', { simple: true });
+      if (String(mode).toLowerCase() !== 'delete') throw Object.assign(new Error('journal mode switch blocked by a reader'), { code: 'SQLITE_BUSY' });
+    } catch (err) {
+      db.pragma('busy_timeout = 5000');
+      throw err;
+    }
+    const c = f.counters();
+    this.dirty.delete(day); // the checkpoint synced the file (the caller fsyncs it again, off this thread)
+    f.close();
+    this.open.delete(day);
+    return { records: c.records, lines: c.lines };
+  }
+
   /** Seal the port summary of a day file whose day ended more than the grace ago (ports.ts). */
   private sealIfOver(f: DayFile, now = Date.now()): void {
     if (now < dayStart(f.day) + DAY_MS + SEAL_GRACE_MS) return;

@@ -68,7 +68,12 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/report',
       handler: async (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        const hashes = await dayHashes(daysOf(r));
+        const cfg = svc.deps.config;
+        const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
+          ...h,
+          sealed_at_shown: h.sealed_at ? formatInstant(Date.parse(h.sealed_at), tz) : null,
+          seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
+        }));
         audit(ctx, r, 'report');
         const withRaw = (c: Candidate) => ({ ...c, raw_text: displayRaw(c.raw) });
         svc.views.render(ctx, 'exports/report.njk', {
