@@ -192,15 +192,16 @@ async function pages(o: SearchOptions, day: FilledDay, label: string): Promise<v
       return c.post('/search', { mode: 'subscriber', ...CASE_FIELDS, src_ip: q.srcIp, from, to, proto: '' }, { headers: HTMX });
     }, kept('subscriber'));
     await timePage('original line', () => c.get(`/search/r/${results.port}/line/0`, HTMX), ok('class="rawline"'));
-    // Past days' summaries are cached by the console: the first view reads the day file.
+    // Past days' summaries are cached by the console: the first view reads the day file (its day_stat counts).
     await timePage('daily view, first view', () => c.get(`/search/daily?day=${day.day}`), ok('<svg class="chart"'), true);
     await timePage('daily view', () => c.get(`/search/daily?day=${day.day}`), ok('<svg class="chart"'));
     await timePage('dashboard', () => c.get('/'), ok('<html'));
     // Exports of the ip-only answer (tens of candidates, each with its original line).
     await timePage('CSV export', () => c.get(`/exports/${results.ip}/csv`), ok('"case_ref"'));
-    // The report hashes every day file read (SHA-256, cached by size and mtime): the first one reads them whole.
-    await timePage('printable report, first', () => c.get(`/exports/${results.ip}/report`), ok('class="hash"'), true);
-    await timePage('printable report', () => c.get(`/exports/${results.ip}/report`), ok('class="hash"'));
+    // The report lists every day file read with its seal: a sealed file's SHA-256 from the manifest, an
+    // open one (as here: the storage case is still filling it) with no hash and when it will be sealed.
+    await timePage('printable report, first', () => c.get(`/exports/${results.ip}/report`), ok('class="hashes"'), true);
+    await timePage('printable report', () => c.get(`/exports/${results.ip}/report`), ok('class="hashes"'));
   } finally {
     await stopDaemon(d);
     rmSync(webDir, { recursive: true, force: true });
