@@ -22,6 +22,9 @@ export interface PortHours {
 
 export type { NatRow } from './dayfile.js';
 
+/** A session open as DayReader.ipOpens returns it: [t, nat_port, src_ip, src_port, code, id]. */
+export type OpenRow = [number, number, number | Buffer, number | null, number, number];
+
 /**
  * SQL of the lookups, exported so a test can check their plans with EXPLAIN QUERY PLAN. They are
  * written to be index-ordered under both nat layouts: schema 1 clusters nat by (nat_ip, nat_port, t)
@@ -31,6 +34,14 @@ export type { NatRow } from './dayfile.js';
 export const READ_SQL = {
   /** Every row of one public ip from t on (per port, time order). */
   ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
+  /** IP-only answers (query/address.ts): the session opens of one public ip from t on, as plain arrays… */
+  ipOpens: 'SELECT t, nat_port, src_ip, src_port, code, id FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)',
+  /** …the session keys ((port + 1)·1024 + protocol) with a close among them… */
+  ipCloseKeys: 'SELECT DISTINCT (nat_port + 1) * 1024 + code % 1024 FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 NOT IN (0, 2, 3, 4)',
+  /** …and every other row: blocks, closes, and the opens of the keys listed (JSON array). */
+  ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4) OR (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?)))',
+  /** One row by its primary key. */
+  rowAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND id = ?',
   /** Devices that logged a public ip this day. */
   owners: 'SELECT DISTINCT device FROM nat WHERE nat_ip = ?',
   /** Did a device send a record in [lo, hi]? Stops at the first row; a silent device costs a scan. */
@@ -83,6 +94,8 @@ export class DayReader {
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
+    this.st.ipOpens.raw();
+    this.st.ipCloseKeys.pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
     this.load();
@@ -162,6 +175,27 @@ export class DayReader {
   /** Every row of natIp from fromMs on (each port's rows in time order). */
   ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow> {
     return this.st.ip.iterate(natIp, this.rel(fromMs)) as IterableIterator<NatRow>;
+  }
+
+  /** Session opens of natIp from fromMs on, as [t, nat_port, src_ip, src_port, code, id] (t since the day's start). */
+  ipOpens(natIp: number | Buffer, fromMs: number): OpenRow[] {
+    // all(), not iterate(): one call into SQLite instead of one a row (a third less time on 40 k rows).
+    return this.st.ipOpens.all(natIp, this.rel(fromMs)) as OpenRow[];
+  }
+
+  /** Session keys ((nat_port + 1)·1024 + protocol) of natIp with a close logged from fromMs on. */
+  ipCloseKeys(natIp: number | Buffer, fromMs: number): number[] {
+    return this.st.ipCloseKeys.all(natIp, this.rel(fromMs)) as number[];
+  }
+
+  /** The rows of natIp from fromMs on that ipOpens leaves out, plus the opens of session keys `keys`. */
+  ipOthers(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): IterableIterator<NatRow> {
+    return this.st.ipOthers.iterate(natIp, this.rel(fromMs), JSON.stringify([...keys])) as IterableIterator<NatRow>;
+  }
+
+  /** The nat row with this primary key (t in ms since the epoch). */
+  rowAt(natIp: number | Buffer, tMs: number, natPort: number, id: number): NatRow | undefined {
+    return this.st.rowAt.get(natIp, tMs - this.start, natPort, id) as NatRow | undefined;
   }
 
   /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */
