@@ -19,7 +19,7 @@ import { addressCandidates } from './address.js';
 import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
 import { QueryError } from './errors.js';
 import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
-import { LOOKBACK_MS, Timelines } from './intervals.js';
+import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { checkZone, formatInZone } from './time.js';
 import { walkPort } from './walk.js';
 
@@ -259,6 +259,23 @@ export interface SubscriberAnswer {
 }
 
 /**
+ * Timelines that take each block record once: the port walks of a subscriber's keys all feed the
+ * blocks covering their port, so a block holding several of them would count its records again.
+ */
+class OnceTimelines extends Timelines {
+  private readonly seen = new Set<string>();
+
+  override push(ev: Ev): void {
+    if (ev.block) {
+      const k = `${ev.reader.day}|${ev.row.id}`;
+      if (this.seen.has(k)) return;
+      this.seen.add(k);
+    }
+    super.push(ev);
+  }
+}
+
+/**
  * Read the original lines of candidates answered with `raw: false` (the console: when a line is
  * shown or an answer exported, not for every candidate of a paginated list).
  */
@@ -316,7 +333,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
       e.ports.push(port);
     }
     for (const r of readers) for (const e of ports.values()) r.focusOn(e.nat, e.ports);
-    const tl = new Timelines();
+    const tl = new OnceTimelines();
     const days = walkDays(ctx, q.to);
     try {
       for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
