@@ -13,10 +13,11 @@
 //                                  open by another holder ends it ("reuse") and starts the next;
 //   blocks, and keys with a close  ipOthers rows through Timelines, as every row went before.
 //
-// A key is on one path for all its rows (ipCloseKeys is read first), and both fold their intervals
+// A key is on one path for all its rows (blocks and closes are read first), and both fold their intervals
 // into the same per-address totals, so the answer does not depend on which path a key took.
 // test/query-address.test.ts checks it against Timelines fed every row.
 import { ipFromDb, protoName } from '../store/codes.js';
+import { isBlockRow } from '../store/sqlite/ports.js';
 import type { DayReader, NatRow } from '../store/sqlite/read.js';
 import { candidateOfRow, type Candidate } from './candidate.js';
 import { SESSION_MAX_AGE_MS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
@@ -94,9 +95,8 @@ class Fold {
   }
 }
 
-/** A session key's open interval on the fast path (scalars only: the row arrays die young). */
+/** A session key's open interval on the fast path (no row kept: the row arrays die young). Times relative to AddressQuery.from. */
 interface Open {
-  holder: number | string;
   src: number | Buffer;
   natPort: number;
   srcPort: number | null;
@@ -123,50 +123,71 @@ export function addressCandidates(q: AddressQuery, all = false): { candidates: C
     return s;
   };
 
-  // Keys with a close in any file read go through Timelines with all their rows.
+  // Blocks and closes first: a session key with a close in any file read goes through Timelines
+  // with all its rows.
+  const others = all ? [] : q.readers.map((r) => r.ipOthers(q.natIp, q.from));
   const slow = new Set<number>();
-  if (!all) for (const r of q.readers) for (const k of r.ipCloseKeys(q.natIp, q.from)) slow.add(k);
+  for (const rows of others) for (const row of rows) if (!isBlockRow(row.port_end, row.code)) slow.add((row.nat_port + 1) * 1024 + (row.code % 1024));
 
   if (!all) {
+    // Times relative to q.from: small integers, so the per-key state holds no boxed doubles.
+    const base = q.from;
+    const loRel = lo - base;
+    const hiRel = hi - base;
+    const M = SESSION_MAX_AGE_MS;
     const open = new Map<number, Open>();
     const end = (o: Open, at: number, reason: EndReason) => {
-      if (o.start <= hi && at >= lo) fold.add(text(o.src), 'session', o.start, at, o.count, true, reason, o.start, o.natPort, null, o.srcPort, o.code, o.id, o.reader, null);
+      if (o.start <= hiRel && at >= loRel) fold.add(text(o.src), 'session', base + o.start, base + at, o.count, true, reason, base + o.start, o.natPort, null, o.srcPort, o.code, o.id, o.reader, null);
     };
     for (const r of q.readers) {
+      const shift = r.start - base;
       for (const row of r.ipOpens(q.natIp, q.from)) {
         const code = row[4];
-        if (!protoMatches(q.want, code)) continue;
+        if (q.want != null && !protoMatches(q.want, code)) continue;
         const key = (row[1] + 1) * 1024 + (code % 1024);
-        if (slow.has(key)) continue;
-        const t = r.start + row[0];
+        if (slow.size && slow.has(key)) continue;
+        const t = row[0] + shift;
         const src = row[2];
-        const holder = typeof src === 'number' ? src * 131_072 + (row[3] ?? 65_536) : `${src.toString('hex')}|${row[3] ?? ''}`;
+        const sp = row[3];
         let o = open.get(key);
-        if (o && t > o.last + SESSION_MAX_AGE_MS) {
-          end(o, o.last + SESSION_MAX_AGE_MS, 'max_age');
-          o = undefined;
-        }
-        if (o && o.holder !== holder) {
+        if (o && t > o.last + M) {
+          end(o, o.last + M, 'max_age');
+          o.count = 0;
+        } else if (o && o.count && (o.srcPort !== sp || (typeof src === 'number' ? o.src !== src : typeof o.src === 'number' || !o.src.equals(src)))) {
           end(o, t, 'reuse');
-          o = undefined;
+          o.count = 0;
         }
-        if (o) {
+        if (o && o.count) {
           o.count++;
           o.last = t;
-        } else open.set(key, { holder, src, natPort: row[1], srcPort: row[3], code, id: row[5], reader: r, start: t, last: t, count: 1 });
+        } else if (o) {
+          // the key's next interval: the state object is reused
+          o.src = src;
+          o.srcPort = sp;
+          o.natPort = row[1];
+          o.code = code;
+          o.id = row[5];
+          o.reader = r;
+          o.start = o.last = t;
+          o.count = 1;
+        } else open.set(key, { src, srcPort: sp, natPort: row[1], code, id: row[5], reader: r, start: t, last: t, count: 1 });
       }
     }
-    for (const o of open.values()) end(o, o.last + SESSION_MAX_AGE_MS, 'max_age');
+    for (const o of open.values()) end(o, o.last + M, 'max_age');
   }
 
   const tl = new Timelines();
-  for (const r of q.readers) {
-    for (const row of all ? r.ipRows(q.natIp, q.from) : r.ipOthers(q.natIp, q.from, slow)) {
+  q.readers.forEach((r, i) => {
+    let rows: Iterable<NatRow>;
+    if (all) rows = r.ipRows(q.natIp, q.from);
+    else if (!slow.size) rows = others[i]!;
+    else rows = others[i]!.concat(r.ipKeyOpens(q.natIp, q.from, slow)).sort((a, b) => a.t - b.t || a.nat_port - b.nat_port || a.id - b.id);
+    for (const row of rows) {
       if (!protoMatches(q.want, row.code)) continue;
       const ev = toEvent(row, r);
       if (ev) tl.push(ev);
     }
-  }
+  });
   const intervals = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo);
   for (const iv of intervals) fold.addInterval(iv);
 

@@ -36,10 +36,10 @@ export const READ_SQL = {
   ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
   /** IP-only answers (query/address.ts): the session opens of one public ip from t on, as plain arrays… */
   ipOpens: 'SELECT t, nat_port, src_ip, src_port, code, id FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)',
-  /** …the session keys ((port + 1)·1024 + protocol) with a close among them… */
-  ipCloseKeys: 'SELECT DISTINCT (nat_port + 1) * 1024 + code % 1024 FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 NOT IN (0, 2, 3, 4)',
-  /** …and every other row: blocks, closes, and the opens of the keys listed (JSON array). */
-  ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4) OR (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?)))',
+  /** …every other row (blocks, closes)… */
+  ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4))',
+  /** …and the session opens of the keys ((port + 1)·1024 + protocol) listed in a JSON array. */
+  ipKeyOpens: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) AND (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?))',
   /** One row by its primary key. */
   rowAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND id = ?',
   /** Devices that logged a public ip this day. */
@@ -107,7 +107,6 @@ export class DayReader {
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
     this.st.ipOpens.raw();
-    this.st.ipCloseKeys.pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
     this.load();
@@ -242,14 +241,14 @@ export class DayReader {
     return this.st.ipOpens.all(natIp, this.rel(fromMs)) as OpenRow[];
   }
 
-  /** Session keys ((nat_port + 1)·1024 + protocol) of natIp with a close logged from fromMs on. */
-  ipCloseKeys(natIp: number | Buffer, fromMs: number): number[] {
-    return this.st.ipCloseKeys.all(natIp, this.rel(fromMs)) as number[];
+  /** The rows of natIp from fromMs on that ipOpens leaves out (blocks, closes), in the file's order. */
+  ipOthers(natIp: number | Buffer, fromMs: number): NatRow[] {
+    return this.st.ipOthers.all(natIp, this.rel(fromMs)) as NatRow[];
   }
 
-  /** The rows of natIp from fromMs on that ipOpens leaves out, plus the opens of session keys `keys`. */
-  ipOthers(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): IterableIterator<NatRow> {
-    return this.st.ipOthers.iterate(natIp, this.rel(fromMs), JSON.stringify([...keys])) as IterableIterator<NatRow>;
+  /** The session opens of natIp from fromMs on of the keys ((nat_port + 1)·1024 + protocol) given, in the file's order. */
+  ipKeyOpens(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): NatRow[] {
+    return this.st.ipKeyOpens.all(natIp, this.rel(fromMs), JSON.stringify([...keys])) as NatRow[];
   }
 
   /** The nat row with this primary key (t in ms since the epoch). */
