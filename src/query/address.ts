@@ -13,9 +13,9 @@
 //                                  open by another holder ends it ("reuse") and starts the next;
 //   blocks, and keys with a close  ipOthers rows through Timelines, as every row went before.
 //
-// A key is on one path for all its rows (blocks and closes are read first), and both fold their intervals
-// into the same per-address totals, so the answer does not depend on which path a key took.
-// test/query-address.test.ts checks it against Timelines fed every row.
+// A key is on one path for all its rows (blocks and closes are read first), and both fold their
+// intervals into the same per-address totals, so the answer does not depend on which path a key
+// took. test/query-address.test.ts checks it against Timelines fed every row.
 import { ipFromDb, protoName } from '../store/codes.js';
 import { isBlockRow } from '../store/sqlite/ports.js';
 import type { DayReader, NatRow } from '../store/sqlite/read.js';
