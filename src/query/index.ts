@@ -13,17 +13,20 @@
 // nat record (any public address) or a kept unparsed/ignored line from that device with its time in
 // [T − w, T + w]. Absence of a match proves something only when the owner was talking.
 import type { Config } from '../config/index.js';
-import { DAY_MS, dayOf, dayStart, ipFromDb, ipToDb, protoCode, protoName, PROTO_NONE } from '../store/codes.js';
-import { DayReader, type NatRow } from '../store/sqlite/read.js';
+import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../store/codes.js';
+import { DayReader } from '../store/sqlite/read.js';
+import { addressCandidates } from './address.js';
+import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
 import { QueryError } from './errors.js';
 import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
-import { LOOKBACK_MS, MAX_BLOCK_PORTS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
+import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { checkZone, formatInZone } from './time.js';
-import { protoMatches, walkPort } from './walk.js';
+import { walkPort } from './walk.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime, formatInZone } from './time.js';
 export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
+export { rawText, rawPending, type Candidate } from './candidate.js';
 
 export const DEFAULT_WINDOW_SEC = 60;
 /** Longest ± window of a public-address query (an STJ-style "IP over an interval" request). */
@@ -48,33 +51,8 @@ export interface LookupInput {
   proto?: string | null;
   /** IP-only lookups: also return every interval before grouping (Answer.intervals). */
   intervals?: boolean;
-}
-
-export interface Candidate {
-  src_ip: string | null;
-  src_port: number | null;
-  nat_ip: string;
-  nat_port_start: number | null;
-  nat_port_end: number | null;
-  proto: string | null;
-  /** ISO 8601 with the configured zone's offset. */
-  start: string;
-  end: string;
-  device: string;
-  /** The original message as the device sent it (UTF-8, or Latin-1 when it is not valid UTF-8). */
-  raw: string;
-  /** Records behind this candidate. */
-  count: number;
-  kind: 'session' | 'block' | 'address';
-  start_ms: number;
-  end_ms: number;
-  /** false when the opening record was not in the data read (a close without its create). */
-  start_exact: boolean;
-  end_reason: EndReason | 'mixed';
-  /** Day file holding `raw`. */
-  day: string;
-  /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
-  mappings?: number;
+  /** false: leave the original lines unread (raw '') until fillRaw; the console shows them one click away. Default true. */
+  raw?: boolean;
 }
 
 export interface DayUsed {
@@ -216,27 +194,24 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   const own = !pool;
   const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
   try {
-    const tl = new Timelines();
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
+    const tz = cfg.timezone;
+    const withRaw = q.raw !== false;
+    let candidates: Candidate[];
+    let intervals: Candidate[] = [];
     if (port != null) {
+      const tl = new Timelines();
       walkPort(tl, { readers, ...walkDays(ctx, hi), natIp: natDb, port, want, lo, hi });
+      candidates = intervals = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo).map((iv) => candidateOf(iv, tz, withRaw));
     } else {
       // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
+      // IP-only answers can hold thousands of intervals (24 h of create-only logs): they are folded
+      // per inside address as they are built, and only each address's first line is read.
       const from = dayStart(dayOf(lo - LOOKBACK_MS));
-      for (const r of readers) {
-        for (const row of r.ipRows(natDb, from)) {
-          if (!protoMatches(want, row.code)) continue;
-          const ev = toEvent(row, r);
-          if (ev) tl.push(ev);
-        }
-      }
+      const got = addressCandidates({ readers, natIp: natDb, from, want, lo, hi, tz, raw: withRaw }, q.intervals === true);
+      candidates = got.candidates;
+      if (q.intervals) intervals = got.intervals.map((iv) => candidateOf(iv, tz, false));
     }
-    const hits = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo);
-    const tz = cfg.timezone;
-    // IP-only answers can hold thousands of intervals (24 h of create-only logs): they are grouped
-    // from the intervals themselves, and only each address's first line is read.
-    const intervals = port != null || q.intervals ? hits.map((iv) => candidateOf(iv, tz, port != null)) : [];
-    const candidates = port != null ? intervals : groupByAddress(hits, tz);
     const inside = new Set(candidates.map((c) => c.src_ip));
     const answer: Answer = {
       query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
@@ -269,106 +244,14 @@ function coverage(ctx: Ctx, natDb: number | Buffer, lo: number, hi: number): Pic
   return { verdict: 'no_data', reason: 'owners_silent', owners: list };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Text of an original message: UTF-8 when valid, else Latin-1 (one character per byte, nothing lost). */
-export function rawText(b: Buffer | null): string {
-  if (!b) return '';
-  try {
-    return utf8.decode(b);
-  } catch {
-    return b.toString('latin1');
-  }
-}
-
-function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate {
-  const row: NatRow = iv.first.row;
-  const r = iv.first.reader;
-  const block = iv.kind === 'block';
-  const port = row.nat_port < 0 ? null : row.nat_port;
-  return {
-    src_ip: iv.holder.split('|')[0] || null,
-    src_port: block ? null : row.src_port,
-    nat_ip: ipFromDb(row.nat_ip) ?? '',
-    nat_port_start: port,
-    nat_port_end: block ? (row.port_end ?? port) : port,
-    proto: protoName(row.code % 1024),
-    start: formatInZone(iv.start, tz),
-    end: formatInZone(iv.end, tz),
-    device: r.deviceAddress(row.device),
-    raw: withRaw ? rawText(r.rawOf(row)) : '',
-    count: iv.count,
-    kind: iv.kind,
-    start_ms: iv.start,
-    end_ms: iv.end,
-    start_exact: iv.start_exact,
-    end_reason: iv.end_reason,
-    day: r.day,
-  };
-}
-
-
-/** IP-only answers: one candidate per inside address, with its record and mapping counts and first original line. */
-function groupByAddress(hits: Interval[], tz: string): Candidate[] {
-  const by = new Map<string, Interval[]>();
-  for (const iv of hits) {
-    const k = iv.holder.split('|')[0]!;
-    let l = by.get(k);
-    if (!l) by.set(k, (l = []));
-    l.push(iv);
-  }
-  const out: Candidate[] = [];
-  for (const list of by.values()) {
-    const f = candidateOf(list[0]!, tz);
-    let start = Infinity;
-    let end = -Infinity;
-    let lowPort = Infinity;
-    let highPort = -Infinity;
-    let count = 0;
-    let exact = true;
-    const srcPorts = new Set<number | null>();
-    const protos = new Set<number>();
-    const reasons = new Set<EndReason>();
-    for (const iv of list) {
-      const row = iv.first.row;
-      start = Math.min(start, iv.start);
-      end = Math.max(end, iv.end);
-      count += iv.count;
-      exact &&= iv.start_exact;
-      if (row.nat_port >= 0) {
-        lowPort = Math.min(lowPort, row.nat_port);
-        highPort = Math.max(highPort, iv.kind === 'block' ? (row.port_end ?? row.nat_port) : row.nat_port);
-      }
-      srcPorts.add(iv.kind === 'block' ? null : row.src_port);
-      protos.add(row.code % 1024);
-      reasons.add(iv.end_reason);
-    }
-    out.push({
-      ...f,
-      src_port: srcPorts.size === 1 ? f.src_port : null,
-      nat_port_start: lowPort === Infinity ? null : lowPort,
-      nat_port_end: highPort === -Infinity ? null : highPort,
-      proto: protos.size === 1 ? f.proto : null,
-      start: formatInZone(start, tz),
-      end: formatInZone(end, tz),
-      start_ms: start,
-      end_ms: end,
-      count,
-      mappings: list.length,
-      kind: 'address',
-      start_exact: exact,
-      end_reason: reasons.size === 1 ? f.end_reason : 'mixed',
-    });
-  }
-  return out.sort((a, b) => b.count - a.count || a.start_ms - b.start_ms);
-}
-
 export interface SubscriberInput {
   srcIp: string;
   /** ms since the epoch. */
   from: number;
   to: number;
   proto?: string | null;
+  /** As LookupInput.raw. */
+  raw?: boolean;
 }
 
 export interface SubscriberAnswer {
@@ -379,6 +262,37 @@ export interface SubscriberAnswer {
   days_used: DayUsed[];
   days_missing: string[];
   timezone: string;
+}
+
+/**
+ * Timelines that take each block record once: the port walks of a subscriber's keys all feed the
+ * blocks covering their port, so a block holding several of them would count its records again.
+ */
+class OnceTimelines extends Timelines {
+  private readonly seen = new Set<string>();
+
+  override push(ev: Ev): void {
+    if (ev.block) {
+      const k = `${ev.reader.day}|${ev.row.id}`;
+      if (this.seen.has(k)) return;
+      this.seen.add(k);
+    }
+    super.push(ev);
+  }
+}
+
+/**
+ * Read the original lines of candidates answered with `raw: false` (the console: when a line is
+ * shown or an answer exported, not for every candidate of a paginated list).
+ */
+export function fillRaw(cands: readonly Candidate[], cfg: QueryConfig): void {
+  if (!cands.some(rawPending)) return;
+  const pool = new ReaderPool(cfg.cold_storage_dir, cfg.readers);
+  try {
+    fillRawFrom(cands, (day) => pool.get(day));
+  } finally {
+    pool.close();
+  }
 }
 
 /**
@@ -416,14 +330,27 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
         keys.set(k, { nat: row.nat_ip, port: row.nat_port });
       }
     }
-    const tl = new Timelines();
+    // Each key's walk reads whole hours of its address: the readers read them once for all the keys.
+    const ports = new Map<string, { nat: number | Buffer; ports: number[] }>();
+    for (const { nat, port } of keys.values()) {
+      const k = typeof nat === 'number' ? String(nat) : nat.toString('hex');
+      let e = ports.get(k);
+      if (!e) ports.set(k, (e = { nat, ports: [] }));
+      e.ports.push(port);
+    }
+    for (const r of readers) for (const e of ports.values()) r.focusOn(e.nat, e.ports);
+    const tl = new OnceTimelines();
     const days = walkDays(ctx, q.to);
-    for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
+    try {
+      for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
+    } finally {
+      for (const r of readers) r.unfocus();
+    }
     const tz = cfg.timezone;
     const mappings = tl
       .finish()
       .filter((iv) => iv.holder.split('|')[0] === srcIp && iv.start <= q.to && iv.end >= q.from)
-      .map((iv) => candidateOf(iv, tz));
+      .map((iv) => candidateOf(iv, tz, q.raw !== false));
     return {
       query: { src_ip: srcIp, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
       mappings,

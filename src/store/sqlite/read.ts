@@ -22,6 +22,9 @@ export interface PortHours {
 
 export type { NatRow } from './dayfile.js';
 
+/** A session open as DayReader.ipOpens returns it: [t, nat_port, src_ip, src_port, code, id]. */
+export type OpenRow = [number, number, number | Buffer, number | null, number, number];
+
 /**
  * SQL of the lookups, exported so a test can check their plans with EXPLAIN QUERY PLAN. They are
  * written to be index-ordered under both nat layouts: schema 1 clusters nat by (nat_ip, nat_port, t)
@@ -31,6 +34,14 @@ export type { NatRow } from './dayfile.js';
 export const READ_SQL = {
   /** Every row of one public ip from t on (per port, time order). */
   ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
+  /** IP-only answers (query/address.ts): the session opens of one public ip from t on, as plain arrays… */
+  ipOpens: 'SELECT t, nat_port, src_ip, src_port, code, id FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)',
+  /** …every other row (blocks, closes)… */
+  ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4))',
+  /** …and the session opens of the keys ((port + 1)·1024 + protocol) listed in a JSON array. */
+  ipKeyOpens: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) AND (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?))',
+  /** One row by its primary key. */
+  rowAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND id = ?',
   /** Devices that logged a public ip this day. */
   owners: 'SELECT DISTINCT device FROM nat WHERE nat_ip = ?',
   /** Did a device send a record in [lo, hi]? Stops at the first row; a silent device costs a scan. */
@@ -57,11 +68,21 @@ export const SRC_SQL = {
 
 const HOUR_MS = 3_600_000;
 
+/** One hour of a focused address: its rows of the focused ports and its blocks, in the file's order. */
+interface FocusHour {
+  rows: NatRow[];
+  byPort: Map<number, number[]>;
+  blocks: number[];
+}
+
+/** An hour of one public address: the rows of a set of ports (JSON array), and every block. */
+const FOCUS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (port_end IS NOT NULL OR nat_port IN (SELECT value FROM json_each(?))) ORDER BY t, nat_port, id';
+
 /** One day file opened read-only, with its statements prepared and its device table loaded. */
 export class DayReader {
   readonly file: DayFile;
   readonly start: number;
-  private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement };
+  private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement } & { focusIn?: Database.Statement };
   readonly schemaVersion: number;
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
@@ -75,6 +96,8 @@ export class DayReader {
   private readonly ino: number;
   private version: number;
   private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
+  /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
+  private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -83,6 +106,7 @@ export class DayReader {
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
+    this.st.ipOpens.raw();
     this.ino = statSync(path).ino;
     this.version = -1;
     this.load();
@@ -144,12 +168,59 @@ export class DayReader {
 
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
+    const f = this.focusHour(natIp, port, fromMs, toMs);
+    if (f) return (f.byPort.get(port) ?? []).map((i) => f.rows[i]!);
     return this.st.portIn.all(natIp, this.rel(fromMs), toMs - this.start, port) as NatRow[];
   }
 
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
   blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
-    return this.st.blocksIn.all(natIp, this.rel(fromMs), toMs - this.start, Math.max(0, port - maxPorts + 1), port, port, port) as NatRow[];
+    const lo = Math.max(0, port - maxPorts + 1);
+    const f = this.focusHour(natIp, port, fromMs, toMs);
+    if (f) {
+      // The statement's condition on the hour's blocks and the port's own rows, in the file's order.
+      const idx = [...new Set([...f.blocks, ...(f.byPort.get(port) ?? [])])].sort((a, b) => a - b);
+      return idx.map((i) => f.rows[i]!).filter((r) => r.nat_port >= lo && r.nat_port <= port && ((r.port_end != null && r.port_end >= port) || r.nat_port === port));
+    }
+    return this.st.blocksIn.all(natIp, this.rel(fromMs), toMs - this.start, lo, port, port, port) as NatRow[];
+  }
+
+  /**
+   * A subscriber lookup walks many ports of one public address, each walk reading whole hours of the
+   * address (the nat key is (nat_ip, t, nat_port)). While focused, the first walk to ask for an hour
+   * reads the rows of all the focused ports (and the hour's blocks) in one pass, and the others are
+   * served from them. Until unfocus(); ports not focused are read as usual.
+   */
+  focusOn(natIp: number | Buffer, ports: Iterable<number>): void {
+    const k = typeof natIp === 'number' ? String(natIp) : natIp.toString('hex');
+    this.focus ??= new Map();
+    this.focus.set(k, { ports: new Set(ports), hours: new Map() });
+  }
+
+  unfocus(): void {
+    this.focus = null;
+  }
+
+  private focusHour(natIp: number | Buffer, port: number, fromMs: number, toMs: number): FocusHour | null {
+    if (!this.focus) return null;
+    const f = this.focus.get(typeof natIp === 'number' ? String(natIp) : natIp.toString('hex'));
+    const h = (fromMs - this.start) / HOUR_MS;
+    if (!f || !f.ports.has(port) || toMs - fromMs !== HOUR_MS || !Number.isInteger(h) || h < 0 || h > 23) return null;
+    let got = f.hours.get(h);
+    if (!got) {
+      this.st.focusIn ??= this.file.db.prepare(FOCUS_SQL);
+      const rows = this.st.focusIn.all(natIp, h * HOUR_MS, (h + 1) * HOUR_MS, JSON.stringify([...f.ports])) as NatRow[];
+      got = { rows, byPort: new Map(), blocks: [] };
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        if (r.port_end != null) got.blocks.push(i);
+        let l = got.byPort.get(r.nat_port);
+        if (!l) got.byPort.set(r.nat_port, (l = []));
+        l.push(i);
+      }
+      f.hours.set(h, got);
+    }
+    return got;
   }
 
   /** The reader for `<dir>/<day>.db`, or null when there is no such file. */
@@ -162,6 +233,27 @@ export class DayReader {
   /** Every row of natIp from fromMs on (each port's rows in time order). */
   ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow> {
     return this.st.ip.iterate(natIp, this.rel(fromMs)) as IterableIterator<NatRow>;
+  }
+
+  /** Session opens of natIp from fromMs on, as [t, nat_port, src_ip, src_port, code, id] (t since the day's start). */
+  ipOpens(natIp: number | Buffer, fromMs: number): OpenRow[] {
+    // all(), not iterate(): one call into SQLite instead of one a row (a third less time on 40 k rows).
+    return this.st.ipOpens.all(natIp, this.rel(fromMs)) as OpenRow[];
+  }
+
+  /** The rows of natIp from fromMs on that ipOpens leaves out (blocks, closes), in the file's order. */
+  ipOthers(natIp: number | Buffer, fromMs: number): NatRow[] {
+    return this.st.ipOthers.all(natIp, this.rel(fromMs)) as NatRow[];
+  }
+
+  /** The session opens of natIp from fromMs on of the keys ((nat_port + 1)·1024 + protocol) given, in the file's order. */
+  ipKeyOpens(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): NatRow[] {
+    return this.st.ipKeyOpens.all(natIp, this.rel(fromMs), JSON.stringify([...keys])) as NatRow[];
+  }
+
+  /** The nat row with this primary key (t in ms since the epoch). */
+  rowAt(natIp: number | Buffer, tMs: number, natPort: number, id: number): NatRow | undefined {
+    return this.st.rowAt.get(natIp, tMs - this.start, natPort, id) as NatRow | undefined;
   }
 
   /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */

@@ -2,7 +2,7 @@
 // the query, the verdict, candidates with their original lines, the SHA-256 of every day file read,
 // who generated it and when). Each download is audited as an export under the search's case
 // reference. GET /exports lists this user's answers still kept.
-import type { Candidate } from '../../query/index.js';
+import { fillRaw, type Candidate } from '../../query/index.js';
 import { formatInstant } from '../time.js';
 import { resultCsv } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
@@ -29,6 +29,7 @@ export function describe(r: StoredResult): string {
 
 export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const tz = svc.deps.config.timezone;
+  const qcfg = { cold_storage_dir: svc.deps.config.cold_storage_dir, timezone: tz, readers: svc.readers };
   const audit = (ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, format: 'csv' | 'report') =>
     ctx.state.audit({
       action: 'export',
@@ -54,6 +55,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/csv',
       handler: (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
+        fillRaw(r.rows, qcfg); // the console answered without original lines
         const body = resultCsv(r);
         audit(ctx, r, 'csv');
         const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
@@ -68,6 +70,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/report',
       handler: async (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
+        fillRaw(r.rows, qcfg);
         const cfg = svc.deps.config;
         const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
           ...h,

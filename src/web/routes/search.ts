@@ -1,9 +1,11 @@
 // Forensic search (DESIGN.md "Forensic answers"): who held public ip[:port] at T ± window, or what an
 // inside address held over a range. POST /search runs the query — only with a case reference and a
 // justification, and every run is audited — and keeps the answer (search-store.ts) so that its
-// pages, original lines and exports are plain GETs of /search/r/:id. Each route returns the page, or
-// on htmx just the results fragment; bad input is a 422 with messages in the page, never a stack.
-import { DEFAULT_WINDOW_SEC, forensicLookup, subscriberLookup, type Answer, type Candidate } from '../../query/index.js';
+// pages, original lines and exports are plain GETs of /search/r/:id. Original lines are read when
+// one is shown or the answer exported (fillRaw), not for every candidate of the list. Each route
+// returns the page, or on htmx just the results fragment; bad input is a 422 with messages in the
+// page, never a stack.
+import { DEFAULT_WINDOW_SEC, fillRaw, forensicLookup, subscriberLookup, type Answer, type Candidate } from '../../query/index.js';
 import { parseIp, parsePort, parseProto, parseWindow } from '../../query/input.js';
 import { MAX_WINDOW_SEC } from '../../query/index.js';
 import { WebError } from '../errors.js';
@@ -85,7 +87,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (errors.length || at == null) return formPage(ctx, 'public', form, errors, 422);
     let answer: Answer;
     try {
-      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto }, qcfg);
+      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto, raw: false }, qcfg);
     } catch (e) {
       return formPage(ctx, 'public', form, [storeError(e, 'nat_ip')], 422);
     }
@@ -124,7 +126,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (errors.length || from == null || to == null) return formPage(ctx, 'subscriber', form, errors, 422);
     let answer;
     try {
-      answer = subscriberLookup({ srcIp, from, to, proto: form.proto }, qcfg);
+      answer = subscriberLookup({ srcIp, from, to, proto: form.proto, raw: false }, qcfg);
     } catch (e) {
       return formPage(ctx, 'subscriber', form, [storeError(e, 'src_ip')], 422);
     }
@@ -181,6 +183,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
         const n = /^\d{1,6}$/.test(String(ctx.params.n)) ? Number(ctx.params.n) : -1;
         const c = r.rows[n];
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
+        fillRaw([c], qcfg);
         const data = { result: r, c, index: n, raw: displayRaw(c.raw) };
         svc.views.render(ctx, isHtmx(ctx) ? 'search/_line.njk' : 'search/line.njk', data);
       },
