@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
 import { DayFile, unpackLines, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
-import { hasPort, PART_BITS } from './ports.js';
+import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
@@ -39,8 +39,12 @@ export const READ_SQL = {
   lineActive: 'SELECT 1 FROM line WHERE device = ? AND t BETWEEN ? AND ? LIMIT 1',
   /** Rows of one public ip:port in [from, to) (one hour of the port walk), time order. */
   portIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port = ?',
+  /** Time of the last row of one public ip (one descent: max of the second key column). */
+  last: 'SELECT max(t) FROM nat WHERE nat_ip = ?',
   /** Rows of one public ip in [from, to) that may be blocks covering a port: first port in [lo, port] and last ≥ port, or first = port. */
   blocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port BETWEEN ? AND ? AND (port_end >= ? OR nat_port = ?)',
+  /** portIn and blocksIn in one scan (an hour without port_time, where both read every row of the address). */
+  portOrBlocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (nat_port = ? OR (nat_port BETWEEN ? AND ? AND port_end >= ?))',
   /** One deflate block of original messages. */
   rawBlock: 'SELECT data FROM raw WHERE id = ?',
 } as const;
@@ -75,6 +79,11 @@ export class DayReader {
   private readonly ino: number;
   private version: number;
   private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
+  private timeSt: Database.Statement | null = null;
+  /** Hours with complete port_time rows (0 in files without them). */
+  private timed = 0;
+  /** Last row time per public address (cleared when the file changes). */
+  private readonly lastCache = new Map<string, number>();
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -83,6 +92,7 @@ export class DayReader {
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
     (this.st.rawBlock as Database.Statement).pluck();
+    (this.st.last as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
     this.load();
@@ -95,6 +105,7 @@ export class DayReader {
     this.devId.clear();
     this.ownerCache.clear();
     this.partCache.clear();
+    this.lastCache.clear();
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
       this.devId.set(r.address, r.id);
@@ -107,6 +118,8 @@ export class DayReader {
       };
     }
     this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    if (!this.timeSt && this.has('port_time')) this.timeSt = this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart = ?').pluck();
+    this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
   }
 
   /**
@@ -145,6 +158,48 @@ export class DayReader {
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
     return this.st.portIn.all(natIp, this.rel(fromMs), toMs - this.start, port) as NatRow[];
+  }
+
+  /**
+   * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
+   * when that hour has no complete port_time (older writer, or not sealed): read the whole hour.
+   */
+  portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null {
+    if (!this.timeSt || !(this.timed & (1 << hour)) || port < 0) return null;
+    const blob = this.timeSt.get(natIp, hour, port >> TIME_PART_BITS) as Buffer | undefined;
+    return blob ? secondsOf(blob, port) : [];
+  }
+
+  /** Rows of natIp:port in the given seconds (ascending) of the hour starting at `hourMs`, in time order. */
+  portRowsAt(natIp: number | Buffer, port: number, hourMs: number, seconds: readonly number[]): NatRow[] {
+    const out: NatRow[] = [];
+    for (let i = 0; i < seconds.length; ) {
+      let j = i;
+      while (j + 1 < seconds.length && seconds[j + 1] === seconds[j]! + 1) j++;
+      const from = hourMs + seconds[i]! * 1000;
+      const rows = this.portRowsIn(natIp, port, from, hourMs + (seconds[j]! + 1) * 1000);
+      for (const r of rows) out.push(r);
+      i = j + 1;
+    }
+    return out;
+  }
+
+  /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */
+  lastRowTime(natIp: number | Buffer): number {
+    const k = typeof natIp === 'number' ? String(natIp) : natIp.toString('hex');
+    let t = this.lastCache.get(k);
+    if (t === undefined) {
+      const v = this.st.last.get(natIp) as number | null;
+      t = v == null ? -Infinity : this.start + v;
+      if (this.lastCache.size > 10_000) this.lastCache.clear();
+      this.lastCache.set(k, t);
+    }
+    return t;
+  }
+
+  /** portRowsIn and blockRowsIn of the same range in one scan, in time order (split with coversBlock). */
+  portOrBlockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
+    return this.st.portOrBlocksIn.all(natIp, this.rel(fromMs), toMs - this.start, port, Math.max(0, port - maxPorts + 1), port, port) as NatRow[];
   }
 
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */

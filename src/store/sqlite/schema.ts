@@ -20,6 +20,9 @@
 //            reads the nat rows of the hours where that port appears, not every row of the address.
 //            Added after schema 2 without a version change: a file without it, or an hour not yet
 //            sealed (meta port_hours), is read from nat as before.
+//   port_time the seconds of each hour at which each port has rows (see ports.ts): the walk reads
+//            those seconds of nat, not the whole hour of the address. Added like port_seen: an hour
+//            without it (meta port_time_hours) is read as before.
 //   raw      the original messages, exact bytes, in deflate blocks of up to RAW_BLOCK lines:
 //            data = deflateRaw( (varint len, bytes)* ). raw_ref = block_id·RAW_BLOCK + index.
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
@@ -85,6 +88,13 @@ CREATE TABLE IF NOT EXISTS port_seen (
   blocks INTEGER NOT NULL,
   ports BLOB NOT NULL,
   PRIMARY KEY (nat_ip, part, hour, cls)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS port_time (
+  nat_ip ANY NOT NULL,
+  hour INTEGER NOT NULL,
+  tpart INTEGER NOT NULL,
+  times BLOB NOT NULL,
+  PRIMARY KEY (nat_ip, hour, tpart)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS line (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, device INTEGER NOT NULL, status INTEGER NOT NULL, reason INTEGER);
 `;
