@@ -415,6 +415,27 @@ function packLines(lines: DayLine[]): Buffer {
   return out.subarray(0, at);
 }
 
+/**
+ * Line `index` of packed lines (as packLines writes them), without splitting the others; null when
+ * `buf` ends before that line does (an inflated prefix of a block).
+ */
+export function lineAt(buf: Buffer, index: number): Buffer | null {
+  let at = 0;
+  for (let i = 0; at < buf.length; i++) {
+    let n = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[at++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80 && at < buf.length);
+    if (i === index) return at + n <= buf.length ? buf.subarray(at, at + n) : null;
+    at += n;
+  }
+  return null;
+}
+
 export function unpackLines(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let at = 0;

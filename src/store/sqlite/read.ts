@@ -3,10 +3,10 @@
 // the no_match / no_data distinction. Opens files read-only; never writes, never creates a file.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
-import { DayFile, unpackLines, type NatRow } from './dayfile.js';
+import { DayFile, lineAt, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
 import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
 
@@ -46,7 +46,7 @@ export const READ_SQL = {
   /** portIn and blocksIn in one scan (an hour without port_time, where both read every row of the address). */
   portOrBlocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (nat_port = ? OR (nat_port BETWEEN ? AND ? AND port_end >= ?))',
   /** One deflate block of original messages. */
-  rawBlock: 'SELECT data FROM raw WHERE id = ?',
+  rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
 } as const;
 
 /** Subscriber lookups, by layout. */
@@ -69,7 +69,8 @@ export class DayReader {
   readonly schemaVersion: number;
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
-  private readonly rawCache = new Map<number, Buffer[]>();
+  /** Inflated blocks of original lines, or the prefix of one inflated up to the lines asked for. */
+  private readonly rawCache = new Map<number, Buffer>();
   private readonly partCache = new Map<string, { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
@@ -91,7 +92,6 @@ export class DayReader {
     this.schemaVersion = Number(this.file.meta('schema_version') ?? 1);
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
-    (this.st.rawBlock as Database.Statement).pluck();
     (this.st.last as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
@@ -283,21 +283,36 @@ export class DayReader {
     return this.devAddr.get(id) ?? 'unknown';
   }
 
-  /** The exact bytes the device sent for a nat row. */
+  /**
+   * The exact bytes the device sent for a nat row. A block is 1,024 lines (~250 KB inflated) and
+   * one line is wanted: only the share of the compressed block up to that line (plus a margin) is
+   * inflated, the whole block when that falls short.
+   */
   rawOf(row: NatRow): Buffer | null {
     // Schema 1: id = raw_ref·64 + k; schema 2: id = raw_ref + k·2^32 (see schema.ts).
     const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
-    let lines = this.rawCache.get(block);
-    if (!lines) {
-      const data = this.st.rawBlock.get(block) as Buffer | undefined;
-      if (!data) return null;
-      lines = unpackLines(inflateRawSync(data));
-      // A few inflated blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
-      if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
-      this.rawCache.set(block, lines);
+    const index = ref % RAW_BLOCK;
+    const cached = this.rawCache.get(block);
+    const hit = cached && lineAt(cached, index);
+    if (hit) return Buffer.from(hit);
+    const got = this.st.rawBlock.get(block) as { n: number; data: Buffer } | undefined;
+    if (!got || index >= got.n) return null;
+    const { n, data } = got;
+    // Compressed size grows about linearly with the lines: an eighth of the block and 1 KB past the line's share.
+    const cut = Math.ceil((data.length * (index + 1)) / n) + (data.length >> 3) + 1024;
+    // One output chunk (no concatenation): blocks inflate to ~7× their compressed size.
+    const chunkSize = Math.max(64 * 1024, Math.min(cut, data.length) * 10);
+    let plain = cut < data.length ? inflateRawSync(data.subarray(0, cut), { finishFlush: constants.Z_SYNC_FLUSH, chunkSize }) : null;
+    let line = plain && lineAt(plain, index);
+    if (!line) {
+      plain = inflateRawSync(data, { chunkSize: data.length * 10 });
+      line = lineAt(plain, index);
     }
-    return lines[ref % RAW_BLOCK] ?? null;
+    // A few blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
+    if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
+    this.rawCache.set(block, plain!);
+    return line ? Buffer.from(line) : null;
   }
 
   /** EXPLAIN QUERY PLAN details of a statement (tests). */
