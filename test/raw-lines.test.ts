@@ -1,11 +1,12 @@
-// DayReader.rawOf inflates only the part of a 1,024-line block up to the line asked for: every line
-// of a day comes back byte for byte, whatever its position, size or compressibility.
+// DayReader.rawOf inflates only the chunk of a chunked block, or the part of a whole 1,024-line
+// block up to the line asked for: every line of a day comes back byte for byte, whatever its block
+// format, position, size or compressibility.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipToDb } from '../src/store/codes.js';
-import type { DayLine } from '../src/store/sqlite/dayfile.js';
+import { DayFile, isChunked, type DayLine } from '../src/store/sqlite/dayfile.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
 
@@ -13,6 +14,7 @@ const DAY = '2026-04-10';
 const T0 = Date.parse(`${DAY}T01:00:00Z`);
 let dir: string;
 const sent: Buffer[] = [];
+let formats: string[] = [];
 let seed = 11;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
 
@@ -20,7 +22,9 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'megalog-raw-'));
   const store = new SqliteStore({ cold_storage_dir: dir, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
   // 2,500 lines (three blocks, the last one short) in two commits: syslog-like lines, runs of
-  // random bytes (incompressible: the compressed share of a line is then far from average), empty ones.
+  // random bytes (incompressible: the compressed share of a line is then far from average), empty
+  // ones. The first commit starts with short lines, too few bytes for a dictionary: its two blocks
+  // are whole (as files written before chunking), the second commit's block is chunked.
   let pos = 0;
   for (const count of [1500, 1000]) {
     const lines: DayLine[] = [];
@@ -28,13 +32,17 @@ beforeAll(() => {
       const k = sent.length;
       const kind = rnd();
       const payload =
-        kind < 0.1 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 3000) }, () => Math.floor(rnd() * 256))) : kind < 0.15 ? Buffer.alloc(0) : Buffer.from(`<134>Apr 10 01:00:00 bng1 firewall,info srcnat: line ${k} ${'x'.repeat(Math.floor(rnd() * 200))}`);
+        k < 300 ? Buffer.from(`l${k}`) : kind < 0.1 ? Buffer.from(Array.from({ length: Math.floor(rnd() * 3000) }, () => Math.floor(rnd() * 256))) : kind < 0.15 ? Buffer.alloc(0) : Buffer.from(`<134>Apr 10 01:00:00 bng1 firewall,info srcnat: line ${k} ${'x'.repeat(Math.floor(rnd() * 200))}`);
       sent.push(payload);
       lines.push({ end: ++pos, payload, device: '192.0.2.1', time: T0 + k, status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.1', src_port: 1, nat_ip: '203.0.113.9', nat_port: 10_000 + k, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: T0 + k, host: 'b' }] });
     }
     store.commitDay(DAY, lines, pos);
   }
   store.close();
+  const f = new DayFile(join(dir, `${DAY}.db`), DAY, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
+  formats = (f.db.prepare('SELECT data FROM raw ORDER BY id').pluck().all() as Buffer[]).map((d) => (isChunked(d) ? 'chunked' : 'whole'));
+  expect([...f.allRawLines()].every((l, i) => l.equals(sent[i]!))).toBe(true);
+  f.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -43,6 +51,7 @@ describe('original lines', () => {
     const rows = (r: DayReader) => r.file.db.prepare('SELECT * FROM nat WHERE nat_ip = ? ORDER BY nat_port').all(ipToDb('203.0.113.9')) as NatRow[];
     const warm = DayReader.open(dir, DAY)!;
     try {
+      expect(formats).toEqual(['whole', 'whole', 'chunked']);
       const all = rows(warm);
       expect(all).toHaveLength(sent.length);
       // forwards: each block's cached prefix ends, sooner or later, inside the next line asked

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
-import { DayFile, lineAt, type NatRow } from './dayfile.js';
+import { chunkOf, DayFile, isChunked, lineAt, RAW_CHUNK, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
 import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
 
@@ -284,34 +284,48 @@ export class DayReader {
   }
 
   /**
-   * The exact bytes the device sent for a nat row. A block is 1,024 lines (~250 KB inflated) and
-   * one line is wanted: only the share of the compressed block up to that line (plus a margin) is
-   * inflated, the whole block when that falls short.
+   * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
+   * chunk of that line (~30 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
+   * it up to that line (plus a margin) is inflated, the whole block when that falls short.
    */
   rawOf(row: NatRow): Buffer | null {
     // Schema 1: id = raw_ref·64 + k; schema 2: id = raw_ref + k·2^32 (see schema.ts).
     const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
-    const index = ref % RAW_BLOCK;
-    const cached = this.rawCache.get(block);
-    const hit = cached && lineAt(cached, index);
+    let index = ref % RAW_BLOCK;
+    // Cache keys: a whole block's number, or −1 − (its number · RAW_BLOCK + a chunk's first line).
+    const chunkKey = -1 - (ref - (ref % RAW_CHUNK));
+    const cached = this.rawCache.get(block) ?? this.rawCache.get(chunkKey);
+    const hit = cached && lineAt(cached, this.rawCache.has(block) ? index : ref % RAW_CHUNK);
     if (hit) return Buffer.from(hit);
     const got = this.st.rawBlock.get(block) as { n: number; data: Buffer } | undefined;
     if (!got || index >= got.n) return null;
-    const { n, data } = got;
+    let { n, data } = got;
+    let key = block;
+    let dict: Buffer | null = null;
+    if (isChunked(data)) {
+      const c = chunkOf(data, Math.floor(index / RAW_CHUNK));
+      dict = this.file.dictionary();
+      if (!c || !dict) return null;
+      data = c;
+      n = Math.min(RAW_CHUNK, n - (index - (index % RAW_CHUNK)));
+      index %= RAW_CHUNK;
+      key = chunkKey;
+    }
     // Compressed size grows about linearly with the lines: an eighth of the block and 1 KB past the line's share.
     const cut = Math.ceil((data.length * (index + 1)) / n) + (data.length >> 3) + 1024;
     // One output chunk (no concatenation): blocks inflate to ~7× their compressed size.
-    const chunkSize = Math.max(64 * 1024, Math.min(cut, data.length) * 10);
-    let plain = cut < data.length ? inflateRawSync(data.subarray(0, cut), { finishFlush: constants.Z_SYNC_FLUSH, chunkSize }) : null;
+    const chunkSize = Math.max(16 * 1024, Math.min(cut, data.length) * 10);
+    const opts = dict ? { dictionary: dict } : {};
+    let plain = cut < data.length ? inflateRawSync(data.subarray(0, cut), { ...opts, finishFlush: constants.Z_SYNC_FLUSH, chunkSize }) : null;
     let line = plain && lineAt(plain, index);
     if (!line) {
-      plain = inflateRawSync(data, { chunkSize: data.length * 10 });
+      plain = inflateRawSync(data, { ...opts, chunkSize: Math.max(16 * 1024, data.length * 10) });
       line = lineAt(plain, index);
     }
     // A few blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
     if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
-    this.rawCache.set(block, plain!);
+    this.rawCache.set(key, plain!);
     return line ? Buffer.from(line) : null;
   }
 
