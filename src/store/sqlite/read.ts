@@ -81,6 +81,7 @@ export class DayReader {
   private version: number;
   private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
   private timeSt: Database.Statement | null = null;
+  private versionSt: Database.Statement | null = null;
   /** Hours with complete port_time rows (0 in files without them). */
   private timed = 0;
   /** Last row time per public address (cleared when the file changes). */
@@ -100,7 +101,7 @@ export class DayReader {
 
   /** (Re)read what this reader caches from the file: devices and sealed hours. */
   private load(): void {
-    this.version = Number(this.file.db.pragma('data_version', { simple: true }));
+    this.version = this.dataVersion();
     this.devAddr.clear();
     this.devId.clear();
     this.ownerCache.clear();
@@ -133,8 +134,14 @@ export class DayReader {
     } catch {
       return false;
     }
-    if (Number(this.file.db.pragma('data_version', { simple: true })) !== this.version) this.load();
+    if (this.dataVersion() !== this.version) this.load();
     return true;
+  }
+
+  /** SQLite's data_version (changes when another connection commits); prepared once, asked every request. */
+  private dataVersion(): number {
+    this.versionSt ??= this.file.db.prepare('PRAGMA data_version').pluck();
+    return Number(this.versionSt.get());
   }
 
   /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
