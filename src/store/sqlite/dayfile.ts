@@ -19,18 +19,21 @@ const NAT_COLUMNS = 11;
 const RAW_DEFLATE_LEVEL = 5;
 /**
  * Raw blocks written with a day dictionary are cut in chunks of RAW_CHUNK lines deflated apart, so
- * that one line costs inflating ~30 KB instead of ~250 KB. On the bench's MikroTik mix (lines of
- * ~245 B, level 5): 1,024-line blocks 36.8 B/line; 128-line chunks 38.8 B without a dictionary,
- * 36.9 B with one taken from the day's first lines (64: 37.3 B, 32: 38.1 B).
+ * that one line costs inflating ~60 KB (~0.1 ms) instead of ~250 KB. On the bench's MikroTik mix
+ * (lines of ~245 B, level 5), offset table included: 1,024-line blocks 36.8 B/line; 256-line chunks
+ * 37.8 B without a dictionary, 36.6 B with 32 KB of the day's first lines (8 KB: 36.8 B); 128-line
+ * chunks 36.9 B (~0.06 ms a line) but twice the deflate streams to set up on the committer's thread
+ * (each loads the dictionary), 64: 37.3 B, 32: 38.1 B.
  *
- *   chunked block   0x07, u16 LE k, k × u32 LE end offset of chunk j after the header, chunks
- *                   chunk j = deflateRaw(lines j·RAW_CHUNK … , dictionary = meta raw_dict)
+ *   chunked block   0x07, u16 LE lines per chunk c, u16 LE chunks k, k × u32 LE end offset of
+ *                   chunk j after the header, chunks; chunk j = deflateRaw(lines j·c …, dictionary
+ *                   = meta raw_dict). c is written, so RAW_CHUNK may change between versions.
  *   whole block     deflateRaw(all lines): the first byte of a deflate stream never has BTYPE 11
  *                   (bits 1–2 set), so 0x07 cannot start one.
  *   meta raw_dict   ≤ RAW_DICT_BYTES of the first commit's packed lines, set once per file (by the
  *                   first commit with at least RAW_DICT_MIN bytes of lines; blocks before are whole).
  */
-export const RAW_CHUNK = 128;
+export const RAW_CHUNK = 256;
 const CHUNKED = 0x07;
 const RAW_DICT_BYTES = 32 * 1024;
 const RAW_DICT_MIN = 8 * 1024;
@@ -453,7 +456,7 @@ export class RawBlocks {
 
 /** The dictionary of a file's chunked blocks from its first lines, or null when they are too few. */
 function rawDictionary(lines: DayLine[]): Buffer | null {
-  const packed = packLines(lines.slice(0, RAW_CHUNK * 2));
+  const packed = packLines(lines.slice(0, 256));
   return packed.length >= RAW_DICT_MIN ? Buffer.from(packed.subarray(0, RAW_DICT_BYTES)) : null;
 }
 
@@ -466,11 +469,12 @@ function packBlock(lines: DayLine[], dict: Buffer | null): Buffer {
 }
 
 function frameChunks(parts: Buffer[]): Buffer {
-  const head = Buffer.allocUnsafe(3 + 4 * parts.length);
+  const head = Buffer.allocUnsafe(5 + 4 * parts.length);
   head[0] = CHUNKED;
-  head.writeUInt16LE(parts.length, 1);
+  head.writeUInt16LE(RAW_CHUNK, 1);
+  head.writeUInt16LE(parts.length, 3);
   let end = 0;
-  parts.forEach((p, j) => head.writeUInt32LE((end += p.length), 3 + 4 * j));
+  parts.forEach((p, j) => head.writeUInt32LE((end += p.length), 5 + 4 * j));
   return Buffer.concat([head, ...parts]);
 }
 
@@ -479,12 +483,17 @@ export function isChunked(data: Buffer): boolean {
   return data.length > 0 && data[0] === CHUNKED;
 }
 
+/** Lines per chunk of a chunked block. */
+export function chunkLines(data: Buffer): number {
+  return data.readUInt16LE(1);
+}
+
 /** Compressed bytes of chunk j of a chunked block, or null when it has no such chunk. */
 export function chunkOf(data: Buffer, j: number): Buffer | null {
-  const k = data.readUInt16LE(1);
+  const k = data.readUInt16LE(3);
   if (j >= k) return null;
-  const base = 3 + 4 * k;
-  return data.subarray(base + (j === 0 ? 0 : data.readUInt32LE(3 + 4 * (j - 1))), base + data.readUInt32LE(3 + 4 * j));
+  const base = 5 + 4 * k;
+  return data.subarray(base + (j === 0 ? 0 : data.readUInt32LE(5 + 4 * (j - 1))), base + data.readUInt32LE(5 + 4 * j));
 }
 
 /** Every line of a raw block, in order (`dict`: the file's meta raw_dict). */

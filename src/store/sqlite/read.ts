@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
-import { chunkOf, DayFile, isChunked, lineAt, RAW_CHUNK, type NatRow } from './dayfile.js';
+import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
 import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
 
@@ -69,8 +69,8 @@ export class DayReader {
   readonly schemaVersion: number;
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
-  /** Inflated blocks of original lines, or the prefix of one inflated up to the lines asked for. */
-  private readonly rawCache = new Map<number, Buffer>();
+  /** Per raw block, the lines last inflated from it: a chunk (its first line `from`), a whole block or a prefix of one. */
+  private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
   private readonly partCache = new Map<string, { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
@@ -292,7 +292,7 @@ export class DayReader {
 
   /**
    * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
-   * chunk of that line (~30 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
+   * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
    * it up to that line (plus a margin) is inflated, the whole block when that falls short.
    */
   rawOf(row: NatRow): Buffer | null {
@@ -300,24 +300,23 @@ export class DayReader {
     const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
     let index = ref % RAW_BLOCK;
-    // Cache keys: a whole block's number, or −1 − (its number · RAW_BLOCK + a chunk's first line).
-    const chunkKey = -1 - (ref - (ref % RAW_CHUNK));
-    const cached = this.rawCache.get(block) ?? this.rawCache.get(chunkKey);
-    const hit = cached && lineAt(cached, this.rawCache.has(block) ? index : ref % RAW_CHUNK);
+    const cached = this.rawCache.get(block);
+    const hit = cached && index >= cached.from && lineAt(cached.plain, index - cached.from);
     if (hit) return Buffer.from(hit);
     const got = this.st.rawBlock.get(block) as { n: number; data: Buffer } | undefined;
     if (!got || index >= got.n) return null;
     let { n, data } = got;
-    let key = block;
+    let from = 0;
     let dict: Buffer | null = null;
     if (isChunked(data)) {
-      const c = chunkOf(data, Math.floor(index / RAW_CHUNK));
+      const per = chunkLines(data);
+      const c = chunkOf(data, Math.floor(index / per));
       dict = this.file.dictionary();
       if (!c || !dict) return null;
       data = c;
-      n = Math.min(RAW_CHUNK, n - (index - (index % RAW_CHUNK)));
-      index %= RAW_CHUNK;
-      key = chunkKey;
+      from = index - (index % per);
+      n = Math.min(per, n - from);
+      index -= from;
     }
     // Compressed size grows about linearly with the lines: an eighth of the block and 1 KB past the line's share.
     const cut = Math.ceil((data.length * (index + 1)) / n) + (data.length >> 3) + 1024;
@@ -332,7 +331,8 @@ export class DayReader {
     }
     // A few blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
     if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
-    this.rawCache.set(key, plain!);
+    this.rawCache.delete(block);
+    this.rawCache.set(block, { from, plain: plain! });
     return line ? Buffer.from(line) : null;
   }
 
