@@ -2,7 +2,7 @@
 // exactly the answer of reading every record of the address: random days with heavy port reuse, all
 // protocol classes, closes, port blocks and late lines into sealed hours, checked against an oracle
 // that feeds the interval rules every row.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -24,6 +24,7 @@ const PORTS = [1024, 1025, 4095, 4096, 4097, 8191, 40000, 40001, 65535];
 const PROTOS = ['tcp', 'tcp', 'udp', 'icmp', null] as const;
 let dir: string;
 let cold: string;
+const coldDir = () => cold;
 let seed = Number(process.env.WALK_SEED ?? 7);
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -34,6 +35,8 @@ function record(t: number): NatRecord {
   const src = `100.64.0.${1 + Math.floor(rnd() * 6)}`;
   if (block) {
     const start = pick([1024, 4096, 40000]);
+    // a block event that names one port and no range (stored as a block row without port_end)
+    if (rnd() < 0.2) return { vendor: 'juniper-srx', event: 'block_alloc', proto: null, src_ip: src, src_port: null, nat_ip: nat, nat_port: start, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: t, host: 'b' };
     return { vendor: 'juniper-srx', event: rnd() < 0.3 ? 'block_release' : 'block_alloc', proto: null, src_ip: src, src_port: null, nat_ip: nat, nat_port: null, nat_port_start: start, nat_port_end: start + pick([0, 63, 1023]), dst_ip: null, dst_port: null, time: t, host: 'b' };
   }
   const event: EventKind = rnd() < 0.25 ? 'session_close' : 'session_create';
@@ -71,11 +74,28 @@ beforeAll(() => {
   batch.push(...held.map((h) => h.rec));
   flush();
   store.close();
+  // The same days as older writers and a live day leave them: without port_time, and with hours
+  // 16–23 unsealed and 8–15 sealed without port_time (read whole, from nat, in both cases).
+  for (const [name, change] of Object.entries(VARIANTS)) {
+    mkdirSync(join(dir, name));
+    for (const f of readdirSync(cold).filter((f) => f.endsWith('.db'))) {
+      const src = new Database(join(cold, f), { readonly: true });
+      src.exec(`VACUUM INTO '${join(dir, name, f)}'`);
+      src.close();
+      const db = new Database(join(dir, name, f));
+      db.exec(change);
+      db.close();
+    }
+  }
 });
+const VARIANTS: Record<string, string> = {
+  'no-port-time': 'DROP TABLE port_time',
+  'partly-sealed': `UPDATE meta SET value = ${2 ** 16 - 1} WHERE key = 'port_hours'; UPDATE meta SET value = ${2 ** 8 - 1} WHERE key = 'port_time_hours'`,
+};
 afterAll(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log('KEPT', cold); });
 
 /** The answer from every row: all of the address's records from the first day the rules need. */
-function oracle(natIp: string, port: number, at: number, windowSec: number, proto: string | null): string[] {
+function oracle(cold: string, natIp: string, port: number, at: number, windowSec: number, proto: string | null): string[] {
   const lo = at - windowSec * 1000;
   const hi = at + windowSec * 1000;
   const want = proto == null ? null : protoCode(proto);
@@ -120,13 +140,20 @@ describe('port walk over the hourly port summary', () => {
         const h = Math.floor(row.t / HOUR_MS);
         const p = row.code % 1024;
         expect(ph.cls[p === 6 ? 0 : p === 17 ? 1 : 2].has(h), `${row.nat_ip}:${row.nat_port} hour ${h}`).toBe(true);
+        // …and port_time has the second of every row
+        expect(r.portSeconds(row.nat_ip, row.nat_port, h), `${row.nat_ip}:${row.nat_port} at ${row.t}`).toContain(Math.floor((row.t - h * HOUR_MS) / 1000));
       }
+      expect(Number(r.file.meta('port_time_hours'))).toBe(2 ** 24 - 1);
+      // …and nothing else: as many entries as distinct (ip, port, hour, second) of the rows
+      const distinct = r.file.db.prepare('SELECT count(*) FROM (SELECT DISTINCT nat_ip, nat_port, t / 1000 FROM nat WHERE nat_port >= 0)').pluck().get();
+      expect(r.file.db.prepare('SELECT sum(length(times)) / 3 FROM port_time').pluck().get()).toBe(distinct);
     } finally {
       r.close();
     }
   });
 
-  it('answers exactly like reading every row, for random ports, times, windows and protocols', () => {
+  it.each(['as written', ...Object.keys(VARIANTS)])('answers exactly like reading every row, for random ports, times, windows and protocols (%s)', (variant) => {
+    const cold = variant === 'as written' ? coldDir() : join(dir, variant);
     const pool = new ReaderPool(cold);
     try {
       let nonEmpty = 0;
@@ -137,7 +164,7 @@ describe('port walk over the hourly port summary', () => {
         const windowSec = pick([1, 60, 600, 7200]);
         const proto = pick(['tcp', 'udp', 'icmp', null, null] as const);
         const a = forensicLookup({ natIp, natPort: port, at, windowSec, proto }, { cold_storage_dir: cold, timezone: 'UTC' }, pool);
-        const want = oracle(natIp, port, at, windowSec, proto);
+        const want = oracle(cold, natIp, port, at, windowSec, proto);
         expect(a.candidates.map(key).sort(), `${natIp}:${port} at ${new Date(at).toISOString()} ±${windowSec}s ${proto}`).toEqual(want);
         if (want.length) nonEmpty++;
       }

@@ -41,7 +41,11 @@ interface Slot {
   /** Start of the hour (ms). */
   s: number;
   hours: PortHours;
+  /** Time of the reader's last row of the address: an unsealed hour after it has nothing to read. */
+  last: number;
   rows?: Ev[];
+  /** An hour read whole (no port_time): the rows of P and the blocks that may cover it, one scan for both. */
+  scan?: NatRow[];
 }
 
 /** A record matches a protocol filter when it has that protocol or none (port-block logs often carry none). */
@@ -53,18 +57,34 @@ export function protoMatches(want: number | null, code: number): boolean {
 
 function slotsOf(r: DayReader, w: PortWalk): Slot[] {
   const hours = r.portHours(w.natIp, w.port, MAX_BLOCK_PORTS);
-  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, hours }));
+  const last = r.lastRowTime(w.natIp);
+  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, hours, last }));
 }
 
 const sealed = (sl: Slot) => (sl.hours.sealed & (1 << sl.h)) !== 0;
-const sessionHour = (sl: Slot, c: number) => !sealed(sl) || sl.hours.cls[c]!.has(sl.h);
-const blockHour = (sl: Slot) => !sealed(sl) || sl.hours.blocks.has(sl.h);
+const sessionHour = (sl: Slot, c: number) => (sealed(sl) ? sl.hours.cls[c]!.has(sl.h) : sl.s <= sl.last);
+const blockHour = (sl: Slot) => (sealed(sl) ? sl.hours.blocks.has(sl.h) : sl.s <= sl.last);
 
-/** Session records of port P in a slot (not blocks), as events, read once. */
+/** An unsealed hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
+function scanOf(sl: Slot, w: PortWalk): NatRow[] {
+  sl.scan ??= sl.r.portOrBlockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS);
+  return sl.scan;
+}
+
+/**
+ * Session records of port P in a slot (not blocks), as events, read once: only the seconds where
+ * port_time has P when the hour has it, else the whole hour of the address.
+ */
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
-    for (const row of sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
+    let rows: NatRow[];
+    if (!sealed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
+    else {
+      const secs = sl.r.portSeconds(w.natIp, w.port, sl.h);
+      rows = secs ? sl.r.portRowsAt(w.natIp, w.port, sl.s, secs) : sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS);
+    }
+    for (const row of rows) {
       if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
       const ev = toEvent(row, sl.r);
       if (ev) sl.rows.push(ev);
@@ -81,7 +101,8 @@ function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
 
 function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk): void {
   if (!blockHour(sl)) return;
-  for (const row of sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) as NatRow[]) {
+  const rows = sealed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
+  for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
     const ev = toEvent(row, sl.r);
     if (ev) {

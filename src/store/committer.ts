@@ -219,9 +219,13 @@ export class Committer {
     }
     const b: Batch = { size: batch.length, firstRecvMs: batch.length ? batch[0]!.recvMs : Date.now(), batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
     for (const [day, lines] of force ? [] : byDay) {
-      const blocks = new RawBlocks(lines, () => {
-        if (--b.deflating === 0) this.onReady?.();
-      });
+      const blocks = new RawBlocks(
+        lines,
+        () => {
+          if (--b.deflating === 0) this.onReady?.();
+        },
+        this.store.rawDictionary(day),
+      );
       if (blocks.pending) b.deflating++;
       b.blocks.set(day, blocks);
     }

@@ -169,8 +169,9 @@ export function readRawLines(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
     const lines: string[] = [];
+    const dict = (db.prepare("SELECT value FROM meta WHERE key = 'raw_dict'").pluck().get() as Buffer | undefined) ?? null;
     for (const data of db.prepare('SELECT data FROM raw ORDER BY id').pluck().all() as Buffer[]) {
-      for (const l of unpack(inflate(data))) lines.push(l.toString('utf8'));
+      for (const l of blockLines(data, dict)) lines.push(l.toString('utf8'));
     }
     return lines;
   } finally {
@@ -178,8 +179,7 @@ export function readRawLines(path: string): string[] {
   }
 }
 
-import { inflateRawSync as inflate } from 'node:zlib';
-import { unpackLines as unpack } from '../../src/store/sqlite/dayfile.js';
+import { blockLines } from '../../src/store/sqlite/dayfile.js';
 
 export function dayCounters(path: string): Record<string, number> {
   const db = new Database(path, { readonly: true });

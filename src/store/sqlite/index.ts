@@ -72,6 +72,11 @@ export class SqliteStore {
     });
   }
 
+  /** The raw dictionary of `day`'s file when it is open here (RawBlocks deflate ahead with it), else null. */
+  rawDictionary(day: string): Buffer | null {
+    return this.open.get(day)?.rawDict ?? null;
+  }
+
   commitDay(day: string, lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
     const r = this.day(day).commit(lines, batchEnd, blocks);
     this.dirty.add(day);

@@ -3,12 +3,12 @@
 // the no_match / no_data distinction. Opens files read-only; never writes, never creates a file.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
-import { DayFile, unpackLines, type NatRow } from './dayfile.js';
+import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
 import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
-import { hasPort, PART_BITS } from './ports.js';
+import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
@@ -50,10 +50,14 @@ export const READ_SQL = {
   lineActive: 'SELECT 1 FROM line WHERE device = ? AND t BETWEEN ? AND ? LIMIT 1',
   /** Rows of one public ip:port in [from, to) (one hour of the port walk), time order. */
   portIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port = ?',
+  /** Time of the last row of one public ip (one descent: max of the second key column). */
+  last: 'SELECT max(t) FROM nat WHERE nat_ip = ?',
   /** Rows of one public ip in [from, to) that may be blocks covering a port: first port in [lo, port] and last ≥ port, or first = port. */
   blocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port BETWEEN ? AND ? AND (port_end >= ? OR nat_port = ?)',
+  /** portIn and blocksIn in one scan (an hour without port_time, where both read every row of the address). */
+  portOrBlocksIn: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (nat_port = ? OR (nat_port BETWEEN ? AND ? AND port_end >= ?))',
   /** One deflate block of original messages. */
-  rawBlock: 'SELECT data FROM raw WHERE id = ?',
+  rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
 } as const;
 
 /** Subscriber lookups, by layout. */
@@ -86,7 +90,8 @@ export class DayReader {
   readonly schemaVersion: number;
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
-  private readonly rawCache = new Map<number, Buffer[]>();
+  /** Per raw block, the lines last inflated from it: a chunk (its first line `from`), a whole block or a prefix of one. */
+  private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
   private readonly partCache = new Map<string, { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
@@ -98,6 +103,12 @@ export class DayReader {
   private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
   private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
+  private timeSt: Database.Statement | null = null;
+  private versionSt: Database.Statement | null = null;
+  /** Hours with complete port_time rows (0 in files without them). */
+  private timed = 0;
+  /** Last row time per public address (cleared when the file changes). */
+  private readonly lastCache = new Map<string, number>();
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -105,8 +116,8 @@ export class DayReader {
     this.schemaVersion = Number(this.file.meta('schema_version') ?? 1);
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
-    (this.st.rawBlock as Database.Statement).pluck();
     this.st.ipOpens.raw();
+    (this.st.last as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
     this.load();
@@ -114,11 +125,12 @@ export class DayReader {
 
   /** (Re)read what this reader caches from the file: devices and sealed hours. */
   private load(): void {
-    this.version = Number(this.file.db.pragma('data_version', { simple: true }));
+    this.version = this.dataVersion();
     this.devAddr.clear();
     this.devId.clear();
     this.ownerCache.clear();
     this.partCache.clear();
+    this.lastCache.clear();
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
       this.devId.set(r.address, r.id);
@@ -131,6 +143,8 @@ export class DayReader {
       };
     }
     this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    if (!this.timeSt && this.has('port_time')) this.timeSt = this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart = ?').pluck();
+    this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
   }
 
   /**
@@ -144,8 +158,14 @@ export class DayReader {
     } catch {
       return false;
     }
-    if (Number(this.file.db.pragma('data_version', { simple: true })) !== this.version) this.load();
+    if (this.dataVersion() !== this.version) this.load();
     return true;
+  }
+
+  /** SQLite's data_version (changes when another connection commits); prepared once, asked every request. */
+  private dataVersion(): number {
+    this.versionSt ??= this.file.db.prepare('PRAGMA data_version').pluck();
+    return Number(this.versionSt.get());
   }
 
   /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
@@ -171,6 +191,48 @@ export class DayReader {
     const f = this.focusHour(natIp, port, fromMs, toMs);
     if (f) return (f.byPort.get(port) ?? []).map((i) => f.rows[i]!);
     return this.st.portIn.all(natIp, this.rel(fromMs), toMs - this.start, port) as NatRow[];
+  }
+
+  /**
+   * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
+   * when that hour has no complete port_time (older writer, or not sealed): read the whole hour.
+   */
+  portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null {
+    if (!this.timeSt || !(this.timed & (1 << hour)) || port < 0) return null;
+    const blob = this.timeSt.get(natIp, hour, port >> TIME_PART_BITS) as Buffer | undefined;
+    return blob ? secondsOf(blob, port) : [];
+  }
+
+  /** Rows of natIp:port in the given seconds (ascending) of the hour starting at `hourMs`, in time order. */
+  portRowsAt(natIp: number | Buffer, port: number, hourMs: number, seconds: readonly number[]): NatRow[] {
+    const out: NatRow[] = [];
+    for (let i = 0; i < seconds.length; ) {
+      let j = i;
+      while (j + 1 < seconds.length && seconds[j + 1] === seconds[j]! + 1) j++;
+      const from = hourMs + seconds[i]! * 1000;
+      const rows = this.portRowsIn(natIp, port, from, hourMs + (seconds[j]! + 1) * 1000);
+      for (const r of rows) out.push(r);
+      i = j + 1;
+    }
+    return out;
+  }
+
+  /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */
+  lastRowTime(natIp: number | Buffer): number {
+    const k = typeof natIp === 'number' ? String(natIp) : natIp.toString('hex');
+    let t = this.lastCache.get(k);
+    if (t === undefined) {
+      const v = this.st.last.get(natIp) as number | null;
+      t = v == null ? -Infinity : this.start + v;
+      if (this.lastCache.size > 10_000) this.lastCache.clear();
+      this.lastCache.set(k, t);
+    }
+    return t;
+  }
+
+  /** portRowsIn and blockRowsIn of the same range in one scan, in time order (split with coversBlock). */
+  portOrBlockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
+    return this.st.portOrBlocksIn.all(natIp, this.rel(fromMs), toMs - this.start, port, Math.max(0, port - maxPorts + 1), port, port) as NatRow[];
   }
 
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
@@ -320,21 +382,50 @@ export class DayReader {
     return this.devAddr.get(id) ?? 'unknown';
   }
 
-  /** The exact bytes the device sent for a nat row. */
+  /**
+   * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
+   * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
+   * it up to that line (plus a margin) is inflated, the whole block when that falls short.
+   */
   rawOf(row: NatRow): Buffer | null {
     // Schema 1: id = raw_ref·64 + k; schema 2: id = raw_ref + k·2^32 (see schema.ts).
     const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
-    let lines = this.rawCache.get(block);
-    if (!lines) {
-      const data = this.st.rawBlock.get(block) as Buffer | undefined;
-      if (!data) return null;
-      lines = unpackLines(inflateRawSync(data));
-      // A few inflated blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
-      if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
-      this.rawCache.set(block, lines);
+    let index = ref % RAW_BLOCK;
+    const cached = this.rawCache.get(block);
+    const hit = cached && index >= cached.from && lineAt(cached.plain, index - cached.from);
+    if (hit) return Buffer.from(hit);
+    const got = this.st.rawBlock.get(block) as { n: number; data: Buffer } | undefined;
+    if (!got || index >= got.n) return null;
+    let { n, data } = got;
+    let from = 0;
+    let dict: Buffer | null = null;
+    if (isChunked(data)) {
+      const per = chunkLines(data);
+      const c = chunkOf(data, Math.floor(index / per));
+      dict = this.file.dictionary();
+      if (!c || !dict) return null;
+      data = c;
+      from = index - (index % per);
+      n = Math.min(per, n - from);
+      index -= from;
     }
-    return lines[ref % RAW_BLOCK] ?? null;
+    // Compressed size grows about linearly with the lines: an eighth of the block and 1 KB past the line's share.
+    const cut = Math.ceil((data.length * (index + 1)) / n) + (data.length >> 3) + 1024;
+    // One output chunk (no concatenation): blocks inflate to ~7× their compressed size.
+    const chunkSize = Math.max(16 * 1024, Math.min(cut, data.length) * 10);
+    const opts = dict ? { dictionary: dict } : {};
+    let plain = cut < data.length ? inflateRawSync(data.subarray(0, cut), { ...opts, finishFlush: constants.Z_SYNC_FLUSH, chunkSize }) : null;
+    let line = plain && lineAt(plain, index);
+    if (!line) {
+      plain = inflateRawSync(data, { ...opts, chunkSize: Math.max(16 * 1024, data.length * 10) });
+      line = lineAt(plain, index);
+    }
+    // A few blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
+    if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
+    this.rawCache.delete(block);
+    this.rawCache.set(block, { from, plain: plain! });
+    return line ? Buffer.from(line) : null;
   }
 
   /** EXPLAIN QUERY PLAN details of a statement (tests). */

@@ -22,8 +22,14 @@
 //            sealed (meta port_hours), is read from nat as before.
 //   day_stat per-day counts for the daily view (records by hour and device, by hour and protocol, by
 //            public address; kept lines by hour, device and status), added in each commit (stats.ts).
-//   raw      the original messages, exact bytes, in deflate blocks of up to RAW_BLOCK lines:
-//            data = deflateRaw( (varint len, bytes)* ). raw_ref = block_id·RAW_BLOCK + index.
+//   port_time the seconds of each hour at which each port has rows (see ports.ts): the walk reads
+//            those seconds of nat, not the whole hour of the address. Added like port_seen: an hour
+//            without it (meta port_time_hours) is read as before.
+//   raw      the original messages, exact bytes, in blocks of up to RAW_BLOCK lines, raw_ref =
+//            block_id·RAW_BLOCK + index. Whole blocks: data = deflateRaw( (varint len, bytes)* );
+//            chunked blocks (files with meta raw_dict): RAW_CHUNK-line chunks deflated apart with
+//            that dictionary, behind a table of their offsets (see dayfile.ts), so reading one line
+//            inflates one chunk. A file may hold both (blocks committed before its dictionary).
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
 //   device   sender addresses seen this day; vocab: vendor and reason names → small ids.
 //   meta     spool_pos (end position of the last spool record committed here: replays skip up to
@@ -87,6 +93,13 @@ CREATE TABLE IF NOT EXISTS port_seen (
   blocks INTEGER NOT NULL,
   ports BLOB NOT NULL,
   PRIMARY KEY (nat_ip, part, hour, cls)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS port_time (
+  nat_ip ANY NOT NULL,
+  hour INTEGER NOT NULL,
+  tpart INTEGER NOT NULL,
+  times BLOB NOT NULL,
+  PRIMARY KEY (nat_ip, hour, tpart)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS line (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, device INTEGER NOT NULL, status INTEGER NOT NULL, reason INTEGER);
 `;
