@@ -298,11 +298,11 @@ export interface Prepared {
  * before commits (committer.ts): await it before committing the previous batch, so the deflate
  * overlaps that commit. Its lines stay valid until the DaySource.next call after the one behind it.
  */
-export async function prepare(src: DaySource, n: number): Promise<Prepared> {
+export async function prepare(src: DaySource, n: number, f: DayFile): Promise<Prepared> {
   const lines = await src.next(n);
   let done!: () => void;
   const deflated = new Promise<void>((r) => (done = r));
-  const blocks = new RawBlocks(lines, done);
+  const blocks = new RawBlocks(lines, done, f.dictionary()); // the file's chunk dictionary (none before its first commit)
   if (!blocks.pending) done();
   return { lines, end: src.position, blocks, deflated };
 }
@@ -313,12 +313,12 @@ export async function fillDay(path: string, spec: DaySpec): Promise<DaySource> {
   const f = new DayFile(path, spec.day, DAY_OPTS);
   try {
     let asked = Math.min(CHUNK_LINES, spec.total);
-    let cur: Prepared | null = await prepare(src, asked);
+    let cur: Prepared | null = await prepare(src, asked, f);
     while (cur?.lines.length) {
       await cur.deflated;
       const n = Math.min(CHUNK_LINES, spec.total - asked);
       asked += n;
-      const next: Prepared | null = n > 0 ? await prepare(src, n) : null;
+      const next: Prepared | null = n > 0 ? await prepare(src, n, f) : null;
       f.commit(cur.lines, cur.end, cur.blocks);
       cur = next;
     }

@@ -114,14 +114,14 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   let handedMs = 0;
   const tStart = Date.now();
   let asked = o.batch;
-  let cur: Prepared | null = await prepare(gen, o.batch);
+  let cur: Prepared | null = await prepare(gen, o.batch, f);
   try {
     for (const mark of o.marks) {
       while (records < mark && cur) {
         let t0 = performance.now();
         await cur.deflated;
         // The next batch is unpacked and set deflating before this one commits (its lines stay valid).
-        const next: Prepared | null = asked < total ? await prepare(gen, o.batch) : null;
+        const next: Prepared | null = asked < total ? await prepare(gen, o.batch, f) : null;
         if (next) asked += o.batch;
         genMs += performance.now() - t0;
         t0 = performance.now();
