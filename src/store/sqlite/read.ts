@@ -232,6 +232,8 @@ export class DayReader {
 
   /** portRowsIn and blockRowsIn of the same range in one scan, in time order (split with coversBlock). */
   portOrBlockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
+    // A focused hour already holds these rows (the same set: the port's own rows and covering blocks).
+    if (this.focusHour(natIp, port, fromMs, toMs)) return this.blockRowsIn(natIp, port, maxPorts, fromMs, toMs);
     return this.st.portOrBlocksIn.all(natIp, this.rel(fromMs), toMs - this.start, port, Math.max(0, port - maxPorts + 1), port, port) as NatRow[];
   }
 
