@@ -380,8 +380,14 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
       if (good) break;
     }
     if (good && bad) break;
+    // MegaLog committed less than half of what it was offered: the hold starts from what it committed,
+    // so probing higher (or bisecting) would only spend the run's budget.
+    if (good && committedRate && committedRate < rate / 2) {
+      fail ||= `a ${rate} msg/s probe was committed at ${Math.round(committedRate / 1000)} k msg/s, drain included`;
+      break;
+    }
   }
-  for (let i = 0; i < o.bisections && bad && good && bad - good > Math.max(10_000, good / 4); i++) {
+  for (let i = 0; i < o.bisections && bad && good && bad - good > Math.max(10_000, good / 4) && !(committedRate && committedRate < good); i++) {
     const mid = Math.round((good + bad) / 2 / 1000) * 1000;
     const r = await probe(mid);
     if (r.pass) good = mid;
