@@ -538,36 +538,33 @@ function packLines(lines: DayLine[]): Buffer {
  * `buf` ends before that line does (an inflated prefix of a block).
  */
 export function lineAt(buf: Buffer, index: number): Buffer | null {
-  let at = 0;
-  for (let i = 0; at < buf.length; i++) {
-    let n = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[at++]!;
-      n += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80 && at < buf.length);
-    if (i === index) return at + n <= buf.length ? buf.subarray(at, at + n) : null;
-    at += n;
+  for (let i = 0, at = 0; at < buf.length; i++) {
+    const [n, from] = lenAt(buf, at);
+    if (i === index) return from + n <= buf.length ? buf.subarray(from, from + n) : null;
+    at = from + n;
   }
   return null;
 }
 
 export function unpackLines(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  let at = 0;
-  while (at < buf.length) {
-    let n = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[at++]!;
-      n += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80 && at < buf.length);
-    out.push(buf.subarray(at, at + n));
-    at += n;
+  for (let at = 0; at < buf.length; ) {
+    const [n, from] = lenAt(buf, at);
+    out.push(buf.subarray(from, from + n));
+    at = from + n;
   }
   return out;
+}
+
+/** The varint line length at `at` (packLines' format) and the offset just after it. */
+function lenAt(buf: Buffer, at: number): [number, number] {
+  let n = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    b = buf[at++]!;
+    n += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80 && at < buf.length);
+  return [n, at];
 }
