@@ -12,8 +12,8 @@ import { fillRaw, forensicLookup, LOOKBACK_MS, rawText, ReaderCache, ReaderPool,
 import { Timelines, toEvent, type Interval } from '../src/query/intervals.js';
 import { protoMatches } from '../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode, protoName } from '../src/store/codes.js';
-import type { DayLine } from '../src/store/sqlite/dayfile.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
+import { commitWithLateLines } from './helpers/late.js';
 import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
 import { HOUR_MS } from '../src/store/sqlite/schema.js';
 
@@ -48,28 +48,7 @@ beforeAll(() => {
   const store = new SqliteStore({ cold_storage_dir: cold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
   const recs: NatRecord[] = [];
   for (let t = D0 + 30_000; t < D0 + 3 * DAY_MS; t += Math.floor(rnd() * (rnd() < 0.03 ? 4 * HOUR_MS : 6 * 60_000))) recs.push(record(t));
-  const held: { due: number; rec: NatRecord }[] = [];
-  let pos = 0;
-  let batch: NatRecord[] = [];
-  const flush = () => {
-    const byDay = new Map<string, DayLine[]>();
-    for (const r of batch) {
-      const d = dayOf(r.time!);
-      let l = byDay.get(d);
-      if (!l) byDay.set(d, (l = []));
-      l.push({ end: ++pos, payload: Buffer.from(`line ${pos} ${JSON.stringify(r)}`), device: '192.0.2.1', time: r.time!, status: 'records', vendor: r.vendor, reason: null, records: [r] });
-    }
-    for (const [d, lines] of [...byDay].sort()) store.commitDay(d, lines, pos);
-    batch = [];
-  };
-  for (const r of recs) {
-    if (rnd() < 0.08) held.push({ due: r.time! + HOUR_MS + rnd() * 3 * HOUR_MS, rec: r });
-    else batch.push(r);
-    for (let i = held.length - 1; i >= 0; i--) if (held[i]!.due <= r.time!) batch.push(...held.splice(i, 1).map((h) => h.rec));
-    if (batch.length >= 40) flush();
-  }
-  batch.push(...held.map((h) => h.rec));
-  flush();
+  commitWithLateLines(store, recs, { rnd, lateShare: 0.08, lateMinMs: HOUR_MS, lateSpreadMs: 3 * HOUR_MS, payload: (r, pos) => `line ${pos} ${JSON.stringify(r)}` });
   store.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

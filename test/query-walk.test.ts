@@ -12,8 +12,9 @@ import { forensicLookup, LOOKBACK_MS, ReaderCache, ReaderPool, type Candidate } 
 import { Timelines, toEvent } from '../src/query/intervals.js';
 import { protoMatches } from '../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../src/store/codes.js';
-import type { DayLine } from '../src/store/sqlite/dayfile.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { DayLine } from '../src/store/sqlite/dayfile.js';
+import { commitWithLateLines } from './helpers/late.js';
 import { hasPort, SEAL_GRACE_MS } from '../src/store/sqlite/ports.js';
 import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
 import { HOUR_MS } from '../src/store/sqlite/schema.js';
@@ -51,28 +52,7 @@ beforeAll(() => {
   const recs: NatRecord[] = [];
   for (let t = D0 + 60_000; t < D0 + 3 * DAY_MS; t += Math.floor(rnd() * (rnd() < 0.05 ? 3 * HOUR_MS : 20 * 60_000))) recs.push(record(t));
   // Commits of ~40 lines in time order; one line in 10 held back and committed 2–6 h later (late into sealed hours).
-  const held: { due: number; rec: NatRecord }[] = [];
-  let pos = 0;
-  let batch: NatRecord[] = [];
-  const flush = () => {
-    const byDay = new Map<string, DayLine[]>();
-    for (const r of batch) {
-      const d = dayOf(r.time!);
-      let l = byDay.get(d);
-      if (!l) byDay.set(d, (l = []));
-      l.push({ end: ++pos, payload: Buffer.from(JSON.stringify(r)), device: '192.0.2.1', time: r.time!, status: 'records', vendor: r.vendor, reason: null, records: [r] });
-    }
-    for (const [d, lines] of [...byDay].sort()) store.commitDay(d, lines, pos);
-    batch = [];
-  };
-  for (const r of recs) {
-    if (rnd() < 0.1) held.push({ due: r.time! + 2 * HOUR_MS + rnd() * 4 * HOUR_MS, rec: r });
-    else batch.push(r);
-    for (let i = held.length - 1; i >= 0; i--) if (held[i]!.due <= r.time!) batch.push(...held.splice(i, 1).map((h) => h.rec));
-    if (batch.length >= 40) flush();
-  }
-  batch.push(...held.map((h) => h.rec));
-  flush();
+  commitWithLateLines(store, recs, { rnd, lateShare: 0.1, lateMinMs: 2 * HOUR_MS, lateSpreadMs: 4 * HOUR_MS, payload: (r) => JSON.stringify(r) });
   store.close();
   // The same days as older writers and a live day leave them: without port_time, and with hours
   // 16–23 unsealed and 8–15 sealed without port_time (read whole, from nat, in both cases).
