@@ -247,9 +247,15 @@ export class DaySource {
     return this.rnd() < 20_000 / this.seen ? Math.floor(this.rnd() * 20_000) : -1;
   }
 
+  /**
+   * mulberry32, as mix.ts: an LCG computed in doubles (seed·1103515245 passes 2^53) loses its low
+   * bits and cycles within a few thousand draws, which kept the reservoir at the day's first lines.
+   */
   private rnd(): number {
-    this.seed = (this.seed * 1103515245 + 12345) % 2147483648;
-    return this.seed / 2147483648;
+    let t = (this.seed = (this.seed + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Position up to which lines are committed, when a batch handed out is still waiting for its commit. */
