@@ -130,13 +130,23 @@ export class ReaderPool {
   private readonly readers = new Map<string, DayReader | null>();
   constructor(readonly dir: string, private readonly cache?: ReaderCache) {}
 
+  /** The reader of a day, in a read transaction until close(): one request reads one state of each file. */
   get(day: string): DayReader | null {
-    if (!this.readers.has(day)) this.readers.set(day, this.cache ? this.cache.take(day) : DayReader.open(this.dir, day));
+    if (!this.readers.has(day)) {
+      const r = this.cache ? this.cache.take(day) : DayReader.open(this.dir, day);
+      r?.begin();
+      this.readers.set(day, r);
+    }
     return this.readers.get(day)!;
   }
 
   close(): void {
-    for (const r of this.readers.values()) if (r) this.cache ? this.cache.give(r) : r.close();
+    for (const r of this.readers.values()) {
+      if (!r) continue;
+      r.end();
+      if (this.cache) this.cache.give(r);
+      else r.close();
+    }
     this.readers.clear();
   }
 }

@@ -14,7 +14,7 @@
 // tcp/udp (several protocols, ICMP ids) and port blocks are read in full over the days the rules need.
 // After the window, hours are read forward while an interval is still open (its end is the next
 // holder's record or the max age), into the next day file if need be.
-import { PROTO_NONE } from '../store/codes.js';
+import { DAY_MS, PROTO_NONE } from '../store/codes.js';
 import { classesFor, isBlockRow, portClass } from '../store/sqlite/ports.js';
 import { HOUR_MS } from '../store/sqlite/schema.js';
 import type { DayReader, NatRow, PortHours } from '../store/sqlite/read.js';
@@ -63,7 +63,8 @@ function slotsOf(r: DayReader, w: PortWalk): Slot[] {
 
 const sealed = (sl: Slot) => (sl.hours.sealed & (1 << sl.h)) !== 0;
 const sessionHour = (sl: Slot, c: number) => (sealed(sl) ? sl.hours.cls[c]!.has(sl.h) : sl.s <= sl.last);
-const blockHour = (sl: Slot) => (sealed(sl) ? sl.hours.blocks.has(sl.h) : sl.s <= sl.last);
+/** With nat_block any hour's blocks are one range of the index; else the summary says which sealed hours have some. */
+const blockHour = (sl: Slot) => (sealed(sl) && !sl.r.blockIndex ? sl.hours.blocks.has(sl.h) : sl.s <= sl.last);
 
 /** An unsealed hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
 function scanOf(sl: Slot, w: PortWalk): NatRow[] {
@@ -73,13 +74,17 @@ function scanOf(sl: Slot, w: PortWalk): NatRow[] {
 
 /**
  * Session records of port P in a slot (not blocks), as events, read once: only the seconds where
- * port_time has P when the hour has it, else the whole hour of the address.
+ * port_time has P when the hour has it (sealed, or the pieces written of an hour not sealed, then
+ * the rows after them), else the whole hour of the address.
  */
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
     let rows: NatRow[];
-    if (!sealed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
+    // Pieces only with nat_block: without it feedBlocks scans the unsealed hour whole anyway.
+    const pc = !sealed(sl) && sl.r.blockIndex ? sl.r.pieceSeconds(w.natIp, w.port, sl.h) : null;
+    if (pc) rows = sl.r.portRowsAt(w.natIp, w.port, sl.s, pc.seconds).concat(sl.r.portRowsIn(w.natIp, w.port, pc.until, sl.s + HOUR_MS));
+    else if (!sealed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
     else {
       const secs = sl.r.portSeconds(w.natIp, w.port, sl.h);
       rows = secs ? sl.r.portRowsAt(w.natIp, w.port, sl.s, secs) : sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS);
@@ -99,9 +104,10 @@ function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
   return sessions(sl, w).filter((e) => portClass(e.row.code % 1024) === c);
 }
 
-function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk): void {
-  if (!blockHour(sl)) return;
-  const rows = sealed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
+function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, whole = false): void {
+  if (!whole && !blockHour(sl)) return;
+  const to = whole ? sl.r.start + DAY_MS : sl.s + HOUR_MS;
+  const rows = whole || sealed(sl) || sl.r.blockIndex ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, to) : scanOf(sl, w);
   for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
     const ev = toEvent(row, sl.r);
@@ -132,8 +138,12 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
   let hiIdx = -1;
   while (hiIdx + 1 < slots.length && slots[hiIdx + 1]!.s <= w.hi) hiIdx++;
 
-  // Port blocks: few rows, read wherever the summary has them over the days the rules need.
-  for (const sl of slots) feedBlocks(tl, sl, w);
+  // Port blocks: few rows, read wherever the summary has them over the days the rules need (a file
+  // with nat_block: all of its blocks that may hold P, one range from its first slot).
+  for (const sl of slots) {
+    if (!sl.r.blockIndex) feedBlocks(tl, sl, w);
+    else if (sl.h === 0) feedBlocks(tl, sl, w, true);
+  }
 
   // Sessions, per class, backwards from T's hour until pinned (tcp, udp) or the lookback ends.
   const classes = classesFor(w.want);

@@ -7,7 +7,7 @@ import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '..
 import { fault } from '../../fault.js';
 import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
 import { DAY_STAT_DDL, DayStats } from './stats.js';
-import { DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 
 /** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
 const INSERT_ROWS = 32;
@@ -96,7 +96,9 @@ export class DayFile {
       this.db.pragma('temp_store = MEMORY');
       if (opts.maxPageCount > 0) this.db.pragma(`max_page_count = ${opts.maxPageCount}`);
       const statsExisted = !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'day_stat'").get();
+      const fresh = !this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'nat'").get();
       this.db.exec(DDL);
+      if (fresh) this.db.exec(BLOCK_INDEX_DDL);
       this.db.exec(DAY_STAT_DDL);
       DayStats.init(this.db, statsExisted);
       this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);

@@ -7,8 +7,8 @@ import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
 import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
-import { MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
-import { hasPort, PART_BITS, secondsOf, TIME_PART_BITS } from './ports.js';
+import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
+import { hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
@@ -72,6 +72,9 @@ export const SRC_SQL = {
 
 const HOUR_MS = 3_600_000;
 
+/** Blocks that may hold a port (first port in [?, port], last ≥ port or first = port) in [from, to), through nat_block. */
+const BLOCKS_BY_INDEX_SQL = `SELECT * FROM nat INDEXED BY nat_block WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND t >= ? AND t < ? AND ${BLOCK_ROW_SQL} AND (port_end >= ? OR nat_port = ?)`;
+
 /** One hour of a focused address: its rows of the focused ports and its blocks, in the file's order. */
 interface FocusHour {
   rows: NatRow[];
@@ -100,7 +103,7 @@ export class DayReader {
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version: number;
-  private seenSt: { parts: Database.Statement; blocks: Database.Statement } | null = null;
+  private seenSt: { parts: Database.Statement; bits: Database.Statement; blocks: Database.Statement } | null = null;
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
   private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
   private timeSt: Database.Statement | null = null;
@@ -109,6 +112,12 @@ export class DayReader {
   private timed = 0;
   /** Last row time per public address (cleared when the file changes). */
   private readonly lastCache = new Map<string, number>();
+  /** The file has the nat_block index (written by this version): block rows are one range away in any hour. */
+  readonly blockIndex: boolean;
+  private blocksIdxSt: Database.Statement | null = null;
+  /** Pieces of the day complete (meta port_pieces, ports.ts): port_time rows of the hours not sealed yet. */
+  private pieces = 0;
+  private snapshotSt: Database.Statement | null = null;
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -120,7 +129,28 @@ export class DayReader {
     (this.st.last as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
+    this.blockIndex = this.has('nat_block');
+    if (this.blockIndex) this.blocksIdxSt = db.prepare(BLOCKS_BY_INDEX_SQL);
     this.load();
+  }
+
+  /**
+   * Start a read transaction: every statement until end() sees one state of the file, the one the
+   * caches were (re)loaded from. An answer then reads one snapshot even while the committer writes,
+   * and the piece rows an hour's seal deletes cannot vanish between reading meta and reading them.
+   */
+  begin(): void {
+    const db = this.file.db;
+    if (db.inTransaction) return;
+    db.exec('BEGIN');
+    this.snapshotSt ??= db.prepare("SELECT value FROM meta WHERE key = 'day'");
+    this.snapshotSt.get(); // a deferred BEGIN takes its snapshot at the first read
+    if (this.dataVersion() !== this.version) this.load();
+  }
+
+  /** End the read transaction begin() started. */
+  end(): void {
+    if (this.file.db.inTransaction) this.file.db.exec('COMMIT');
   }
 
   /** (Re)read what this reader caches from the file: devices and sealed hours. */
@@ -139,12 +169,14 @@ export class DayReader {
     if (!this.seenSt && this.has('port_seen')) {
       this.seenSt = {
         parts: this.file.db.prepare('SELECT hour, cls, ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
+        bits: this.file.db.prepare('SELECT hour, cls, CASE WHEN length(ports) = 512 THEN substr(ports, ?, 1) ELSE ports END AS ports FROM port_seen WHERE nat_ip = ? AND part = ?'),
         blocks: this.file.db.prepare('SELECT DISTINCT hour FROM port_seen WHERE nat_ip = ? AND part BETWEEN ? AND ? AND blocks = 1').pluck(),
       };
     }
     this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
     if (!this.timeSt && this.has('port_time')) this.timeSt = this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart = ?').pluck();
     this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
+    this.pieces = this.timeSt ? Number(this.file.meta('port_pieces') ?? 0) : 0;
   }
 
   /**
@@ -173,16 +205,25 @@ export class DayReader {
     const out: PortHours = { sealed: this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
     if (!this.seenSt || this.sealed === 0 || port < 0) return out;
     const off = port & ((1 << PART_BITS) - 1);
-    // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
-    const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${port >> PART_BITS}`;
-    let parts = this.partCache.get(k);
-    if (!parts) {
-      parts = this.seenSt.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[];
-      if (this.partCache.size >= 256) this.partCache.clear();
-      this.partCache.set(k, parts);
+    let parts: { hour: number; cls: 0 | 1 | 2; ports: Buffer }[];
+    if (this.focus) {
+      // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
+      const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${port >> PART_BITS}`;
+      let got = this.partCache.get(k);
+      if (!got) {
+        got = this.seenSt.parts.all(natIp, port >> PART_BITS) as typeof parts;
+        if (this.partCache.size >= 256) this.partCache.clear();
+        this.partCache.set(k, got);
+      }
+      parts = got;
+    } else {
+      // One lookup: of a bitmap, only the byte of this port (hasPort reads a 1-byte blob as that
+      // byte). Copying ~70 bitmaps of 512 bytes into JS was a third of a dense day's lookup.
+      parts = this.seenSt.bits.all((off >> 3) + 1, natIp, port >> PART_BITS) as typeof parts;
     }
     for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
-    for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
+    // With nat_block the walk reads blocks from the index, not by the summary's hours.
+    if (!this.blockIndex) for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
     return out;
   }
 
@@ -201,6 +242,22 @@ export class DayReader {
     if (!this.timeSt || !(this.timed & (1 << hour)) || port < 0) return null;
     const blob = this.timeSt.get(natIp, hour, port >> TIME_PART_BITS) as Buffer | undefined;
     return blob ? secondsOf(blob, port) : [];
+  }
+
+  /**
+   * For an hour not sealed: the seconds (ascending) at which natIp:port has rows in the hour's
+   * written pieces (ports.ts), and the time (ms since the epoch) up to which they cover it; null when
+   * no piece of the hour is written, or the reader is focused on the address (its hours are read whole).
+   */
+  pieceSeconds(natIp: number | Buffer, port: number, hour: number): { seconds: number[]; until: number } | null {
+    const k = Math.min(PIECES_PER_HOUR, this.pieces - hour * PIECES_PER_HOUR);
+    if (!this.timeSt || k <= 0 || port < 0 || (this.sealed & (1 << hour)) !== 0 || this.focused(natIp)) return null;
+    const seconds: number[] = [];
+    for (let j = 0; j < k; j++) {
+      const blob = this.timeSt.get(natIp, PIECE_BASE + hour * PIECES_PER_HOUR + j, port >> TIME_PART_BITS) as Buffer | undefined;
+      if (blob) for (const s of secondsOf(blob, port)) seconds.push(s);
+    }
+    return { seconds, until: this.start + hour * HOUR_MS + k * PIECE_MS };
   }
 
   /** Rows of natIp:port in the given seconds (ascending) of the hour starting at `hourMs`, in time order. */
@@ -246,6 +303,7 @@ export class DayReader {
       const idx = [...new Set([...f.blocks, ...(f.byPort.get(port) ?? [])])].sort((a, b) => a - b);
       return idx.map((i) => f.rows[i]!).filter((r) => r.nat_port >= lo && r.nat_port <= port && ((r.port_end != null && r.port_end >= port) || r.nat_port === port));
     }
+    if (this.blocksIdxSt) return this.blocksIdxSt.all(natIp, lo, port, this.rel(fromMs), toMs - this.start, port, port) as NatRow[];
     return this.st.blocksIn.all(natIp, this.rel(fromMs), toMs - this.start, lo, port, port, port) as NatRow[];
   }
 
@@ -263,6 +321,10 @@ export class DayReader {
 
   unfocus(): void {
     this.focus = null;
+  }
+
+  private focused(natIp: number | Buffer): boolean {
+    return !!this.focus?.has(typeof natIp === 'number' ? String(natIp) : natIp.toString('hex'));
   }
 
   private focusHour(natIp: number | Buffer, port: number, fromMs: number, toMs: number): FocusHour | null {
@@ -437,6 +499,7 @@ export class DayReader {
   }
 
   close(): void {
+    this.end();
     this.file.close();
   }
 }

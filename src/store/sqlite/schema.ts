@@ -25,6 +25,10 @@
 //   port_time the seconds of each hour at which each port has rows (see ports.ts): the walk reads
 //            those seconds of nat, not the whole hour of the address. Added like port_seen: an hour
 //            without it (meta port_time_hours) is read as before.
+//   nat_block index of the port-block rows alone, by (nat_ip, first port, t) (a partial index:
+//            session rows are not in it, so it costs nothing on session logs). "Which blocks hold
+//            port P" is then one range whether the hour is sealed or not. Created with new files
+//            only (building it on a full day would stall the committer); readers use it when present.
 //   raw      the original messages, exact bytes, in blocks of up to RAW_BLOCK lines, raw_ref =
 //            block_id·RAW_BLOCK + index. Whole blocks: data = deflateRaw( (varint len, bytes)* );
 //            chunked blocks (files with meta raw_dict): RAW_CHUNK-line chunks deflated apart with
@@ -56,6 +60,11 @@ export const SRC_SEEN_SQL =
   'SELECT nat_ip, min(first) AS first, max(last) AS last, sum(n) AS n FROM src_seen WHERE src_ip = ? AND hour IN (WITH RECURSIVE h(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM h WHERE x < ?) SELECT x FROM h) GROUP BY nat_ip';
 /** Then that subscriber's rows on one public address (params: nat_ip, from, to, src_ip). */
 export const SRC_ROWS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t BETWEEN ? AND ? AND src_ip = ?';
+
+/** The condition that makes a nat row a port block (ports.ts isBlockRow), as the nat_block index states it. */
+export const BLOCK_ROW_SQL = '(port_end IS NOT NULL OR (code % 65536) / 1024 IN (2, 3))';
+/** See the header; run on new files only. */
+export const BLOCK_INDEX_DDL = `CREATE INDEX IF NOT EXISTS nat_block ON nat (nat_ip, nat_port, t) WHERE ${BLOCK_ROW_SQL}`;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID;
