@@ -313,8 +313,11 @@ export async function prepare(src: DaySource, n: number, f: DayFile): Promise<Pr
   return { lines, end: src.position, blocks, deflated };
 }
 
-/** Fill `path` with a whole generated day, CHUNK_LINES lines a DayFile.commit. */
-export async function fillDay(path: string, spec: DaySpec): Promise<DaySource> {
+/**
+ * Fill `path` with a whole generated day, CHUNK_LINES lines a DayFile.commit; `seal`: then seal its
+ * port summary, as the committer does once a day is over.
+ */
+export async function fillDay(path: string, spec: DaySpec, seal = false): Promise<DaySource> {
   const src = new DaySource(spec);
   const f = new DayFile(path, spec.day, DAY_OPTS);
   try {
@@ -328,6 +331,7 @@ export async function fillDay(path: string, spec: DaySpec): Promise<DaySource> {
       f.commit(cur.lines, cur.end, cur.blocks);
       cur = next;
     }
+    if (seal) f.sealDay();
     f.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     f.close();
