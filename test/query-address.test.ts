@@ -180,6 +180,58 @@ describe('IP-only answers', () => {
   });
 });
 
+describe('IP-only answers at the fast path\'s edges', () => {
+  // Hand-built create-only keys (MikroTik) around the rules' boundaries, checked against the oracle
+  // at windows ending or starting exactly on interval bounds.
+  const M = LOOKBACK_MS;
+  const NAT = '198.51.100.9';
+  const T0 = D0 + 6 * HOUR_MS;
+  let edgeCold: string;
+  const s = (t: number, port: number | null, src: string | null, srcPort: number | null, event: EventKind = 'session_create', proto: 'tcp' | 'udp' = 'tcp', vendor: 'mikrotik' | 'juniper-srx' = 'mikrotik'): NatRecord => ({ vendor, event, proto, src_ip: src, src_port: srcPort, nat_ip: NAT, nat_port: event.startsWith('block') ? null : port, nat_port_start: event.startsWith('block') ? port : null, nat_port_end: event.startsWith('block') ? port! + 63 : null, dst_ip: '198.18.0.1', dst_port: 443, time: t, host: 'e' });
+  const recs = [
+    // one holder, refreshed exactly at the max age (one interval), then again just past it (a second)
+    s(T0, 3000, '100.64.1.1', 5000), s(T0 + 10_000, 3000, '100.64.1.1', 5000), s(T0 + 10_000 + M, 3000, '100.64.1.1', 5000), s(T0 + 10_001 + 2 * M, 3000, '100.64.1.1', 5000),
+    // three holders of one key in one millisecond (same inside address, two ports; then another address)
+    s(T0 + 5_000, 3001, '100.64.1.2', 5000), s(T0 + 5_000, 3001, '100.64.1.2', 5001), s(T0 + 5_000, 3001, '100.64.1.3', 5000), s(T0 + 9_000, 3001, '100.64.1.3', 5000),
+    // the same holder back after another one, and IPv6 inside addresses with and without a port
+    s(T0 + 1_000, 3002, '100.64.1.4', 7000, 'session_create', 'udp'), s(T0 + 2_000, 3002, '2001:db8::9', null, 'session_create', 'udp'), s(T0 + 3_000, 3002, '100.64.1.4', 7000, 'session_create', 'udp'),
+    s(T0 + 4_000, 3003, '2001:db8::9', 40000, 'mapping_create'), s(T0 + 4_500, 3003, '2001:db8::9', 40000, 'session_create'),
+    // a block and a session of the same inside address with the same first port, protocol and time
+    s(T0 + 20_000, 3100, '100.64.1.5', null, 'block_alloc', 'tcp', 'juniper-srx'), s(T0 + 20_000, 3100, '100.64.1.5', 6000),
+    // a key with two rows on the day before the window's day and one after midnight
+    s(D0 + DAY_MS - 1_000, 3004, '100.64.1.6', 5000), s(D0 + DAY_MS + 1_000, 3004, '100.64.1.6', 5000),
+  ].sort((a, b) => a.time! - b.time!);
+  beforeAll(() => {
+    edgeCold = join(dir, 'edge');
+    const store = new SqliteStore({ cold_storage_dir: edgeCold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+    commitWithLateLines(store, recs, { rnd: () => 0.5, lateShare: 0, lateMinMs: 0, lateSpreadMs: 0, payload: (r, pos) => `edge ${pos} ${JSON.stringify(r)}` });
+    store.close();
+  });
+
+  it('give the oracle\'s answer at windows on every record and interval bound', () => {
+    const saved = cold;
+    cold = edgeCold;
+    const readers = new ReaderCache(edgeCold);
+    try {
+      const times = new Set<number>();
+      for (const r of recs) for (const d of [0, M]) for (const e of [-1, 0, 1]) times.add(r.time! + d + e);
+      let checked = 0;
+      for (const at of times) {
+        for (const windowSec of [0, 1]) {
+          const want = ipOracle(NAT, at, windowSec, null);
+          const a = forensicLookup({ natIp: NAT, at, windowSec }, { cold_storage_dir: edgeCold, timezone: 'UTC', readers });
+          expect(a.candidates.map(line).sort(), `${new Date(at).toISOString()} ±${windowSec}s`).toEqual(want);
+          if (want.length) checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(50);
+    } finally {
+      readers.close();
+      cold = saved;
+    }
+  });
+});
+
 describe('subscriber lookups', () => {
   it('list exactly the intervals of every row of each key the subscriber used', () => {
     const readers = new ReaderCache(cold);
