@@ -230,6 +230,15 @@ describe('port summary encoding', () => {
       for (const p of [0, 8, 99, 101, 4094]) expect(hasPort(parts[0]!.ports, p)).toBe(false);
       expect(hasPort(parts[1]!.ports, 4)).toBe(true);
       expect(hasPort(parts[1]!.ports, 5)).toBe(false);
+      // …and a reader's portHours, which tests bitmaps inside SQLite, agrees on every port of both parts
+      const r = new DayReader(join(d, '2026-04-10.db'), '2026-04-10');
+      try {
+        const nat = ipToDb('203.0.113.9')!;
+        const logged = new Set(ports);
+        for (let port = 0; port < 8192; port++) expect(r.portHours(nat, port, 1).cls[0].has(5), `port ${port}`).toBe(logged.has(port));
+      } finally {
+        r.close();
+      }
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
