@@ -38,7 +38,7 @@
 // seal deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
 import { PROTO_NONE } from '../codes.js';
-import { HOUR_MS } from './schema.js';
+import { BLOCK_ROW_SQL, HOUR_MS } from './schema.js';
 
 export const PART_BITS = 12;
 /** Ports per port_time row (see the header). */
@@ -210,7 +210,8 @@ export class PortSummary {
     this.reload();
     this.st = {
       hourIps: db.prepare('SELECT DISTINCT nat_ip FROM src_seen WHERE hour = ?').pluck(),
-      hourRows: db.prepare('SELECT nat_port, port_end, code, t FROM nat WHERE nat_ip = ? AND t >= ? AND t < ?').raw(),
+      // port · 2^15 + class · 2^13 + block · 2^12 + second of the hour, for rows with a port (see summarize).
+      hourPacked: db.prepare(`SELECT nat_port * 32768 + (CASE code % 1024 WHEN 6 THEN 0 WHEN 17 THEN 1 ELSE 2 END) * 8192 + ${BLOCK_ROW_SQL} * 4096 + (t % ${HOUR_MS}) / 1000 FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND nat_port >= 0`).pluck(),
       get: db.prepare('SELECT blocks, ports FROM port_seen WHERE nat_ip = ? AND part = ? AND hour = ? AND cls = ?'),
       put: db.prepare('INSERT OR REPLACE INTO port_seen (nat_ip, part, hour, cls, blocks, ports) VALUES (?, ?, ?, ?, ?, ?)'),
       setSealed: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_hours', ?)"),
@@ -288,18 +289,11 @@ export class PortSummary {
   }
 
   private seal(h: number): void {
-    const parts: Parts = new Map();
-    const times: Times = new Map();
-    const ips = this.st.hourIps.all(h) as (number | Buffer)[];
-    for (const ip of ips) {
-      for (const [natPort, portEnd, code, t] of this.st.hourRows.iterate(ip, h * HOUR_MS, (h + 1) * HOUR_MS) as Iterable<[number, number | null, number, number]>) {
-        addRow(parts, h, { natIp: ip, natPort, blockEnd: portEnd, code, t }, times);
-      }
+    for (const ip of this.st.hourIps.all(h) as (number | Buffer)[]) {
+      this.summarize(ip, h * HOUR_MS, (h + 1) * HOUR_MS, h, true);
       const p0 = PIECE_BASE + h * PIECES_PER_HOUR;
       this.st.dropPieces.run(ip, p0, p0 + PIECES_PER_HOUR - 1);
     }
-    for (const e of parts.values()) this.st.put.run(e.natIp, e.part, e.hour, e.cls, e.p.blocks, e.p.encode());
-    for (const e of times.values()) this.st.putTimes.run(e.natIp, e.hour, e.tpart, encodeTimes(e.v));
     this.sealed |= 1 << h;
     this.timed |= 1 << h;
     this.st.setSealed.run(this.sealed);
@@ -308,12 +302,33 @@ export class PortSummary {
 
   /** Write the port_time rows of piece p (its hour not sealed), from its rows in nat. */
   private writePiece(p: number): void {
-    const times: Times = new Map();
-    for (const ip of this.st.hourIps.all(Math.floor(p / PIECES_PER_HOUR)) as (number | Buffer)[]) {
-      for (const [natPort, portEnd, code, t] of this.st.hourRows.iterate(ip, p * PIECE_MS, (p + 1) * PIECE_MS) as Iterable<[number, number | null, number, number]>) {
-        if (natPort >= 0) addTime(times, PIECE_BASE + p, { natIp: ip, natPort, blockEnd: portEnd, code, t });
+    for (const ip of this.st.hourIps.all(Math.floor(p / PIECES_PER_HOUR)) as (number | Buffer)[]) this.summarize(ip, p * PIECE_MS, (p + 1) * PIECE_MS, PIECE_BASE + p, false);
+  }
+
+  /**
+   * Write the port_time rows (under `hour`: 0–23 or a piece) of ip's rows in [from, to), and with
+   * `seen` its port_seen rows (then [from, to) is clock hour `hour`). The rows come as one packed
+   * number each (hourPacked): no row arrays, no key strings — sealing an hour of a dense day read
+   * ~2 M rows and cost the committer ~15 % of its time before.
+   */
+  private summarize(ip: number | Buffer, from: number, to: number, hour: number, seen: boolean): void {
+    const byTpart = new Map<number, number[]>();
+    const parts = new Map<number, PartBits>();
+    for (const v of this.st.hourPacked.all(ip, from, to) as number[]) {
+      const port = v >>> 15;
+      const entry = ((port & TIME_PART_MASK) << 12) | (v & 4095);
+      let l = byTpart.get(port >> TIME_PART_BITS);
+      if (!l) byTpart.set(port >> TIME_PART_BITS, (l = []));
+      l.push(entry);
+      if (seen) {
+        const k = (port >> PART_BITS) * 4 + ((v >>> 13) & 3);
+        let b = parts.get(k);
+        if (!b) parts.set(k, (b = new PartBits()));
+        b.add(port & (PART_SIZE - 1));
+        if ((v >>> 12) & 1) b.blocks = 1;
       }
     }
-    for (const e of times.values()) this.st.putTimes.run(e.natIp, e.hour, e.tpart, encodeTimes(e.v));
+    for (const [k, b] of parts) this.st.put.run(ip, k >> 2, hour, k & 3, b.blocks, b.encode());
+    for (const [tpart, l] of byTpart) this.st.putTimes.run(ip, hour, tpart, encodeTimes(l));
   }
 }
