@@ -231,7 +231,9 @@ export class DayReader {
 
   /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
   portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours {
-    const out: PortHours = { sealed: this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
+    // A mapping without a port (ICMP without id, nat_port −1) is in no summary: nothing is known of
+    // any hour (sealed 0), so the walk reads each hour of the address from nat.
+    const out: PortHours = { sealed: port < 0 ? 0 : this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
     if (!this.seenSt || this.sealed === 0 || port < 0) return out;
     const off = port & ((1 << PART_BITS) - 1);
     let parts: { hour: number; cls: 0 | 1 | 2; ports: Buffer }[];
@@ -331,7 +333,8 @@ export class DayReader {
     if (f) {
       // The statement's condition on the hour's blocks and the port's own rows, in the file's order.
       const idx = [...new Set([...f.blocks, ...(f.byPort.get(port) ?? [])])].sort((a, b) => a - b);
-      return idx.map((i) => f.rows[i]!).filter((r) => r.nat_port >= lo && r.nat_port <= port && ((r.port_end != null && r.port_end >= port) || r.nat_port === port));
+      // (written so that a portless key, port −1, keeps its own rows as portOrBlocksIn does)
+      return idx.map((i) => f.rows[i]!).filter((r) => r.nat_port === port || (r.nat_port >= lo && r.nat_port <= port && r.port_end != null && r.port_end >= port));
     }
     if (this.blocksIdxSt) return this.blocksIdxSt.all(natIp, lo, port, this.rel(fromMs), toMs - this.start, port, port) as NatRow[];
     return this.st.blocksIn.all(natIp, this.rel(fromMs), toMs - this.start, lo, port, port, port) as NatRow[];
