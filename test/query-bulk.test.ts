@@ -1,11 +1,10 @@
 // Bulk requests, exports and the court report, against the ground-truth day files.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkLookup, parseBulkLine } from '../src/query/bulk.js';
-import { answerCsv, bulkCsv, csvCell, reportData } from '../src/query/export.js';
+import { answerCsv, bulkCsv, csvCell } from '../src/query/export.js';
 import { forensicLookup, type QueryConfig } from '../src/query/index.js';
 import { buildWorld, Z } from './fixtures/query/world.js';
 
@@ -116,18 +115,5 @@ describe('exports', () => {
     expect(rows[1]).toContain(`"'=HYPERLINK(""http://evil.example/"")"`);
     expect(rows[1]).toContain('2026-03-05T09:00:20-03:00');
     for (const r of rows.slice(1)) for (const cell of r.split(',')) expect(cell).not.toMatch(/^"?[=+@]/);
-  });
-
-  it('builds the court report with the SHA-256 of each day file used', async () => {
-    const a = forensicLookup({ natIp: '198.51.100.1', natPort: 1300, at: Z('2026-03-05T01:00:00') }, cfg);
-    const r = await reportData(a, { caseRef: 'Proc. 0001234-56.2026.8.26.0100', authority: '1ª Vara Criminal', user: 'analista', generatedAt: Z('2026-03-06T12:00:00') });
-    expect(r).toMatchObject({ case_ref: 'Proc. 0001234-56.2026.8.26.0100', authority: '1ª Vara Criminal', user: 'analista', generated_at: '2026-03-06T09:00:00-03:00', verdict: 'unique', kind: 'public_address' });
-    expect(r.days.map((d) => d.day)).toEqual(['2026-03-04', '2026-03-05']);
-    for (const d of r.days) {
-      expect(d.sha256).toBe(createHash('sha256').update(readFileSync(d.path)).digest('hex'));
-      expect(d.bytes).toBeGreaterThan(0);
-    }
-    expect(r.candidates[0]!.raw).toContain('block_alloc');
-    expect(r.rules).toEqual({ session_max_age_sec: 86400, block_max_age_sec: 86400, max_block_ports: 4096 });
   });
 });
