@@ -32,8 +32,9 @@ function record(t: number): NatRecord {
   const src = rnd() < 0.02 ? null : pick(SRCS);
   const u = rnd();
   if (u < 0.06) {
-    const start = pick([1024, 1088, 2000]);
-    return { vendor: 'juniper-srx', event: rnd() < 0.3 ? 'block_release' : 'block_alloc', proto: pick(['tcp', null] as const), src_ip: src, src_port: null, nat_ip: nat, nat_port: null, nat_port_start: start, nat_port_end: start + pick([0, 63]), dst_ip: null, dst_port: null, time: t, host: 'b' };
+    // a block event that names no port at all (F5 LSN_PB_* without a range) is stored at port −1
+    const start = rnd() < 0.15 ? null : pick([1024, 1088, 2000]);
+    return { vendor: 'juniper-srx', event: rnd() < 0.3 ? 'block_release' : 'block_alloc', proto: pick(['tcp', null] as const), src_ip: src, src_port: null, nat_ip: nat, nat_port: null, nat_port_start: start, nat_port_end: start == null ? null : start + pick([0, 63]), dst_ip: null, dst_port: null, time: t, host: 'b' };
   }
   // ports 2000–2007 also see closes; 1024–1123 only creates; a few records have no port (ICMP without id)
   const closing = u < 0.3;
@@ -140,7 +141,7 @@ function subscriberOracle(srcIp: string, from: number, to: number): string[] {
   return [...new Set(out)].sort();
 }
 
-const mapping = (c: Candidate) => `${c.nat_ip}:${c.nat_port_start ?? -1}${c.kind === 'block' ? `-${c.nat_port_end}` : ''} ${c.kind} ${c.kind === 'block' ? c.src_ip : `${c.src_ip}|${c.src_port ?? ''}`} ${c.start_ms}-${c.end_ms} ${c.end_reason} n=${c.count} exact=${c.start_exact} ${c.raw}`;
+const mapping = (c: Candidate) => `${c.nat_ip}:${c.nat_port_start ?? -1}${c.kind === 'block' ? `-${c.nat_port_end ?? c.nat_port_start ?? -1}` : ''} ${c.kind} ${c.kind === 'block' ? c.src_ip : `${c.src_ip}|${c.src_port ?? ''}`} ${c.start_ms}-${c.end_ms} ${c.end_reason} n=${c.count} exact=${c.start_exact} ${c.raw}`;
 
 describe('IP-only answers', () => {
   it('group exactly the intervals of every row, for random times, windows and protocols', () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forensicLookup, subscriberLookup, parseAnalystTime, QueryError, type QueryConfig } from '../src/query/index.js';
-import { DayReader, READ_SQL, SRC_SQL } from '../src/store/sqlite/read.js';
+import { BLOCKS_BY_INDEX_SQL, DayReader, READ_SQL, SRC_SQL } from '../src/store/sqlite/read.js';
 import { buildWorld, DEV_A, DEV_B, DEV_C, Z } from './fixtures/query/world.js';
 
 let dir: string;
@@ -228,6 +228,9 @@ describe('lookups are index descents, not scans', () => {
       expect(r.plan(READ_SQL.portIn).join(' ')).toMatch(/PRIMARY KEY \(nat_ip=\? AND (nat_port=\? AND t>\? AND t<\?|t>\? AND t<\?)\)/);
       const src = r.has('src_seen') ? [SRC_SQL.seen, SRC_SQL.rows] : [SRC_SQL.v1];
       for (const sql of src) expect(r.plan(sql).join(' ')).toMatch(/SEARCH (nat|src_seen) USING (PRIMARY KEY|(COVERING )?INDEX nat_by_src)/);
+      // blocks holding a port: a range of the partial index of block rows (a file of this version has it)
+      expect(r.blockIndex).toBe(true);
+      expect(r.plan(BLOCKS_BY_INDEX_SQL).join(' ')).toMatch(/SEARCH nat USING INDEX nat_block \(nat_ip=\? AND nat_port>\? AND nat_port<\?\)/);
     } finally {
       r.close();
     }

@@ -144,27 +144,31 @@ describe('port walk over the hourly port summary', () => {
   });
 
   it.each(['as written', ...Object.keys(VARIANTS)])('answers exactly like reading every row, for random ports, times, windows and protocols (%s)', (variant) => {
-    const cold = variant === 'as written' ? coldDir() : join(dir, variant);
-    const pool = new ReaderPool(cold);
-    try {
-      let nonEmpty = 0;
-      for (let i = 0; i < 400; i++) {
-        const natIp = pick(NATS);
-        const port = rnd() < 0.8 ? pick(PORTS) : 1024 + Math.floor(rnd() * 2000);
-        const at = D0 + Math.floor(rnd() * 3 * DAY_MS);
-        const windowSec = pick([1, 60, 600, 7200]);
-        const proto = pick(['tcp', 'udp', 'icmp', null, null] as const);
-        const a = forensicLookup({ natIp, natPort: port, at, windowSec, proto }, { cold_storage_dir: cold, timezone: 'UTC' }, pool);
-        const want = oracle(cold, natIp, port, at, windowSec, proto);
-        expect(a.candidates.map(key).sort(), `${natIp}:${port} at ${new Date(at).toISOString()} ±${windowSec}s ${proto}`).toEqual(want);
-        if (want.length) nonEmpty++;
-      }
-      expect(nonEmpty).toBeGreaterThan(100);
-    } finally {
-      pool.close();
-    }
+    matchesOracle(variant === 'as written' ? coldDir() : join(dir, variant), () => D0 + Math.floor(rnd() * 3 * DAY_MS), 100);
   });
 });
+
+/** 400 random ip:port lookups at times drawn by `at` answer as the oracle does; more than `nonEmpty` find something. */
+function matchesOracle(cold: string, at: () => number, nonEmpty: number): void {
+  const pool = new ReaderPool(cold);
+  try {
+    let found = 0;
+    for (let i = 0; i < 400; i++) {
+      const natIp = pick(NATS);
+      const port = rnd() < 0.8 ? pick(PORTS) : 1024 + Math.floor(rnd() * 2000);
+      const t = at();
+      const windowSec = pick([1, 60, 600, 7200]);
+      const proto = pick(['tcp', 'udp', 'icmp', null, null] as const);
+      const a = forensicLookup({ natIp, natPort: port, at: t, windowSec, proto }, { cold_storage_dir: cold, timezone: 'UTC' }, pool);
+      const want = oracle(cold, natIp, port, t, windowSec, proto);
+      expect(a.candidates.map(key).sort(), `${natIp}:${port} at ${new Date(t).toISOString()} ±${windowSec}s ${proto}`).toEqual(want);
+      if (want.length) found++;
+    }
+    expect(found).toBeGreaterThan(nonEmpty);
+  } finally {
+    pool.close();
+  }
+}
 
 describe('port walk of a day still being written', () => {
   it('keeps every row of the written pieces of hours not sealed in their port_time rows', () => {
@@ -186,24 +190,62 @@ describe('port walk of a day still being written', () => {
   });
 
   it('answers exactly like reading every row, around the hours being written', () => {
-    const cold = join(dir, 'live');
-    const pool = new ReaderPool(cold);
+    matchesOracle(join(dir, 'live'), () => (rnd() < 0.8 ? LIVE_DENSE_FROM + Math.floor(rnd() * (LIVE_END - LIVE_DENSE_FROM + HOUR_MS)) : D0 + Math.floor(rnd() * 3 * DAY_MS)), 150);
+  });
+});
+
+describe('pieces of the hour being written', () => {
+  const rec = (port: number, t: number): NatRecord => ({ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.1', src_port: 1, nat_ip: '203.0.113.9', nat_port: port, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: t, host: 'b' });
+  const line = (end: number, r: NatRecord): DayLine => ({ end, payload: Buffer.from(`l${end}`), device: '192.0.2.1', time: r.time!, status: 'records', vendor: 'mikrotik', reason: null, records: [r] });
+  const open = (d: string) => new SqliteStore({ cold_storage_dir: d, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+
+  it('stop at the wall clock: a line stamped minutes ahead does not cut the piece still running', () => {
+    const d = mkdtempSync(join(tmpdir(), 'megalog-pieces-'));
+    const now = Date.now();
+    const day = dayOf(now);
+    if (now - dayStart(day) < 20 * 60_000) return; // the first minutes of a UTC day have no piece to cut
+    const store = open(d);
     try {
-      let nonEmpty = 0;
-      for (let i = 0; i < 400; i++) {
-        const natIp = pick(NATS);
-        const port = rnd() < 0.8 ? pick(PORTS) : 1024 + Math.floor(rnd() * 2000);
-        const at = rnd() < 0.8 ? LIVE_DENSE_FROM + Math.floor(rnd() * (LIVE_END - LIVE_DENSE_FROM + HOUR_MS)) : D0 + Math.floor(rnd() * 3 * DAY_MS);
-        const windowSec = pick([1, 60, 600, 7200]);
-        const proto = pick(['tcp', 'udp', 'icmp', null, null] as const);
-        const a = forensicLookup({ natIp, natPort: port, at, windowSec, proto }, { cold_storage_dir: cold, timezone: 'UTC' }, pool);
-        const want = oracle(cold, natIp, port, at, windowSec, proto);
-        expect(a.candidates.map(key).sort(), `${natIp}:${port} at ${new Date(at).toISOString()} ±${windowSec}s ${proto}`).toEqual(want);
-        if (want.length) nonEmpty++;
-      }
-      expect(nonEmpty).toBeGreaterThan(150);
+      store.commitDay(day, [line(1, rec(1000, now - 10 * 60_000)), line(2, rec(1001, now + 4 * 60_000))], 2);
+      const f = new DayReader(join(d, `${day}.db`), day);
+      const pieces = Number(f.file.meta('port_pieces'));
+      f.close();
+      expect(pieces * 5 * 60_000).toBeLessThanOrEqual(now - dayStart(day) - 60_000);
+      expect(pieces).toBeGreaterThan(0);
     } finally {
-      pool.close();
+      store.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('are written again when a writer that does not keep them committed last (a downgrade, then this version)', () => {
+    const d = mkdtempSync(join(tmpdir(), 'megalog-pieces-'));
+    const day = '2026-04-10';
+    const t0 = Date.parse(`${day}T10:00:00Z`);
+    let store = open(d);
+    try {
+      store.commitDay(day, [line(1, rec(1000, t0)), line(2, rec(1001, t0 + 20 * 60_000))], 2);
+      store.close();
+      // an older writer: a row into the first written piece, spool_pos moved, pieces untouched
+      const db = new Database(join(d, `${day}.db`));
+      expect(Number(db.prepare("SELECT value FROM meta WHERE key = 'port_pieces'").pluck().get())).toBeGreaterThan(120);
+      db.prepare('INSERT INTO nat (nat_ip, nat_port, t, id, code, device, src_ip, src_port) VALUES (?, 2000, ?, 999, 6, 1, ?, 1)').run(ipToDb('203.0.113.9'), 10 * HOUR_MS + 60_000, ipToDb('100.64.0.2'));
+      db.prepare("UPDATE meta SET value = 3 WHERE key = 'spool_pos'").run();
+      db.close();
+      store = open(d);
+      store.commitDay(day, [line(4, rec(1002, t0 + 21 * 60_000))], 4);
+      store.close();
+      const r = new DayReader(join(d, `${day}.db`), day);
+      try {
+        expect(r.pieceSeconds(ipToDb('203.0.113.9')!, 2000, 10)!.seconds).toEqual([60]);
+        const a = forensicLookup({ natIp: '203.0.113.9', natPort: 2000, at: t0 + 60_000 }, { cold_storage_dir: d, timezone: 'UTC' });
+        expect(a.candidates.map((c) => c.src_ip)).toEqual(['100.64.0.2']);
+      } finally {
+        r.close();
+      }
+    } finally {
+      store.close();
+      rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -239,7 +239,7 @@ function foldOpens(q: AddressQuery, slow: Set<number>, fold: Fold): void {
   const ord = new Int32Array(mask + 1);
   const seenT = new Int32Array(mask + 1);
   const seenN = new Int32Array(mask + 1);
-  // Times relative to q.from: two or three days of ms fit an Int32Array.
+  // Times relative to q.from fit an Int32Array up to ~24.8 days: a ±7-day window reads at most ~16.
   const base = q.from;
   const loRel = q.lo - base;
   const hiRel = q.hi - base;

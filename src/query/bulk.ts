@@ -77,6 +77,7 @@ export function bulkLookup(input: string | Uint8Array, cfg: QueryConfig, opts: B
       }
       summary.lines++;
       results.push(line);
+      pool.refresh();
     });
   } finally {
     pool.close();

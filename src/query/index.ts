@@ -134,10 +134,27 @@ export class ReaderPool {
   get(day: string): DayReader | null {
     if (!this.readers.has(day)) {
       const r = this.cache ? this.cache.take(day) : DayReader.open(this.dir, day);
-      r?.begin();
+      try {
+        r?.begin();
+      } catch (err) {
+        r?.close(); // (ends its transaction if BEGIN went through)
+        throw err;
+      }
       this.readers.set(day, r);
     }
     return this.readers.get(day)!;
+  }
+
+  /**
+   * A new snapshot for each reader held: a bulk request answers line by line, and one snapshot for
+   * all its lines would hold back WAL checkpoints (or, out of WAL, the committer) for its whole run.
+   */
+  refresh(): void {
+    for (const r of this.readers.values()) {
+      if (!r) continue;
+      r.end();
+      r.begin();
+    }
   }
 
   close(): void {

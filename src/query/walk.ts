@@ -2,7 +2,9 @@
 //
 // The nat key is (nat_ip, t, nat_port), so reading "port P of address A" costs every row of A in the
 // hours read. The port summary (store/sqlite/ports.ts) says in which sealed hours P appears, per
-// protocol class; only those hours (and unsealed ones) are read. Sessions are then read backwards from
+// protocol class, and port_time at which seconds; only those are read. An hour not sealed yet is read
+// through its written 5-minute pieces and then the minutes after them (in files with nat_block; else
+// whole). Port blocks come from nat_block, once a file, where the file has it. Sessions are then read backwards from
 // T's hour until the timeline is pinned down before the window, at the first record that opens a new
 // holder's interval — a change of holder, or a gap longer than the max age (see intervals.ts):
 //
@@ -104,10 +106,20 @@ function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
   return sessions(sl, w).filter((e) => portClass(e.row.code % 1024) === c);
 }
 
-function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, whole = false): void {
+/**
+ * Feed the block rows of a slot that may hold P (`whole`: of its whole file). A file with nat_block
+ * is read once a walk (`files`): the index seeks by first port, not time, so an hour's read would
+ * cost the whole day's blocks of that port range.
+ */
+function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayReader, NatRow[]>, whole = false): void {
   if (!whole && !blockHour(sl)) return;
-  const to = whole ? sl.r.start + DAY_MS : sl.s + HOUR_MS;
-  const rows = whole || sealed(sl) || sl.r.blockIndex ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, to) : scanOf(sl, w);
+  let rows: NatRow[];
+  if (sl.r.blockIndex) {
+    let all = files.get(sl.r);
+    if (!all) files.set(sl.r, (all = sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.r.start, sl.r.start + DAY_MS)));
+    const from = sl.s - sl.r.start;
+    rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
+  } else rows = sealed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
   for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
     const ev = toEvent(row, sl.r);
@@ -135,14 +147,15 @@ export function pinned(evs: readonly Ev[], lo: number): number {
 /** Feed `tl` every record of w.natIp:w.port the intervals overlapping [lo, hi] depend on. */
 export function walkPort(tl: Timelines, w: PortWalk): void {
   const slots = w.readers.flatMap((r) => slotsOf(r, w));
+  const files = new Map<DayReader, NatRow[]>();
   let hiIdx = -1;
   while (hiIdx + 1 < slots.length && slots[hiIdx + 1]!.s <= w.hi) hiIdx++;
 
   // Port blocks: few rows, read wherever the summary has them over the days the rules need (a file
   // with nat_block: all of its blocks that may hold P, one range from its first slot).
   for (const sl of slots) {
-    if (!sl.r.blockIndex) feedBlocks(tl, sl, w);
-    else if (sl.h === 0) feedBlocks(tl, sl, w, true);
+    if (!sl.r.blockIndex) feedBlocks(tl, sl, w, files);
+    else if (sl.h === 0) feedBlocks(tl, sl, w, files, true);
   }
 
   // Sessions, per class, backwards from T's hour until pinned (tcp, udp) or the lookback ends.
@@ -193,7 +206,7 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
         w.use(sl.r);
       }
     });
-    if (!w.readers.includes(sl.r) && (open || sl.s <= w.hi + BLOCK_MAX_AGE_MS)) feedBlocks(tl, sl, w);
+    if (!w.readers.includes(sl.r) && (open || sl.s <= w.hi + BLOCK_MAX_AGE_MS)) feedBlocks(tl, sl, w, files);
     if (!any && !open) break;
   }
 }

@@ -97,8 +97,11 @@ export class DayFile {
       if (opts.maxPageCount > 0) this.db.pragma(`max_page_count = ${opts.maxPageCount}`);
       const statsExisted = !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'day_stat'").get();
       const fresh = !this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'nat'").get();
-      this.db.exec(DDL);
-      if (fresh) this.db.exec(BLOCK_INDEX_DDL);
+      // One transaction: a crash between the tables and the index would leave a file never indexed.
+      this.db.transaction(() => {
+        this.db.exec(DDL);
+        if (fresh) this.db.exec(BLOCK_INDEX_DDL);
+      })();
       this.db.exec(DAY_STAT_DDL);
       DayStats.init(this.db, statsExisted);
       this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);
@@ -162,7 +165,8 @@ export class DayFile {
     const v1 = this.schemaVersion < 2;
     const ports = this.ports;
     const stats = this.stats;
-    // Record times seal summary hours only up to the wall clock (a forged future time cannot).
+    // Record times seal summary hours only up to the wall clock plus the grace (a forged future time
+    // cannot seal an hour early; pieces stop at the wall clock itself, ports.ts).
     const clock = Date.now() + SEAL_GRACE_MS - this.dayStartMs;
     const tx = this.db.transaction(() => {
       seen.clear();
@@ -242,13 +246,14 @@ export class DayFile {
       for (const list of seen.values()) for (const e of list) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
       seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
       for (const r of seenRows) st.upSeen!.run(r);
-      ports?.update(late, frontier);
+      ports?.update(late, frontier, Date.now() - this.dayStartMs);
       stats?.flush();
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
       st.addMeta!.run(res.ignored, 'ignored');
       st.addMeta!.run(res.lines, 'lines');
       st.setMeta!.run(batchEnd, 'spool_pos');
+      ports?.stamp(batchEnd);
       fault('commit'); // tests: die with the transaction written but not committed
     });
     try {

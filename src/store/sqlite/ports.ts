@@ -28,12 +28,14 @@
 //             every lookup of today reaches that hour: the walk reads forward until a later holder).
 //             Readers of older versions only ask for hours 0–23 and never see them.
 //   meta port_pieces  pieces 0 … port_pieces − 1 are complete: in a sealed hour, or as piece rows.
+//   meta port_pieces_pos  spool position of the last commit made by a writer that keeps pieces; when
+//             it is not the file's spool_pos, an older writer committed since: pieces are rewritten.
 //
 // An hour is sealed, inside a commit transaction, once committed record times have passed its end by
 // SEAL_GRACE_MS (record times count only up to the wall clock, so a forged future timestamp cannot
 // seal hours early); rows that arrive later for a sealed hour update its summary in the same
-// transaction as the rows. Pieces follow the same rule with PIECE_GRACE_MS, and late rows merge into
-// them the same way. Both keep the rule "sealed ⇒ complete" across crashes. A reader that takes an
+// transaction as the rows. Pieces follow the same rule with PIECE_GRACE_MS (their frontier also no
+// later than the wall clock itself), and late rows merge into them the same way. Both keep the rule "sealed ⇒ complete" across crashes. A reader that takes an
 // hour for unsealed must read its piece rows in the same snapshot as the meta it took that from (the
 // seal deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
@@ -220,7 +222,9 @@ export class PortSummary {
       setTimed: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_time_hours', ?)"),
       setPieces: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_pieces', ?)"),
       dropPieces: db.prepare('DELETE FROM port_time WHERE nat_ip = ? AND hour BETWEEN ? AND ?'),
+      stamp: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_pieces_pos', ?)"),
     };
+    this.dropStalePieces();
   }
 
   /** Whether rows at `t` (ms since the day's start) fall in a sealed hour or a written piece (they must go to update()). */
@@ -230,10 +234,13 @@ export class PortSummary {
   }
 
   /**
-   * Inside the commit transaction, after its rows: merge `late` (this commit's rows of sealed hours),
-   * then seal the hours that ended SEAL_GRACE_MS before `frontier` (ms since the day's start).
+   * Inside the commit transaction, after its rows: merge `late` (this commit's rows of sealed hours
+   * and written pieces), then seal the hours that ended SEAL_GRACE_MS before `frontier` (ms since the
+   * day's start), and write the pieces that ended PIECE_GRACE_MS before it — and before `wall` (the
+   * wall clock, ms since the day's start): the frontier may run SEAL_GRACE_MS ahead of the clock (a
+   * router's clock a few minutes fast), which would cut the piece still running.
    */
-  update(late: readonly PortRow[], frontier: number): void {
+  update(late: readonly PortRow[], frontier: number, wall = Infinity): void {
     const parts: Parts = new Map();
     const times: Times = new Map();
     for (const r of late) {
@@ -256,7 +263,7 @@ export class PortSummary {
     }
     const upTo = Math.min(24, Math.floor((frontier - SEAL_GRACE_MS) / HOUR_MS));
     for (let h = 0; h < upTo; h++) if (!(this.sealed & (1 << h))) this.seal(h);
-    const piecesUpTo = Math.min(24 * PIECES_PER_HOUR, Math.floor((frontier - PIECE_GRACE_MS) / PIECE_MS));
+    const piecesUpTo = Math.min(24 * PIECES_PER_HOUR, Math.floor((Math.min(frontier, wall) - PIECE_GRACE_MS) / PIECE_MS));
     if (piecesUpTo > this.pieces) {
       for (let p = this.pieces; p < piecesUpTo; p++) if (!(this.sealed & (1 << Math.floor(p / PIECES_PER_HOUR)))) this.writePiece(p);
       this.pieces = piecesUpTo;
@@ -275,6 +282,28 @@ export class PortSummary {
       this.reload();
       throw err;
     }
+  }
+
+  /** Inside each commit, with its spool position (meta spool_pos): the pieces are current as of it. */
+  stamp(pos: number): void {
+    this.st.stamp.run(pos);
+  }
+
+  /**
+   * A writer before pieces (a downgrade, then this version again) commits rows into written pieces
+   * without merging them, and seals hours without dropping their pieces: when the last commit was
+   * not stamped by this code, the pieces are dropped and written again from nat.
+   */
+  private dropStalePieces(): void {
+    if (this.pieces === 0) return;
+    const meta = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    const at = meta.get('port_pieces_pos');
+    if (at != null && Number(at) === Number(meta.get('spool_pos'))) return;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM port_time WHERE hour >= ?').run(PIECE_BASE);
+      this.st.setPieces.run(0);
+    })();
+    this.pieces = 0;
   }
 
   /** Re-read the sealed hours (after a rolled-back transaction). */

@@ -1,6 +1,7 @@
 // Read-only access to day files for the query layer: the few statements a forensic answer needs,
-// each one B-tree descent (nat primary key or nat_by_src), plus the device activity probes behind
-// the no_match / no_data distinction. Opens files read-only; never writes, never creates a file.
+// each one B-tree descent (nat primary key, nat_block, the port summaries, or nat_by_src in schema 1),
+// plus the device activity probes behind the no_match / no_data distinction. Opens files read-only;
+// never writes, never creates a file. A request reads one snapshot of each file (begin/end).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, inflateRawSync } from 'node:zlib';
@@ -16,7 +17,7 @@ export interface PortHours {
   sealed: number;
   /** Per summary class (tcp, udp, other): sealed hours where the port appears. */
   cls: [Set<number>, Set<number>, Set<number>];
-  /** Sealed hours where a block starting within MAX_BLOCK_PORTS below the port was logged. */
+  /** Sealed hours where a block starting within MAX_BLOCK_PORTS below the port was logged (left empty in files with nat_block: the walk reads blocks from it). */
   blocks: Set<number>;
 }
 
@@ -98,7 +99,7 @@ const HOUR_MS = 3_600_000;
 const BYTE_VALUES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 /** Blocks that may hold a port (first port in [?, port], last ≥ port or first = port) in [from, to), through nat_block. */
-const BLOCKS_BY_INDEX_SQL = `SELECT * FROM nat INDEXED BY nat_block WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND t >= ? AND t < ? AND ${BLOCK_ROW_SQL} AND (port_end >= ? OR nat_port = ?)`;
+export const BLOCKS_BY_INDEX_SQL = `SELECT * FROM nat INDEXED BY nat_block WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND t >= ? AND t < ? AND ${BLOCK_ROW_SQL} AND (port_end >= ? OR nat_port = ?)`;
 
 /** One hour of a focused address: its rows of the focused ports and its blocks, in the file's order. */
 interface FocusHour {
@@ -328,7 +329,8 @@ export class DayReader {
 
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
   blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
-    const lo = Math.max(0, port - maxPorts + 1);
+    // A block event that names no port is stored at port −1 (no range): it is the block "holding" −1.
+    const lo = port < 0 ? port : Math.max(0, port - maxPorts + 1);
     const f = this.focusHour(natIp, port, fromMs, toMs);
     if (f) {
       // The statement's condition on the hour's blocks and the port's own rows, in the file's order.
