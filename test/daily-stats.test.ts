@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NatRecord } from '../src/parse/types.js';
-import { dayStart } from '../src/store/codes.js';
+import { dayStart, ipToDb } from '../src/store/codes.js';
 import { dailySummary } from '../src/store/sqlite/daily.js';
 import { DayFile, type DayLine } from '../src/store/sqlite/dayfile.js';
+import { DayReader } from '../src/store/sqlite/read.js';
 
 const DAY = '2026-03-05';
 const T0 = dayStart(DAY);
@@ -79,6 +80,12 @@ describe('daily view counts kept at commit', () => {
     expect(counted.records).toBe(Number(new Database(path, { readonly: true }).prepare('SELECT count(*) FROM nat').pluck().get()));
     expect(counted.unparsed + counted.ignored).toBeGreaterThan(0);
     expect(new Database(path, { readonly: true }).prepare("SELECT count(*) FROM day_stat WHERE kind = 2 AND typeof(key) = 'blob'").pluck().get()).toBe(5);
+    // the other-row counts (kind 4) are what READ_SQL.ipOthers finds, per public address
+    const ro = new Database(path, { readonly: true });
+    const others = ro.prepare('SELECT hex(nat_ip) AS k, count(*) AS n FROM nat WHERE src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4)) GROUP BY nat_ip ORDER BY k').all();
+    expect(ro.prepare('SELECT hex(key) AS k, n FROM day_stat WHERE kind = 4 ORDER BY k').all()).toEqual(others);
+    expect(others.length).toBeGreaterThan(3);
+    ro.close();
 
     // The same file read the old way (counts marked as not covering it).
     const d2 = dir();
@@ -90,6 +97,36 @@ describe('daily view counts kept at commit', () => {
     const sortTop = (s: typeof counted) => [...s.top_public].sort((a, b) => b.records - a.records || a.ip.localeCompare(b.ip));
     const sortProto = (s: typeof counted) => [...s.protocols].sort((a, b) => b.records - a.records || a.proto.localeCompare(b.proto));
     expect({ ...counted, top_public: sortTop(counted), protocols: sortProto(counted) }).toEqual({ ...scanned, top_public: sortTop(scanned), protocols: sortProto(scanned) });
+  });
+
+  it('other-row counts are not trusted once an older writer committed (a downgrade, then this version)', () => {
+    const d = dir();
+    const path = join(d, `${DAY}.db`);
+    const nat = ipToDb('198.18.7.7')!; // an address with session opens only, so far
+    const open = (n: number, i: number): DayLine => ({ end: ++pos, payload: Buffer.from(`o${i}`), device: '10.0.0.1', time: T0 + n, status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.9', src_port: 5000 + i, nat_ip: '198.18.7.7', nat_port: 3000 + i, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: T0 + n, host: 'r' }] });
+    let f = new DayFile(path, DAY, OPTS);
+    f.commit([open(1000, 1), open(2000, 2)], pos);
+    f.close();
+    const others = () => {
+      const r = new DayReader(path, DAY);
+      try {
+        return r.ipOthers(nat, T0).length;
+      } finally {
+        r.close();
+      }
+    };
+    expect(others()).toBe(0);
+    // an older writer commits a block for that address: no count, spool_pos moves, summary_pos does not
+    const db = new Database(path);
+    db.prepare('INSERT INTO nat (nat_ip, nat_port, t, id, port_end, src_ip, code, device) VALUES (?, 4096, 3000, 77, 4159, ?, 2048, 1)').run(nat, ipToDb('100.64.0.9'));
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'spool_pos'").run(++pos);
+    db.close();
+    expect(others()).toBe(1);
+    f = new DayFile(path, DAY, OPTS); // this version again
+    f.commit([open(4000, 3)], pos);
+    f.close();
+    expect(Number(new Database(path, { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'summary_pos'").pluck().get())).toBe(pos); // committed
+    expect(others()).toBe(1);
   });
 
   it('a file that had rows before the counts existed is summarized from its rows', () => {

@@ -123,6 +123,9 @@ export class DayFile {
     return {
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: ro ? null : this.db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
+      // meta summary_pos: this commit's spool position, from a writer that keeps the port pieces
+      // (ports.ts) and the other-row counts (stats.ts). Equal to spool_pos: no older writer since.
+      stampSummaries: ro ? null : this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('summary_pos', ?)"),
       putMeta: ro ? null : this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
       addMeta: ro ? null : this.db.prepare('UPDATE meta SET value = value + ? WHERE key = ?'),
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
@@ -197,11 +200,13 @@ export class DayFile {
               const block = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
               const srcIp = ipDb(r.src_ip);
-              const code = vendor * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto);
+              const event = eventCode(r.event);
+              const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
               const natPort = block ? r.nat_port_start! : r.nat_port ?? -1;
               const blockEnd = block ? r.nat_port_end : null;
               if (t > frontier && t <= clock) frontier = t;
-              stats?.record(t, device, code % 1024, natIp);
+              // "other": what READ_SQL.ipOthers reads (an inside address, and a block or not a session open)
+              stats?.record(t, device, code % 1024, natIp, srcIp != null && (blockEnd != null || (event !== 0 && event !== 4)));
               if (ports?.sealedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
               if (srcIp != null && !v1) {
                 const hour = Math.floor(t / HOUR_MS);
@@ -253,7 +258,7 @@ export class DayFile {
       st.addMeta!.run(res.ignored, 'ignored');
       st.addMeta!.run(res.lines, 'lines');
       st.setMeta!.run(batchEnd, 'spool_pos');
-      ports?.stamp(batchEnd);
+      st.stampSummaries!.run(batchEnd);
       fault('commit'); // tests: die with the transaction written but not committed
     });
     try {

@@ -28,7 +28,7 @@
 //             every lookup of today reaches that hour: the walk reads forward until a later holder).
 //             Readers of older versions only ask for hours 0–23 and never see them.
 //   meta port_pieces  pieces 0 … port_pieces − 1 are complete: in a sealed hour, or as piece rows.
-//   meta port_pieces_pos  spool position of the last commit made by a writer that keeps pieces; when
+//   meta summary_pos  (dayfile.ts) spool position of the last commit by a writer that keeps pieces; when
 //             it is not the file's spool_pos, an older writer committed since: pieces are rewritten.
 //
 // An hour is sealed, inside a commit transaction, once committed record times have passed its end by
@@ -222,7 +222,6 @@ export class PortSummary {
       setTimed: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_time_hours', ?)"),
       setPieces: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_pieces', ?)"),
       dropPieces: db.prepare('DELETE FROM port_time WHERE nat_ip = ? AND hour BETWEEN ? AND ?'),
-      stamp: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_pieces_pos', ?)"),
     };
     this.dropStalePieces();
   }
@@ -284,11 +283,6 @@ export class PortSummary {
     }
   }
 
-  /** Inside each commit, with its spool position (meta spool_pos): the pieces are current as of it. */
-  stamp(pos: number): void {
-    this.st.stamp.run(pos);
-  }
-
   /**
    * A writer before pieces (a downgrade, then this version again) commits rows into written pieces
    * without merging them, and seals hours without dropping their pieces: when the last commit was
@@ -297,7 +291,7 @@ export class PortSummary {
   private dropStalePieces(): void {
     if (this.pieces === 0) return;
     const meta = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    const at = meta.get('port_pieces_pos');
+    const at = meta.get('summary_pos');
     if (at != null && Number(at) === Number(meta.get('spool_pos'))) return;
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM port_time WHERE hour >= ?').run(PIECE_BASE);

@@ -5,10 +5,15 @@
 //                                  kind 1 records by (hour, protocol: IANA number, 511 none, 510 other)
 //                                  kind 2 records by public address (hour -1: the whole day)
 //                                  kind 3 kept lines without a record by (hour, device id·4 + status)
+//                                  kind 4 "other" records by public address (hour -1): with an inside
+//                                         address, and a port block or not a session open (what an
+//                                         IP-only answer reads apart, READ_SQL.ipOthers)
 //
 // Each commit adds its batch's counts in the same transaction, so they match the rows exactly,
 // rollbacks included. meta day_stat = 1 says the counts cover the whole file (it was created with the
 // table); a file that had rows before the table appeared says 0, and is summarized from its rows.
+// Kind 4 came later: meta stat_others = 1 says it covers the file since its creation, and it is
+// trusted only while meta summary_pos = spool_pos (no older writer committed since, dayfile.ts).
 import type Database from 'better-sqlite3';
 import { HOUR_MS } from './schema.js';
 
@@ -16,6 +21,7 @@ export const STAT_RECORDS = 0;
 export const STAT_PROTO = 1;
 export const STAT_ADDRESS = 2;
 export const STAT_LINES = 3;
+export const STAT_OTHERS = 4;
 
 export const DAY_STAT_DDL = 'CREATE TABLE IF NOT EXISTS day_stat (kind INTEGER NOT NULL, hour INTEGER NOT NULL, key ANY NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, hour, key)) WITHOUT ROWID';
 
@@ -28,6 +34,8 @@ export class DayStats {
   private readonly v4 = new Map<number, number>();
   private readonly v6 = new Map<string, number>();
   private readonly lines = new Map<number, number>();
+  private readonly others = new Map<number, number>();
+  private readonly others6 = new Map<string, number>();
   private readonly up: Database.Statement;
 
   constructor(db: Database.Database) {
@@ -38,16 +46,24 @@ export class DayStats {
   static init(db: Database.Database, existed: boolean): void {
     const empty = !db.prepare('SELECT 1 FROM nat LIMIT 1').get() && !db.prepare('SELECT 1 FROM line LIMIT 1').get();
     db.prepare("INSERT OR IGNORE INTO meta VALUES ('day_stat', ?)").run(existed || empty ? 1 : 0);
+    db.prepare("INSERT OR IGNORE INTO meta VALUES ('stat_others', ?)").run(empty ? 1 : 0);
+    // An older writer committed last (a downgrade, then this version): its rows were not counted.
+    const meta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    const at = meta.get('summary_pos');
+    if (!empty && (at == null || Number(at) !== Number(meta.get('spool_pos')))) db.prepare("UPDATE meta SET value = 0 WHERE key = 'stat_others'").run();
   }
 
-  record(t: number, device: number, proto: number, natIp: number | Buffer): void {
+  record(t: number, device: number, proto: number, natIp: number | Buffer, other: boolean): void {
     const h = hourOf(t);
     bump(this.records, h * 65536 + device);
     bump(this.protos, h * 1024 + proto);
-    if (typeof natIp === 'number') bump(this.v4, natIp);
-    else {
+    if (typeof natIp === 'number') {
+      bump(this.v4, natIp);
+      if (other) bump(this.others, natIp);
+    } else {
       const k = natIp.toString('hex');
       this.v6.set(k, (this.v6.get(k) ?? 0) + 1);
+      if (other) this.others6.set(k, (this.others6.get(k) ?? 0) + 1);
     }
   }
 
@@ -62,6 +78,8 @@ export class DayStats {
     for (const [k, n] of this.v4) this.up.run(STAT_ADDRESS, -1, k, n);
     for (const [k, n] of this.v6) this.up.run(STAT_ADDRESS, -1, Buffer.from(k, 'hex'), n);
     for (const [k, n] of this.lines) this.up.run(STAT_LINES, Math.floor(k / 65536), k % 65536, n);
+    for (const [k, n] of this.others) this.up.run(STAT_OTHERS, -1, k, n);
+    for (const [k, n] of this.others6) this.up.run(STAT_OTHERS, -1, Buffer.from(k, 'hex'), n);
     this.clear();
   }
 
@@ -71,6 +89,8 @@ export class DayStats {
     this.v4.clear();
     this.v6.clear();
     this.lines.clear();
+    this.others.clear();
+    this.others6.clear();
   }
 }
 
