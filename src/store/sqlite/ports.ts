@@ -35,9 +35,9 @@
 // SEAL_GRACE_MS (record times count only up to the wall clock, so a forged future timestamp cannot
 // seal hours early); rows that arrive later for a sealed hour update its summary in the same
 // transaction as the rows. Pieces follow the same rule with PIECE_GRACE_MS (their frontier also no
-// later than the wall clock itself), and late rows merge into them the same way. Both keep the rule "sealed ⇒ complete" across crashes. A reader that takes an
-// hour for unsealed must read its piece rows in the same snapshot as the meta it took that from (the
-// seal deletes them): DayReader.begin.
+// later than the wall clock itself), and late rows merge into them the same way. Both keep the rule
+// "sealed ⇒ complete" across crashes. A reader that takes an hour for unsealed must read its piece
+// rows in the same snapshot as the meta it took that from (the seal deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
 import { PROTO_NONE } from '../codes.js';
 import { BLOCK_ROW_SQL, HOUR_MS } from './schema.js';

@@ -64,8 +64,6 @@ export const READ_SQL = {
   ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4))',
   /** …and the session opens of the keys ((port + 1)·1024 + protocol) listed in a JSON array. */
   ipKeyOpens: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) AND (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?))',
-  /** One row by its primary key. */
-  rowAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND id = ?',
   /** Devices that logged a public ip this day. */
   owners: 'SELECT DISTINCT device FROM nat WHERE nat_ip = ?',
   /** Did a device send a record in [lo, hi]? Stops at the first row; a silent device costs a scan. */
@@ -435,10 +433,6 @@ export class DayReader {
     return this.st.ipKeyOpens.all(natIp, this.rel(fromMs), JSON.stringify([...keys])) as NatRow[];
   }
 
-  /** The nat row with this primary key (t in ms since the epoch). */
-  rowAt(natIp: number | Buffer, tMs: number, natPort: number, id: number): NatRow | undefined {
-    return this.st.rowAt.get(natIp, tMs - this.start, natPort, id) as NatRow | undefined;
-  }
 
   /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[] {
