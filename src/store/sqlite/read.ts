@@ -215,17 +215,15 @@ export class DayReader {
 
   /**
    * For a reader kept open between requests: false when the file was removed or replaced (retention,
-   * restore), else true after refreshing the caches if the committer wrote since they were filled.
-   * (Original-line blocks never change once written; their cache stays.)
+   * restore). Whether the committer wrote since the caches were filled is asked by begin(), inside
+   * the request's snapshot. (Original-line blocks never change once written; their cache stays.)
    */
   current(): boolean {
     try {
-      if (statSync(this.path).ino !== this.ino) return false;
+      return statSync(this.path).ino === this.ino;
     } catch {
       return false;
     }
-    if (this.dataVersion() !== this.version) this.load();
-    return true;
   }
 
   /** SQLite's data_version (changes when another connection commits); prepared once, asked every request. */
