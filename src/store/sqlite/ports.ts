@@ -21,12 +21,13 @@
 //   meta port_time_hours   bit h set = the times of hour h are complete (sealed with them). Hours
 //                     sealed by a writer without port_time have the bit clear: read as before.
 //
-//   port_time rows with hour = PIECE_BASE + p   the same entries for the 5-minute piece p of the day
-//             (p = t / PIECE_MS; seconds still counted from the start of its hour), written while
-//             its hour is not sealed yet and deleted when it is. Without them a lookup into the hour
-//             being written scanned every row of the address in it (~0.5 ms on a dense day, and
-//             every lookup of today reaches that hour: the walk reads forward until a later holder).
-//             Readers of older versions only ask for hours 0–23 and never see them.
+//   port_time rows with hour = PIECE_BASE + tpart, tpart = p   the same entries for the 5-minute
+//             piece p of the day (p = t / PIECE_MS; seconds still counted from the start of its
+//             hour), written while its hour is not sealed yet and deleted when it is. The columns
+//             trade places so that one port part's pieces are neighbours: one range, one page.
+//             Without them a lookup into the hour being written scanned every row of the address in
+//             it (~0.5 ms on a dense day, and every lookup of today reaches that hour: the walk reads
+//             forward until a later holder). Readers of older versions only ask for hours 0–23.
 //   meta port_pieces  pieces 0 … port_pieces − 1 are complete: in a sealed hour, or as piece rows.
 //   meta summary_pos  (dayfile.ts) spool position of the last commit by a writer that keeps pieces; when
 //             it is not the file's spool_pos, an older writer committed since: pieces are rewritten.
@@ -142,6 +143,11 @@ function ipKey(ip: number | Buffer): string {
 /** port_time entries per (ip, hour, tpart) while built or merged: (port & 1023) << 12 | second. */
 type Times = Map<string, { natIp: number | Buffer; hour: number; tpart: number; v: number[] }>;
 
+/** The (hour, tpart) columns of the port_time row of an hour (h < 24) or of piece p (PIECE_BASE + p): see the header. */
+export function timeRowKey(hour: number, tpart: number): [number, number] {
+  return hour < PIECE_BASE ? [hour, tpart] : [PIECE_BASE + tpart, hour - PIECE_BASE];
+}
+
 /** Adds r's entry to the port_time row of `hour` (0–23, or PIECE_BASE + piece); seconds count from its clock hour. */
 function addTime(times: Times, hour: number, r: PortRow): void {
   const tpart = r.natPort >> TIME_PART_BITS;
@@ -221,7 +227,7 @@ export class PortSummary {
       putTimes: db.prepare('INSERT OR REPLACE INTO port_time (nat_ip, hour, tpart, times) VALUES (?, ?, ?, ?)'),
       setTimed: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_time_hours', ?)"),
       setPieces: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('port_pieces', ?)"),
-      dropPieces: db.prepare('DELETE FROM port_time WHERE nat_ip = ? AND hour BETWEEN ? AND ?'),
+      dropPieces: db.prepare(`DELETE FROM port_time WHERE nat_ip = ? AND hour >= ${PIECE_BASE} AND tpart BETWEEN ? AND ?`),
     };
     this.dropStalePieces();
   }
@@ -248,9 +254,10 @@ export class PortSummary {
       else if (r.natPort >= 0) addTime(times, PIECE_BASE + Math.floor(r.t / PIECE_MS), r); // a written piece of an unsealed hour
     }
     for (const e of times.values()) {
-      const old = this.st.getTimes.get(e.natIp, e.hour, e.tpart) as Buffer | undefined;
+      const [hour, tpart] = timeRowKey(e.hour, e.tpart);
+      const old = this.st.getTimes.get(e.natIp, hour, tpart) as Buffer | undefined;
       if (old) for (let i = 0; i + 2 < old.length; i += 3) e.v.push(old.readUIntBE(i, 3));
-      this.st.putTimes.run(e.natIp, e.hour, e.tpart, encodeTimes(e.v));
+      this.st.putTimes.run(e.natIp, hour, tpart, encodeTimes(e.v));
     }
     for (const e of parts.values()) {
       const old = this.st.get.get(e.natIp, e.part, e.hour, e.cls) as { blocks: number; ports: Buffer } | undefined;
@@ -314,8 +321,7 @@ export class PortSummary {
   private seal(h: number): void {
     for (const ip of this.st.hourIps.all(h) as (number | Buffer)[]) {
       this.summarize(ip, h * HOUR_MS, (h + 1) * HOUR_MS, h, true);
-      const p0 = PIECE_BASE + h * PIECES_PER_HOUR;
-      this.st.dropPieces.run(ip, p0, p0 + PIECES_PER_HOUR - 1);
+      this.st.dropPieces.run(ip, h * PIECES_PER_HOUR, (h + 1) * PIECES_PER_HOUR - 1);
     }
     this.sealed |= 1 << h;
     this.timed |= 1 << h;
@@ -352,6 +358,6 @@ export class PortSummary {
       }
     }
     for (const [k, b] of parts) this.st.put.run(ip, k >> 2, hour, k & 3, b.blocks, b.encode());
-    for (const [tpart, l] of byTpart) this.st.putTimes.run(ip, hour, tpart, encodeTimes(l));
+    for (const [tpart, l] of byTpart) this.st.putTimes.run(ip, ...timeRowKey(hour, tpart), encodeTimes(l));
   }
 }

@@ -144,6 +144,7 @@ export class DayReader {
   /** Pieces of the day complete (meta port_pieces, ports.ts): port_time rows of the hours not sealed yet. */
   private pieces = 0;
   private snapshotSt: Database.Statement | null = null;
+  private piecesSt: Database.Statement | null = null;
   /** day_stat kind 4 counts every "other" row of the file (see load). */
   private othersCounted = false;
   private othersSt: Database.Statement | null = null;
@@ -287,11 +288,11 @@ export class DayReader {
   pieceSeconds(natIp: number | Buffer, port: number, hour: number): { seconds: number[]; until: number } | null {
     const k = Math.min(PIECES_PER_HOUR, this.pieces - hour * PIECES_PER_HOUR);
     if (!this.timeSt || k <= 0 || port < 0 || (this.sealed & (1 << hour)) !== 0 || this.focused(natIp)) return null;
+    // The part's pieces are neighbours (ports.ts timeRowKey): one range, in piece (time) order.
+    this.piecesSt ??= this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart BETWEEN ? AND ? ORDER BY tpart').pluck();
     const seconds: number[] = [];
-    for (let j = 0; j < k; j++) {
-      const blob = this.timeSt.get(natIp, PIECE_BASE + hour * PIECES_PER_HOUR + j, port >> TIME_PART_BITS) as Buffer | undefined;
-      if (blob) for (const s of secondsOf(blob, port)) seconds.push(s);
-    }
+    const p0 = hour * PIECES_PER_HOUR;
+    for (const blob of this.piecesSt.all(natIp, PIECE_BASE + (port >> TIME_PART_BITS), p0, p0 + k - 1) as Buffer[]) for (const s of secondsOf(blob, port)) seconds.push(s);
     return { seconds, until: this.start + hour * HOUR_MS + k * PIECE_MS };
   }
 
