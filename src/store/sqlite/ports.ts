@@ -41,7 +41,7 @@
 // rows in the same snapshot as the meta it took that from (the seal deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
 import { PROTO_NONE } from '../codes.js';
-import { BLOCK_ROW_SQL, HOUR_MS } from './schema.js';
+import { BLOCK_ROW_SQL, HOUR_MS, summariesCurrent } from './schema.js';
 
 export const PART_BITS = 12;
 /** Ports per port_time row (see the header). */
@@ -296,10 +296,8 @@ export class PortSummary {
    * not stamped by this code, the pieces are dropped and written again from nat.
    */
   private dropStalePieces(): void {
-    if (this.pieces === 0) return;
     const meta = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    const at = meta.get('summary_pos');
-    if (at != null && Number(at) === Number(meta.get('spool_pos'))) return;
+    if (this.pieces === 0 || summariesCurrent((k) => meta.get(k))) return;
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM port_time WHERE hour >= ?').run(PIECE_BASE);
       this.st.setPieces.run(0);

@@ -8,7 +8,7 @@ import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
 import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
-import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK } from './schema.js';
+import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK, summariesCurrent } from './schema.js';
 import { STAT_OTHERS } from './stats.js';
 import { hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
 
@@ -211,7 +211,7 @@ export class DayReader {
     this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
     this.pieces = this.timeSt ? Number(this.file.meta('port_pieces') ?? 0) : 0;
     // day_stat's other-row counts cover the file (stats.ts): an address with none needs no ipOthers scan.
-    this.othersCounted = Number(this.file.meta('stat_others') ?? 0) === 1 && Number(this.file.meta('summary_pos') ?? -1) === Number(this.file.meta('spool_pos') ?? -2);
+    this.othersCounted = Number(this.file.meta('stat_others') ?? 0) === 1 && summariesCurrent((k) => this.file.meta(k));
   }
 
   /**

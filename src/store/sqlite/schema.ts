@@ -61,6 +61,16 @@ export const SRC_SEEN_SQL =
 /** Then that subscriber's rows on one public address (params: nat_ip, from, to, src_ip). */
 export const SRC_ROWS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t BETWEEN ? AND ? AND src_ip = ?';
 
+/**
+ * Whether the file's last commit was made by a writer that keeps the summaries added after schema 2
+ * (port_time pieces, day_stat's other-row counts): meta summary_pos, stamped by each such commit
+ * (dayfile.ts), equals spool_pos. False when an older writer committed since, or nothing was committed.
+ */
+export function summariesCurrent(meta: (key: string) => unknown): boolean {
+  const at = meta('summary_pos');
+  return at != null && Number(at) === Number(meta('spool_pos'));
+}
+
 /** The condition that makes a nat row a port block (ports.ts isBlockRow), as the nat_block index states it. */
 export const BLOCK_ROW_SQL = '(port_end IS NOT NULL OR (code % 65536) / 1024 IN (2, 3))';
 /** See the header; run on new files only. */

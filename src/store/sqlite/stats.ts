@@ -15,7 +15,7 @@
 // Kind 4 came later: meta stat_others = 1 says it covers the file since its creation, and it is
 // trusted only while meta summary_pos = spool_pos (no older writer committed since, dayfile.ts).
 import type Database from 'better-sqlite3';
-import { HOUR_MS } from './schema.js';
+import { HOUR_MS, summariesCurrent } from './schema.js';
 
 export const STAT_RECORDS = 0;
 export const STAT_PROTO = 1;
@@ -49,8 +49,7 @@ export class DayStats {
     db.prepare("INSERT OR IGNORE INTO meta VALUES ('stat_others', ?)").run(empty ? 1 : 0);
     // An older writer committed last (a downgrade, then this version): its rows were not counted.
     const meta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    const at = meta.get('summary_pos');
-    if (!empty && (at == null || Number(at) !== Number(meta.get('spool_pos')))) db.prepare("UPDATE meta SET value = 0 WHERE key = 'stat_others'").run();
+    if (!empty && !summariesCurrent((k) => meta.get(k))) db.prepare("UPDATE meta SET value = 0 WHERE key = 'stat_others'").run();
   }
 
   record(t: number, device: number, proto: number, natIp: number | Buffer, other: boolean): void {
