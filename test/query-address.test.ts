@@ -233,6 +233,44 @@ describe('IP-only answers at the fast path\'s edges', () => {
   });
 });
 
+describe('IP-only answers on a dense address', () => {
+  // Thousands of opens of one address in one file: ipOpens' arrays grow several times during the scan,
+  // and IPv6 holders are numbered across two files.
+  const NAT = '198.51.100.77';
+  const HOLDERS = ['100.64.2.1', '100.64.2.2', '100.64.2.3', '2001:db8::1', '2001:db8::2'];
+  let denseCold: string;
+  beforeAll(() => {
+    denseCold = join(dir, 'dense');
+    let t = D0 + DAY_MS - 20 * 60_000;
+    const recs: NatRecord[] = [];
+    for (let i = 0; i < 5000; i++, t += 1 + Math.floor(rnd() * 700)) {
+      recs.push({ vendor: 'mikrotik', event: 'session_create', proto: pick(['tcp', 'udp'] as const), src_ip: pick(HOLDERS), src_port: rnd() < 0.1 ? null : 1000 + Math.floor(rnd() * 2), nat_ip: NAT, nat_port: 4000 + Math.floor(rnd() * 300), nat_port_start: null, nat_port_end: null, dst_ip: '198.18.0.1', dst_port: 443, time: t, host: 'd' });
+    }
+    const store = new SqliteStore({ cold_storage_dir: denseCold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+    commitWithLateLines(store, recs, { rnd, lateShare: 0, lateMinMs: 0, lateSpreadMs: 0, payload: (r, pos) => `dense ${pos} ${JSON.stringify(r)}` });
+    store.close();
+  });
+
+  it('give the oracle\'s answer', () => {
+    const saved = cold;
+    cold = denseCold;
+    const readers = new ReaderCache(denseCold);
+    try {
+      for (let i = 0; i < 12; i++) {
+        const at = D0 + DAY_MS - 10 * 60_000 + Math.floor(rnd() * 50 * 60_000);
+        const windowSec = pick([1, 60, 600]);
+        const want = ipOracle(NAT, at, windowSec, null);
+        const a = forensicLookup({ natIp: NAT, at, windowSec }, { cold_storage_dir: denseCold, timezone: 'UTC', readers });
+        expect(a.candidates.map(line).sort(), `${new Date(at).toISOString()} ±${windowSec}s`).toEqual(want);
+        expect(want.length).toBeGreaterThan(3);
+      }
+    } finally {
+      readers.close();
+      cold = saved;
+    }
+  });
+});
+
 describe('subscriber lookups', () => {
   it('list exactly the intervals of every row of each key the subscriber used', () => {
     const readers = new ReaderCache(cold);

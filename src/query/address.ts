@@ -6,21 +6,22 @@
 // Building an event, holder strings and an Interval for each (Timelines) cost ~0.5 s a query, most
 // of it in the garbage collector. So the rows take two paths:
 //
-//   session keys with only opens   ipOpens: two packed numbers a row (key and time; holder), no row
-//   (no close logged on the key)   objects; per-key state in typed arrays (foldOpens): the rules of
-//                                  intervals.ts restricted to opens — an open by the holder
-//                                  refreshes it unless it comes more than the max age after its
-//                                  last open (the interval then ends at last open + max age), an
-//                                  open by another holder ends it ("reuse") and starts the next —
-//                                  folded per inside address; an interval's first record is read
-//                                  only for the address's representative (openAt);
+//   session keys with only opens   ipOpens: two packed numbers a row (key and time; holder) in
+//   (no close logged on the key)   typed arrays, no row objects; per-key state in typed arrays
+//                                  (foldOpens): the rules of intervals.ts restricted to opens — an
+//                                  open by the holder refreshes it unless it comes more than the
+//                                  max age after its last open (the interval then ends at last
+//                                  open + max age), an open by another holder ends it ("reuse")
+//                                  and starts the next — folded per inside address; an interval's
+//                                  first record is read only for the address's representative
+//                                  (openAt);
 //   blocks, and keys with a close  ipOthers rows through Timelines, as every row went before.
 //
 // A key is on one path for all its rows (blocks and closes are read first), and both fold their
 // intervals into the same per-address totals, so the answer does not depend on which path a key
 // took. test/query-address.test.ts checks it against Timelines fed every row. Folding in SQL
 // (GROUP BY key, then inside address) was measured slower: sorting 40 k rows of one address took
-// ~30 ms before any output, where the two scans take ~22 ms.
+// ~30 ms before any output, where the scan takes ~10 ms.
 import { ipFromDb, protoName } from '../store/codes.js';
 import { isBlockRow } from '../store/sqlite/ports.js';
 import { OPEN_KEY_SPAN, type DayReader, type NatRow } from '../store/sqlite/read.js';
@@ -223,16 +224,28 @@ export function addressCandidates(q: AddressQuery, all = false): { candidates: C
  * and a Map for ~30 k keys cost more than the scan (most of it in the garbage collector).
  */
 function foldOpens(q: AddressQuery, slow: Set<number>, fold: Fold): void {
-  const scans = q.readers.map((r) => r.ipOpens(q.natIp, q.from));
-  const rows = scans.reduce((n, s) => n + s.keys.length, 0);
+  // IPv6 holders: one number per string over every file read (OpenScan.holders).
+  const v6Ids = new Map<string, number>();
+  const v6: { ip: string; port: number | null }[] = [];
+  const intern = (h: string): number => {
+    let id = v6Ids.get(h);
+    if (id === undefined) {
+      const bar = h.indexOf('|');
+      v6Ids.set(h, (id = v6.length));
+      v6.push({ ip: h.slice(0, bar), port: bar === h.length - 1 ? null : Number(h.slice(bar + 1)) });
+    }
+    return id;
+  };
+  const scans = q.readers.map((r) => r.ipOpens(q.natIp, q.from, intern));
+  const rows = scans.reduce((n, s) => n + s.n, 0);
   let bits = 4;
   while (1 << bits < 2 * rows) bits++;
   const mask = (1 << bits) - 1;
-  // Per key (slot): key + 1 (0: empty); its open interval's first row (reader, index in its scan),
-  // start, last open, records and ord; time of the key's last row and its rows at that time.
+  // Per key (slot): key + 1 (0: empty); its open interval's holder, first row's reader, start, last
+  // open, records and ord; time of the key's last row and its rows at that time.
   const slotKey = new Int32Array(mask + 1);
+  const holder = new Float64Array(mask + 1);
   const firstReader = new Uint8Array(mask + 1);
-  const firstRow = new Int32Array(mask + 1);
   const start = new Int32Array(mask + 1);
   const last = new Int32Array(mask + 1);
   const count = new Int32Array(mask + 1);
@@ -245,26 +258,17 @@ function foldOpens(q: AddressQuery, slow: Set<number>, fold: Fold): void {
   const hiRel = q.hi - base;
   const M = SESSION_MAX_AGE_MS;
   const by = new Map<number | string, Totals>();
-  const v6 = new Map<string, { ip: string; port: number | null }>();
 
   const end = (s: number, at: number, reason: EndReason) => {
     if (start[s]! > hiRel || at < loRel) return;
-    const h = scans[firstReader[s]!]!.holders[firstRow[s]!]!;
+    const h = holder[s]!;
     let ip: number | string;
     let port: number | null;
-    if (typeof h === 'number') {
+    if (h >= 0) {
       ip = Math.floor(h / SRC_PORT_SPAN);
       const p = h - ip * SRC_PORT_SPAN;
       port = p === 0 ? null : p - 1;
-    } else {
-      let got = v6.get(h);
-      if (!got) {
-        const bar = h.indexOf('|');
-        v6.set(h, (got = { ip: h.slice(0, bar), port: bar === h.length - 1 ? null : Number(h.slice(bar + 1)) }));
-      }
-      ip = got.ip;
-      port = got.port;
-    }
+    } else ({ ip, port } = v6[-1 - h]!);
     const key = slotKey[s]! - 1;
     const natPort = Math.floor(key / 1024) - 1;
     const proto = key % 1024;
@@ -295,21 +299,22 @@ function foldOpens(q: AddressQuery, slow: Set<number>, fold: Fold): void {
     }
   };
 
-  scans.forEach(({ keys, holders }, ri) => {
+  scans.forEach(({ n, keys, holders }, ri) => {
     const shift = q.readers[ri]!.start - base;
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < n; i++) {
       const packed = keys[i]!;
       const tDay = Math.floor(packed / OPEN_KEY_SPAN);
       const key = packed - tDay * OPEN_KEY_SPAN;
       if (q.want != null && !protoMatches(q.want, key)) continue;
       if (slow.size && slow.has(key)) continue;
       const t = tDay + shift;
+      const h = holders[i]!;
       let s = Math.imul(key + 1, 0x9e3779b1) >>> (32 - bits);
       while (slotKey[s] !== 0 && slotKey[s] !== key + 1) s = (s + 1) & mask;
       if (slotKey[s] === 0) {
         slotKey[s] = key + 1;
+        holder[s] = h;
         firstReader[s] = ri;
-        firstRow[s] = i;
         start[s] = last[s] = seenT[s] = t;
         count[s] = seenN[s] = 1;
         ord[s] = 0;
@@ -326,13 +331,13 @@ function foldOpens(q: AddressQuery, slow: Set<number>, fold: Fold): void {
       if (t > last[s]! + M) {
         end(s, last[s]! + M, 'max_age');
         next = true;
-      } else if (holders[i] !== scans[firstReader[s]!]!.holders[firstRow[s]!]) {
+      } else if (h !== holder[s]) {
         end(s, t, 'reuse');
         next = true;
       }
       if (next) {
+        holder[s] = h;
         firstReader[s] = ri;
-        firstRow[s] = i;
         start[s] = last[s] = t;
         count[s] = 1;
         ord[s] = seenN[s]! - 1;

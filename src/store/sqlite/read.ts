@@ -25,15 +25,24 @@ export interface PortHours {
 export type { NatRow } from './dayfile.js';
 
 /**
- * The session opens of one public address as DayReader.ipOpens returns them: two plain arrays of
- * numbers in the file's order, one entry a row (see READ_SQL.ipOpenKeys and ipOpenHolders).
+ * The session opens of one public address as DayReader.ipOpens returns them: per row, in the file's
+ * order, a packed key and time and its holder, in typed arrays (see READ_SQL.ipOpens).
  */
 export interface OpenScan {
+  /** Rows read: the first n entries of the arrays. */
+  n: number;
   /** t·OPEN_KEY_SPAN + (nat_port + 1)·1024 + protocol (t since the day's start). */
-  keys: number[];
-  /** IPv4 inside address: src_ip·2^17 + (src_port + 1, 0 without port); IPv6: 'hex(src_ip)|src_port'. */
-  holders: (number | string)[];
+  keys: Float64Array;
+  /**
+   * IPv4 inside address: src_ip·2^17 + (src_port + 1, 0 without port). IPv6: −1 − the number the
+   * caller's intern gave 'hex(src_ip)|src_port' (one table for every file of an answer, so a holder
+   * is the same number in each).
+   */
+  holders: Float64Array;
 }
+
+/** The aggregate function READ_SQL.ipOpens hands its rows to (DayReader registers it on its connection). */
+const OPENS_FN = 'megalog_opens';
 
 /**
  * Span of a session key, (nat_port + 1)·1024 + protocol, in OpenScan.keys: 65,537·1024. Times within
@@ -51,13 +60,12 @@ export const READ_SQL = {
   /** Every row of one public ip from t on (per port, time order). */
   ip: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ?',
   /**
-   * IP-only answers (query/address.ts): the session opens of one public ip from t on, one packed
-   * number a row (key and time; pluck: better-sqlite3 builds no array a row, a third of the time)…
+   * IP-only answers (query/address.ts): the session opens of one public ip from t on, handed row by
+   * row to a JS aggregate that writes them into typed arrays (OpenScan): the packed key and time, and
+   * the holder. Tens of thousands of rows an answer: this is ~2.5× faster than two pluck scans, and
+   * ~4× faster than one scan of two columns (better-sqlite3 builds no value a row).
    */
-  ipOpenKeys: `SELECT t * ${OPEN_KEY_SPAN} + (nat_port + 1) * 1024 + code % 1024 FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)`,
-  /** …and the holder of each, in the same order (same range, same filter)… */
-  ipOpenHolders:
-    "SELECT CASE WHEN typeof(src_ip) = 'integer' THEN src_ip * 131072 + ifnull(src_port + 1, 0) ELSE hex(src_ip) || '|' || ifnull(src_port, '') END FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)",
+  ipOpens: `SELECT ${OPENS_FN}(t * ${OPEN_KEY_SPAN} + (nat_port + 1) * 1024 + code % 1024, CASE WHEN typeof(src_ip) = 'integer' THEN src_ip * 131072 + ifnull(src_port + 1, 0) ELSE hex(src_ip) || '|' || ifnull(src_port, '') END) FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)`,
   /** …and one of them: the (n+1)-th open of a session key (port, protocol) at time t, by id. */
   openAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND code % 1024 = ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) ORDER BY id LIMIT 1 OFFSET ?',
   /** …every other row (blocks, closes)… */
@@ -132,7 +140,8 @@ export class DayReader {
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
   private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
   private timeSt: Database.Statement | null = null;
-  private openScan: ((natIp: number | Buffer, t: number) => OpenScan) | null = null;
+  /** Where the ipOpens aggregate writes the rows of the scan running now. */
+  private sink: { scan: OpenScan; intern: (holder: string) => number } | null = null;
   private versionSt: Database.Statement | null = null;
   /** Hours with complete port_time rows (0 in files without them). */
   private timed = 0;
@@ -154,9 +163,10 @@ export class DayReader {
     this.start = dayStart(day);
     this.schemaVersion = Number(this.file.meta('schema_version') ?? 1);
     const db = this.file.db;
+    // better-sqlite3's types give an aggregate's step one argument; it gets one per SQL argument.
+    const step = (_: number, key: number, holder: number | string): number => this.pushOpen(key, holder);
+    db.aggregate(OPENS_FN, { start: 0, step: step as (total: number) => number });
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
-    this.st.ipOpenKeys.pluck();
-    this.st.ipOpenHolders.pluck();
     (this.st.last as Database.Statement).pluck();
     this.ino = statSync(path).ino;
     this.version = -1;
@@ -399,16 +409,37 @@ export class DayReader {
     return this.st.ip.iterate(natIp, this.rel(fromMs)) as IterableIterator<NatRow>;
   }
 
-  /** Session opens of natIp from fromMs on, packed (see OpenScan), in the file's order. */
-  ipOpens(natIp: number | Buffer, fromMs: number): OpenScan {
-    // One read transaction: the two scans see the same rows (the committer may add some in between).
-    this.openScan ??= this.file.db.transaction((ip: number | Buffer, t: number): OpenScan => ({
-      keys: this.st.ipOpenKeys.all(ip, t) as number[],
-      holders: this.st.ipOpenHolders.all(ip, t) as (number | string)[],
-    }));
-    const got = this.openScan(natIp, this.rel(fromMs));
-    if (got.keys.length !== got.holders.length) throw new Error(`ipOpens: ${got.keys.length} keys but ${got.holders.length} holders in ${this.path}`);
-    return got;
+  /**
+   * Session opens of natIp from fromMs on, packed (see OpenScan), in the file's order. `intern` numbers
+   * IPv6 holders (from 0, the same string always the same number).
+   */
+  ipOpens(natIp: number | Buffer, fromMs: number, intern: (holder: string) => number): OpenScan {
+    const scan: OpenScan = { n: 0, keys: new Float64Array(256), holders: new Float64Array(256) };
+    this.sink = { scan, intern };
+    try {
+      this.st.ipOpens.get(natIp, this.rel(fromMs));
+    } finally {
+      this.sink = null;
+    }
+    return scan;
+  }
+
+  /** One row of READ_SQL.ipOpens, into the scan running now. */
+  private pushOpen(key: number, holder: number | string): number {
+    const sink = this.sink;
+    if (!sink) throw new Error(`${OPENS_FN} called outside DayReader.ipOpens`);
+    const { scan } = sink;
+    if (scan.n === scan.keys.length) {
+      const keys = new Float64Array(scan.n * 2);
+      const holders = new Float64Array(scan.n * 2);
+      keys.set(scan.keys);
+      holders.set(scan.holders);
+      scan.keys = keys;
+      scan.holders = holders;
+    }
+    scan.keys[scan.n] = key;
+    scan.holders[scan.n++] = typeof holder === 'number' ? holder : -1 - sink.intern(holder);
+    return 0;
   }
 
   /** The (ord+1)-th session open (by id) of natIp:natPort/proto at tMs (ms since the epoch). */
