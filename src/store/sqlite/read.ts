@@ -29,7 +29,7 @@ export type { NatRow } from './dayfile.js';
  * order, a packed key and time and its holder, in typed arrays (see READ_SQL.ipOpens).
  */
 export interface OpenScan {
-  /** Rows read: the first n entries of the arrays. */
+  /** Rows read: the first n entries of the arrays (which the reader's next ipOpens overwrites). */
   n: number;
   /** t·OPEN_KEY_SPAN + (nat_port + 1)·1024 + protocol (t since the day's start). */
   keys: Float64Array;
@@ -140,6 +140,8 @@ export class DayReader {
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
   private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
   private timeSt: Database.Statement | null = null;
+  /** ipOpens' arrays, reused by the next scan. */
+  private openArrays: OpenScan | null = null;
   /** Where the ipOpens aggregate writes the rows of the scan running now. */
   private sink: { scan: OpenScan; intern: (holder: string) => number } | null = null;
   private versionSt: Database.Statement | null = null;
@@ -414,7 +416,10 @@ export class DayReader {
    * IPv6 holders (from 0, the same string always the same number).
    */
   ipOpens(natIp: number | Buffer, fromMs: number, intern: (holder: string) => number): OpenScan {
-    const scan: OpenScan = { n: 0, keys: new Float64Array(256), holders: new Float64Array(256) };
+    // The arrays are kept for the next scan (see OpenScan): allocating them per answer made V8 run
+    // a full collection every few IP-only answers.
+    const scan = (this.openArrays ??= { n: 0, keys: new Float64Array(256), holders: new Float64Array(256) });
+    scan.n = 0;
     this.sink = { scan, intern };
     try {
       this.st.ipOpens.get(natIp, this.rel(fromMs));
