@@ -149,7 +149,9 @@ function crossCheck(cfg: Config): string[] {
   if (cfg.syslog_tls_listen.length && (!cfg.tls_cert_file || !cfg.tls_key_file)) {
     p.push('syslog_tls_listen: needs tls_cert_file and tls_key_file');
   }
-  if (cfg.storage === 'clickhouse' && !cfg.clickhouse_url) p.push('clickhouse_url: required when storage is clickhouse');
+  // The key is the design's contract; the engine is not built yet. Accepting it would store into
+  // SQLite while the operator believes the records go to ClickHouse.
+  if (cfg.storage === 'clickhouse') p.push('storage: clickhouse is not available in this version (only sqlite); see the README');
   const nokia = ['proto', 'src_ip', 'src_port', 'nat_ip', 'nat_port', 'dst_ip', 'dst_port', 'skip'];
   const badNokia = cfg.nokia_flow_fields.filter((f) => !nokia.includes(f));
   if (badNokia.length) p.push(`nokia_flow_fields: unknown field(s) ${badNokia.join(', ')} (allowed: ${nokia.join(', ')})`);
