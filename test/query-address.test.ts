@@ -181,6 +181,28 @@ describe('IP-only answers', () => {
   });
 });
 
+/** A store of `recs` under dir/name, committed in time order (no late lines); its cold directory. */
+function storeOf(name: string, recs: NatRecord[]): string {
+  const at = join(dir, name);
+  const store = new SqliteStore({ cold_storage_dir: at, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+  commitWithLateLines(store, recs, { rnd: () => 0.5, lateShare: 0, lateMinMs: 0, lateSpreadMs: 0, payload: (r, pos) => `${name} ${pos} ${JSON.stringify(r)}` });
+  store.close();
+  return at;
+}
+
+/** Runs `fn` with the oracles (which read `cold`) and kept readers on the store at `at`. */
+function onStore(at: string, fn: (readers: ReaderCache) => void): void {
+  const saved = cold;
+  cold = at;
+  const readers = new ReaderCache(at);
+  try {
+    fn(readers);
+  } finally {
+    readers.close();
+    cold = saved;
+  }
+}
+
 describe('IP-only answers at the fast path\'s edges', () => {
   // Hand-built create-only keys (MikroTik) around the rules' boundaries, checked against the oracle
   // at windows ending or starting exactly on interval bounds.
@@ -203,17 +225,11 @@ describe('IP-only answers at the fast path\'s edges', () => {
     s(D0 + DAY_MS - 1_000, 3004, '100.64.1.6', 5000), s(D0 + DAY_MS + 1_000, 3004, '100.64.1.6', 5000),
   ].sort((a, b) => a.time! - b.time!);
   beforeAll(() => {
-    edgeCold = join(dir, 'edge');
-    const store = new SqliteStore({ cold_storage_dir: edgeCold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
-    commitWithLateLines(store, recs, { rnd: () => 0.5, lateShare: 0, lateMinMs: 0, lateSpreadMs: 0, payload: (r, pos) => `edge ${pos} ${JSON.stringify(r)}` });
-    store.close();
+    edgeCold = storeOf('edge', recs);
   });
 
   it('give the oracle\'s answer at windows on every record and interval bound', () => {
-    const saved = cold;
-    cold = edgeCold;
-    const readers = new ReaderCache(edgeCold);
-    try {
+    onStore(edgeCold, (readers) => {
       const times = new Set<number>();
       for (const r of recs) for (const d of [0, M]) for (const e of [-1, 0, 1]) times.add(r.time! + d + e);
       let checked = 0;
@@ -226,10 +242,7 @@ describe('IP-only answers at the fast path\'s edges', () => {
         }
       }
       expect(checked).toBeGreaterThan(50);
-    } finally {
-      readers.close();
-      cold = saved;
-    }
+    });
   });
 });
 
@@ -240,22 +253,16 @@ describe('IP-only answers on a dense address', () => {
   const HOLDERS = ['100.64.2.1', '100.64.2.2', '100.64.2.3', '2001:db8::1', '2001:db8::2'];
   let denseCold: string;
   beforeAll(() => {
-    denseCold = join(dir, 'dense');
     let t = D0 + DAY_MS - 20 * 60_000;
     const recs: NatRecord[] = [];
     for (let i = 0; i < 5000; i++, t += 1 + Math.floor(rnd() * 700)) {
       recs.push({ vendor: 'mikrotik', event: 'session_create', proto: pick(['tcp', 'udp'] as const), src_ip: pick(HOLDERS), src_port: rnd() < 0.1 ? null : 1000 + Math.floor(rnd() * 2), nat_ip: NAT, nat_port: 4000 + Math.floor(rnd() * 300), nat_port_start: null, nat_port_end: null, dst_ip: '198.18.0.1', dst_port: 443, time: t, host: 'd' });
     }
-    const store = new SqliteStore({ cold_storage_dir: denseCold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
-    commitWithLateLines(store, recs, { rnd, lateShare: 0, lateMinMs: 0, lateSpreadMs: 0, payload: (r, pos) => `dense ${pos} ${JSON.stringify(r)}` });
-    store.close();
+    denseCold = storeOf('dense', recs);
   });
 
   it('give the oracle\'s answer', () => {
-    const saved = cold;
-    cold = denseCold;
-    const readers = new ReaderCache(denseCold);
-    try {
+    onStore(denseCold, (readers) => {
       for (let i = 0; i < 12; i++) {
         const at = D0 + DAY_MS - 10 * 60_000 + Math.floor(rnd() * 50 * 60_000);
         const windowSec = pick([1, 60, 600]);
@@ -264,10 +271,7 @@ describe('IP-only answers on a dense address', () => {
         expect(a.candidates.map(line).sort(), `${new Date(at).toISOString()} ±${windowSec}s`).toEqual(want);
         expect(want.length).toBeGreaterThan(3);
       }
-    } finally {
-      readers.close();
-      cold = saved;
-    }
+    });
   });
 });
 
