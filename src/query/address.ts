@@ -239,6 +239,8 @@ interface KeyTable {
   seenN: Int32Array;
 }
 let table: KeyTable | null = null;
+/** Largest table kept (2^18 slots, ~10 MB: answers of up to 131,072 opens); a larger one is the answer's own. */
+const KEEP_SLOTS = 1 << 18;
 
 /** The key table with at least `size` slots, all empty (only slotKey needs clearing: a slot's other state is written when its key arrives). */
 function keyTable(size: number): KeyTable {
@@ -246,7 +248,9 @@ function keyTable(size: number): KeyTable {
     table.slotKey.fill(0, 0, size);
     return table;
   }
-  return (table = { slotKey: new Int32Array(size), holder: new Float64Array(size), firstReader: new Uint8Array(size), start: new Int32Array(size), last: new Int32Array(size), count: new Int32Array(size), ord: new Int32Array(size), seenT: new Int32Array(size), seenN: new Int32Array(size) });
+  const t: KeyTable = { slotKey: new Int32Array(size), holder: new Float64Array(size), firstReader: new Uint8Array(size), start: new Int32Array(size), last: new Int32Array(size), count: new Int32Array(size), ord: new Int32Array(size), seenT: new Int32Array(size), seenN: new Int32Array(size) };
+  if (size <= KEEP_SLOTS) table = t;
+  return t;
 }
 
 /**

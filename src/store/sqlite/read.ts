@@ -41,6 +41,9 @@ export interface OpenScan {
   holders: Float64Array;
 }
 
+/** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
+const KEEP_OPENS = 1 << 17;
+
 /** The aggregate function READ_SQL.ipOpens hands its rows to (DayReader registers it on its connection). */
 const OPENS_FN = 'megalog_opens';
 
@@ -425,6 +428,8 @@ export class DayReader {
       this.st.ipOpens.get(natIp, this.rel(fromMs));
     } finally {
       this.sink = null;
+      // Arrays grown past KEEP_OPENS rows (a dense day's address) are not kept: 16 B a row, per open reader.
+      if (scan.keys.length > KEEP_OPENS) this.openArrays = null;
     }
     return scan;
   }
