@@ -9,7 +9,8 @@
 // or has used `budgetMs` (at least MIN_SAMPLES): slow pages get fewer samples, never a skipped figure.
 // Every query reads T's day and the day before; the day before is filled lightly (1 % of the day's
 // records) so that both files are opened and read, without paying for a second full fill, and sealed
-// as a day that is over.
+// as a day that is over. That under-counts what answers cost on real days: they read up to 24 h back
+// into the day before (RESULTS.md, "Measured outside npm run bench").
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bulkLookup } from '../../src/query/bulk.js';
