@@ -296,8 +296,7 @@ export class PortSummary {
    * not stamped by this code, the pieces are dropped and written again from nat.
    */
   private dropStalePieces(): void {
-    const meta = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    if (this.pieces === 0 || summariesCurrent((k) => meta.get(k))) return;
+    if (this.pieces === 0 || summariesCurrent(this.db)) return;
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM port_time WHERE hour >= ?').run(PIECE_BASE);
       this.st.setPieces.run(0);

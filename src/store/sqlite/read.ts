@@ -226,7 +226,7 @@ export class DayReader {
     this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
     this.pieces = this.timeSt ? Number(this.file.meta('port_pieces') ?? 0) : 0;
     // day_stat's other-row counts cover the file (stats.ts): an address with none needs no ipOthers scan.
-    this.othersCounted = Number(this.file.meta('stat_others') ?? 0) === 1 && summariesCurrent((k) => this.file.meta(k));
+    this.othersCounted = Number(this.file.meta('stat_others') ?? 0) === 1 && summariesCurrent(this.file.db);
   }
 
   /**

@@ -38,6 +38,8 @@
 //   device   sender addresses seen this day; vocab: vendor and reason names → small ids.
 //   meta     spool_pos (end position of the last spool record committed here: replays skip up to
 //            it, which makes commits exactly-once), counters, schema version.
+import type Database from 'better-sqlite3';
+
 export const SCHEMA_VERSION = 2;
 export const RAW_BLOCK = 1024;
 export const MAX_RECORDS_PER_LINE = 64;
@@ -66,9 +68,9 @@ export const SRC_ROWS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t BETWEEN ? 
  * (port_time pieces, day_stat's other-row counts): meta summary_pos, stamped by each such commit
  * (dayfile.ts), equals spool_pos. False when an older writer committed since, or nothing was committed.
  */
-export function summariesCurrent(meta: (key: string) => unknown): boolean {
-  const at = meta('summary_pos');
-  return at != null && Number(at) === Number(meta('spool_pos'));
+export function summariesCurrent(db: Database.Database): boolean {
+  const m = db.prepare("SELECT (SELECT value FROM meta WHERE key = 'summary_pos') AS at, (SELECT value FROM meta WHERE key = 'spool_pos') AS pos").get() as { at: unknown; pos: unknown };
+  return m.at != null && Number(m.at) === Number(m.pos);
 }
 
 /** The condition that makes a nat row a port block (ports.ts isBlockRow), as the nat_block index states it. */

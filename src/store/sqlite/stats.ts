@@ -48,8 +48,7 @@ export class DayStats {
     db.prepare("INSERT OR IGNORE INTO meta VALUES ('day_stat', ?)").run(existed || empty ? 1 : 0);
     db.prepare("INSERT OR IGNORE INTO meta VALUES ('stat_others', ?)").run(empty ? 1 : 0);
     // An older writer committed last (a downgrade, then this version): its rows were not counted.
-    const meta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    if (!empty && !summariesCurrent((k) => meta.get(k))) db.prepare("UPDATE meta SET value = 0 WHERE key = 'stat_others'").run();
+    if (!empty && !summariesCurrent(db)) db.prepare("UPDATE meta SET value = 0 WHERE key = 'stat_others'").run();
   }
 
   record(t: number, device: number, proto: number, natIp: number | Buffer, other: boolean): void {
