@@ -54,6 +54,12 @@ const OPENS_FN = 'megalog_opens';
 export const OPEN_KEY_SPAN = 65_537 * 1024;
 
 /**
+ * A session open with an inside address (events 0 and 4: session and mapping creates, no block): the
+ * rows of an IP-only answer's fast path. READ_SQL.ipOthers reads the other rows with an inside address.
+ */
+const OPEN_ROW_SQL = 'port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)';
+
+/**
  * SQL of the lookups, exported so a test can check their plans with EXPLAIN QUERY PLAN. They are
  * written to be index-ordered under both nat layouts: schema 1 clusters nat by (nat_ip, nat_port, t)
  * and indexes (src_ip, t); schema 2 clusters by (nat_ip, t, nat_port) and keeps a per-hour src_seen
@@ -68,13 +74,13 @@ export const READ_SQL = {
    * the holder. Tens of thousands of rows an answer: this is ~2.5× faster than two pluck scans, and
    * ~4× faster than one scan of two columns (better-sqlite3 builds no value a row).
    */
-  ipOpens: `SELECT ${OPENS_FN}(t * ${OPEN_KEY_SPAN} + (nat_port + 1) * 1024 + code % 1024, CASE WHEN typeof(src_ip) = 'integer' THEN src_ip * 131072 + ifnull(src_port + 1, 0) ELSE hex(src_ip) || '|' || ifnull(src_port, '') END) FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4)`,
+  ipOpens: `SELECT ${OPENS_FN}(t * ${OPEN_KEY_SPAN} + (nat_port + 1) * 1024 + code % 1024, CASE WHEN typeof(src_ip) = 'integer' THEN src_ip * 131072 + ifnull(src_port + 1, 0) ELSE hex(src_ip) || '|' || ifnull(src_port, '') END) FROM nat WHERE nat_ip = ? AND t >= ? AND ${OPEN_ROW_SQL}`,
   /** …and one of them: the (n+1)-th open of a session key (port, protocol) at time t, by id. */
-  openAt: 'SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND code % 1024 = ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) ORDER BY id LIMIT 1 OFFSET ?',
+  openAt: `SELECT * FROM nat WHERE nat_ip = ? AND t = ? AND nat_port = ? AND code % 1024 = ? AND ${OPEN_ROW_SQL} ORDER BY id LIMIT 1 OFFSET ?`,
   /** …every other row (blocks, closes)… */
   ipOthers: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND src_ip IS NOT NULL AND (port_end IS NOT NULL OR (code % 65536) / 1024 NOT IN (0, 4))',
   /** …and the session opens of the keys ((port + 1)·1024 + protocol) listed in a JSON array. */
-  ipKeyOpens: 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND port_end IS NULL AND src_ip IS NOT NULL AND (code % 65536) / 1024 IN (0, 4) AND (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?))',
+  ipKeyOpens: `SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND ${OPEN_ROW_SQL} AND (nat_port + 1) * 1024 + code % 1024 IN (SELECT value FROM json_each(?))`,
   /** Devices that logged a public ip this day. */
   owners: 'SELECT DISTINCT device FROM nat WHERE nat_ip = ?',
   /** Did a device send a record in [lo, hi]? Stops at the first row; a silent device costs a scan. */
