@@ -60,8 +60,8 @@ export class DayStats {
       if (other) bump(this.others, natIp);
     } else {
       const k = natIp.toString('hex');
-      this.v6.set(k, (this.v6.get(k) ?? 0) + 1);
-      if (other) this.others6.set(k, (this.others6.get(k) ?? 0) + 1);
+      bump(this.v6, k);
+      if (other) bump(this.others6, k);
     }
   }
 
@@ -92,6 +92,6 @@ export class DayStats {
   }
 }
 
-function bump(m: Map<number, number>, k: number): void {
+function bump<K>(m: Map<K, number>, k: K): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
