@@ -15,7 +15,7 @@ import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../src/store/codes.j
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import type { DayLine } from '../src/store/sqlite/dayfile.js';
 import { commitWithLateLines } from './helpers/late.js';
-import { hasPort, SEAL_GRACE_MS } from '../src/store/sqlite/ports.js';
+import { dayMask, hasPort, SEAL_GRACE_MS } from '../src/store/sqlite/ports.js';
 import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
 import { HOUR_MS } from '../src/store/sqlite/schema.js';
 
@@ -82,6 +82,10 @@ const VARIANTS: Record<string, string> = {
   // (no piece rows either: a writer before them, which also wrote no nat_block)
   'partly-sealed': `UPDATE meta SET value = ${2 ** 16 - 1} WHERE key = 'port_hours'; UPDATE meta SET value = ${2 ** 8 - 1} WHERE key = 'port_time_hours'; DELETE FROM meta WHERE key = 'port_pieces'; DROP INDEX nat_block`,
   'no-block-index': 'DROP INDEX nat_block',
+  // a file sealed by a writer before port_day
+  'no-port-day': 'DROP TABLE port_day',
+  // an older writer committed after port_day was written: port_day is behind, the reader must not trust it
+  'stale-port-day': "DELETE FROM port_day WHERE part % 2 = 0; UPDATE meta SET value = value - 1 WHERE key = 'port_day_pos'",
 };
 afterAll(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log('KEPT', cold); });
 
@@ -115,6 +119,12 @@ function oracle(cold: string, natIp: string, port: number, at: number, windowSec
   return out;
 }
 
+const popcount = (m: number) => {
+  let n = 0;
+  for (; m; m &= m - 1) n++;
+  return n;
+};
+
 const key = (c: Candidate) => `${c.kind} ${c.kind === 'block' ? c.src_ip : `${c.src_ip}|${c.src_port ?? ''}`} ${c.start_ms}-${c.end_ms} ${c.end_reason} n=${c.count} exact=${c.start_exact}`;
 
 describe('port walk over the hourly port summary', () => {
@@ -135,6 +145,13 @@ describe('port walk over the hourly port summary', () => {
         expect(r.portSeconds(row.nat_ip, row.nat_port, h), `${row.nat_ip}:${row.nat_port} at ${row.t}`).toContain(Math.floor((row.t - h * HOUR_MS) / 1000));
       }
       expect(Number(r.file.meta('port_time_hours'))).toBe(2 ** 24 - 1);
+      // port_day was written when the day was over, and the lines that came after it were merged into it
+      expect(Number(r.file.meta('port_day_pos'))).toBe(Number(r.file.meta('spool_pos')));
+      const masks = r.file.db.prepare('SELECT nat_ip, part, cls, hours FROM port_day').all() as { nat_ip: number; part: number; cls: number; hours: Buffer }[];
+      let bits = 0;
+      for (const m of masks) for (let off = 0; off < 256; off++) bits += popcount(dayMask(m.hours, off));
+      const cls = 'CASE code % 1024 WHEN 6 THEN 0 WHEN 17 THEN 1 ELSE 2 END';
+      expect(bits).toBe(r.file.db.prepare(`SELECT count(*) FROM (SELECT DISTINCT nat_ip, nat_port, ${cls}, t / ${HOUR_MS} FROM nat WHERE nat_port >= 0)`).pluck().get());
       // …and nothing else: as many entries as distinct (ip, port, hour, second) of the rows
       const distinct = r.file.db.prepare('SELECT count(*) FROM (SELECT DISTINCT nat_ip, nat_port, t / 1000 FROM nat WHERE nat_port >= 0)').pluck().get();
       expect(r.file.db.prepare('SELECT sum(length(times)) / 3 FROM port_time').pluck().get()).toBe(distinct);
@@ -248,6 +265,49 @@ describe('pieces of the hour being written', () => {
       store.close();
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('whole-day port summary (port_day)', () => {
+  it('is written once the day is over, and takes the lines that arrive after it', () => {
+    const store = new SqliteStore({ cold_storage_dir: join(dir, 'port-day'), db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 16, db_max_page_count: 0 });
+    let pos = 0;
+    const commit = (t: number, natPort: number, proto: string) => {
+      const r: NatRecord = { vendor: 'mikrotik', event: 'session_create', proto, src_ip: '100.64.0.9', src_port: 5000, nat_ip: '203.0.113.9', nat_port: natPort, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: t, host: 'b' };
+      pos++;
+      store.commitDay(dayOf(t), [{ end: pos, payload: Buffer.from(`line ${pos}`), device: '192.0.2.1', time: t, status: 'records', vendor: 'mikrotik', reason: null, records: [r] }], pos);
+    };
+    commit(D0 + 1 * HOUR_MS, 1024, 'tcp');
+    // 200 ports of one 256-port part: stored dense (768 bytes), not as a list
+    for (let p = 2048; p < 2248; p++) commit(D0 + 2 * HOUR_MS + p, p, 'tcp');
+    commit(D0 + DAY_MS + 60_000, 1024, 'tcp'); // the next day: the first day is over, sealed and summarized
+    const hoursOf = (port: number) => {
+      const r = DayReader.open(join(dir, 'port-day'), '2026-04-10')!;
+      try {
+        expect(Number(r.file.meta('port_day_pos'))).toBe(Number(r.file.meta('spool_pos')));
+        const ph = r.portHours(ipToDb('203.0.113.9')!, port, 1);
+        return ph.cls.map((s) => [...s].sort((a, b) => a - b));
+      } finally {
+        r.close();
+      }
+    };
+    expect(hoursOf(1024)).toEqual([[1], [], []]);
+    expect(hoursOf(2100)).toEqual([[2], [], []]);
+    const dense = new Database(join(dir, 'port-day', '2026-04-10.db'), { readonly: true });
+    expect(dense.prepare('SELECT length(hours) FROM port_day WHERE part = 8 AND cls = 0').pluck().get()).toBe(768);
+    dense.close();
+    // late lines: a new hour of the same port, another port of the same part, another class
+    commit(D0 + 7 * HOUR_MS, 1024, 'tcp');
+    commit(D0 + 5 * HOUR_MS, 1030, 'udp');
+    commit(D0 + 23 * HOUR_MS, 1024, 'icmp');
+    commit(D0 + 9 * HOUR_MS, 2100, 'tcp'); // into the dense row
+    store.close();
+    expect(hoursOf(2100)).toEqual([[2, 9], [], []]);
+    expect(hoursOf(2247)).toEqual([[2], [], []]);
+    expect(hoursOf(2248)).toEqual([[], [], []]);
+    expect(hoursOf(1024)).toEqual([[1, 7], [], [23]]);
+    expect(hoursOf(1030)).toEqual([[], [5], []]);
+    expect(hoursOf(1031)).toEqual([[], [], []]);
   });
 });
 

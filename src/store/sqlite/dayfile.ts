@@ -259,6 +259,7 @@ export class DayFile {
       st.addMeta!.run(res.lines, 'lines');
       st.setMeta!.run(batchEnd, 'spool_pos');
       st.stampSummaries!.run(batchEnd);
+      ports?.stampDay(batchEnd);
       fault('commit'); // tests: die with the transaction written but not committed
     });
     try {

@@ -10,7 +10,7 @@ import { dayStart } from '../codes.js';
 import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
 import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK, summariesCurrent } from './schema.js';
 import { STAT_OTHERS } from './stats.js';
-import { hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
+import { ALL_HOURS, DAY_PART_BITS, dayMask, hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
@@ -137,7 +137,8 @@ export class DayReader {
   private readonly ownerCache = new Map<string, string[]>();
   /** Per raw block, the lines last inflated from it: a chunk (its first line `from`), a whole block or a prefix of one. */
   private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
-  private readonly partCache = new Map<string, { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]>();
+  /** Summary rows of a part (port_seen or port_day) during a subscriber lookup (see portHours). */
+  private readonly partCache = new Map<string, unknown>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
   /** Sealed hours of the port summary (0 in files without one). */
@@ -146,6 +147,8 @@ export class DayReader {
   private readonly ino: number;
   private version: number;
   private seenSt: { parts: Database.Statement; bits: Database.Statement; blocks: Database.Statement } | null = null;
+  /** port_day's rows of a 256-port part, while port_day is current (ports.ts); else null. */
+  private daySt: Database.Statement | null = null;
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
   private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
   private timeSt: Database.Statement | null = null;
@@ -228,6 +231,8 @@ export class DayReader {
       };
     }
     this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    const dayIdx = this.sealed === ALL_HOURS && this.has('port_day') && summariesCurrent(this.file.db, 'port_day_pos');
+    this.daySt = dayIdx ? (this.daySt ?? this.file.db.prepare('SELECT cls, hours FROM port_day WHERE nat_ip = ? AND part = ?')) : null;
     if (!this.timeSt && this.has('port_time')) this.timeSt = this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart = ?').pluck();
     this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
     this.pieces = this.timeSt ? Number(this.file.meta('port_pieces') ?? 0) : 0;
@@ -260,25 +265,37 @@ export class DayReader {
     // any hour (sealed 0), so the walk reads each hour of the address from nat.
     const out: PortHours = { sealed: port < 0 ? 0 : this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
     if (!this.seenSt || this.sealed === 0 || port < 0) return out;
-    const off = port & ((1 << PART_BITS) - 1);
-    let parts: { hour: number; cls: 0 | 1 | 2; ports: Buffer }[];
-    if (this.focus) {
-      // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
-      const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${port >> PART_BITS}`;
-      let got = this.partCache.get(k);
+    // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
+    const cached = <T>(part: string, read: () => T): T => {
+      if (!this.focus) return read();
+      const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${part}`;
+      let got = this.partCache.get(k) as T | undefined;
       if (!got) {
-        got = this.seenSt.parts.all(natIp, port >> PART_BITS) as typeof parts;
+        got = read();
         if (this.partCache.size >= 256) this.partCache.clear();
         this.partCache.set(k, got);
       }
-      parts = got;
+      return got;
+    };
+    if (this.daySt) {
+      // A past day: one row per class of the port's 256-port part, with each port's hours.
+      const st = this.daySt;
+      const off = port & ((1 << DAY_PART_BITS) - 1);
+      for (const r of cached(`d${port >> DAY_PART_BITS}`, () => st.all(natIp, port >> DAY_PART_BITS) as { cls: 0 | 1 | 2; hours: Buffer }[])) {
+        const m = dayMask(r.hours, off);
+        if (m) for (let h = 0; h < 24; h++) if (m & (1 << h)) out.cls[r.cls].add(h);
+      }
     } else {
+      const seen = this.seenSt;
+      const off = port & ((1 << PART_BITS) - 1);
       // One lookup: bitmaps are tested in SQLite and come back as X'FF' (all bits: hasPort's 1-byte
       // form) when they hold the port. Copying ~70 bitmaps of 512 bytes into JS was a third of a
       // dense day's lookup; one byte of each, still ~0.1 ms.
-      parts = this.seenSt.bits.all(natIp, port >> PART_BITS, BYTE_VALUES, (off >> 3) + 1, off & 7) as typeof parts;
+      const parts = this.focus
+        ? cached(String(port >> PART_BITS), () => seen.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[])
+        : (seen.bits.all(natIp, port >> PART_BITS, BYTE_VALUES, (off >> 3) + 1, off & 7) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]);
+      for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
     }
-    for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
     // With nat_block the walk reads blocks from the index, not by the summary's hours.
     if (!this.blockIndex) for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
     return out;

@@ -20,6 +20,9 @@
 //            reads the nat rows of the hours where that port appears, not every row of the address.
 //            Added after schema 2 without a version change: a file without it, or an hour not yet
 //            sealed (meta port_hours), is read from nat as before.
+//   port_day the whole day's port summary, one hour mask per (ip, port, class), written once every
+//            hour is sealed (see ports.ts); read instead of port_seen while meta port_day_pos says it
+//            is current.
 //   day_stat per-day counts for the daily view (records by hour and device, by hour and protocol, by
 //            public address; kept lines by hour, device and status), added in each commit (stats.ts).
 //   port_time the seconds of each hour at which each port has rows (see ports.ts): the walk reads
@@ -67,9 +70,10 @@ export const SRC_ROWS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t BETWEEN ? 
  * Whether the file's last commit was made by a writer that keeps the summaries added after schema 2
  * (port_time pieces, day_stat's other-row counts): meta summary_pos, stamped by each such commit
  * (dayfile.ts), equals spool_pos. False when an older writer committed since, or nothing was committed.
+ * With 'port_day_pos': whether port_day (ports.ts) is complete, built and merged into by every commit since.
  */
-export function summariesCurrent(db: Database.Database): boolean {
-  const m = db.prepare("SELECT (SELECT value FROM meta WHERE key = 'summary_pos') AS at, (SELECT value FROM meta WHERE key = 'spool_pos') AS pos").get() as { at: unknown; pos: unknown };
+export function summariesCurrent(db: Database.Database, stamp: 'summary_pos' | 'port_day_pos' = 'summary_pos'): boolean {
+  const m = db.prepare(`SELECT (SELECT value FROM meta WHERE key = '${stamp}') AS at, (SELECT value FROM meta WHERE key = 'spool_pos') AS pos`).get() as { at: unknown; pos: unknown };
   return m.at != null && Number(m.at) === Number(m.pos);
 }
 
@@ -114,6 +118,13 @@ CREATE TABLE IF NOT EXISTS port_seen (
   blocks INTEGER NOT NULL,
   ports BLOB NOT NULL,
   PRIMARY KEY (nat_ip, part, hour, cls)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS port_day (
+  nat_ip ANY NOT NULL,
+  part INTEGER NOT NULL,
+  cls INTEGER NOT NULL,
+  hours BLOB NOT NULL,
+  PRIMARY KEY (nat_ip, part, cls)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS port_time (
   nat_ip ANY NOT NULL,
