@@ -4,8 +4,8 @@
 //   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
 // The generated day is day.ts's (lines made in a worker thread while the previous batch commits, their
 // original-line blocks deflated in libuv's pool meanwhile, as the committer does).
-// At a chosen mark the file can be lent to another case (handOver: the search case reads the day at
-// 10 M records) before it grows further.
+// The full day is then sealed as the committer seals a day that is over (last hour's summary and
+// port_day) before its lookups and its last size: that file is what is kept for a year.
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/daemon.js';
 import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
-import { CHUNK_LINES, DAY, DAY_MS, DAY_OPTS, DaySource, prepare, type FilledDay, type Prepared } from './day.js';
+import { CHUNK_LINES, DAY, DAY_MS, DAY_OPTS, DaySource, prepare, type Prepared } from './day.js';
 import { figure, info, pct } from './report.js';
 import { onCleanup } from './procs.js';
 
@@ -34,9 +34,6 @@ export interface StorageOptions {
   dropCaches: boolean;
   /** Keep the filled directory (for layout experiments). */
   keep?: string;
-  /** At this mark, the day file is checkpointed and lent to `handOver` (nothing is written until it returns). */
-  handOverAt?: number;
-  handOver?: (day: FilledDay) => Promise<void>;
 }
 
 
@@ -111,7 +108,6 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   const window = Math.max(o.batch, Math.min(500_000, Math.floor(o.marks[0]! / 2)));
   let winRecords = 0;
   let winMs = 0;
-  let handedMs = 0;
   const tStart = Date.now();
   let asked = o.batch;
   let cur: Prepared | null = await prepare(gen, o.batch, f);
@@ -148,17 +144,16 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
         f.db.pragma('wal_checkpoint(TRUNCATE)');
         const bytes = fileBytes(path);
         figure({ case: 'storage', name: `bytes per record, ${label} records`, value: bytes / records, unit: 'B', goal: '≤ 50', met: bytes / records <= 50, note: `file ${(bytes / 2 ** 20).toFixed(0)} MiB; raw text ${(gen.rawBytes / records).toFixed(1)} B/line (${(gen.rawBytes / bytes).toFixed(1)}× the file)` });
-        breakdown(f.db, records);
-      }
-      if (mark === o.handOverAt && o.handOver) {
-        const t0 = Date.now();
-        f.db.pragma('wal_checkpoint(TRUNCATE)');
-        await o.handOver({ dir, day: DAY, records, source: gen });
-        handedMs += Date.now() - t0;
+        breakdown(f.db, records, label);
       }
     }
-    info(`store: filled ${records} records in ${Math.round((Date.now() - tStart - handedMs) / 1000)} s (waited for lines ${Math.round(genMs / 1000)} s, commit ${Math.round(commitMs / 1000)} s)${handedMs ? `, not counting ${Math.round(handedMs / 1000)} s lent to other cases` : ''}`);
+    info(`store: filled ${records} records in ${Math.round((Date.now() - tStart) / 1000)} s (waited for lines ${Math.round(genMs / 1000)} s, commit ${Math.round(commitMs / 1000)} s)`);
     figure({ case: 'growth', name: 'commit rate, whole day', value: (records * 1000) / commitMs, unit: 'rows/s', note: `${records.toLocaleString('en-US')} rows` });
+    {
+      const t0 = performance.now();
+      f.sealDay();
+      figure({ case: 'storage', name: `seal the day's port summary (${total / 1e6} M records)`, value: (performance.now() - t0) / 1000, unit: 's', note: 'last hour and port_day, in the committer thread once a day is over' });
+    }
 
     // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before).
     const label = `${total / 1e6} M`;
@@ -202,7 +197,8 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     figure({ case: 'lookup', name: `ip+port+time p99 cold (${label})`, value: pct(coldL, 99), unit: 'ms', goal: '≤ 10', met: pct(coldL, 99) <= 10, note: `${o.coldQueries} queries` });
     figure({ case: 'lookup', name: `ip-only ±60 s p99 cold (${label})`, value: pct(coldC, 99), unit: 'ms', note: `p50 ${pct(coldC, 50).toFixed(2)} ms` });
     f = new DayFile(path, DAY, { ...opts, readonly: true });
-    figure({ case: 'storage', name: `bytes per record, ${label} records`, value: fileBytes(path) / records, unit: 'B', goal: '≤ 50', met: fileBytes(path) / records <= 50 });
+    figure({ case: 'storage', name: `bytes per record, ${label} records`, value: fileBytes(path) / records, unit: 'B', goal: '≤ 50', met: fileBytes(path) / records <= 50, note: 'the day sealed' });
+    breakdown(f.db, records, `${label}, sealed`);
   } finally {
     f.close();
     await gen.close();
@@ -211,12 +207,12 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
 }
 
 /** Where the bytes go (dbstat), as bytes per record. */
-function breakdown(db: Database.Database, records: number): void {
+function breakdown(db: Database.Database, records: number, label: string): void {
   try {
     const rows = db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as { name: string; bytes: number }[];
     const parts = rows.filter((r) => r.bytes / records >= 0.5).map((r) => `${r.name} ${(r.bytes / records).toFixed(1)}`);
     info(`store: bytes/record by table: ${parts.join(', ')}`);
-    figure({ case: 'storage', name: 'bytes per record by table', value: null, unit: '', note: parts.join(', ') });
+    figure({ case: 'storage', name: `bytes per record by table, ${label}`, value: null, unit: '', note: parts.join(', ') });
   } catch (err) {
     info(`store: no dbstat (${(err as Error).message})`);
   }
