@@ -13,7 +13,7 @@ import { Timelines, toEvent } from '../src/query/intervals.js';
 import { protoMatches } from '../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../src/store/codes.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import type { DayLine } from '../src/store/sqlite/dayfile.js';
+import { DayFile, type DayLine } from '../src/store/sqlite/dayfile.js';
 import { commitWithLateLines } from './helpers/late.js';
 import { dayMask, hasPort, SEAL_GRACE_MS } from '../src/store/sqlite/ports.js';
 import { DayReader, type NatRow } from '../src/store/sqlite/read.js';
@@ -308,6 +308,26 @@ describe('whole-day port summary (port_day)', () => {
     expect(hoursOf(1024)).toEqual([[1, 7], [], [23]]);
     expect(hoursOf(1030)).toEqual([[], [5], []]);
     expect(hoursOf(1031)).toEqual([[], [], []]);
+  });
+
+  it('that fails (a full disk) leaves the hours sealed, is not tried again at every commit, and is not read', () => {
+    const path = join(dir, 'port-day-fails.db');
+    const f = new DayFile(path, '2026-04-10', { journalMode: 'WAL', synchronous: 'NORMAL', cacheSizeMiB: 16, maxPageCount: 0 });
+    const r: NatRecord = { vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.9', src_port: 5000, nat_ip: '203.0.113.9', nat_port: 1024, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: D0 + HOUR_MS, host: 'b' };
+    f.commit([{ end: 1, payload: Buffer.from('line'), device: '192.0.2.1', time: D0 + HOUR_MS, status: 'records', vendor: 'mikrotik', reason: null, records: [r] }], 1);
+    // every write to port_day now fails
+    f.db.exec("CREATE TRIGGER no_room BEFORE INSERT ON port_day BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END");
+    expect(() => f.sealDay()).toThrow(/disk is full/);
+    expect(Number(f.meta('port_hours'))).toBe(2 ** 24 - 1);
+    expect(() => f.sealDay()).not.toThrow(); // tried again minutes later, not now
+    expect(f.meta('port_day_pos')).toBeUndefined();
+    f.close();
+    const reader = new DayReader(path, '2026-04-10');
+    try {
+      expect(reader.portHours(ipToDb('203.0.113.9')!, 1024, 1).cls[0]).toEqual(new Set([1])); // from port_seen
+    } finally {
+      reader.close();
+    }
   });
 });
 

@@ -77,6 +77,7 @@ export const DAY_PART_BITS = 8;
 const DAY_PART_SIZE = 1 << DAY_PART_BITS;
 /** Entries from which a port_day row is stored dense (4 bytes an entry against 3 a port). */
 const DAY_DENSE = (DAY_PART_SIZE * 3) / 4;
+const DAY_RETRY_MS = 10 * 60_000;
 
 /** Summary class of a nat row's protocol (code % 1024). */
 export function portClass(proto: number): 0 | 1 | 2 {
@@ -281,6 +282,8 @@ export class PortSummary {
   private pieces: number;
   /** port_day is complete (meta port_day_pos = spool_pos): each commit merges its rows into it. */
   private indexed = false;
+  /** Not before this time (ms) is a failed port_day tried again. */
+  private dayRetryAt = 0;
   private readonly st;
 
   constructor(private readonly db: Database.Database) {
@@ -353,14 +356,27 @@ export class PortSummary {
     }
   }
 
-  /** Seal every hour (the day is over) and write port_day. Its own transaction when called outside one. */
+  /**
+   * Seal every hour (the day is over), then write port_day: each its own transaction when called
+   * outside one. A port_day that failed (a full disk) is tried again DAY_RETRY_MS later, not at
+   * every commit: it costs seconds of the committer on a dense day, and readers do without it.
+   */
   sealAll(): void {
-    if (this.sealed === ALL_HOURS && this.indexed) return;
+    if (this.sealed !== ALL_HOURS) this.inTransaction(() => {
+      for (let h = 0; h < 24; h++) if (!(this.sealed & (1 << h))) this.seal(h);
+    });
+    if (this.indexed || Date.now() < this.dayRetryAt) return;
     try {
-      this.db.transaction(() => {
-        for (let h = 0; h < 24; h++) if (!(this.sealed & (1 << h))) this.seal(h);
-        if (!this.indexed) this.buildDay();
-      })();
+      this.inTransaction(() => this.buildDay());
+    } catch (err) {
+      this.dayRetryAt = Date.now() + DAY_RETRY_MS;
+      throw err;
+    }
+  }
+
+  private inTransaction(fn: () => void): void {
+    try {
+      this.db.transaction(fn)();
     } catch (err) {
       this.reload();
       throw err;
