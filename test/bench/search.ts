@@ -198,10 +198,11 @@ async function pages(o: SearchOptions, day: FilledDay, label: string): Promise<v
     };
 
     await timePage('search form', () => c.get('/search'), ok('name="nat_ip"'));
-    await timePage('search ip+port+time', () => {
+    const portSearch = () => {
       const q = ask(day.day, src.pick());
       return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: String(q.natPort), time: q.iso, window: '60', proto: '' }, { headers: HTMX });
-    }, kept('port'));
+    };
+    await timePage('search ip+port+time', portSearch, kept('port'));
     await timePage('search ip-only ±60 s', () => {
       const q = ask(day.day, src.pick());
       return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: '', time: q.iso, window: '60', proto: '' }, { headers: HTMX });
@@ -214,8 +215,7 @@ async function pages(o: SearchOptions, day: FilledDay, label: string): Promise<v
     }, kept('subscriber'));
     // The console keeps the last MAX_RESULTS answers (all users): the searches timed since the last
     // ip+port+time one may have pushed it out, so one more, unmeasured, as the analyst's click follows a search.
-    const q = ask(day.day, src.pick());
-    kept('port')(await c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: String(q.natPort), time: q.iso, window: '60', proto: '' }, { headers: HTMX }));
+    kept('port')(await portSearch());
     await timePage('original line', () => c.get(`/search/r/${results.port}/line/0`, HTMX), ok('class="rawline"'));
     // Past days' summaries are cached by the console: the first view reads the day file (its day_stat counts).
     await timePage('daily view, first view', () => c.get(`/search/daily?day=${day.day}`), ok('<svg class="chart"'), true);
