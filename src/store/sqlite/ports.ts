@@ -110,15 +110,18 @@ export function hasPort(blob: Uint8Array, off: number): boolean {
   return false;
 }
 
+/** The 3-byte little-endian hour mask at byte i of a port_day blob. */
+const maskAt = (blob: Uint8Array, i: number): number => blob[i]! | (blob[i + 1]! << 8) | (blob[i + 2]! << 16);
+
 /** The hour mask of offset `off` (port & 255) in a port_day blob; 0: no row of the port that day. */
 export function dayMask(blob: Uint8Array, off: number): number {
-  if (blob.length === DAY_PART_SIZE * 3) return blob[off * 3]! | (blob[off * 3 + 1]! << 8) | (blob[off * 3 + 2]! << 16);
+  if (blob.length === DAY_PART_SIZE * 3) return maskAt(blob, off * 3);
   let lo = 0;
   let hi = blob.length / 4 - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
     const v = blob[mid * 4]!;
-    if (v === off) return blob[mid * 4 + 1]! | (blob[mid * 4 + 2]! << 8) | (blob[mid * 4 + 3]! << 16);
+    if (v === off) return maskAt(blob, mid * 4 + 1);
     if (v < off) lo = mid + 1;
     else hi = mid - 1;
   }
@@ -149,8 +152,8 @@ export function encodeDay(masks: Uint32Array, from = 0): Buffer | null {
 
 /** Every mask of a port_day blob into `masks` (index: port & 255), or'ed. */
 function decodeDay(blob: Uint8Array, masks: Uint32Array): void {
-  if (blob.length === DAY_PART_SIZE * 3) for (let i = 0; i < DAY_PART_SIZE; i++) masks[i]! |= dayMask(blob, i);
-  else for (let k = 0; k + 3 < blob.length; k += 4) masks[blob[k]!]! |= blob[k + 1]! | (blob[k + 2]! << 8) | (blob[k + 3]! << 16);
+  if (blob.length === DAY_PART_SIZE * 3) for (let i = 0; i < DAY_PART_SIZE; i++) masks[i]! |= maskAt(blob, i * 3);
+  else for (let k = 0; k + 3 < blob.length; k += 4) masks[blob[k]!]! |= maskAt(blob, k + 1);
 }
 
 /** Each offset of a port_seen blob (a bitmap or a list, see the header). */
