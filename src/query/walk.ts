@@ -64,9 +64,9 @@ function slotsOf(r: DayReader, w: PortWalk): Slot[] {
 }
 
 const sealed = (sl: Slot) => (sl.hours.sealed & (1 << sl.h)) !== 0;
-const sessionHour = (sl: Slot, c: number) => (sealed(sl) ? sl.hours.cls[c]!.has(sl.h) : sl.s <= sl.last);
+const sessionHour = (sl: Slot, c: number) => (sealed(sl) ? (sl.hours.cls[c]! & (1 << sl.h)) !== 0 : sl.s <= sl.last);
 /** With nat_block any hour's blocks are one range of the index; else the summary says which sealed hours have some. */
-const blockHour = (sl: Slot) => (sealed(sl) && !sl.r.blockIndex ? sl.hours.blocks.has(sl.h) : sl.s <= sl.last);
+const blockHour = (sl: Slot) => (sealed(sl) && !sl.r.blockIndex ? (sl.hours.blocks & (1 << sl.h)) !== 0 : sl.s <= sl.last);
 
 /** An unsealed hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
 function scanOf(sl: Slot, w: PortWalk): NatRow[] {

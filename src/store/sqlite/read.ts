@@ -14,12 +14,12 @@ import { ALL_HOURS, DAY_PART_BITS, dayMask, hasPort, PART_BITS, PIECE_BASE, PIEC
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
-  /** Bit h: hour h is sealed, so the sets below are exact for it; unsealed hours may hold anything. */
+  /** Bit h: hour h is sealed, so the masks below are exact for it; unsealed hours may hold anything. */
   sealed: number;
-  /** Per summary class (tcp, udp, other): sealed hours where the port appears. */
-  cls: [Set<number>, Set<number>, Set<number>];
-  /** Sealed hours where a block starting within MAX_BLOCK_PORTS below the port was logged (left empty in files with nat_block: the walk reads blocks from it). */
-  blocks: Set<number>;
+  /** Per summary class (tcp, udp, other), bit h: sealed hour h has the port. */
+  cls: [number, number, number];
+  /** Bit h: sealed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
+  blocks: number;
 }
 
 export type { NatRow } from './dayfile.js';
@@ -124,6 +124,18 @@ interface FocusHour {
   blocks: number[];
 }
 
+/** What a subscriber lookup reads once for all the ports it walks on one public address (focusOn). */
+interface Focus {
+  ports: Set<number>;
+  /** Hours without port_time, read whole. */
+  hours: Map<number, FocusHour>;
+  /** Summary rows by part (port_seen or port_day), each read once. */
+  parts: Map<string, unknown>;
+}
+
+/** A port_day row of one part. */
+type DayRow = { cls: 0 | 1 | 2; hours: Buffer };
+
 /** An hour of one public address: the rows of a set of ports (JSON array), and every block. */
 const FOCUS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (port_end IS NOT NULL OR nat_port IN (SELECT value FROM json_each(?))) ORDER BY t, nat_port, id';
 
@@ -137,8 +149,6 @@ export class DayReader {
   private readonly ownerCache = new Map<string, string[]>();
   /** Per raw block, the lines last inflated from it: a chunk (its first line `from`), a whole block or a prefix of one. */
   private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
-  /** Summary rows of a part (port_seen or port_day) during a subscriber lookup (see portHours). */
-  private readonly partCache = new Map<string, unknown>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
   /** Sealed hours of the port summary (0 in files without one). */
@@ -150,7 +160,7 @@ export class DayReader {
   /** port_day's rows of a 256-port part, while port_day is current (ports.ts); else null. */
   private daySt: Database.Statement | null = null;
   /** Public addresses (key: number or hex) whose ports a subscriber lookup walks (focusOn). */
-  private focus: Map<string, { ports: Set<number>; hours: Map<number, FocusHour> }> | null = null;
+  private focus: Map<string, Focus> | null = null;
   private timeSt: Database.Statement | null = null;
   /** ipOpens' arrays, reused by the next scan. */
   private openArrays: OpenScan | null = null;
@@ -214,7 +224,6 @@ export class DayReader {
     this.devAddr.clear();
     this.devId.clear();
     this.ownerCache.clear();
-    this.partCache.clear();
     this.lastCache.clear();
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
@@ -263,41 +272,35 @@ export class DayReader {
   portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours {
     // A mapping without a port (ICMP without id, nat_port −1) is in no summary: nothing is known of
     // any hour (sealed 0), so the walk reads each hour of the address from nat.
-    const out: PortHours = { sealed: port < 0 ? 0 : this.sealed, cls: [new Set(), new Set(), new Set()], blocks: new Set() };
+    const out: PortHours = { sealed: port < 0 ? 0 : this.sealed, cls: [0, 0, 0], blocks: 0 };
     if (!this.seenSt || this.sealed === 0 || port < 0) return out;
     // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
+    const f = this.focusOf(natIp);
     const cached = <T>(part: string, read: () => T): T => {
-      if (!this.focus) return read();
-      const k = `${typeof natIp === 'number' ? natIp : natIp.toString('hex')}|${part}`;
-      let got = this.partCache.get(k) as T | undefined;
-      if (!got) {
-        got = read();
-        if (this.partCache.size >= 256) this.partCache.clear();
-        this.partCache.set(k, got);
-      }
+      if (!f) return read();
+      let got = f.parts.get(part) as T | undefined;
+      if (!got) f.parts.set(part, (got = read()));
       return got;
     };
     if (this.daySt) {
       // A past day: one row per class of the port's 256-port part, with each port's hours.
       const st = this.daySt;
       const off = port & ((1 << DAY_PART_BITS) - 1);
-      for (const r of cached(`d${port >> DAY_PART_BITS}`, () => st.all(natIp, port >> DAY_PART_BITS) as { cls: 0 | 1 | 2; hours: Buffer }[])) {
-        const m = dayMask(r.hours, off);
-        if (m) for (let h = 0; h < 24; h++) if (m & (1 << h)) out.cls[r.cls].add(h);
-      }
+      const part = port >> DAY_PART_BITS;
+      for (const r of cached(`d${part}`, () => st.all(natIp, part) as DayRow[])) out.cls[r.cls] |= dayMask(r.hours, off);
     } else {
       const seen = this.seenSt;
       const off = port & ((1 << PART_BITS) - 1);
       // One lookup: bitmaps are tested in SQLite and come back as X'FF' (all bits: hasPort's 1-byte
       // form) when they hold the port. Copying ~70 bitmaps of 512 bytes into JS was a third of a
       // dense day's lookup; one byte of each, still ~0.1 ms.
-      const parts = this.focus
+      const parts = f
         ? cached(String(port >> PART_BITS), () => seen.parts.all(natIp, port >> PART_BITS) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[])
         : (seen.bits.all(natIp, port >> PART_BITS, BYTE_VALUES, (off >> 3) + 1, off & 7) as { hour: number; cls: 0 | 1 | 2; ports: Buffer }[]);
-      for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls].add(r.hour);
+      for (const r of parts) if (hasPort(r.ports, off)) out.cls[r.cls] |= 1 << r.hour;
     }
     // With nat_block the walk reads blocks from the index, not by the summary's hours.
-    if (!this.blockIndex) for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks.add(h);
+    if (!this.blockIndex) for (const h of this.seenSt.blocks.all(natIp, Math.max(0, port - maxPorts + 1) >> PART_BITS, port >> PART_BITS) as number[]) out.blocks |= 1 << h;
     return out;
   }
 
@@ -392,20 +395,23 @@ export class DayReader {
   focusOn(natIp: number | Buffer, ports: Iterable<number>): void {
     const k = typeof natIp === 'number' ? String(natIp) : natIp.toString('hex');
     this.focus ??= new Map();
-    this.focus.set(k, { ports: new Set(ports), hours: new Map() });
+    this.focus.set(k, { ports: new Set(ports), hours: new Map(), parts: new Map() });
   }
 
   unfocus(): void {
     this.focus = null;
   }
 
+  private focusOf(natIp: number | Buffer): Focus | undefined {
+    return this.focus?.get(typeof natIp === 'number' ? String(natIp) : natIp.toString('hex'));
+  }
+
   private focused(natIp: number | Buffer): boolean {
-    return !!this.focus?.has(typeof natIp === 'number' ? String(natIp) : natIp.toString('hex'));
+    return !!this.focusOf(natIp);
   }
 
   private focusHour(natIp: number | Buffer, port: number, fromMs: number, toMs: number): FocusHour | null {
-    if (!this.focus) return null;
-    const f = this.focus.get(typeof natIp === 'number' ? String(natIp) : natIp.toString('hex'));
+    const f = this.focusOf(natIp);
     const h = (fromMs - this.start) / HOUR_MS;
     if (!f || !f.ports.has(port) || toMs - fromMs !== HOUR_MS || !Number.isInteger(h) || h < 0 || h > 23) return null;
     let got = f.hours.get(h);
@@ -566,7 +572,7 @@ export class DayReader {
    * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
    * it up to that line (plus a margin) is inflated, the whole block when that falls short.
    */
-  rawOf(row: NatRow): Buffer | null {
+  rawOf(row: Pick<NatRow, 'id'>): Buffer | null {
     // Schema 1: id = raw_ref·64 + k; schema 2: id = raw_ref + k·2^32 (see schema.ts).
     const ref = this.schemaVersion < 2 ? Math.floor(row.id / MAX_RECORDS_PER_LINE) : row.id % 2 ** 32;
     const block = Math.floor(ref / RAW_BLOCK);
