@@ -45,28 +45,33 @@ export function rawText(b: Buffer | null): string {
   }
 }
 
-/** Candidates whose original line was left unread, with the row that names it (never serialized). */
-const pending = new WeakMap<Candidate, { row: NatRow; day: string }>();
+/**
+ * The nat row id of a candidate whose original line was left unread (in its day file `day`), under a
+ * symbol and not enumerable: copies, comparisons and JSON leave it out. The console keeps its last
+ * answers in memory: a number on the candidate costs the garbage collector less than the WeakMap
+ * entry holding the whole row that this replaced.
+ */
+const RAW_ID = Symbol('raw id');
+type Pending = Candidate & { [RAW_ID]?: number };
 
 /**
  * Read the original lines `cands` left unread, from the day files `get` opens. Candidates that have
  * theirs already are left alone; a day file gone since leaves raw ''.
  */
 export function fillRawFrom(cands: readonly Candidate[], get: (day: string) => DayReader | null): void {
-  const todo = cands.filter((c) => pending.has(c));
+  const todo = cands.filter(rawPending) as Pending[];
   // Day by day, in row id order: neighbouring lines share what the reader has inflated.
-  const ref = (c: Candidate) => pending.get(c)!.row.id % 2 ** 32;
+  const ref = (c: Pending) => c[RAW_ID]! % 2 ** 32;
   todo.sort((a, b) => a.day.localeCompare(b.day) || ref(a) - ref(b));
   for (const c of todo) {
-    const p = pending.get(c)!;
-    c.raw = rawText(get(p.day)?.rawOf(p.row) ?? null);
-    pending.delete(c);
+    c.raw = rawText(get(c.day)?.rawOf({ id: c[RAW_ID]! }) ?? null);
+    c[RAW_ID] = undefined; // (not delete: the object keeps its shape)
   }
 }
 
 /** Whether a candidate's original line is still unread. */
 export function rawPending(c: Candidate): boolean {
-  return pending.has(c);
+  return (c as Pending)[RAW_ID] !== undefined;
 }
 
 /** The candidate of one interval. */
@@ -78,10 +83,10 @@ export function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate
 export function candidateOfRow(row: NatRow, r: DayReader, iv: Pick<Interval, 'kind' | 'holder' | 'start' | 'end' | 'count' | 'start_exact' | 'end_reason'>, tz: string, withRaw: boolean): Candidate {
   const block = iv.kind === 'block';
   const port = row.nat_port < 0 ? null : row.nat_port;
-  const c: Candidate = {
-    src_ip: iv.holder.split('|')[0] || null,
+  const c: Pending = {
+    src_ip: insideOf(iv.holder),
     src_port: block ? null : row.src_port,
-    nat_ip: ipFromDb(row.nat_ip) ?? '',
+    nat_ip: publicOf(row.nat_ip),
     nat_port_start: port,
     nat_port_end: block ? (row.port_end ?? port) : port,
     proto: protoName(row.code % 1024),
@@ -97,6 +102,25 @@ export function candidateOfRow(row: NatRow, r: DayReader, iv: Pick<Interval, 'ki
     end_reason: iv.end_reason,
     day: r.day,
   };
-  if (!withRaw) pending.set(c, { row, day: r.day });
+  if (!withRaw) Object.defineProperty(c, RAW_ID, { value: row.id, writable: true });
   return c;
+}
+
+// The candidates of an answer share a few addresses (a subscriber's, its public ones): the last
+// strings made are handed out again, not made anew for each candidate the console keeps.
+let lastInside = '';
+let lastPublic: { ip: number; text: string } = { ip: -1, text: '' };
+
+/** The inside address of a holder (`address|port`), or null. */
+function insideOf(holder: string): string | null {
+  const bar = holder.indexOf('|');
+  const n = bar < 0 ? holder.length : bar;
+  if (n !== lastInside.length || !holder.startsWith(lastInside)) lastInside = holder.slice(0, n);
+  return lastInside || null;
+}
+
+function publicOf(ip: number | Buffer): string {
+  if (typeof ip !== 'number') return ipFromDb(ip) ?? '';
+  if (ip !== lastPublic.ip) lastPublic = { ip, text: ipFromDb(ip) ?? '' };
+  return lastPublic.text;
 }
