@@ -1,13 +1,19 @@
 // The console's store of answers (src/web/routes/search-store.ts): bounded in count and in candidates,
-// oldest dropped first, each answer only for its own user.
+// oldest dropped first, each answer only for its own user; a lookup's candidates kept packed, and
+// read back equal, with their unread original lines still unread.
 import { describe, expect, it } from 'vitest';
-import type { Candidate, SubscriberAnswer } from '../src/query/index.js';
-import { MAX_RESULTS, MAX_ROWS, MAX_STORED_ROWS, RESULT_TTL_MS, ResultStore } from '../src/web/routes/search-store.js';
+import { rawIdOf, rawPending, withRawId, type Candidate, type SubscriberAnswer } from '../src/query/index.js';
+import { MAX_RESULTS, MAX_ROWS, MAX_STORED_ROWS, RESULT_TTL_MS, ResultStore, ROWS_PER_CHUNK } from '../src/web/routes/search-store.js';
 
 const CASE = { case_ref: '0001234-56.2026.8.26.0100', justification: 'teste', authority: '' };
 
+function cand(i: number): Candidate {
+  return { src_ip: '100.64.0.1', src_port: 1000 + i, nat_ip: '203.0.113.7', nat_port_start: 40000 + i, nat_port_end: 40000 + i, proto: 'tcp', start: `2026-03-05T10:00:${String(i % 60).padStart(2, '0')}-03:00`, end: '2026-03-05T11:00:00-03:00', device: '10.0.0.1', raw: i % 3 ? '' : `<script>alert(${i})</script> "aspas" ç`, count: 1 + (i % 4), kind: i % 7 ? 'session' : 'block', start_ms: i, end_ms: i + 1000, start_exact: i % 2 === 0, end_reason: 'reuse', day: '2026-03-05' };
+}
+
+/** A bulk result of `rows` candidates (kept as they are: quick to make many). */
 function put(store: ResultStore, rows: number, owner = 1, now = 0) {
-  return store.put({ kind: 'subscriber', owner, user: 'ana', case: CASE, input: {}, rows: new Array<Candidate>(rows), truncated: false, answer: {} as SubscriberAnswer }, now);
+  return store.put({ kind: 'bulk', owner, user: 'ana', case: CASE, input: {}, rows: new Array<Candidate>(rows), truncated: false, lines: [], window_sec: 60, proto: null }, now);
 }
 
 describe('result store', () => {
@@ -39,5 +45,30 @@ describe('result store', () => {
     expect(() => store.get(id, 8, 1)).toThrow(/not found|expired/i);
     expect(store.get(id, 7, RESULT_TTL_MS).id).toBe(id);
     expect(() => store.get(id, 7, RESULT_TTL_MS + 1)).toThrow(/not found|expired/i);
+  });
+
+  it("keeps a subscriber answer's candidates packed, and gives them back equal, unread lines still unread", () => {
+    const n = 2 * ROWS_PER_CHUNK + 50;
+    const list = Array.from({ length: n }, (_, i) => cand(i));
+    list.forEach((c, i) => withRawId(c, i % 3 ? 2 ** 33 + i : null)); // lines read with the answer: i % 3 = 0
+    const answer = { query: {}, mappings: list, truncated: false, days_used: [], days_missing: [], timezone: 'America/Sao_Paulo' } as unknown as SubscriberAnswer;
+    const store = new ResultStore();
+    const r = store.put({ kind: 'subscriber', owner: 1, user: 'ana', case: CASE, input: {}, rows: list, truncated: false, answer }, 0);
+    expect(r.kind === 'subscriber' && r.answer.mappings).toEqual([]); // not kept twice
+    expect(r.rows).toHaveLength(n);
+    const same = (got: Candidate[], from: number) => {
+      expect(got).toEqual(list.slice(from, from + got.length));
+      got.forEach((c, j) => {
+        expect(c).not.toBe(list[from + j]); // a copy read back from the packed chunk
+        expect(rawIdOf(c)).toBe(rawIdOf(list[from + j]!));
+        expect(rawPending(c)).toBe((from + j) % 3 !== 0);
+      });
+    };
+    same(r.rows.slice(ROWS_PER_CHUNK - 20, 2 * ROWS_PER_CHUNK + 10), ROWS_PER_CHUNK - 20); // across chunks
+    same(r.rows.all(), 0);
+    same([r.rows.at(n - 1)!], n - 1);
+    expect(r.rows.at(n)).toBeUndefined();
+    expect(r.rows.at(-1)).toBeUndefined();
+    expect(r.rows.slice(n - 5, n + 10)).toHaveLength(5);
   });
 });

@@ -74,6 +74,16 @@ export function rawPending(c: Candidate): boolean {
   return (c as Pending)[RAW_ID] !== undefined;
 }
 
+/** The row id of a candidate's unread original line, or null (for a copy: JSON and other threads leave the symbol out). */
+export function rawIdOf(c: Candidate): number | null {
+  return (c as Pending)[RAW_ID] ?? null;
+}
+
+/** Mark a copy of a candidate as having its original line unread, at row `id` (null: read already). */
+export function withRawId(c: Candidate, id: number | null): void {
+  if (id != null) Object.defineProperty(c, RAW_ID, { value: id, writable: true });
+}
+
 /** The candidate of one interval. */
 export function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate {
   return candidateOfRow(iv.first.row, iv.first.reader, iv, tz, withRaw);

@@ -26,7 +26,7 @@ import { walkPort } from './walk.js';
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime, formatInZone } from './time.js';
 export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
-export { rawText, rawPending, type Candidate } from './candidate.js';
+export { rawText, rawPending, rawIdOf, withRawId, type Candidate } from './candidate.js';
 
 export const DEFAULT_WINDOW_SEC = 60;
 /** Longest ± window of a public-address query (an STJ-style "IP over an interval" request). */

@@ -55,8 +55,9 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/csv',
       handler: (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        fillRaw(r.rows, qcfg); // the console answered without original lines
-        const body = resultCsv(r);
+        const rows = r.rows.all();
+        fillRaw(rows, qcfg); // the console answered without original lines
+        const body = resultCsv(r, rows);
         audit(ctx, r, 'csv');
         const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
         ctx.type = 'text/csv; charset=utf-8';
@@ -70,7 +71,8 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/report',
       handler: async (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        fillRaw(r.rows, qcfg);
+        const rows = r.rows.all();
+        fillRaw(rows, qcfg);
         const cfg = svc.deps.config;
         const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
           ...h,
@@ -83,7 +85,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
           r,
           what: describe(r),
           answer: r.kind === 'bulk' ? null : r.answer,
-          rows: r.rows.map(withRaw),
+          rows: rows.map(withRaw),
           lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: (l.answer?.candidates ?? []).map(withRaw) })) : [],
           hashes,
           generated: formatInstant(Date.now(), tz),

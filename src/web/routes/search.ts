@@ -181,7 +181,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
       handler: (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
         const n = /^\d{1,6}$/.test(String(ctx.params.n)) ? Number(ctx.params.n) : -1;
-        const c = r.rows[n];
+        const c = r.rows.at(n);
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
         fillRaw([c], qcfg);
         const data = { result: r, c, index: n, raw: displayRaw(c.raw) };
