@@ -70,5 +70,19 @@ describe('result store', () => {
     expect(r.rows.at(n)).toBeUndefined();
     expect(r.rows.at(-1)).toBeUndefined();
     expect(r.rows.slice(n - 5, n + 10)).toHaveLength(5);
+
+    // lines read for an export or a click are kept: read back filled, no longer pending
+    const page = r.rows.slice(ROWS_PER_CHUNK - 2, ROWS_PER_CHUNK + 2);
+    for (const c of page) {
+      if (!rawPending(c)) continue;
+      // as fillRaw leaves a candidate whose line it read
+      c.raw = `linha ${c.src_port}`;
+      (c as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(c)[0]!] = undefined;
+    }
+    r.rows.update(ROWS_PER_CHUNK - 2, page);
+    const again = r.rows.slice(ROWS_PER_CHUNK - 3, ROWS_PER_CHUNK + 3);
+    expect(again.map((c) => c.raw).slice(1, 5)).toEqual(page.map((c) => c.raw));
+    expect(again.map(rawPending)).toEqual([(ROWS_PER_CHUNK - 3) % 3 !== 0, false, false, false, false, (ROWS_PER_CHUNK + 2) % 3 !== 0]);
+    expect(r.rows.at(0)).toEqual(list[0]); // the rest untouched
   });
 });

@@ -57,6 +57,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
         const rows = r.rows.all();
         fillRaw(rows, qcfg); // the console answered without original lines
+        r.rows.update(0, rows);
         const body = resultCsv(r, rows);
         audit(ctx, r, 'csv');
         const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
@@ -73,6 +74,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
         const rows = r.rows.all();
         fillRaw(rows, qcfg);
+        r.rows.update(0, rows);
         const cfg = svc.deps.config;
         const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
           ...h,

@@ -10,7 +10,7 @@
 // at every full collection; on a 10 M-record day the subscriber page's p99 was 74-76 ms with them and
 // 53-60 ms with only the last 5 kept (p50 40-43 ms either way). A page parses the chunks it shows.
 import { randomBytes } from 'node:crypto';
-import { rawIdOf, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/index.js';
+import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/index.js';
 import { WebError } from '../errors.js';
 
 export const MAX_RESULTS = 200;
@@ -28,6 +28,8 @@ export interface Rows {
   slice(from: number, to: number): Candidate[];
   at(i: number): Candidate | undefined;
   all(): Candidate[];
+  /** Keep the original lines read since into `list`, the rows from `from` on (the next export need not read them again). */
+  update(from: number, list: readonly Candidate[]): void;
 }
 
 /**
@@ -48,6 +50,7 @@ export class ArrayRows implements Rows {
   all(): Candidate[] {
     return this.list;
   }
+  update(): void {} // (the candidates filled are these)
 }
 
 /** Rows packed as JSON chunks, with the row ids of their unread original lines (see the header). */
@@ -86,6 +89,23 @@ export class PackedRows implements Rows {
 
   all(): Candidate[] {
     return this.slice(0, this.length);
+  }
+
+  update(from: number, list: readonly Candidate[]): void {
+    const end = Math.min(this.length, from + list.length);
+    for (let k = Math.floor(Math.max(0, from) / ROWS_PER_CHUNK); k * ROWS_PER_CHUNK < end; k++) {
+      const lo = Math.max(k * ROWS_PER_CHUNK, from);
+      const hi = Math.min((k + 1) * ROWS_PER_CHUNK, end);
+      let chunk: Candidate[] | null = null;
+      for (let i = lo; i < hi; i++) {
+        const c = list[i - from]!;
+        if (Number.isNaN(this.rawIds[i]!) || rawPending(c)) continue;
+        chunk ??= JSON.parse(this.chunks[k]!) as Candidate[];
+        chunk[i - k * ROWS_PER_CHUNK] = c;
+        this.rawIds[i] = NaN;
+      }
+      if (chunk) this.chunks[k] = JSON.stringify(chunk);
+    }
   }
 }
 

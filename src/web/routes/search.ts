@@ -184,6 +184,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
         const c = r.rows.at(n);
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
         fillRaw([c], qcfg);
+        r.rows.update(n, [c]);
         const data = { result: r, c, index: n, raw: displayRaw(c.raw) };
         svc.views.render(ctx, isHtmx(ctx) ? 'search/_line.njk' : 'search/line.njk', data);
       },
