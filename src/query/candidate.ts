@@ -74,7 +74,7 @@ export function rawPending(c: Candidate): boolean {
   return (c as Pending)[RAW_ID] !== undefined;
 }
 
-/** The row id of a candidate's unread original line, or null (for a copy: JSON and other threads leave the symbol out). */
+/** The row id of a candidate's unread original line, or null (kept apart when the candidate is stored as JSON, which leaves the symbol out). */
 export function rawIdOf(c: Candidate): number | null {
   return (c as Pending)[RAW_ID] ?? null;
 }
@@ -112,7 +112,7 @@ export function candidateOfRow(row: NatRow, r: DayReader, iv: Pick<Interval, 'ki
     end_reason: iv.end_reason,
     day: r.day,
   };
-  if (!withRaw) Object.defineProperty(c, RAW_ID, { value: row.id, writable: true });
+  if (!withRaw) withRawId(c, row.id);
   return c;
 }
 

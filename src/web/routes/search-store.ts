@@ -7,8 +7,10 @@
 //
 // An answer's candidates are kept packed (PackedRows): JSON strings of ROWS_PER_CHUNK candidates. Kept
 // as objects, 200 answers of ~560 candidates were ~400,000 objects for the garbage collector to trace
-// at every full collection; on a 10 M-record day the subscriber page's p99 was 74-76 ms with them and
-// 53-60 ms with only the last 5 kept (p50 40-43 ms either way). A page parses the chunks it shows.
+// at every full collection: on a pair of 10 M-record days the subscriber page's server p99 was 74-76
+// ms with them and 53-60 ms with only the last 5 answers kept (p50 40-43 ms either way). Packed, the
+// same comparison came out even (p99 70-77 ms both ways, in a noisier hour). A page parses the chunks
+// it shows; original lines read for an export or a click are packed back in (update).
 import { randomBytes } from 'node:crypto';
 import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/index.js';
 import { WebError } from '../errors.js';
