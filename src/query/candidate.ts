@@ -71,7 +71,7 @@ export function fillRawFrom(cands: readonly Candidate[], get: (day: string) => D
 
 /** Whether a candidate's original line is still unread. */
 export function rawPending(c: Candidate): boolean {
-  return (c as Pending)[RAW_ID] !== undefined;
+  return rawIdOf(c) !== null;
 }
 
 /** The row id of a candidate's unread original line, or null (kept apart when the candidate is stored as JSON, which leaves the symbol out). */

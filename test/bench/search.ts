@@ -12,7 +12,7 @@
 // a pause of the host lands in whatever request is running.
 // The case fills its own pair of days: the day asked about and the day before it, each a whole day of
 // that many records, both sealed as days that are over. Every answer reads up to 24 h back into the
-// day before, so that day is as dense as the one asked about (until session 5 the bench borrowed the
+// day before, so that day is as dense as the one asked about (until 2026-11-26 13:47Z the bench borrowed the
 // storage case's file at 10 M records, the first hours of a 50 M-record day, with a day before of 1 %:
 // it flattered the answers; RESULTS.md, "Measured outside npm run bench", has both and the 50 M days).
 import { rmSync } from 'node:fs';
@@ -217,15 +217,14 @@ async function pages(o: SearchOptions, day: FilledDay, label: string): Promise<v
     };
 
     await timePage('search form', () => c.get('/search'), ok('name="nat_ip"'));
-    const portSearch = () => {
+    /** A public-address search of a connection of the day, with its port or without (IP-only). */
+    const publicSearch = (withPort: boolean) => () => {
       const q = ask(day.day, src.pick());
-      return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: String(q.natPort), time: q.iso, window: '60', proto: '' }, { headers: HTMX });
+      return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: withPort ? String(q.natPort) : '', time: q.iso, window: '60', proto: '' }, { headers: HTMX });
     };
+    const portSearch = publicSearch(true);
+    const ipSearch = publicSearch(false);
     await timePage('search ip+port+time', portSearch, kept('port'));
-    const ipSearch = () => {
-      const q = ask(day.day, src.pick());
-      return c.post('/search', { mode: 'public', ...CASE_FIELDS, nat_ip: q.natIp, nat_port: '', time: q.iso, window: '60', proto: '' }, { headers: HTMX });
-    };
     await timePage('search ip-only ±60 s', ipSearch, kept('ip'));
     const from = `${day.day}T00:00:00Z`;
     const to = `${day.day}T23:59:59Z`;
