@@ -1,12 +1,7 @@
 // `megalog` command line: one executable, one subcommand per job (see DESIGN.md "Contracts").
-import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig, splitHostPort, type Config } from './config/index.js';
-import { Metrics } from './metrics.js';
-import { notifyReady, notifyStopping } from './notify.js';
-import { Processor, computeHealth, dashboardFrom, readStatus, type Log } from './processor.js';
-import type { WebDeps } from './web/deps.js';
-
-export const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { stderrLog as log } from './core/log.js';
+import { VERSION } from './core/version.js';
 
 const USAGE = `megalog ${VERSION} — forensic CGNAT log appliance
 
@@ -56,18 +51,36 @@ export function parseArgs(argv: string[]): Args {
 
 const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password']);
 
-const log: Log = (level, msg) => {
-  process.stderr.write(`${level === 'info' ? '' : `${level.toUpperCase()}: `}${msg}\n`);
+
+/** The registry of commands: each one lives in src/commands/ and is loaded only when asked for. */
+const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | void>> = {
+  run: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: true, web: true }, log),
+  processor: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: true, web: false }, log),
+  web: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: false, web: true }, log),
+  import: async (cfg, a) => (await import('./commands/import.js')).runImport(cfg, a.positional, log),
+  parse: async (cfg) => (await import('./commands/parse.js')).runParseCommand(cfg),
+  stats: async (cfg, a) => (await import('./commands/stats.js')).runStats(cfg, a.flags.has('json')),
+  search: async (cfg, a) => (await import('./commands/search.js')).runSearch(cfg, a.flags),
+  verify: async (cfg, a) => (await import('./commands/verify.js')).runVerify(cfg, { auditOnly: a.flags.has('audit') }),
+  user: async (cfg, a) => (await import('./commands/user.js')).runUserCommand(cfg, a.rest),
+  backup: async (cfg, a) => (await import('./commands/backup.js')).runBackup(cfg, a.positional[0]),
+  restore: async (cfg, a) => (await import('./commands/backup.js')).runRestore(cfg, a.positional[0], a.flags.has('force')),
 };
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
-  if (!args.cmd || args.cmd === 'help' || args.flags.has('help') && !args.cmd) {
+  if (args.cmd === 'version' || (!args.cmd && args.flags.has('version'))) {
+    console.log(VERSION);
+    return;
+  }
+  if (!args.cmd || args.cmd === 'help') {
     console.log(USAGE);
     return;
   }
-  if (args.cmd === 'version' || args.flags.has('version')) {
-    console.log(VERSION);
+  const command = COMMANDS[args.cmd];
+  if (!command) {
+    console.error(`megalog: unknown command "${args.cmd}"\n\n${USAGE}`);
+    process.exitCode = 64; // EX_USAGE
     return;
   }
   let cfg: Config;
@@ -81,108 +94,6 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const code = await dispatch(args, cfg);
+  const code = await command(cfg, args);
   if (typeof code === 'number') process.exitCode = code;
-}
-
-async function dispatch(args: Args, cfg: Config): Promise<number | void> {
-  switch (args.cmd) {
-    case 'run':
-      return runDaemon(cfg, { processor: true, web: true });
-    case 'processor':
-      return runDaemon(cfg, { processor: true, web: false });
-    case 'web':
-      return runDaemon(cfg, { processor: false, web: true });
-    case 'import':
-      return (await import('./import.js')).runImport(cfg, args.positional, log);
-    case 'stats':
-      return (await import('./store/stats-command.js')).runStats(cfg, args.flags.has('json'));
-    case 'parse': {
-      const { runParse } = await import('./parse/command.js');
-      (await import('./parse/index.js')).configureParsers(cfg);
-      await runParse(process.stdin, process.stdout, { peer: null, device: null, timezone: cfg.timezone });
-      return 0;
-    }
-    default:
-      return dispatchMore(args, cfg);
-  }
-}
-
-/** Commands that live with their own stage (web console, query, maintenance). */
-async function dispatchMore(args: Args, cfg: Config): Promise<number> {
-  const table: Record<string, () => Promise<number>> = {
-    search: async () => (await import('./query/command.js')).runSearch(cfg, args.flags),
-    backup: async () => (await import('./store/backup.js')).runBackup(cfg, args.positional[0]),
-    restore: async () => (await import('./store/backup.js')).runRestore(cfg, args.positional[0], args.flags.has('force')),
-    user: async () => (await import('./users/cli.js')).runUserCommand(cfg, args.rest),
-    verify: async () => (await import('./store/verify.js')).runVerify(cfg, { auditOnly: args.flags.has('audit') }),
-  };
-  const f = table[args.cmd];
-  if (!f) {
-    console.error(`megalog: unknown command "${args.cmd}"\n\n${USAGE}`);
-    return 64; // EX_USAGE
-  }
-  return f();
-}
-
-async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }): Promise<void> {
-  let processor: Processor | null = null;
-  try {
-    if (what.processor) processor = await Processor.start(cfg, log);
-  } catch (err) {
-    log('error', `cannot start: ${(err as Error).message}`);
-    process.exit(1);
-  }
-  if (processor) log('info', `processor ready: ${JSON.stringify(processor.ports)}`);
-  let web: { close(): Promise<void>; port: number } | null = null;
-  if (what.web) {
-    const metrics = new Metrics(cfg, () => {
-      if (processor) return { stats: processor.stats.snapshot(), devices: processor.devices };
-      const st = readStatus(cfg);
-      return { stats: st?.stats ?? {}, devices: st?.devices ?? [] };
-    });
-    const deps: WebDeps = {
-      config: cfg,
-      version: VERSION,
-      metricsText: () => metrics.text(),
-      metricsContentType: metrics.contentType,
-      processorHealth: async () => {
-        if (processor) return processor.health();
-        const st = readStatus(cfg);
-        return computeHealth(cfg, st?.stats ?? {}, !st || Date.now() - st.written_ms > 10_000);
-      },
-      dashboard: async () => {
-        if (processor) return processor.dashboard();
-        const st = readStatus(cfg);
-        return dashboardFrom(cfg, st?.stats ?? {}, st?.devices ?? [], st?.rate ?? 0);
-      },
-    };
-    const hp = splitHostPort(cfg.web_listen[0] ?? '127.0.0.1:5000')!;
-    const { startWeb } = await import('./web/app.js');
-    web = await startWeb(deps, hp);
-    log('info', `web console on http://${hp.host}:${web.port}/`);
-  }
-  // Machine-readable line for tests and scripts: the ports actually bound.
-  process.stdout.write(`${JSON.stringify({ ready: true, ports: processor?.ports ?? null, web_port: web?.port ?? null })}\n`);
-  // The watchdog is fed only while the committer is not stuck (a commit within 5 batch timeouts, or nothing to do).
-  notifyReady(() => {
-    if (!processor) return true;
-    const s = processor.stats;
-    const backlog = s.get('spool_end') - s.get('committed_pos');
-    return backlog === 0 || s.get('cold_full') > 0 || Date.now() - s.get('last_commit_ms') < cfg.batch_timeout_sec * 5000 + 60_000;
-  });
-
-  let stopping = false;
-  const stop = async (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    log('info', `${sig}: stopping (flushing spool, committing what is pending)`);
-    notifyStopping();
-    await web?.close();
-    await processor?.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => processor?.reload());
 }

@@ -208,22 +208,6 @@ export function parsePort(s: string): number {
   return v >= 0 && scanEnd === s.length ? v : -1;
 }
 
-/** Reads an unsigned decimal integer (up to 15 digits) at `i`; -1 when none. Sets `scanEnd`. */
-export function scanUint(s: string, i: number): number {
-  const n = s.length;
-  let p = i;
-  let v = 0;
-  while (p < n && p - i < 16) {
-    const c = s.charCodeAt(p);
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-    p++;
-  }
-  if (p === i || p - i > 15) return -1;
-  scanEnd = p;
-  return v;
-}
-
 const PROTO_NUMBERS: Record<string, string> = {
   '1': 'icmp', '2': 'igmp', '4': 'ipip', '6': 'tcp', '17': 'udp', '41': 'ipv6', '47': 'gre', '50': 'esp',
   '51': 'ah', '58': 'ipv6-icmp', '89': 'ospf', '103': 'pim', '112': 'vrrp', '132': 'sctp', '136': 'udplite',

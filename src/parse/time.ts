@@ -1,6 +1,8 @@
-// Wall-clock → UTC conversion for zone-less header times, and year inference for year-less BSD times.
-// Offsets come from Intl and are cached per zone per 15-minute slot (every real offset change falls on one:
-// Newfoundland and Lord Howe switch on half hours), so the hot path does a Map lookup, never an Intl call.
+// Times in log headers and bodies: month names, calendar checks, and the year of a year-less BSD time.
+// Zone offsets come from the one time-zone module, core/time.ts.
+import { SLOT_MS, wallToUtc, zoneOffsetMs } from '../core/time.js';
+
+export { wallToUtc };
 
 const MONTHS3 = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const MONTH_FULL = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
@@ -47,91 +49,6 @@ function isLetterAt(s: string, k: number): boolean {
 }
 
 export { MONTHS3 };
-
-const SLOT_MS = 15 * 60 * 1000;
-const formatters = new Map<string, Intl.DateTimeFormat | null>();
-const offsetCaches = new Map<string, Map<number, number>>();
-
-function formatterFor(zone: string): Intl.DateTimeFormat | null {
-  let f = formatters.get(zone);
-  if (f !== undefined) return f;
-  try {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-  } catch {
-    f = null; // unknown zone: read as UTC rather than throw in the ingest path
-  }
-  formatters.set(zone, f);
-  return f;
-}
-
-function isUtc(zone: string): boolean {
-  return zone === 'UTC' || zone === 'Etc/UTC' || zone === 'GMT' || zone === 'Etc/GMT' || zone === 'Z';
-}
-
-/** Offset of `zone` from UTC, in ms, at the instant `utcMs` (positive east of Greenwich). */
-export function zoneOffsetMs(zone: string, utcMs: number): number {
-  if (isUtc(zone)) return 0;
-  const slot = Math.floor(utcMs / SLOT_MS);
-  if (slot === lastSlot && zone === lastZone) return lastOff;
-  const off = offsetFor(zone, slot);
-  lastSlot = slot;
-  lastZone = zone;
-  lastOff = off;
-  return off;
-}
-
-let lastSlot = NaN;
-let lastZone = '';
-let lastOff = 0;
-
-function offsetFor(zone: string, slot: number): number {
-  let cache = offsetCaches.get(zone);
-  if (cache === undefined) {
-    cache = new Map();
-    offsetCaches.set(zone, cache);
-  }
-  const hit = cache.get(slot);
-  if (hit !== undefined) return hit;
-  const f = formatterFor(zone);
-  let off = 0;
-  if (f !== null) {
-    const at = slot * SLOT_MS;
-    let y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-    for (const part of f.formatToParts(at)) {
-      switch (part.type) {
-        case 'year': y = Number(part.value); break;
-        case 'month': mo = Number(part.value); break;
-        case 'day': d = Number(part.value); break;
-        case 'hour': h = Number(part.value); break;
-        case 'minute': mi = Number(part.value); break;
-        case 'second': se = Number(part.value); break;
-        default: break;
-      }
-    }
-    off = Date.UTC(y, mo - 1, d, h, mi, se) - at;
-  }
-  if (cache.size > 50_000) cache.clear();
-  cache.set(slot, off);
-  return off;
-}
-
-/**
- * UTC ms of a wall-clock time in `zone` (month 0-11). Inside a DST gap the later offset is used; inside an
- * overlap, the earlier instant.
- */
-export function wallToUtc(zone: string, y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
-  const wall = Date.UTC(y, mo, d, h, mi, s, ms);
-  if (isUtc(zone)) return wall;
-  const o1 = zoneOffsetMs(zone, wall);
-  const t = wall - o1;
-  const o2 = zoneOffsetMs(zone, t);
-  if (o2 === o1) return t;
-  const t2 = wall - o2;
-  return zoneOffsetMs(zone, t2) === o2 ? Math.min(t, t2) : t;
-}
 
 /** Whether (y, mo, d) is a real calendar day (rejects Feb 30, Apr 31, Feb 29 outside leap years). */
 export function validDay(y: number, mo: number, d: number): boolean {

@@ -1,5 +1,5 @@
 // The normalized NAT record and the parser plug-in interface (see ../shared/FORMATS.md "The normalized record").
-import type { DeviceConfig } from '../config/index.js';
+import type { DeviceConfig } from '../config/load.js';
 
 export type EventKind =
   | 'session_create'

@@ -1,18 +1,9 @@
 // The vendor parser plug-in interface (rsyslog's pm* modules: a parser says "not mine" and the next one tries).
 import type { EventKind, NatRecord, ParseContext } from './types.js';
+import { IGNORE_REASONS, type IgnoreReason } from '../core/counters.js';
 import type { SyslogHeader } from './syslog.js';
 
-/**
- * Why a recognised line yields no record. The values label a Prometheus counter, so the set is closed:
- * - `no_translation`: a traffic line without a public address (MikroTik srcnat/input chains, a session whose
- *   translated source equals the original, PAN-OS NAT source 0.0.0.0);
- * - `deny`: a denied or dropped session;
- * - `dnat_only`: only the destination was translated (port forwarding);
- * - `session_update`: an interim update of a session already logged (conntrack UPDATE, FortiGate interim);
- * - `not_nat_event`: a message of a known vendor that is not about NAT (logins, alarms, thresholds, system).
- */
-export const IGNORE_REASONS = ['no_translation', 'deny', 'dnat_only', 'session_update', 'not_nat_event'] as const;
-export type IgnoreReason = (typeof IGNORE_REASONS)[number];
+export { IGNORE_REASONS, type IgnoreReason };
 
 /** A vendor's verdict: records, an ignore reason, or null ("not mine", the chain goes on). */
 export type VendorVerdict = NatRecord[] | IgnoreReason | null;

@@ -27,7 +27,7 @@ import { isBlockRow } from '../store/sqlite/ports.js';
 import { OPEN_KEY_SPAN, type DayReader, type NatRow } from '../store/sqlite/read.js';
 import { candidateOfRow, type Candidate } from './candidate.js';
 import { SESSION_MAX_AGE_MS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
-import { formatInZone } from './time.js';
+import { formatInZone } from '../core/time.js';
 import { protoMatches } from './walk.js';
 
 export interface AddressQuery {

@@ -2,7 +2,7 @@
 // , ; or tab), one answer per line. Never throws: a bad line gets its own coded error, a bad file
 // (not UTF-8, too many lines) one error for the whole request. Day files are opened once per request.
 import { errorInfo, QueryError, type QueryErrorInfo } from './errors.js';
-import { forensicLookup, ReaderPool, type Answer, type QueryConfig } from './index.js';
+import { forensicLookup, ReaderPool, type Answer, type QueryConfig } from './engine.js';
 import { isIP } from 'node:net';
 import { parseAnalystTime } from './time.js';
 

@@ -4,7 +4,7 @@
 import { ipFromDb, protoName } from '../store/codes.js';
 import type { DayReader, NatRow } from '../store/sqlite/read.js';
 import type { EndReason, Interval } from './intervals.js';
-import { formatInZone } from './time.js';
+import { formatInZone } from '../core/time.js';
 
 export interface Candidate {
   src_ip: string | null;

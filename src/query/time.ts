@@ -2,56 +2,8 @@
 // DD/MM/YYYY HH:MM:SS) with an offset, or without one read in the configured zone — never silently
 // UTC; a local time that a DST change makes ambiguous or nonexistent is refused and the offset asked
 // for. Output is always ISO 8601 with the offset of the configured zone (`2026-03-05T10:11:12-03:00`).
+import { instantsOfWall, isZone } from '../core/time.js';
 import { QueryError } from './errors.js';
-
-const fmtCache = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(tz: string): Intl.DateTimeFormat {
-  let f = fmtCache.get(tz);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    } catch {
-      throw new QueryError('MEGALOG_ERR_QUERY_BAD_ZONE', tz);
-    }
-    fmtCache.set(tz, f);
-  }
-  return f;
-}
-
-const offCache = new Map<string, number>();
-
-/** Offset of `tz` at instant `ms`, in minutes east of UTC (São Paulo today: −180). */
-export function offsetMinutes(ms: number, tz: string): number {
-  // Zones change offset on whole quarter hours: cache per (zone, quarter hour); Intl is slow.
-  const k = `${tz}|${Math.floor(ms / 900_000)}`;
-  let off = offCache.get(k);
-  if (off === undefined) {
-    off = computeOffset(ms, tz);
-    if (offCache.size > 100_000) offCache.clear();
-    offCache.set(k, off);
-  }
-  return off;
-}
-
-function computeOffset(ms: number, tz: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(tz).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return Math.round((asUtc - (ms - (((ms % 1000) + 1000) % 1000))) / 60_000);
-}
-
-const p2 = (n: number) => String(n).padStart(2, '0');
-
-/** `ms` as ISO 8601 in `tz`, offset always written (`+00:00`, never `Z`); milliseconds only when not zero. */
-export function formatInZone(ms: number, tz: string): string {
-  const off = offsetMinutes(ms, tz);
-  const d = new Date(ms + off * 60_000);
-  const frac = d.getUTCMilliseconds() ? `.${String(d.getUTCMilliseconds()).padStart(3, '0')}` : '';
-  const sign = off < 0 ? '-' : '+';
-  const a = Math.abs(off);
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}T${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}${frac}${sign}${p2(Math.floor(a / 60))}:${p2(a % 60)}`;
-}
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(.*)$/i;
 const BR = /^(\d{2})\/(\d{2})\/(\d{4})[ T]+(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(.*)$/i;
@@ -94,15 +46,10 @@ export function parseAnalystTime(text: string, tz: string): number {
 
 /** Wall-clock time `local` (fields encoded as if UTC) in `tz` → instant; refuse DST gaps and overlaps. */
 function localToUtc(local: number, tz: string, shown: string): number {
-  const hits = new Set<number>();
-  const offsets = new Set<number>();
-  for (let k = -2; k <= 2; k++) offsets.add(offsetMinutes(local + k * 43_200_000, tz));
-  for (const off of offsets) {
-    const cand = local - off * 60_000;
-    if (offsetMinutes(cand, tz) === off) hits.add(cand);
-  }
-  if (hits.size !== 1) throw new QueryError('MEGALOG_ERR_QUERY_AMBIGUOUS_TIME', shown, 'time');
-  return [...hits][0]!;
+  checkZone(tz);
+  const hits = instantsOfWall(local, tz);
+  if (hits.length !== 1) throw new QueryError('MEGALOG_ERR_QUERY_AMBIGUOUS_TIME', shown, 'time');
+  return hits[0]!;
 }
 
 function daysIn(y: number, m: number): number {
@@ -111,5 +58,5 @@ function daysIn(y: number, m: number): number {
 
 /** Throw a QueryError unless `tz` is a zone this Node knows. */
 export function checkZone(tz: string): void {
-  formatter(tz);
+  if (!isZone(tz)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_ZONE', tz);
 }

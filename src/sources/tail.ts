@@ -7,7 +7,7 @@
 // the path) finishes the old file first, then starts the new one at 0; truncation restarts at 0.
 import { closeSync, fstatSync, openSync, readSync, statSync, writeFileSync, renameSync, readFileSync, fsyncSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from '../spool/writer.js';
+import { fsyncDir } from '../core/fs.js';
 import type { Sink, Source } from './sink.js';
 
 export interface TailPosition {

@@ -8,6 +8,7 @@
 // - On open, the last segment is checked record by record and a torn tail is cut (and counted).
 // - Positions never go backwards: the writer resumes at max(spool end, committed floor), so a record
 //   committed before a power cut that lost its spool bytes cannot have its position reused.
+import { fsyncDir } from '../core/fs.js';
 import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, decodeAt, encodeRecord, parseSegmentName, recordSize, segmentName, type Transport } from './format.js';
@@ -231,17 +232,4 @@ function scanSegment(fd: number, size: number): { validEnd: number; tail: string
     at++;
   }
   return { validEnd, tail };
-}
-
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* some filesystems refuse directory fsync; the rename is still atomic */
-  }
 }

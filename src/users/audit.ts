@@ -10,7 +10,7 @@
 // be recorded elsewhere (a ticket, the day-file manifest, a printed report) and compared later.
 // runVerifyAudit (bottom of this file) is that command.
 import { createHash } from 'node:crypto';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/load.js';
 import { openUsersDatabase, type Db } from './db.js';
 
 export const GENESIS = '0'.repeat(64);

@@ -1,38 +1,7 @@
 // What the web console needs from the rest of MegaLog, injected by the CLI (`megalog run` / `megalog web`).
-import type { Config } from '../config/index.js';
-import type { UsersDb } from '../users/index.js';
-
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
-
-/** The processor's view of health: `logs_db` and `buffer` checks plus details (the web adds `users_db`). */
-export interface ProcessorHealth {
-  status: HealthStatus;
-  checks: Record<string, boolean>;
-  details: Record<string, unknown>;
-}
-
-export interface DeviceSnapshot {
-  address: string;
-  name: string;
-  last_seen_ms: number;
-  messages: number;
-}
-
-/** Numbers the dashboard shows; all counters since processor start unless said otherwise. */
-export interface DashboardSnapshot {
-  started_ms: number;
-  received_by_transport: Record<string, number>;
-  records_committed: number;
-  lines_unparsed: number;
-  lines_ignored: number;
-  dropped_by_reason: Record<string, number>;
-  spool_backlog_bytes: number;
-  ingest_rate_per_sec: number;
-  records_today: number;
-  devices: DeviceSnapshot[];
-  hot_disk: { total_bytes: number; free_bytes: number } | null;
-  cold_disk: { total_bytes: number; free_bytes: number } | null;
-}
+import type { Config } from '../config/load.js';
+import type { DashboardSnapshot, ProcessorHealth } from '../daemon/health.js';
+import type { UsersDb } from '../users/users-db.js';
 
 export interface WebDeps {
   config: Config;

@@ -6,7 +6,7 @@ import type { WebDeps } from './deps.js';
 import { can, type RouteName } from './authz.js';
 import { hasMessage, LANGUAGES, numberLocale, type Language, type Translate } from './i18n.js';
 import { getSession, type Ctx } from './state.js';
-import { currentOffset, formatInstant } from './time.js';
+import { currentOffset, formatInstant } from '../core/time.js';
 import { TEMPLATES_DIR } from './paths.js';
 
 export interface Flash {

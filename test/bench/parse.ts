@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseMessage } from '../../src/parse/index.js';
+import { parseMessage } from '../../src/parse/chain.js';
 import type { ParseContext } from '../../src/parse/types.js';
 
 export interface ParseBenchResult {

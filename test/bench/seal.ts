@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
-import { Stats } from '../../src/stats.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Stats } from '../../src/core/counters.js';
 import type { DayLine } from '../../src/store/sqlite/dayfile.js';
-import { Sealer } from '../../src/store/seal.js';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { Sealer } from '../../src/evidence/seal.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const mib = Number(process.argv[process.argv.indexOf('--mib') + 1] || 1024) || 1024;
 const dir = mkdtempSync(join(tmpdir(), 'megalog-bench-seal-'));

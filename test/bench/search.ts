@@ -18,7 +18,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bulkLookup } from '../../src/query/bulk.js';
-import { forensicLookup, ReaderCache, subscriberLookup, type QueryConfig } from '../../src/query/index.js';
+import { forensicLookup, ReaderCache, subscriberLookup, type QueryConfig } from '../../src/query/engine.js';
 import { dayOf, dayStart, ipFromDb } from '../../src/store/codes.js';
 import { bootstrapAdmin, type Client, type Res } from '../helpers/client.js'; // not browser.ts: the web stack (nunjucks) slows this process's parsers
 import { startDaemon, stopDaemon, tempDir } from '../helpers/daemon.js';

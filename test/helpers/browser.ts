@@ -4,9 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config/index.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
 import { startWeb } from '../../src/web/app.js';
-import type { DashboardSnapshot, ProcessorHealth, WebDeps } from '../../src/web/deps.js';
+import type { DashboardSnapshot, ProcessorHealth } from '../../src/daemon/health.js';
+import type { WebDeps } from '../../src/web/deps.js';
 
 export interface TestWeb {
   base: string;

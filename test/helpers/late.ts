@@ -4,7 +4,7 @@
 import type { NatRecord } from '../../src/parse/types.js';
 import { dayOf } from '../../src/store/codes.js';
 import type { DayLine } from '../../src/store/sqlite/dayfile.js';
-import type { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 export interface LateOptions {
   /** The tests' seeded generator: drawn once a record, and once more for each held-back one. */

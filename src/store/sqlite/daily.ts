@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ipFromDb, protoName } from '../codes.js';
-import { STAT_ADDRESS, STAT_LINES, STAT_PROTO, STAT_RECORDS } from './stats.js';
+import { STAT_ADDRESS, STAT_LINES, STAT_PROTO, STAT_RECORDS } from './day-stat.js';
 
 export const DAILY_MAX_ROWS = 5_000_000;
 export const DAILY_TOP = 15;

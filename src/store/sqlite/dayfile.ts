@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
-import { fault } from '../../fault.js';
+import { fault } from '../../config/fault.js';
 import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
-import { DAY_STAT_DDL, DayStats } from './stats.js';
+import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 
 /** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */

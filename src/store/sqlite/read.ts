@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
 import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
 import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK, summariesCurrent } from './schema.js';
-import { STAT_OTHERS } from './stats.js';
+import { STAT_OTHERS } from './day-stat.js';
 import { ALL_HOURS, DAY_PART_BITS, dayMask, hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */

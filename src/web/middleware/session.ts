@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import createSession from 'koa-session';
-import type { UsersDb } from '../../users/index.js';
+import type { UsersDb } from '../../users/users-db.js';
 import { csrfTokenFor } from './csrf.js';
 import { clearSession, getSession, type SessionData, type WebState } from '../state.js';
 

@@ -4,7 +4,7 @@
 // a SHA-256 of the list and its first lines. The answer is kept like a search's (search-store.ts) for
 // paging, original lines and the CSV / report exports.
 import { createHash } from 'node:crypto';
-import { DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, ReaderPool, forensicLookup, parseAnalystTime, type Candidate } from '../../query/index.js';
+import { DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, ReaderPool, forensicLookup, parseAnalystTime, type Candidate } from '../../query/engine.js';
 import { parseProto, parseWindow } from '../../query/input.js';
 import { isHtmx, type Ctx } from '../state.js';
 import { MAX_BULK_LINES, MAX_UPLOAD_BYTES, parseBulk, readUpload } from './bulk-parse.js';

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dailySummary, listDays, type DailySummary } from '../../store/sqlite/daily.js';
 import { isHtmx } from '../state.js';
-import { zonedParts } from '../time.js';
+import { zonedParts } from '../../core/time.js';
 import type { RouteDef, Services } from './types.js';
 
 const CACHE_MAX = 31;

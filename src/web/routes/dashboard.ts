@@ -1,5 +1,5 @@
 // GET /: the dashboard. The same route answers htmx's self-refresh (every 5 s) with just the panel.
-import type { DashboardSnapshot, ProcessorHealth } from '../deps.js';
+import type { DashboardSnapshot, ProcessorHealth } from '../../daemon/health.js';
 import { isHtmx } from '../state.js';
 import { withTimeout, type RouteDef, type Services } from './types.js';
 

@@ -1,20 +1,8 @@
-// CSV of a kept answer (RFC 4180, UTF-8 with a BOM so spreadsheet programs read accents right).
-// Every cell is quoted, and a cell that a spreadsheet would run as a formula (starting with = + - @,
-// tab or CR) is prefixed with an apostrophe: a log line is attacker-controlled text (OWASP "CSV
-// Injection").
-import type { Candidate } from '../../query/index.js';
+// CSV of a kept answer (UTF-8 with a BOM so spreadsheet programs read accents right), written by the
+// one CSV writer (core/csv.ts: quoting and formula-injection guard).
+import { csvRow } from '../../core/csv.js';
+import type { Candidate } from '../../query/engine.js';
 import type { StoredResult } from './search-store.js';
-
-/** One cell: quoted, quotes doubled, formula triggers neutralised. */
-export function csvCell(v: unknown): string {
-  let s = v == null ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
-export function csvRow(cells: unknown[]): string {
-  return `${cells.map(csvCell).join(',')}\r\n`;
-}
 
 const CAND_COLS = ['src_ip', 'src_port', 'nat_ip', 'nat_port_start', 'nat_port_end', 'proto', 'start', 'end', 'end_reason', 'device', 'count', 'day', 'raw'] as const;
 const candCells = (c: Candidate | null) => CAND_COLS.map((k) => (c ? c[k] : ''));

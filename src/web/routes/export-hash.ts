@@ -5,10 +5,10 @@
 // report says when it will be sealed instead. A read-only file that does not match its entry (or has
 // none) is hashed and flagged, never given the manifest's hash.
 import { stat } from 'node:fs/promises';
-import type { Config } from '../../config/index.js';
-import { sealDueAt } from '../../store/seal.js';
-import { sha256File } from '../../store/hash.js';
-import { manifestPath, readManifest, type ManifestEntry } from '../../store/manifest.js';
+import type { Config } from '../../config/load.js';
+import { sealDueAt } from '../../evidence/seal.js';
+import { sha256File } from '../../core/hash.js';
+import { manifestPath, readManifest, type ManifestEntry } from '../../evidence/manifest.js';
 
 export interface DayHash {
   day: string;

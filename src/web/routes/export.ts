@@ -2,8 +2,8 @@
 // the query, the verdict, candidates with their original lines, the SHA-256 of every day file read,
 // who generated it and when). Each download is audited as an export under the search's case
 // reference. GET /exports lists this user's answers still kept.
-import { fillRaw, type Candidate } from '../../query/index.js';
-import { formatInstant } from '../time.js';
+import { fillRaw, type Candidate } from '../../query/engine.js';
+import { formatInstant } from '../../core/time.js';
 import { resultCsv } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
 import { displayRaw } from './search.js';

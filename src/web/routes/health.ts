@@ -1,5 +1,5 @@
 // GET /health and GET /metrics: unauthenticated, for nginx, systemd and Prometheus on the same host.
-import type { HealthStatus, ProcessorHealth } from '../deps.js';
+import type { HealthStatus, ProcessorHealth } from '../../daemon/health.js';
 import { withTimeout, type RouteDef, type Services } from './types.js';
 
 const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };

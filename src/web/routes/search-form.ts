@@ -2,7 +2,7 @@
 // search requires, and the public-address / subscriber queries. Times are read by the query engine's
 // parser in the configured zone unless an offset is typed (never silently UTC). Every problem becomes
 // a message for the page (both languages, naming the field), never an exception.
-import { QueryError, parseAnalystTime } from '../../query/index.js';
+import { QueryError, parseAnalystTime } from '../../query/engine.js';
 import type { CaseInfo } from './search-store.js';
 
 export interface FieldError {

@@ -12,7 +12,7 @@
 // same comparison came out even (p99 70-77 ms both ways, in a noisier hour). A page parses the chunks
 // it shows; original lines read for an export or a click are packed back in (update).
 import { randomBytes } from 'node:crypto';
-import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/index.js';
+import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/engine.js';
 import { WebError } from '../errors.js';
 
 export const MAX_RESULTS = 200;

@@ -5,9 +5,9 @@
 // one is shown or the answer exported (fillRaw), not for every candidate of the list. Each route
 // returns the page, or on htmx just the results fragment; bad input is a 422 with messages in the
 // page, never a stack.
-import { DEFAULT_WINDOW_SEC, fillRaw, forensicLookup, subscriberLookup, type Answer, type Candidate } from '../../query/index.js';
+import { DEFAULT_WINDOW_SEC, fillRaw, forensicLookup, subscriberLookup, type Answer, type Candidate } from '../../query/engine.js';
 import { parseIp, parsePort, parseProto, parseWindow } from '../../query/input.js';
-import { MAX_WINDOW_SEC } from '../../query/index.js';
+import { MAX_WINDOW_SEC } from '../../query/engine.js';
 import { WebError } from '../errors.js';
 import { isHtmx, type Ctx } from '../state.js';
 import { fieldError, pick, queryError, readCase, readTime, type FieldError } from './search-form.js';

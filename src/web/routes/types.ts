@@ -1,7 +1,7 @@
 // What a route module hands to app.ts: named routes (the name keys the authorization table).
-import type { ReaderCache } from '../../query/index.js';
+import type { ReaderCache } from '../../query/engine.js';
 import type { WebDeps } from '../deps.js';
-import type { UsersDb } from '../../users/index.js';
+import type { UsersDb } from '../../users/users-db.js';
 import type { RouteName } from '../authz.js';
 import type { Views } from '../render.js';
 import type { Ctx } from '../state.js';

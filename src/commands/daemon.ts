@@ -1,0 +1,72 @@
+// `megalog run`, `megalog processor`, `megalog web`: start the processor (receiver + committer
+// threads) and/or the web console in this process, tell systemd when ready, stop cleanly on SIGTERM.
+import { splitHostPort, type Config } from '../config/load.js';
+import type { Log } from '../core/log.js';
+import { VERSION } from '../core/version.js';
+import { computeHealth, dashboardFrom, readStatus } from '../daemon/health.js';
+import { Metrics } from '../daemon/metrics.js';
+import { notifyReady, notifyStopping } from '../daemon/notify.js';
+import { Processor } from '../daemon/processor.js';
+import type { WebDeps } from '../web/deps.js';
+
+export async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }, log: Log): Promise<void> {
+  let processor: Processor | null = null;
+  try {
+    if (what.processor) processor = await Processor.start(cfg, log);
+  } catch (err) {
+    log('error', `cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  if (processor) log('info', `processor ready: ${JSON.stringify(processor.ports)}`);
+  let web: { close(): Promise<void>; port: number } | null = null;
+  if (what.web) {
+    const metrics = new Metrics(cfg, () => {
+      if (processor) return { stats: processor.stats.snapshot(), devices: processor.devices };
+      const st = readStatus(cfg);
+      return { stats: st?.stats ?? {}, devices: st?.devices ?? [] };
+    });
+    const deps: WebDeps = {
+      config: cfg,
+      version: VERSION,
+      metricsText: () => metrics.text(),
+      metricsContentType: metrics.contentType,
+      processorHealth: async () => {
+        if (processor) return processor.health();
+        const st = readStatus(cfg);
+        return computeHealth(cfg, st?.stats ?? {}, !st || Date.now() - st.written_ms > 10_000);
+      },
+      dashboard: async () => {
+        if (processor) return processor.dashboard();
+        const st = readStatus(cfg);
+        return dashboardFrom(cfg, st?.stats ?? {}, st?.devices ?? [], st?.rate ?? 0);
+      },
+    };
+    const hp = splitHostPort(cfg.web_listen[0] ?? '127.0.0.1:5000')!;
+    const { startWeb } = await import('../web/app.js');
+    web = await startWeb(deps, hp);
+    log('info', `web console on http://${hp.host}:${web.port}/`);
+  }
+  // Machine-readable line for tests and scripts: the ports actually bound.
+  process.stdout.write(`${JSON.stringify({ ready: true, ports: processor?.ports ?? null, web_port: web?.port ?? null })}\n`);
+  // The watchdog is fed only while the committer is not stuck (a commit within 5 batch timeouts, or nothing to do).
+  notifyReady(() => {
+    if (!processor) return true;
+    const s = processor.stats;
+    const backlog = s.get('spool_end') - s.get('committed_pos');
+    return backlog === 0 || s.get('cold_full') > 0 || Date.now() - s.get('last_commit_ms') < cfg.batch_timeout_sec * 5000 + 60_000;
+  });
+
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${sig}: stopping (flushing spool, committing what is pending)`);
+    notifyStopping();
+    await web?.close();
+    await processor?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => processor?.reload());
+}

@@ -1,0 +1,150 @@
+// `megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] --case REF [--json]`
+// (DESIGN.md "Contracts"). The search is audited like a console search before its answer is shown:
+// an answer that cannot be recorded is not given.
+import { userInfo } from 'node:os';
+import type { Config } from '../config/load.js';
+import { QueryError } from '../query/errors.js';
+import { forensicLookup, parseAnalystTime, type Answer } from '../query/engine.js';
+
+export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] --case REF [--justification TEXT] [--json]
+
+  --nat-ip IP        public address (IPv4 or IPv6)
+  --nat-port N       public port 0-65535; without it, every inside address that used IP in the window, with counts
+  --at TIME          ISO 8601 (2026-03-05T10:11:12-03:00); without an offset it is read in the configured time zone
+  --window SECONDS   ± seconds around TIME (default 60)
+  --proto P          tcp, udp, icmp… (default: any)
+  --case REF         case reference (required: every search is audited with it)
+  --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw}]}
+
+Exit status: 0 answered (any verdict), 64 bad input, 1 the search could not be read or audited.`;
+
+type Out = { out: (s: string) => void; err: (s: string) => void };
+const STD: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** Records one search; the default writes to users.db through src/users (tests may swap it). */
+export type AuditFn = (cfg: Config, entry: { user: string; source: string; action: string; case_ref: string; justification: string | null; query: unknown; result_count: number }) => Promise<void>;
+
+export const auditToUsersDb: AuditFn = async (cfg, entry) => {
+  const { openUsersDb } = await import('../users/users-db.js');
+  const db = openUsersDb(cfg.users_db_path, { auditEnabled: cfg.enable_audit_log });
+  try {
+    db.audit(entry);
+  } finally {
+    db.close();
+  }
+};
+
+export async function runSearch(cfg: Config, flags: Map<string, string | true>, io: Out = STD, audit: AuditFn = auditToUsersDb): Promise<number> {
+  if (flags.has('help')) {
+    io.out(`${SEARCH_USAGE}\n`);
+    return 0;
+  }
+  const json = flags.has('json');
+  const pt = cfg.language === 'pt-BR';
+  const str = (k: string): string | null => {
+    const v = flags.get(k);
+    return typeof v === 'string' ? v : null;
+  };
+  const fail = (e: QueryError, status: number): number => {
+    if (json) io.out(`${JSON.stringify({ error: e.toJSON() })}\n`);
+    io.err(`megalog search: ${e.code}: ${pt ? e.message_pt : e.message_en}\n`);
+    return status;
+  };
+  for (const k of ['nat-ip', 'at', 'case']) {
+    if (!str(k)?.trim()) {
+      const e = new QueryError('MEGALOG_ERR_QUERY_MISSING', `--${k}`, k);
+      io.err(`${SEARCH_USAGE}\n\n`);
+      return fail(e, 64);
+    }
+  }
+  let answer: Answer;
+  try {
+    const at = parseAnalystTime(str('at')!, cfg.timezone);
+    answer = forensicLookup({ natIp: str('nat-ip')!, natPort: str('nat-port'), at, windowSec: str('window'), proto: str('proto') }, cfg);
+  } catch (err) {
+    if (err instanceof QueryError) return fail(err, 64);
+    return fail(new QueryError('MEGALOG_ERR_QUERY_STORE', (err as Error).message), 1);
+  }
+  try {
+    await audit(cfg, {
+      user: cliUser(),
+      source: 'local',
+      action: 'search',
+      case_ref: str('case')!.trim(),
+      justification: str('justification'),
+      query: { nat_ip: answer.query.nat_ip, nat_port: answer.query.nat_port, at: answer.query.at, window_sec: answer.query.window_sec, proto: answer.query.proto, verdict: answer.verdict },
+      result_count: answer.candidates.length,
+    });
+  } catch (err) {
+    io.err(`megalog search: ${pt ? 'a busca não pôde ser registrada na auditoria; nenhuma resposta foi dada' : 'the search could not be audited; no answer given'} (${(err as Error).message})\n`);
+    return 1;
+  }
+  io.out(json ? `${JSON.stringify(contractJson(answer))}\n` : humanTable(answer, pt));
+  return 0;
+}
+
+/** Exactly the contract's JSON shape. */
+export function contractJson(a: Answer): { verdict: Answer['verdict']; candidates: Record<string, unknown>[] } {
+  return {
+    verdict: a.verdict,
+    candidates: a.candidates.map((c) => ({
+      src_ip: c.src_ip,
+      src_port: c.src_port,
+      nat_ip: c.nat_ip,
+      nat_port_start: c.nat_port_start,
+      nat_port_end: c.nat_port_end,
+      proto: c.proto,
+      start: c.start,
+      end: c.end,
+      device: c.device,
+      raw: c.raw,
+    })),
+  };
+}
+
+const VERDICT_TEXT = {
+  unique: ['único: um só endereço interno usou', 'unique: one inside address held it'],
+  ambiguous: ['ambíguo: vários endereços internos usaram (todos listados)', 'ambiguous: several inside addresses held it (all listed)'],
+  no_match: ['sem correspondência: o equipamento enviava logs e nenhum corresponde', 'no match: the device was sending logs and none matched'],
+  no_data: ['sem dados: nenhum log do equipamento cobre esse momento (a ausência nada prova)', 'no data: no log from the device covers that time (absence proves nothing)'],
+} as const;
+
+function humanTable(a: Answer, pt: boolean): string {
+  const q = a.query;
+  const lines = [
+    `${pt ? 'consulta' : 'query'}: ${q.nat_ip}${q.nat_port == null ? '' : `:${q.nat_port}`}${q.proto ? `/${q.proto}` : ''} ${q.at} ±${q.window_sec}s`,
+    `${pt ? 'veredito' : 'verdict'}: ${a.verdict} — ${VERDICT_TEXT[a.verdict][pt ? 0 : 1]}`,
+  ];
+  if (a.candidates.length) {
+    const head = ['src_ip', 'src_port', 'nat', 'proto', 'start', 'end', 'end_reason', 'count', 'device'];
+    const rows = a.candidates.map((c) => [
+      c.src_ip ?? '-',
+      c.src_port == null ? '-' : String(c.src_port),
+      `${c.nat_ip}:${c.nat_port_start == null ? '-' : c.nat_port_start === c.nat_port_end ? c.nat_port_start : `${c.nat_port_start}-${c.nat_port_end}`}`,
+      c.proto ?? '-',
+      c.start_exact ? c.start : `≤${c.start}`,
+      c.end,
+      c.end_reason,
+      String(c.count),
+      c.device,
+    ]);
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const fmt = (r: string[]) => r.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
+    lines.push('', fmt(head), ...rows.map(fmt), '');
+    // Original lines are attacker-controlled: show them with control characters escaped.
+    for (const c of a.candidates) lines.push(`raw ${c.day} ${c.src_ip ?? '-'}: ${JSON.stringify(c.raw)}`);
+  } else if (a.owners) {
+    lines.push(`${pt ? 'equipamentos donos do endereço' : 'owner devices'}: ${a.owners.join(', ') || '-'} (${a.reason})`);
+  }
+  lines.push(`${pt ? 'arquivos lidos' : 'day files read'}: ${a.days_used.map((d) => d.day).join(', ') || '-'}${a.days_missing.length ? `; ${pt ? 'ausentes' : 'missing'}: ${a.days_missing.join(', ')}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `cli:<os user>`, as `megalog user` writes it: the command line has no login, the OS account is who asked. */
+function cliUser(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:uid ${process.getuid?.() ?? '?'}`;
+  }
+}

@@ -1,0 +1,87 @@
+// Committer thread entry: spool → parse → SQLite, off the thread that reads sockets.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Stats } from '../core/counters.js';
+import type { LogLevel } from '../core/log.js';
+import type { CommitterData, FromCommitter, ToWorker } from '../core/messages.js';
+import { Committer } from './committer.js';
+
+const { config, statsBuffer } = workerData as CommitterData;
+const send = (m: FromCommitter) => parentPort!.postMessage(m);
+const stats = new Stats(statsBuffer);
+const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
+
+let committer: Committer;
+try {
+  committer = new Committer(config, stats, log);
+  send({ type: 'floor', floor: committer.floor() });
+} catch (err) {
+  send({ type: 'fatal', msg: (err as Error).message, code: (err as NodeJS.ErrnoException).code ?? null });
+  process.exit(1);
+}
+
+let stopping = false;
+let timer: NodeJS.Timeout | null = null;
+let lastRetention = 0;
+let lastSealPass = 0;
+let sealing = false;
+/** How often the sealer looks for a day due (cheap: a directory listing and the manifest in memory). */
+const SEAL_PASS_MS = 5000;
+
+/** Seal at most one day at a time; its hash streams in the thread pool while this loop keeps committing. */
+function sealPass(now: number): void {
+  if (sealing || now - lastSealPass < SEAL_PASS_MS) return;
+  lastSealPass = now;
+  const day = committer.sealer.due(now, committer.caughtUpTo(now), committer.daysInFlight());
+  if (!day) return;
+  sealing = true;
+  void committer.sealer.seal(day).finally(() => {
+    sealing = false;
+    lastSealPass = 0; // look for the next due day at once (start-up with many days over)
+  });
+}
+
+function loop(): void {
+  timer = null;
+  if (stopping) return;
+  let busy = false;
+  try {
+    busy = committer.step();
+    const now = Date.now();
+    if (now - lastRetention > 3600_000) {
+      lastRetention = now;
+      const removed = committer.store.applyRetention(config.log_retention_days, now);
+      if (removed.length) {
+        committer.sealer.removed(removed);
+        log('info', `retention: deleted day files ${removed.join(', ')}`);
+      }
+    }
+    sealPass(now);
+  } catch (err) {
+    // Never let one bad batch kill the thread: report, back off, try again.
+    log('error', `committer: ${(err as Error).stack ?? err}`);
+    stats.add('commit_errors', 1);
+  }
+  timer = setTimeout(loop, busy ? 0 : 20);
+}
+loop();
+// A batch's raw blocks finished deflating in the thread pool: commit it now, not at the next tick.
+committer.onReady = () => {
+  if (stopping || !timer) return;
+  clearTimeout(timer);
+  timer = setTimeout(loop, 0);
+};
+
+parentPort!.on('message', (m: ToWorker) => {
+  if (m.type === 'stop') {
+    stopping = true;
+    if (timer) clearTimeout(timer);
+    try {
+      committer.drain();
+    } catch (err) {
+      log('error', `committer drain: ${(err as Error).message}`);
+    }
+    committer.close();
+    send({ type: 'stopped' });
+    parentPort!.close();
+  }
+});

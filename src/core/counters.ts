@@ -1,0 +1,116 @@
+// Counters shared by the threads of one process: a Float64Array over a SharedArrayBuffer, one slot per
+// counter, each slot written by ONE thread only (the receiver or the committer) and read by any. Aligned
+// 64-bit stores do not tear on the platforms we ship for, so readers need no lock. Hot paths add to a
+// local number and store it once per batch, never per message.
+//
+// metrics.ts turns a snapshot of these slots into Prometheus text; `megalog processor` also writes the
+// snapshot to <hot>/status.json so that a separate `megalog web` can serve it.
+/**
+ * Why a recognised line yields no record. The values label a Prometheus counter, so the set is closed:
+ * - `no_translation`: a traffic line without a public address (MikroTik srcnat/input chains, a session whose
+ *   translated source equals the original, PAN-OS NAT source 0.0.0.0);
+ * - `deny`: a denied or dropped session;
+ * - `dnat_only`: only the destination was translated (port forwarding);
+ * - `session_update`: an interim update of a session already logged (conntrack UPDATE, FortiGate interim);
+ * - `not_nat_event`: a message of a known vendor that is not about NAT (logins, alarms, thresholds, system).
+ */
+export const IGNORE_REASONS = ['no_translation', 'deny', 'dnat_only', 'session_update', 'not_nat_event'] as const;
+export type IgnoreReason = (typeof IGNORE_REASONS)[number];
+
+export const DROP_REASONS = [
+  'spool_full', // uncommitted spool above spool_max_bytes: UDP message refused
+  'spool_write_error', // the hot disk refused the write (ENOSPC, EIO)
+  'framing_error', // TCP bytes that formed no frame (bad octet count, garbage between frames)
+  'oversize_tail', // bytes of an oversized frame beyond tcp_max_frame_bytes (the head is kept)
+  'spool_corrupt', // spool bytes that failed their checksum when read back
+  'spool_torn', // spool bytes cut from a torn tail at recovery
+  'noise', // lines matched by noise_filters, counted and not stored
+  'connection_limit', // TCP/TLS connections refused over tcp_max_connections
+  'empty', // datagrams with nothing but CR, LF or NUL
+] as const;
+
+export const TRANSPORT_LABELS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
+
+/** Upper bounds (seconds) of the commit duration histogram. */
+export const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+const NAMES = [
+  ...TRANSPORT_LABELS.map((t) => `received_${t}`),
+  'received_bytes',
+  'frames_truncated',
+  'invalid_utf8',
+  ...DROP_REASONS.map((r) => `dropped_${r}`),
+  'udp_kernel_drops',
+  'udp_rcvbuf_bytes',
+  'tcp_connections',
+  'spool_end',
+  'spool_records_written',
+  'committed_pos',
+  'records_committed',
+  'lines_committed',
+  'lines_unparsed',
+  'lines_ignored',
+  ...IGNORE_REASONS.map((r) => `ignored_${r}`),
+  'time_out_of_range',
+  'commit_errors',
+  'days_sealed',
+  'sealed_day_reopens',
+  'sealed_day_lines',
+  'seal_errors',
+  'cold_full',
+  'last_commit_ms',
+  'records_today',
+  'commit_count',
+  'commit_seconds_sum',
+  ...COMMIT_BUCKETS.map((_, i) => `commit_bucket_${i}`),
+  'started_ms',
+] as const;
+export type Slot = (typeof NAMES)[number];
+
+const INDEX = new Map<string, number>(NAMES.map((n, i) => [n, i]));
+
+export class Stats {
+  readonly values: Float64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(NAMES.length * 8)) {
+    this.values = new Float64Array(buffer);
+  }
+
+  static slot(name: Slot): number {
+    return INDEX.get(name)!;
+  }
+
+  get(name: Slot): number {
+    return this.values[INDEX.get(name)!]!;
+  }
+
+  set(name: Slot, v: number): void {
+    this.values[INDEX.get(name)!] = v;
+  }
+
+  add(name: Slot, v: number): void {
+    if (v !== 0) this.values[INDEX.get(name)!]! += v;
+  }
+
+  observeCommit(seconds: number): void {
+    this.add('commit_count', 1);
+    this.add('commit_seconds_sum', seconds);
+    const i = COMMIT_BUCKETS.findIndex((b) => seconds <= b);
+    if (i >= 0) this.add(`commit_bucket_${i}` as Slot, 1);
+  }
+
+  snapshot(): Record<string, number> {
+    const o: Record<string, number> = {};
+    NAMES.forEach((n, i) => (o[n] = this.values[i]!));
+    return o;
+  }
+}
+
+/** Per-device last-seen and counts, kept by the receiver; bounded so a flood of forged senders cannot grow it. */
+export interface DeviceSeen {
+  address: string;
+  last_seen_ms: number;
+  messages: number;
+}
+
+export const MAX_TRACKED_DEVICES = 4096;

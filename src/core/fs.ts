@@ -1,0 +1,17 @@
+// File-system helpers shared by every stage that keeps state files: the spool, the tailer's offset,
+// the committer's checkpoint, the seal manifest.
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+
+/** fsync a directory so that a rename or create inside it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some filesystems refuse directory fsync; the rename is still atomic */
+  }
+}

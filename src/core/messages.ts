@@ -1,0 +1,48 @@
+// Messages between the processor's main thread and its two worker threads (receiver, committer):
+// one union per direction and thread, so a message no one sends or no one handles does not compile.
+// Counters travel separately, through the shared Stats buffer (core/counters.ts).
+import type { Config } from '../config/schema.js';
+import type { DeviceSeen } from './counters.js';
+import type { LogLevel } from './log.js';
+
+/** Ports actually bound, per transport (0 in the config asks the kernel for one). */
+export interface Ports {
+  udp: number[];
+  tcp: number[];
+  tls: number[];
+}
+
+/** workerData of the committer thread. */
+export interface CommitterData {
+  config: Config;
+  statsBuffer: SharedArrayBuffer;
+}
+
+/** workerData of the receiver thread: it resumes the spool at `floor`, the committer's highest committed position. */
+export interface ReceiverData extends CommitterData {
+  floor: number;
+}
+
+export interface LogMessage {
+  type: 'log';
+  level: LogLevel;
+  msg: string;
+}
+
+/** The thread could not start (bad certificate, port taken, unreadable store): the process exits. */
+export interface FatalMessage {
+  type: 'fatal';
+  msg: string;
+  code: string | null;
+}
+
+/** Main thread → either worker. */
+export type ToWorker = { type: 'stop' } | { type: 'reload' };
+
+/** Committer → main thread. */
+export type FromCommitter = LogMessage | FatalMessage | { type: 'floor'; floor: number } | { type: 'stopped' };
+
+/** Receiver → main thread. */
+export type FromReceiver = LogMessage | FatalMessage | { type: 'ready'; ports: Ports } | { type: 'devices'; devices: DeviceSeen[] } | { type: 'stopped' };
+
+export type FromWorker = FromCommitter | FromReceiver;

@@ -1,0 +1,4 @@
+// The version printed by `megalog --version`, /health and the court report: package.json's.
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;

@@ -1,0 +1,133 @@
+// The processor: receiver thread (sources → spool) and committer thread (spool → store), supervised
+// from the main thread, which only relays logs, keeps the device table and answers health questions.
+import { Worker } from 'node:worker_threads';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import type { Log } from '../core/log.js';
+import type { CommitterData, FromWorker, Ports, ReceiverData, ToWorker } from '../core/messages.js';
+import { Stats, type DeviceSeen } from '../core/counters.js';
+import { acquireLock, releaseLock } from '../core/lock.js';
+import { computeHealth, dashboardFrom, type DashboardSnapshot, type ProcessorHealth } from './health.js';
+
+
+export type { Ports };
+
+export class Processor {
+  private receiver!: Worker;
+  private committer!: Worker;
+  devices: DeviceSeen[] = [];
+  ports: Ports = { udp: [], tcp: [], tls: [] };
+  private statusTimer: NodeJS.Timeout | null = null;
+  private lastRate = { at: Date.now(), n: 0, rate: 0 };
+
+  private constructor(readonly cfg: Config, readonly stats: Stats, private readonly log: Log) {}
+
+  static async start(cfg: Config, log: Log): Promise<Processor> {
+    const p = new Processor(cfg, new Stats(), log);
+    await p.boot();
+    return p;
+  }
+
+  private async boot(): Promise<void> {
+    mkdirSync(this.cfg.hot_storage_dir, { recursive: true });
+    acquireLock(this.cfg.hot_storage_dir, 'processor');
+    const committerData: CommitterData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer };
+    this.committer = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: committerData });
+    const { floor } = await this.waitFor(this.committer, 'floor');
+    const receiverData: ReceiverData = { ...committerData, floor };
+    this.receiver = new Worker(new URL('../sources/thread.js', import.meta.url), { workerData: receiverData });
+    this.ports = (await this.waitFor(this.receiver, 'ready')).ports;
+    for (const w of [this.committer, this.receiver]) {
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'log') this.log(m.level, m.msg);
+        else if (m.type === 'devices') this.devices = m.devices;
+      });
+      w.on('error', (err) => {
+        // A thread died of a bug: the service manager restarts us (the spool makes that safe).
+        this.log('error', `worker failed: ${err.stack ?? err}`);
+        process.exitCode = 70;
+        setTimeout(() => process.exit(70), 100).unref();
+      });
+    }
+    this.statusTimer = setInterval(() => this.writeStatus(), 1000);
+    this.statusTimer.unref();
+  }
+
+  private waitFor<K extends FromWorker['type']>(w: Worker, type: K): Promise<Extract<FromWorker, { type: K }>> {
+    return new Promise((resolve, reject) => {
+      const onMsg = (m: FromWorker) => {
+        if (m.type === type) {
+          w.off('message', onMsg);
+          resolve(m as Extract<FromWorker, { type: K }>);
+        } else if (m.type === 'fatal') {
+          reject(Object.assign(new Error(m.msg), { code: 'MEGALOG_ERR_START' }));
+        } else if (m.type === 'log') this.log(m.level, m.msg);
+      };
+      w.on('message', onMsg);
+      w.once('error', reject);
+    });
+  }
+
+  private post(w: Worker, m: ToWorker): void {
+    w.postMessage(m);
+  }
+
+  reload(): void {
+    this.post(this.receiver, { type: 'reload' });
+  }
+
+  health(): ProcessorHealth {
+    return computeHealth(this.cfg, this.stats.snapshot());
+  }
+
+  dashboard(): DashboardSnapshot {
+    return dashboardFrom(this.cfg, this.stats.snapshot(), this.devices, this.rate());
+  }
+
+  private rate(): number {
+    const now = Date.now();
+    const n = this.stats.get('lines_committed');
+    if (now - this.lastRate.at >= 5000) {
+      this.lastRate = { at: now, n, rate: ((n - this.lastRate.n) * 1000) / (now - this.lastRate.at) };
+    }
+    return this.lastRate.rate;
+  }
+
+  /** For a separate `megalog web`: what this process knows, rewritten every second. */
+  private writeStatus(): void {
+    const path = join(this.cfg.hot_storage_dir, 'status.json');
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify({ written_ms: Date.now(), stats: this.stats.snapshot(), devices: this.devices, rate: this.rate() }));
+      renameSync(`${path}.tmp`, path);
+    } catch {
+      /* a full hot disk shows in health anyway */
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    const stopped = (w: Worker) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          void w.terminate();
+          resolve();
+        }, 30_000);
+        w.on('message', (m: FromWorker) => {
+          if (m.type === 'stopped') {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+        w.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        this.post(w, { type: 'stop' });
+      });
+    await stopped(this.receiver); // stop receiving and flush the spool first…
+    await stopped(this.committer); // …then commit everything spooled
+    this.writeStatus();
+    releaseLock(this.cfg.hot_storage_dir);
+  }
+}

@@ -1,0 +1,394 @@
+// The forensic query engine: "who held public ip[:port] at T ± window" and "what did inside address
+// X hold over a range", answered from the day files as intervals with a verdict (DESIGN.md
+// "Forensic answers"). Synchronous (better-sqlite3): callers on a socket-reading loop run it elsewhere.
+//
+// Verdicts, as implemented:
+//   unique     the candidates (intervals overlapping [T − w, T + w]) name exactly one inside address;
+//   ambiguous  they name several (all listed, each with its record count);
+//   no_match   no candidate, and at least one owner device sent something in [T − w, T + w];
+//   no_data    no candidate, and no owner device sent anything in [T − w, T + w] — or no day file
+//              exists for the days read, or no device logged that public address in them.
+// Owner devices of a public address = the sender addresses that logged a nat record with that nat_ip
+// in any day file read for the query (T's day and the one before, at least). "Sent something" = a
+// nat record (any public address) or a kept unparsed/ignored line from that device with its time in
+// [T − w, T + w]. Absence of a match proves something only when the owner was talking.
+import type { Config } from '../config/load.js';
+import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../store/codes.js';
+import { DayReader } from '../store/sqlite/read.js';
+import { addressCandidates } from './address.js';
+import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
+import { QueryError } from './errors.js';
+import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
+import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
+import { formatInZone } from '../core/time.js';
+import { checkZone } from './time.js';
+import { walkPort } from './walk.js';
+
+export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
+export { parseAnalystTime } from './time.js';
+export { formatInZone } from '../core/time.js';
+export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
+export { rawText, rawPending, rawIdOf, withRawId, type Candidate } from './candidate.js';
+
+export const DEFAULT_WINDOW_SEC = 60;
+/** Longest ± window of a public-address query (an STJ-style "IP over an interval" request). */
+export const MAX_WINDOW_SEC = 7 * 86_400;
+/** Longest range of a subscriber lookup. */
+export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
+/** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
+export const MAX_SUBSCRIBER_KEYS = 20_000;
+
+export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'> & {
+  /** Day files kept open between lookups (the console); without it each lookup opens its own. */
+  readers?: ReaderCache;
+};
+export type Verdict = 'unique' | 'ambiguous' | 'no_match' | 'no_data';
+
+export interface LookupInput {
+  natIp: string;
+  natPort?: number | string | null;
+  /** ms since the epoch (UTC). */
+  at: number;
+  windowSec?: number | string | null;
+  proto?: string | null;
+  /** IP-only lookups: also return every interval before grouping (Answer.intervals). */
+  intervals?: boolean;
+  /** false: leave the original lines unread (raw '') until fillRaw; the console shows them one click away. Default true. */
+  raw?: boolean;
+}
+
+export interface DayUsed {
+  day: string;
+  path: string;
+}
+
+export interface Answer {
+  query: { nat_ip: string; nat_port: number | null; at: string; at_ms: number; window_sec: number; proto: string | null; from: string; to: string };
+  verdict: Verdict;
+  /** Why no_data / no_match (absent for unique/ambiguous). */
+  reason?: 'no_day_files' | 'address_not_seen' | 'owners_silent' | 'owners_active';
+  candidates: Candidate[];
+  /** IP-only answers: every interval in the window, before grouping by inside address (raw left empty: each candidate has its address's first line). */
+  intervals?: Candidate[];
+  days_used: DayUsed[];
+  /** Days the rules needed that have no file (retention, not yet written, or lost). */
+  days_missing: string[];
+  /** Owner devices consulted for no_match / no_data (null when a candidate made it unnecessary). */
+  owners: string[] | null;
+  timezone: string;
+}
+
+/**
+ * Day files kept open between requests: opening one and preparing its statements costs a few
+ * milliseconds, more than a port lookup. A request takes the readers it needs (ReaderPool) and gives
+ * them back; the most recently used `max` stay open. A reader whose file was removed or replaced is
+ * closed, one the committer wrote to refreshes its caches (DayReader.current).
+ */
+export class ReaderCache {
+  private readonly idle = new Map<string, { r: DayReader; at: number }>();
+  /** Readers idle longer than this are closed (a removed file's space is freed only when closed). */
+  static readonly IDLE_MS = 60_000;
+  /** Idle readers are also closed on a timer: an open reader blocks the sealer's switch out of WAL. */
+  private readonly timer: NodeJS.Timeout;
+  constructor(readonly dir: string, private readonly max = 8) {
+    this.timer = setInterval(() => this.sweep(), ReaderCache.IDLE_MS);
+    this.timer.unref();
+  }
+
+  take(day: string): DayReader | null {
+    this.sweep();
+    const r = this.idle.get(day)?.r;
+    if (r) {
+      this.idle.delete(day);
+      if (r.current()) return r;
+      r.close();
+    }
+    return DayReader.open(this.dir, day);
+  }
+
+  give(r: DayReader): void {
+    if (this.idle.has(r.day)) return r.close();
+    this.idle.set(r.day, { r, at: Date.now() });
+    while (this.idle.size > this.max) this.drop(this.idle.keys().next().value as string);
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [day, e] of this.idle) if (now - e.at > ReaderCache.IDLE_MS) this.drop(day);
+  }
+
+  private drop(day: string): void {
+    this.idle.get(day)?.r.close();
+    this.idle.delete(day);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const day of [...this.idle.keys()]) this.drop(day);
+  }
+}
+
+/** Day readers shared by the lookups of one request (a bulk answer opens each day file once). */
+export class ReaderPool {
+  private readonly readers = new Map<string, DayReader | null>();
+  constructor(readonly dir: string, private readonly cache?: ReaderCache) {}
+
+  /** The reader of a day, in a read transaction until close(): one request reads one state of each file. */
+  get(day: string): DayReader | null {
+    if (!this.readers.has(day)) {
+      const r = this.cache ? this.cache.take(day) : DayReader.open(this.dir, day);
+      try {
+        r?.begin();
+      } catch (err) {
+        r?.close(); // (ends its transaction if BEGIN went through)
+        throw err;
+      }
+      this.readers.set(day, r);
+    }
+    return this.readers.get(day)!;
+  }
+
+  /**
+   * A new snapshot for each reader held: a bulk request answers line by line, and one snapshot for
+   * all its lines would hold back WAL checkpoints (or, out of WAL, the committer) for its whole run.
+   */
+  refresh(): void {
+    for (const r of this.readers.values()) {
+      if (!r) continue;
+      r.end();
+      r.begin();
+    }
+  }
+
+  close(): void {
+    for (const r of this.readers.values()) {
+      if (!r) continue;
+      r.end();
+      if (this.cache) this.cache.give(r);
+      else r.close();
+    }
+    this.readers.clear();
+  }
+}
+
+/** UTC days from the day of `from` to the day of `to`, inclusive. */
+export function daysBetween(from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) out.push(dayOf(d));
+  return out;
+}
+
+interface Ctx {
+  pool: ReaderPool;
+  used: DayReader[];
+  missing: string[];
+}
+
+function readersFor(ctx: Ctx, days: string[]): DayReader[] {
+  const out: DayReader[] = [];
+  for (const d of days) {
+    const r = ctx.pool.get(d);
+    if (r) {
+      out.push(r);
+      if (!ctx.used.includes(r)) ctx.used.push(r);
+    } else if (!ctx.missing.includes(d)) ctx.missing.push(d);
+  }
+  return out;
+}
+
+/** How a port walk opens the day after the window (absent is not "missing") and records the days it read from. */
+function walkDays(ctx: Ctx, to: number): { next: () => DayReader | null; use: (r: DayReader) => void } {
+  return {
+    next: () => ctx.pool.get(dayOf(dayStart(dayOf(to)) + DAY_MS)),
+    use: (r) => {
+      if (!ctx.used.includes(r)) ctx.used.push(r);
+    },
+  };
+}
+
+/**
+ * Who held `natIp[:natPort]` at `at` ± `windowSec` (default 60 s), optionally for one protocol.
+ * Throws QueryError on bad input; store errors propagate.
+ */
+export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPool): Answer {
+  checkZone(cfg.timezone);
+  const natIp = parseIp(q.natIp, 'nat_ip');
+  const port = parsePort(q.natPort ?? null, 'nat_port');
+  if (typeof q.at !== 'number' || !Number.isFinite(q.at)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_TIME', String(q.at), 'at');
+  const windowSec = parseWindow(q.windowSec ?? null, DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, 'window');
+  const proto = parseProto(q.proto ?? null);
+  const want = proto == null ? null : protoCode(proto);
+  const lo = q.at - windowSec * 1000;
+  const hi = q.at + windowSec * 1000;
+  const natDb = ipToDb(natIp)!;
+  const own = !pool;
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  try {
+    const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
+    const tz = cfg.timezone;
+    const withRaw = q.raw !== false;
+    let candidates: Candidate[];
+    let intervals: Candidate[] = [];
+    if (port != null) {
+      const tl = new Timelines();
+      walkPort(tl, { readers, ...walkDays(ctx, hi), natIp: natDb, port, want, lo, hi });
+      candidates = intervals = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo).map((iv) => candidateOf(iv, tz, withRaw));
+    } else {
+      // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
+      // IP-only answers can hold thousands of intervals (24 h of create-only logs): they are folded
+      // per inside address as they are built, and only each address's first line is read.
+      const from = dayStart(dayOf(lo - LOOKBACK_MS));
+      const got = addressCandidates({ readers, natIp: natDb, from, want, lo, hi, tz, raw: withRaw }, q.intervals === true);
+      candidates = got.candidates;
+      if (q.intervals) intervals = got.intervals.map((iv) => candidateOf(iv, tz, false));
+    }
+    const inside = new Set(candidates.map((c) => c.src_ip));
+    const answer: Answer = {
+      query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
+      verdict: inside.size === 1 ? 'unique' : inside.size > 1 ? 'ambiguous' : 'no_match',
+      candidates,
+      ...(port == null && q.intervals ? { intervals } : {}),
+      days_used: [],
+      days_missing: [],
+      owners: null,
+      timezone: tz,
+    };
+    if (inside.size === 0) Object.assign(answer, coverage(ctx, natDb, lo, hi));
+    answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
+    answer.days_missing = ctx.missing.sort();
+    return answer;
+  } finally {
+    if (own) ctx.pool.close();
+  }
+}
+
+/** no_match or no_data, by the owner devices' activity around T (see the header). */
+function coverage(ctx: Ctx, natDb: number | Buffer, lo: number, hi: number): Pick<Answer, 'verdict' | 'reason' | 'owners'> {
+  if (ctx.used.length === 0) return { verdict: 'no_data', reason: 'no_day_files', owners: [] };
+  const owners = new Set<string>();
+  for (const r of ctx.used) for (const o of r.owners(natDb)) owners.add(o);
+  const list = [...owners].sort();
+  if (owners.size === 0) return { verdict: 'no_data', reason: 'address_not_seen', owners: list };
+  const inWindow = ctx.used.filter((r) => r.start <= hi && r.start + DAY_MS > lo);
+  for (const o of list) for (const r of inWindow) if (r.deviceActive(o, lo, hi)) return { verdict: 'no_match', reason: 'owners_active', owners: list };
+  return { verdict: 'no_data', reason: 'owners_silent', owners: list };
+}
+
+export interface SubscriberInput {
+  srcIp: string;
+  /** ms since the epoch. */
+  from: number;
+  to: number;
+  proto?: string | null;
+  /** As LookupInput.raw. */
+  raw?: boolean;
+}
+
+export interface SubscriberAnswer {
+  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null };
+  /** Every public ip:port (or block) the inside address held in [from, to], oldest first. */
+  mappings: Candidate[];
+  truncated: boolean;
+  days_used: DayUsed[];
+  days_missing: string[];
+  timezone: string;
+}
+
+/**
+ * Timelines that take each block record once: the port walks of a subscriber's keys all feed the
+ * blocks covering their port, so a block holding several of them would count its records again.
+ */
+class OnceTimelines extends Timelines {
+  private readonly seen = new Set<string>();
+
+  override push(ev: Ev): void {
+    if (ev.block) {
+      const k = `${ev.reader.day}|${ev.row.id}`;
+      if (this.seen.has(k)) return;
+      this.seen.add(k);
+    }
+    super.push(ev);
+  }
+}
+
+/**
+ * Read the original lines of candidates answered with `raw: false` (the console: when a line is
+ * shown or an answer exported, not for every candidate of a paginated list).
+ */
+export function fillRaw(cands: readonly Candidate[], cfg: QueryConfig): void {
+  if (!cands.some(rawPending)) return;
+  const pool = new ReaderPool(cfg.cold_storage_dir, cfg.readers);
+  try {
+    fillRawFrom(cands, (day) => pool.get(day));
+  } finally {
+    pool.close();
+  }
+}
+
+/**
+ * What inside address `srcIp` (an IPv4 subscriber or an IPv6 DS-Lite B4) held over [from, to]. Each
+ * public key it used is followed through the same timelines as forensicLookup, so its intervals end
+ * where another subscriber reused the port, exactly as the public-side answer would say.
+ */
+export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: ReaderPool): SubscriberAnswer {
+  checkZone(cfg.timezone);
+  const srcIp = parseIp(q.srcIp, 'src_ip');
+  for (const [k, v] of [['from', q.from], ['to', q.to]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_TIME', String(v), k);
+  }
+  if (q.to < q.from) throw new QueryError('MEGALOG_ERR_QUERY_BAD_RANGE', undefined, 'to');
+  if (q.to - q.from > MAX_SUBSCRIBER_RANGE_MS) throw new QueryError('MEGALOG_ERR_QUERY_RANGE_TOO_LONG', `> ${MAX_SUBSCRIBER_RANGE_MS / DAY_MS} d`, 'to');
+  const proto = parseProto(q.proto ?? null);
+  const want = proto == null ? null : protoCode(proto);
+  const srcDb = ipToDb(srcIp)!;
+  const own = !pool;
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  try {
+    const fromAll = dayStart(dayOf(q.from - LOOKBACK_MS));
+    const readers = readersFor(ctx, daysBetween(fromAll, q.to));
+    // 1. the public ports this address used, 2. each port's full timeline (primary key).
+    const keys = new Map<string, { nat: number | Buffer; port: number }>();
+    let truncated = false;
+    for (const r of readers) {
+      for (const row of r.srcKeys(srcDb, Math.max(q.from - LOOKBACK_MS, r.start), q.to)) {
+        const k = `${typeof row.nat_ip === 'number' ? row.nat_ip : Buffer.from(row.nat_ip).toString('hex')}|${row.nat_port}`;
+        if (keys.has(k)) continue;
+        if (keys.size >= MAX_SUBSCRIBER_KEYS) {
+          truncated = true;
+          break;
+        }
+        keys.set(k, { nat: row.nat_ip, port: row.nat_port });
+      }
+    }
+    // Each key's walk reads whole hours of its address: the readers read them once for all the keys.
+    const ports = new Map<string, { nat: number | Buffer; ports: number[] }>();
+    for (const { nat, port } of keys.values()) {
+      const k = typeof nat === 'number' ? String(nat) : nat.toString('hex');
+      let e = ports.get(k);
+      if (!e) ports.set(k, (e = { nat, ports: [] }));
+      e.ports.push(port);
+    }
+    for (const r of readers) for (const e of ports.values()) r.focusOn(e.nat, e.ports);
+    const tl = new OnceTimelines();
+    const days = walkDays(ctx, q.to);
+    try {
+      for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
+    } finally {
+      for (const r of readers) r.unfocus();
+    }
+    const tz = cfg.timezone;
+    const mappings = tl
+      .finish()
+      .filter((iv) => iv.holder.split('|')[0] === srcIp && iv.start <= q.to && iv.end >= q.from)
+      .map((iv) => candidateOf(iv, tz, q.raw !== false));
+    return {
+      query: { src_ip: srcIp, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
+      mappings,
+      truncated,
+      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
+      days_missing: ctx.missing.sort(),
+      timezone: tz,
+    };
+  } finally {
+    if (own) ctx.pool.close();
+  }
+}

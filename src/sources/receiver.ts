@@ -1,0 +1,243 @@
+// The receiver: every configured source, feeding one spool writer. Runs in its own thread; it does
+// no parsing and no SQLite work, only framing, spooling and counting, so sockets are read promptly.
+//
+// Per event-loop turn the sources append to the writer's buffer; one setImmediate flushes it with a
+// single write(2) and publishes the new spool end to the committer through the shared Stats.
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import { splitHostPort } from '../config/load.js';
+import type { Transport } from '../spool/format.js';
+import { SpoolWriter } from '../spool/writer.js';
+import { MAX_TRACKED_DEVICES, Stats, type DeviceSeen, type Slot } from '../core/counters.js';
+import type { Sink, Source } from './sink.js';
+import { StreamSource } from './tcp.js';
+import { TailSource, parseTailOrigin } from './tail.js';
+import { UdpSource } from './udp.js';
+
+const RECEIVED_BYTES = Stats.slot('received_bytes');
+
+export interface ReceiverLog {
+  (level: 'info' | 'warn' | 'error', msg: string): void;
+}
+
+export class Receiver implements Sink {
+  readonly writer: SpoolWriter;
+  readonly sources: Source[] = [];
+  private readonly udp: UdpSource[] = [];
+  private readonly streams: StreamSource[] = [];
+  private tail: TailSource | null = null;
+  private flushScheduled = false;
+  private resumeCbs: (() => void)[] = [];
+  private pausedFlag = false;
+  private readonly devices = new Map<string, DeviceSeen>();
+  private timers: NodeJS.Timeout[] = [];
+  /** Counts since the last flush, by Stats slot: published once per flush, never per message. */
+  private readonly local: Float64Array;
+  private readonly slotOf: Record<Transport, number>;
+  private writeErrorLogged = 0;
+
+  constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: ReceiverLog) {
+    this.local = new Float64Array(stats.values.length);
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
+    this.writer = new SpoolWriter({
+      dir: join(cfg.hot_storage_dir, 'spool'),
+      segmentBytes: cfg.spool_segment_bytes,
+      fsync: cfg.spool_fsync,
+      fsyncIntervalMs: cfg.spool_fsync_interval_ms,
+      floor,
+    });
+    const rec = this.writer.recovery;
+    if (rec.tornBytes) {
+      stats.add('dropped_spool_torn', rec.tornBytes);
+      log('warn', `spool: cut a torn tail of ${rec.tornBytes} bytes at recovery`);
+    }
+    stats.set('spool_end', this.writer.end);
+    for (const l of cfg.syslog_udp_listen) {
+      const hp = splitHostPort(l)!;
+      const s = new UdpSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
+      this.udp.push(s);
+      this.sources.push(s);
+    }
+    const stream = (l: string, tls: boolean) => {
+      const hp = splitHostPort(l)!;
+      const s = new StreamSource(
+        {
+          host: hp.host,
+          port: hp.port,
+          maxFrame: cfg.tcp_max_frame_bytes,
+          maxConnections: cfg.tcp_max_connections,
+          idleTimeoutSec: cfg.tcp_idle_timeout_sec,
+          tls: tls ? { cert: cfg.tls_cert_file, key: cfg.tls_key_file, ca: cfg.tls_ca_file } : undefined,
+        },
+        this,
+      );
+      this.streams.push(s);
+      this.sources.push(s);
+    };
+    for (const l of cfg.syslog_tcp_listen) stream(l, false);
+    for (const l of cfg.syslog_tls_listen) stream(l, true);
+    if (cfg.tail_file) {
+      this.tail = new TailSource(cfg.tail_file, join(cfg.hot_storage_dir, 'tail.state'), cfg.tail_poll_ms, cfg.tcp_max_frame_bytes, this, parseTailOrigin(rec.lastTailOrigin));
+      this.sources.push(this.tail);
+    }
+  }
+
+  async start(): Promise<void> {
+    for (const s of this.sources) {
+      await s.start();
+      this.log('info', `listening: ${s.describe()}`);
+    }
+    const granted = this.udp.reduce((m, u) => Math.max(m, u.recvBufferGranted), 0);
+    this.stats.set('udp_rcvbuf_bytes', granted);
+    this.stats.set('started_ms', Date.now());
+    this.timers.push(
+      setInterval(() => this.housekeeping(), 1000),
+    );
+    {
+      // The tail's state file may advance only after the spool bytes behind it are written (and,
+      // unless spool_fsync is never, on disk).
+      this.timers.push(setInterval(() => {
+        try {
+          this.flush(); // the tail may have buffered lines this very turn
+          if (this.cfg.spool_fsync !== 'never') this.writer.sync();
+          if (this.writer.buffered === 0) this.tail?.persist();
+        } catch (err) {
+          this.log('warn', `spool fsync failed: ${(err as Error).message}`);
+        }
+      }, this.cfg.spool_fsync_interval_ms));
+    }
+  }
+
+  /** Ports actually bound (tests bind port 0). */
+  ports(): { udp: number[]; tcp: number[]; tls: number[] } {
+    return {
+      udp: this.udp.map((u) => u.boundPort),
+      tcp: this.streams.filter((s) => s.name.startsWith('tcp')).map((s) => s.boundPort),
+      tls: this.streams.filter((s) => s.name.startsWith('tls')).map((s) => s.boundPort),
+    };
+  }
+
+  // ---- Sink ----
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  onResume(cb: () => void): void {
+    this.resumeCbs.push(cb);
+  }
+
+  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean {
+    if (this.pausedFlag && transport === 'udp') {
+      this.bump('dropped_spool_full', 1);
+      return false;
+    }
+    this.writer.append(Date.now(), transport, origin.length > 255 ? origin.slice(0, 255) : origin, payload);
+    this.local[this.slotOf[transport]]! += 1;
+    this.local[RECEIVED_BYTES]! += payload.length;
+    if (truncated) this.bump('frames_truncated', 1);
+    if (transport !== 'tail') this.seen(origin);
+    if (this.writer.buffered >= 1 << 20) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit' | 'empty', bytes: number): void {
+    this.bump(`dropped_${reason}` as Slot, reason === 'connection_limit' || reason === 'empty' ? 1 : bytes);
+  }
+
+  private bump(slot: Slot, n: number): void {
+    this.local[Stats.slot(slot)]! += n;
+  }
+
+  /** Write the buffer, publish counters and the new spool end. */
+  flush(): void {
+    this.flushScheduled = false;
+    const before = this.writer.recordsWritten;
+    try {
+      this.writer.flush();
+    } catch (err) {
+      // The hot disk refused the write: those messages are lost, counted with their reason.
+      let lost = 0;
+      for (const i of Object.values(this.slotOf)) {
+        lost += this.local[i]!;
+        this.local[i] = 0;
+      }
+      this.bump('dropped_spool_write_error', lost);
+      if (Date.now() - this.writeErrorLogged > 10_000) {
+        this.writeErrorLogged = Date.now();
+        this.log('error', `spool write failed (${(err as NodeJS.ErrnoException).code}): ${lost} messages dropped`);
+      }
+    }
+    const shared = this.stats.values;
+    for (let i = 0; i < shared.length; i++) {
+      if (this.local[i]) {
+        shared[i]! += this.local[i]!;
+        this.local[i] = 0;
+      }
+    }
+    if (this.writer.recordsWritten !== before) {
+      this.stats.set('spool_records_written', this.writer.recordsWritten);
+      this.stats.set('spool_end', this.writer.end);
+    }
+    this.checkBackpressure();
+  }
+
+  private checkBackpressure(): void {
+    const backlog = this.writer.end - this.stats.get('committed_pos');
+    if (!this.pausedFlag && backlog > this.cfg.spool_max_bytes) {
+      this.pausedFlag = true;
+      this.log('warn', `spool backlog ${backlog} bytes over spool_max_bytes: pausing TCP/TLS/tail, dropping UDP`);
+    } else if (this.pausedFlag && backlog < this.cfg.spool_max_bytes * 0.9) {
+      this.pausedFlag = false;
+      this.log('info', 'spool backlog back under its limit: resuming');
+      for (const cb of this.resumeCbs) cb();
+    }
+  }
+
+  private seen(addr: string): void {
+    let d = this.devices.get(addr);
+    if (!d) {
+      if (this.devices.size >= MAX_TRACKED_DEVICES) addr = 'other';
+      d = this.devices.get(addr);
+      if (!d) this.devices.set(addr, (d = { address: addr, last_seen_ms: 0, messages: 0 }));
+    }
+    d.last_seen_ms = Date.now();
+    d.messages++;
+  }
+
+  deviceSnapshot(): DeviceSeen[] {
+    return [...this.devices.values()].map((d) => ({ ...d }));
+  }
+
+  private housekeeping(): void {
+    this.checkBackpressure();
+    let drops = 0;
+    for (const u of this.udp) drops += u.kernelDrops() ?? 0;
+    this.stats.set('udp_kernel_drops', drops);
+    this.stats.set('tcp_connections', this.streams.reduce((n, s) => n + s.connections, 0));
+  }
+
+  /** SIGHUP: reload TLS certificates. */
+  reload(): void {
+    for (const s of this.streams) {
+      try {
+        s.reload();
+        this.log('info', `${s.name}: certificate reloaded`);
+      } catch (err) {
+        this.log('error', `${s.name}: certificate reload failed, keeping the old one: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.sources) await s.stop();
+    this.flush();
+    this.writer.close();
+    this.tail?.persist();
+  }
+}

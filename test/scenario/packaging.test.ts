@@ -1,0 +1,37 @@
+// The .deb: built from this checkout, it holds the units, config, nginx site and sysctl, and the app
+// inside it runs on its bundled Node with only its production modules.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../helpers/daemon.js';
+
+describe('Debian package', () => {
+  it('builds a .deb whose app runs standalone', () => {
+    const out = tempDir('megalog-deb-');
+    const deb = execFileSync('bash', [join(ROOT, 'packaging', 'build-deb.sh'), out], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    const list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    for (const f of [
+      './lib/systemd/system/megalog-processor.service',
+      './lib/systemd/system/megalog-web.service',
+      './etc/megalog/megalog.yaml',
+      './etc/nginx/sites-available/megalog',
+      './etc/sysctl.d/60-megalog.conf',
+      './usr/bin/megalog',
+      './usr/lib/megalog/node/bin/node',
+      './usr/lib/megalog/static/htmx-2.0.8.min.js',
+    ]) expect(list).toContain(f);
+    expect(list).not.toMatch(/node_modules\/vitest\//);
+    expect(execFileSync('dpkg-deb', ['-f', deb, 'Package', 'Depends'], { encoding: 'utf8' })).toMatch(/Package: megalog/);
+    const root = tempDir('megalog-root-');
+    execFileSync('dpkg-deb', ['-x', deb, root]);
+    const app = join(root, 'usr', 'lib', 'megalog');
+    const node = join(app, 'node', 'bin', 'node');
+    expect(execFileSync(node, [join(app, 'bin', 'megalog.js'), 'version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const parsed = execFileSync(node, [join(app, 'bin', 'megalog.js'), 'parse'], {
+      input: '<134>Nov 25 10:00:00 bng1 firewall,info forward: in:<pppoe-a> out:ether1, connection-state:new,snat proto UDP, 100.64.0.1:5000->1.1.1.1:53, NAT (100.64.0.1:5000->203.0.113.1:6000)->1.1.1.1:53, len 60\n',
+      encoding: 'utf8',
+      env: { ...process.env, MEGALOG_TIMEZONE: 'UTC' },
+    });
+    expect(JSON.parse(parsed)).toMatchObject({ nat_ip: '203.0.113.1', nat_port: 6000, src_ip: '100.64.0.1' });
+  }, 300_000);
+});
