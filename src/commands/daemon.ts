@@ -10,6 +10,7 @@ import { Processor } from '../daemon/processor.js';
 import type { WebDeps } from '../web/deps.js';
 
 export async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }, log: Log): Promise<void> {
+  log('info', `megalog ${VERSION}, config: ${cfg.source ?? 'built-in defaults'} (MEGALOG_* environment applied over it)`);
   let processor: Processor | null = null;
   try {
     if (what.processor) processor = await Processor.start(cfg, log);
@@ -41,7 +42,7 @@ export async function runDaemon(cfg: Config, what: { processor: boolean; web: bo
         return dashboardFrom(cfg, st?.stats ?? {}, st?.devices ?? [], st?.rate ?? 0);
       },
     };
-    const hp = splitHostPort(cfg.web_listen[0] ?? '127.0.0.1:5000')!;
+    const hp = splitHostPort(cfg.web_listen)!;
     const { startWeb } = await import('../web/app.js');
     web = await startWeb(deps, hp);
     log('info', `web console on http://${hp.host}:${web.port}/`);

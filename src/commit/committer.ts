@@ -25,8 +25,8 @@ import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../core/fs.js';
 import { IGNORE_REASONS, type Slot, type Stats } from '../core/counters.js';
 import { DAY_MS, dayOf } from '../store/codes.js';
-import { RawBlocks, type DayLine } from '../store/sqlite/dayfile.js';
-import { SqliteStore, isDiskFull } from '../store/sqlite/sqlite-store.js';
+import { openStore } from '../store/index.js';
+import type { DayLine, Prepared, Store } from '../store/store.js';
 import { Sealer } from '../evidence/seal.js';
 
 const DURABLE_EVERY_MS = 5000;
@@ -38,9 +38,9 @@ export interface CommitterLog {
 }
 
 export class Committer {
-  readonly store: SqliteStore;
+  readonly store: Store;
   /** Seals finished days and reopens sealed ones for late lines (seal.ts). */
-  readonly sealer: Sealer;
+  readonly sealer: Sealer | null;
   private readonly reader: SpoolReader;
   private readonly spoolDir: string;
   private readonly checkpointPath: string;
@@ -65,8 +65,8 @@ export class Committer {
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
     configureParsers(cfg);
-    this.store = new SqliteStore(cfg);
-    this.sealer = new Sealer(cfg, this.store, stats, log);
+    this.store = openStore(cfg);
+    this.sealer = this.store.dayFiles ? new Sealer(cfg, this.store.dayFiles, stats, log) : null;
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
     this.reader = new SpoolReader(this.spoolDir);
     this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');
@@ -219,13 +219,9 @@ export class Committer {
     }
     const b: Batch = { size: batch.length, firstRecvMs: batch.length ? batch[0]!.recvMs : Date.now(), batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
     for (const [day, lines] of force ? [] : byDay) {
-      const blocks = new RawBlocks(
-        lines,
-        () => {
-          if (--b.deflating === 0) this.onReady?.();
-        },
-        this.store.rawDictionary(day),
-      );
+      const blocks = this.store.prepare(day, lines, () => {
+        if (--b.deflating === 0) this.onReady?.();
+      });
       if (blocks.pending) b.deflating++;
       b.blocks.set(day, blocks);
     }
@@ -239,12 +235,12 @@ export class Committer {
     try {
       late = 0;
       for (const [day, lines] of b.byDay) {
-        if (this.sealer.admit(day, lines.length)) late += lines.length;
+        if (this.sealer?.admit(day, lines.length)) late += lines.length;
         this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
       }
     } catch (err) {
       this.stats.add('commit_errors', 1);
-      const full = isDiskFull(err);
+      const full = this.store.isFull(err);
       if (full) this.stats.set('cold_full', 1);
       this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
       this.backoffUntil = now + this.backoffMs;
@@ -271,7 +267,7 @@ export class Committer {
     const today = dayOf(now);
     if (b.byDay.has(today) || today !== this.todayDay) {
       this.todayDay = today;
-      s.set('records_today', b.byDay.has(today) ? this.store.day(today).counters().records : 0);
+      s.set('records_today', b.byDay.has(today) ? this.store.recordsOf(today) : 0);
     }
     return true;
   }
@@ -338,7 +334,7 @@ export class Committer {
   }
 
   close(): void {
-    this.sealer.stop();
+    this.sealer?.stop();
     this.store.close();
   }
 }
@@ -351,7 +347,7 @@ interface Batch {
   firstRecvMs: number;
   batchEnd: number;
   byDay: Map<string, DayLine[]>;
-  blocks: Map<string, RawBlocks>;
+  blocks: Map<string, Prepared>;
   /** Days whose blocks are still being deflated. */
   deflating: number;
   parseSecs: number;

@@ -29,12 +29,13 @@ const SEAL_PASS_MS = 5000;
 
 /** Seal at most one day at a time; its hash streams in the thread pool while this loop keeps committing. */
 function sealPass(now: number): void {
-  if (sealing || now - lastSealPass < SEAL_PASS_MS) return;
+  const sealer = committer.sealer;
+  if (!sealer || sealing || now - lastSealPass < SEAL_PASS_MS) return;
   lastSealPass = now;
-  const day = committer.sealer.due(now, committer.caughtUpTo(now), committer.daysInFlight());
+  const day = sealer.due(now, committer.caughtUpTo(now), committer.daysInFlight());
   if (!day) return;
   sealing = true;
-  void committer.sealer.seal(day).finally(() => {
+  void sealer.seal(day).finally(() => {
     sealing = false;
     lastSealPass = 0; // look for the next due day at once (start-up with many days over)
   });
@@ -51,7 +52,7 @@ function loop(): void {
       lastRetention = now;
       const removed = committer.store.applyRetention(config.log_retention_days, now);
       if (removed.length) {
-        committer.sealer.removed(removed);
+        committer.sealer?.removed(removed);
         log('info', `retention: deleted day files ${removed.join(', ')}`);
       }
     }

@@ -111,6 +111,11 @@ function coerce(key: string, spec: KeySpec, value: unknown): { value: unknown } 
       }
       return { value: list };
     }
+    case 'address': {
+      const p = typeof value === 'string' ? value.trim() : '';
+      if (!splitHostPort(p)) return `${key}: "${String(value)}" is not host:port (IPv6 as [::1]:5000; port 0-65535)`;
+      return { value: p };
+    }
     case 'strings': {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return { value: value.filter((v) => v !== '') };
       if (typeof value === 'string') return { value: value.split(',').map((s) => s.trim()).filter(Boolean) };
@@ -150,9 +155,6 @@ function crossCheck(cfg: Config): string[] {
   if (cfg.syslog_tls_listen.length && (!cfg.tls_cert_file || !cfg.tls_key_file)) {
     p.push('syslog_tls_listen: needs tls_cert_file and tls_key_file');
   }
-  // The key is the design's contract; the engine is not built yet. Accepting it would store into
-  // SQLite while the operator believes the records go to ClickHouse.
-  if (cfg.storage === 'clickhouse') p.push('storage: clickhouse is not available in this version (only sqlite); see the README');
   const nokia = ['proto', 'src_ip', 'src_port', 'nat_ip', 'nat_port', 'dst_ip', 'dst_port', 'skip'];
   const badNokia = cfg.nokia_flow_fields.filter((f) => !nokia.includes(f));
   if (badNokia.length) p.push(`nokia_flow_fields: unknown field(s) ${badNokia.join(', ')} (allowed: ${nokia.join(', ')})`);

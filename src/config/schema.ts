@@ -7,6 +7,7 @@ export type KeyKind =
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'listen' } // comma-separated host:port list, may be empty
+  | { type: 'address' } // one host:port
   | { type: 'strings' } // list of strings (YAML list, or comma-separated in the environment)
   | { type: 'devices' }; // map of device address → { name, vendor, timezone }
 
@@ -50,12 +51,11 @@ export const SCHEMA = {
   spool_max_bytes: { kind: { type: 'int', min: 65_536, max: Number.MAX_SAFE_INTEGER }, default: 20 * 2 ** 30, help: 'uncommitted spool beyond which TCP pauses and UDP drops' },
   spool_degraded_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 256 * 2 ** 20, help: 'uncommitted spool beyond which /health says degraded' },
   cold_min_free_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 1 * 2 ** 30, help: 'free space on the cold disk below which /health says degraded' },
-  web_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5000', help: 'web console (behind nginx)' },
+  web_listen: { kind: { type: 'address' }, default: '127.0.0.1:5000', help: 'web console address, host:port (behind nginx)' },
   timezone: { kind: { type: 'string' }, default: 'America/Sao_Paulo', help: 'IANA zone for times shown and typed in the console, and for zone-less log headers' },
   devices: { kind: { type: 'devices' }, default: {}, help: 'per-device settings keyed by sender address: name, vendor pin, timezone' },
   nokia_flow_fields: { kind: { type: 'strings' }, default: [], help: 'Nokia SR OS flow-log field order (the format is not public): proto, src_ip, src_port, nat_ip, nat_port, dst_ip, dst_port, skip' },
-  storage: { kind: { type: 'enum', values: ['sqlite', 'clickhouse'] }, default: 'sqlite', help: 'storage engine' },
-  clickhouse_url: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'ClickHouse HTTP endpoint when storage is clickhouse' },
+  storage: { kind: { type: 'enum', values: ['sqlite'] }, default: 'sqlite', help: 'storage engine (the stores in src/store/index.ts)' },
   language: { kind: { type: 'enum', values: ['pt-BR', 'en'] }, default: 'pt-BR', help: 'console language' },
   session_idle_timeout_min: { kind: { type: 'int', min: 1, max: 1440 }, default: 30, help: 'console session idle timeout' },
 } as const satisfies Record<string, KeySpec>;
@@ -68,48 +68,23 @@ export interface DeviceConfig {
   timezone: string | null;
 }
 
-export interface Config {
-  hot_storage_dir: string;
-  cold_storage_dir: string;
-  users_db_path: string;
-  batch_size: number;
-  batch_timeout_sec: number;
-  batch_max_lines: number;
-  db_journal_mode: 'WAL' | 'DELETE' | 'TRUNCATE';
-  db_synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
-  db_cache_size_mib: number;
-  db_max_page_count: number;
-  log_retention_days: number;
-  seal_grace_sec: number;
-  seal_reopen_delay_sec: number;
-  enable_audit_log: boolean;
-  noise_filters: readonly string[];
-  syslog_udp_listen: readonly string[];
-  syslog_tcp_listen: readonly string[];
-  syslog_tls_listen: readonly string[];
-  tls_cert_file: string;
-  tls_key_file: string;
-  tls_ca_file: string;
-  udp_recv_buffer_bytes: number;
-  tcp_max_frame_bytes: number;
-  tcp_max_connections: number;
-  tcp_idle_timeout_sec: number;
-  tail_file: string;
-  tail_poll_ms: number;
-  spool_fsync: 'always' | 'interval' | 'never';
-  spool_fsync_interval_ms: number;
-  spool_segment_bytes: number;
-  spool_max_bytes: number;
-  spool_degraded_bytes: number;
-  cold_min_free_bytes: number;
-  web_listen: readonly string[];
-  timezone: string;
-  devices: Readonly<Record<string, DeviceConfig>>;
-  nokia_flow_fields: readonly string[];
-  storage: 'sqlite' | 'clickhouse';
-  clickhouse_url: string;
-  language: 'pt-BR' | 'en';
-  session_idle_timeout_min: number;
+/** The value type a key of kind K holds once loaded. */
+type ValueOf<K extends KeyKind> = K extends { type: 'string' } | { type: 'address' }
+  ? string
+  : K extends { type: 'int' }
+    ? number
+    : K extends { type: 'bool' }
+      ? boolean
+      : K extends { type: 'enum'; values: readonly (infer V)[] }
+        ? V
+        : K extends { type: 'listen' } | { type: 'strings' }
+          ? readonly string[]
+          : K extends { type: 'devices' }
+            ? Readonly<Record<string, DeviceConfig>>
+            : never;
+
+/** The loaded configuration: one field per SCHEMA key, typed from its kind. */
+export type Config = { [K in ConfigKey]: ValueOf<(typeof SCHEMA)[K]['kind']> } & {
   /** Where the file was read from, or null for defaults only. */
   readonly source: string | null;
-}
+};

@@ -28,7 +28,7 @@ import type { Stats } from '../core/counters.js';
 import { DAY_MS, dayStart } from '../store/codes.js';
 import { sha256File } from '../core/hash.js';
 import { ManifestWriter, latestByDay, manifestPath, type ManifestEntry } from './manifest.js';
-import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { DayFiles } from '../store/store.js';
 import { fsyncDir } from '../core/fs.js';
 
 const MAX_RESEAL_DELAY_MS = 7 * DAY_MS;
@@ -58,7 +58,7 @@ export class Sealer {
 
   constructor(
     private readonly cfg: Pick<Config, 'cold_storage_dir' | 'seal_grace_sec' | 'seal_reopen_delay_sec'>,
-    private readonly store: SqliteStore,
+    private readonly store: DayFiles,
     private readonly stats: Stats,
     private readonly log: SealLog,
   ) {

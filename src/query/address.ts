@@ -23,8 +23,8 @@
 // (GROUP BY key, then inside address) was measured slower: sorting 40 k rows of one address took
 // ~30 ms before any output, where the scan takes ~10 ms.
 import { ipFromDb, protoName } from '../store/codes.js';
-import { isBlockRow } from '../store/sqlite/ports.js';
-import { OPEN_KEY_SPAN, type DayReader, type NatRow } from '../store/sqlite/read.js';
+import { isBlockRow } from '../store/codes.js';
+import { OPEN_KEY_SPAN, type DayView, type NatRow } from '../store/store.js';
 import { candidateOfRow, type Candidate } from './candidate.js';
 import { SESSION_MAX_AGE_MS, Timelines, toEvent, type EndReason, type Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
@@ -32,7 +32,7 @@ import { protoMatches } from './walk.js';
 
 export interface AddressQuery {
   /** Day files from the first day the rules need, oldest first. */
-  readers: DayReader[];
+  readers: DayView[];
   natIp: number | Buffer;
   /** First time read (ms): every row of the address from there on. */
   from: number;
@@ -78,7 +78,7 @@ interface Rep {
   port: number;
   proto: number;
   ord: number;
-  reader: DayReader;
+  reader: DayView;
   row: NatRow | null;
 }
 
@@ -118,7 +118,7 @@ class Fold {
     return r.row;
   }
 
-  add(src: string, kind: 'session' | 'block', start: number, end: number, count: number, exact: boolean, reason: EndReason, t: number, natPort: number, portEnd: number | null, srcPort: number | null, code: number, ord: number, reader: DayReader, row: NatRow | null): void {
+  add(src: string, kind: 'session' | 'block', start: number, end: number, count: number, exact: boolean, reason: EndReason, t: number, natPort: number, portEnd: number | null, srcPort: number | null, code: number, ord: number, reader: DayView, row: NatRow | null): void {
     const proto = code % 1024;
     const sp = kind === 'block' ? null : srcPort;
     let a = this.by.get(src);
@@ -129,7 +129,7 @@ class Fold {
   }
 
   /** Makes the interval given a's representative if it comes before the one a has (a Rep is built only then, or on a tie). */
-  offer(a: Totals, kind: 'session' | 'block', start: number, end: number, t: number, port: number, proto: number, ord: number, reader: DayReader, row: NatRow | null): void {
+  offer(a: Totals, kind: 'session' | 'block', start: number, end: number, t: number, port: number, proto: number, ord: number, reader: DayView, row: NatRow | null): void {
     const r = a.rep;
     const d = start - r.start || end - r.end || t - r.t || port - r.port || proto - r.proto;
     if (d > 0) return;

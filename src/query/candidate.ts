@@ -2,7 +2,7 @@
 // its original line: read with the answer, or left for later (LookupInput.raw false) and read by
 // fillRaw when the console shows or exports it.
 import { ipFromDb, protoName } from '../store/codes.js';
-import type { DayReader, NatRow } from '../store/sqlite/read.js';
+import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 
@@ -58,7 +58,7 @@ type Pending = Candidate & { [RAW_ID]?: number };
  * Read the original lines `cands` left unread, from the day files `get` opens. Candidates that have
  * theirs already are left alone; a day file gone since leaves raw ''.
  */
-export function fillRawFrom(cands: readonly Candidate[], get: (day: string) => DayReader | null): void {
+export function fillRawFrom(cands: readonly Candidate[], get: (day: string) => DayView | null): void {
   const todo = cands.filter(rawPending) as Pending[];
   // Day by day, in row id order: neighbouring lines share what the reader has inflated.
   const ref = (c: Pending) => c[RAW_ID]! % 2 ** 32;
@@ -90,7 +90,7 @@ export function candidateOf(iv: Interval, tz: string, withRaw = true): Candidate
 }
 
 /** A candidate for `iv` whose first record is `row` of day file `r`. */
-export function candidateOfRow(row: NatRow, r: DayReader, iv: Pick<Interval, 'kind' | 'holder' | 'start' | 'end' | 'count' | 'start_exact' | 'end_reason'>, tz: string, withRaw: boolean): Candidate {
+export function candidateOfRow(row: NatRow, r: DayView, iv: Pick<Interval, 'kind' | 'holder' | 'start' | 'end' | 'count' | 'start_exact' | 'end_reason'>, tz: string, withRaw: boolean): Candidate {
   const block = iv.kind === 'block';
   const port = row.nat_port < 0 ? null : row.nat_port;
   const c: Pending = {

@@ -14,7 +14,7 @@
 // [T − w, T + w]. Absence of a match proves something only when the owner was talking.
 import type { Config } from '../config/load.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../store/codes.js';
-import { DayReader } from '../store/sqlite/read.js';
+import { openDay, type DayView } from '../store/index.js';
 import { addressCandidates } from './address.js';
 import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
 import { QueryError } from './errors.js';
@@ -82,10 +82,10 @@ export interface Answer {
  * Day files kept open between requests: opening one and preparing its statements costs a few
  * milliseconds, more than a port lookup. A request takes the readers it needs (ReaderPool) and gives
  * them back; the most recently used `max` stay open. A reader whose file was removed or replaced is
- * closed, one the committer wrote to refreshes its caches (DayReader.current).
+ * closed, one the committer wrote to refreshes its caches (DayView.current).
  */
 export class ReaderCache {
-  private readonly idle = new Map<string, { r: DayReader; at: number }>();
+  private readonly idle = new Map<string, { r: DayView; at: number }>();
   /** Readers idle longer than this are closed (a removed file's space is freed only when closed). */
   static readonly IDLE_MS = 60_000;
   /** Idle readers are also closed on a timer: an open reader blocks the sealer's switch out of WAL. */
@@ -95,7 +95,7 @@ export class ReaderCache {
     this.timer.unref();
   }
 
-  take(day: string): DayReader | null {
+  take(day: string): DayView | null {
     this.sweep();
     const r = this.idle.get(day)?.r;
     if (r) {
@@ -103,10 +103,10 @@ export class ReaderCache {
       if (r.current()) return r;
       r.close();
     }
-    return DayReader.open(this.dir, day);
+    return openDay(this.dir, day);
   }
 
-  give(r: DayReader): void {
+  give(r: DayView): void {
     if (this.idle.has(r.day)) return r.close();
     this.idle.set(r.day, { r, at: Date.now() });
     while (this.idle.size > this.max) this.drop(this.idle.keys().next().value as string);
@@ -129,13 +129,13 @@ export class ReaderCache {
 
 /** Day readers shared by the lookups of one request (a bulk answer opens each day file once). */
 export class ReaderPool {
-  private readonly readers = new Map<string, DayReader | null>();
+  private readonly readers = new Map<string, DayView | null>();
   constructor(readonly dir: string, private readonly cache?: ReaderCache) {}
 
   /** The reader of a day, in a read transaction until close(): one request reads one state of each file. */
-  get(day: string): DayReader | null {
+  get(day: string): DayView | null {
     if (!this.readers.has(day)) {
-      const r = this.cache ? this.cache.take(day) : DayReader.open(this.dir, day);
+      const r = this.cache ? this.cache.take(day) : openDay(this.dir, day);
       try {
         r?.begin();
       } catch (err) {
@@ -179,12 +179,12 @@ export function daysBetween(from: number, to: number): string[] {
 
 interface Ctx {
   pool: ReaderPool;
-  used: DayReader[];
+  used: DayView[];
   missing: string[];
 }
 
-function readersFor(ctx: Ctx, days: string[]): DayReader[] {
-  const out: DayReader[] = [];
+function readersFor(ctx: Ctx, days: string[]): DayView[] {
+  const out: DayView[] = [];
   for (const d of days) {
     const r = ctx.pool.get(d);
     if (r) {
@@ -196,7 +196,7 @@ function readersFor(ctx: Ctx, days: string[]): DayReader[] {
 }
 
 /** How a port walk opens the day after the window (absent is not "missing") and records the days it read from. */
-function walkDays(ctx: Ctx, to: number): { next: () => DayReader | null; use: (r: DayReader) => void } {
+function walkDays(ctx: Ctx, to: number): { next: () => DayView | null; use: (r: DayView) => void } {
   return {
     next: () => ctx.pool.get(dayOf(dayStart(dayOf(to)) + DAY_MS)),
     use: (r) => {

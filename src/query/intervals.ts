@@ -25,8 +25,7 @@
 // record (Juniper PBA INTERIM, MX ACTIVE) far more often than daily; a block with neither release nor
 // interim for 24 h is taken as gone. A longer max age only widens intervals (more candidates, never
 // fewer), so these are the values to change, with a config key, if a deployment needs it.
-import type { NatRow } from '../store/sqlite/read.js';
-import type { DayReader } from '../store/sqlite/read.js';
+import type { DayView, NatRow } from '../store/store.js';
 import { ipFromDb } from '../store/codes.js';
 
 export const SESSION_MAX_AGE_MS = 24 * 3600_000;
@@ -50,7 +49,7 @@ export interface Ev {
   holder: string;
   dst: string;
   row: NatRow;
-  reader: DayReader;
+  reader: DayView;
 }
 
 /** Who held a key, from when to when, and the records behind it. */
@@ -68,7 +67,7 @@ export interface Interval {
 const OPEN_EVENTS = new Set([0, 2, 4]);
 
 /** Build the event for a nat row of `reader`, or null when it carries no inside address. */
-export function toEvent(row: NatRow, reader: DayReader): Ev | null {
+export function toEvent(row: NatRow, reader: DayView): Ev | null {
   const event = Math.floor((row.code % 65536) / 1024);
   const block = row.port_end != null || event === 2 || event === 3;
   const src = row.src_ip == null ? null : ipFromDb(row.src_ip);

@@ -17,18 +17,17 @@
 // After the window, hours are read forward while an interval is still open (its end is the next
 // holder's record or the max age), into the next day file if need be.
 import { DAY_MS, PROTO_NONE } from '../store/codes.js';
-import { classesFor, isBlockRow, portClass } from '../store/sqlite/ports.js';
-import { HOUR_MS } from '../store/sqlite/schema.js';
-import type { DayReader, NatRow, PortHours } from '../store/sqlite/read.js';
+import { HOUR_MS, classesFor, isBlockRow, portClass } from '../store/codes.js';
+import type { DayView, NatRow, PortHours } from '../store/store.js';
 import { BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, SESSION_MAX_AGE_MS, toEvent, type Ev, type Timelines } from './intervals.js';
 
 export interface PortWalk {
   /** Day files from the first day the rules need to T's day, oldest first (missing days left out). */
-  readers: DayReader[];
+  readers: DayView[];
   /** The day file after the window's last day, opened only when a record there may still matter. */
-  next: () => DayReader | null;
+  next: () => DayView | null;
   /** Called for each day file a fed record came from (the answer's days_used). */
-  use: (r: DayReader) => void;
+  use: (r: DayView) => void;
   natIp: number | Buffer;
   port: number;
   /** Protocol filter (IANA number) or null. */
@@ -38,7 +37,7 @@ export interface PortWalk {
 }
 
 interface Slot {
-  r: DayReader;
+  r: DayView;
   h: number;
   /** Start of the hour (ms). */
   s: number;
@@ -57,7 +56,7 @@ export function protoMatches(want: number | null, code: number): boolean {
   return p === want || p === PROTO_NONE;
 }
 
-function slotsOf(r: DayReader, w: PortWalk): Slot[] {
+function slotsOf(r: DayView, w: PortWalk): Slot[] {
   const hours = r.portHours(w.natIp, w.port, MAX_BLOCK_PORTS);
   const last = r.lastRowTime(w.natIp);
   return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, hours, last }));
@@ -111,7 +110,7 @@ function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
  * is read once a walk (`files`): the index seeks by first port, not time, so an hour's read would
  * cost the whole day's blocks of that port range.
  */
-function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayReader, NatRow[]>, whole = false): void {
+function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayView, NatRow[]>, whole = false): void {
   if (!whole && !blockHour(sl)) return;
   let rows: NatRow[];
   if (sl.r.blockIndex) {
@@ -147,7 +146,7 @@ export function pinned(evs: readonly Ev[], lo: number): number {
 /** Feed `tl` every record of w.natIp:w.port the intervals overlapping [lo, hi] depend on. */
 export function walkPort(tl: Timelines, w: PortWalk): void {
   const slots = w.readers.flatMap((r) => slotsOf(r, w));
-  const files = new Map<DayReader, NatRow[]>();
+  const files = new Map<DayView, NatRow[]>();
   let hiIdx = -1;
   while (hiIdx + 1 < slots.length && slots[hiIdx + 1]!.s <= w.hi) hiIdx++;
 

@@ -98,6 +98,7 @@ function compressV6(parts: string[]): string {
 }
 
 export const DAY_MS = 86_400_000;
+export const HOUR_MS = 3_600_000;
 
 let lastDay = { start: NaN, name: '' };
 
@@ -114,3 +115,21 @@ export function dayStart(day: string): number {
 }
 
 export const DAY_FILE_RE = /^(\d{4}-\d{2}-\d{2})\.db$/;
+
+/** Summary class of a nat row's protocol (code % 1024). */
+export function portClass(proto: number): 0 | 1 | 2 {
+  return proto === 6 ? 0 : proto === 17 ? 1 : 2;
+}
+
+/** Classes a protocol filter reads (rows of protocol `want` or none; null: all). */
+export function classesFor(want: number | null): (0 | 1 | 2)[] {
+  if (want == null) return [0, 1, 2];
+  const c = portClass(want);
+  return want === PROTO_NONE || c === 2 ? [2] : [c, 2];
+}
+
+/** Whether a nat row is a port block (a range, or a block event without one). */
+export function isBlockRow(blockEnd: number | null, code: number): boolean {
+  const event = Math.floor((code % 65536) / 1024);
+  return blockEnd != null || event === 2 || event === 3;
+}

@@ -14,7 +14,8 @@ import { protoMatches } from '../../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode, protoName } from '../../src/store/codes.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { commitWithLateLines } from '../helpers/late.js';
-import { DayReader, type NatRow } from '../../src/store/sqlite/read.js';
+import type { NatRow } from '../../src/store/store.js';
+import { DayReader } from '../../src/store/sqlite/read.js';
 import { HOUR_MS } from '../../src/store/sqlite/schema.js';
 
 const D0 = Date.parse('2026-04-10T00:00:00Z');

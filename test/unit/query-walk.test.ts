@@ -16,7 +16,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DayFile, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { commitWithLateLines } from '../helpers/late.js';
 import { dayMask, hasPort, SEAL_GRACE_MS } from '../../src/store/sqlite/ports.js';
-import { DayReader, type NatRow } from '../../src/store/sqlite/read.js';
+import type { NatRow } from '../../src/store/store.js';
+import { DayReader } from '../../src/store/sqlite/read.js';
 import { HOUR_MS } from '../../src/store/sqlite/schema.js';
 
 const D0 = Date.parse('2026-04-10T00:00:00Z');

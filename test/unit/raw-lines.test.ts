@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipToDb } from '../../src/store/codes.js';
 import { DayFile, isChunked, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { DayReader, type NatRow } from '../../src/store/sqlite/read.js';
+import type { NatRow } from '../../src/store/store.js';
+import { DayReader } from '../../src/store/sqlite/read.js';
 
 const DAY = '2026-04-10';
 const T0 = Date.parse(`${DAY}T01:00:00Z`);

@@ -8,6 +8,9 @@ import { fault } from '../../config/fault.js';
 import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+import type { DayCommitResult, DayLine, NatRow } from '../store.js';
+
+export type { DayCommitResult, DayLine, NatRow };
 
 /** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
 const INSERT_ROWS = 32;
@@ -47,28 +50,7 @@ export interface DayOptions {
   readonly?: boolean;
 }
 
-/** One spooled message destined for this day. */
-export interface DayLine {
-  /** Spool end position of the message (for exactly-once). */
-  end: number;
-  payload: Buffer;
-  device: string;
-  /** ms since epoch used to file unparsed/ignored lines. */
-  time: number;
-  status: 'records' | 'unparsed' | 'ignored';
-  vendor: string | null;
-  reason: string | null;
-  /** Records of this day from this message. */
-  records: NatRecord[];
-}
 
-export interface DayCommitResult {
-  records: number;
-  lines: number;
-  unparsed: number;
-  ignored: number;
-  skipped: number;
-}
 
 export class DayFile {
   readonly db: Database.Database;
@@ -367,19 +349,6 @@ export class DayFile {
   }
 }
 
-export interface NatRow {
-  nat_ip: number | Buffer;
-  nat_port: number;
-  t: number;
-  id: number;
-  port_end: number | null;
-  src_ip: number | Buffer | null;
-  src_port: number | null;
-  dst_ip: number | Buffer | null;
-  dst_port: number | null;
-  code: number;
-  device: number;
-}
 
 export interface StoredRecord extends Omit<NatRecord, 'host' | 'time'> {
   time: number;

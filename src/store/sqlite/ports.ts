@@ -52,7 +52,9 @@
 // "sealed ⇒ complete" across crashes. A reader that takes an hour for unsealed must read its piece
 // rows in the same snapshot as the meta it took that from (the seal deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
-import { PROTO_NONE } from '../codes.js';
+import { classesFor, isBlockRow, portClass } from '../codes.js';
+
+export { classesFor, isBlockRow, portClass };
 import { BLOCK_ROW_SQL, HOUR_MS, summariesCurrent } from './schema.js';
 
 export const PART_BITS = 12;
@@ -79,17 +81,7 @@ const DAY_PART_SIZE = 1 << DAY_PART_BITS;
 const DAY_DENSE = (DAY_PART_SIZE * 3) / 4;
 const DAY_RETRY_MS = 10 * 60_000;
 
-/** Summary class of a nat row's protocol (code % 1024). */
-export function portClass(proto: number): 0 | 1 | 2 {
-  return proto === 6 ? 0 : proto === 17 ? 1 : 2;
-}
 
-/** Classes a protocol filter reads (rows of protocol `want` or none; null: all). */
-export function classesFor(want: number | null): (0 | 1 | 2)[] {
-  if (want == null) return [0, 1, 2];
-  const c = portClass(want);
-  return want === PROTO_NONE || c === 2 ? [2] : [c, 2];
-}
 
 /**
  * Whether a summary blob holds offset `off` (0 … 4095). A 1-byte blob is the byte of `off` cut from a
@@ -202,11 +194,6 @@ export interface PortRow {
   t: number;
 }
 
-/** Whether a nat row is a port block (a range, or a block event without one). */
-export function isBlockRow(blockEnd: number | null, code: number): boolean {
-  const event = Math.floor((code % 65536) / 1024);
-  return blockEnd != null || event === 2 || event === 3;
-}
 
 type Parts = Map<string, { natIp: number | Buffer; part: number; cls: number; hour: number; p: PartBits }>;
 

@@ -7,39 +7,14 @@ import { join } from 'node:path';
 import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart } from '../codes.js';
-import { chunkLines, chunkOf, DayFile, isChunked, lineAt, type NatRow } from './dayfile.js';
+import { chunkLines, chunkOf, DayFile, isChunked, lineAt } from './dayfile.js';
 import { BLOCK_ROW_SQL, MAX_RECORDS_PER_LINE, RAW_BLOCK, summariesCurrent } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { ALL_HOURS, DAY_PART_BITS, dayMask, hasPort, PART_BITS, PIECE_BASE, PIECE_MS, PIECES_PER_HOUR, secondsOf, TIME_PART_BITS } from './ports.js';
+import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan, type PortHours } from '../store.js';
 
-/** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
-export interface PortHours {
-  /** Bit h: hour h is sealed, so the masks below are exact for it; unsealed hours may hold anything. */
-  sealed: number;
-  /** Per summary class (tcp, udp, other), bit h: sealed hour h has the port. */
-  cls: [number, number, number];
-  /** Bit h: sealed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
-  blocks: number;
-}
 
-export type { NatRow } from './dayfile.js';
 
-/**
- * The session opens of one public address as DayReader.ipOpens returns them: per row, in the file's
- * order, a packed key and time and its holder, in typed arrays (see READ_SQL.ipOpens).
- */
-export interface OpenScan {
-  /** Rows read: the first n entries of the arrays (which the reader's next ipOpens overwrites). */
-  n: number;
-  /** t·OPEN_KEY_SPAN + (nat_port + 1)·1024 + protocol (t since the day's start). */
-  keys: Float64Array;
-  /**
-   * IPv4 inside address: src_ip·2^17 + (src_port + 1, 0 without port). IPv6: −1 − the number the
-   * caller's intern gave 'hex(src_ip)|src_port' (one table for every file of an answer, so a holder
-   * is the same number in each).
-   */
-  holders: Float64Array;
-}
 
 /** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
 const KEEP_OPENS = 1 << 17;
@@ -47,11 +22,6 @@ const KEEP_OPENS = 1 << 17;
 /** The aggregate function READ_SQL.ipOpens hands its rows to (DayReader registers it on its connection). */
 const OPENS_FN = 'megalog_opens';
 
-/**
- * Span of a session key, (nat_port + 1)·1024 + protocol, in OpenScan.keys: 65,537·1024. Times within
- * a day (< 2^27 ms) times this stay below 2^53, so the packed value is an exact double.
- */
-export const OPEN_KEY_SPAN = 65_537 * 1024;
 
 /**
  * A session open with an inside address (events 0 and 4: session and mapping creates, no block): the
@@ -140,7 +110,7 @@ type DayRow = { cls: 0 | 1 | 2; hours: Buffer };
 const FOCUS_SQL = 'SELECT * FROM nat WHERE nat_ip = ? AND t >= ? AND t < ? AND (port_end IS NOT NULL OR nat_port IN (SELECT value FROM json_each(?))) ORDER BY t, nat_port, id';
 
 /** One day file opened read-only, with its statements prepared and its device table loaded. */
-export class DayReader {
+export class DayReader implements DayView {
   readonly file: DayFile;
   readonly start: number;
   private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement } & { focusIn?: Database.Statement };

@@ -46,7 +46,7 @@ import type Database from 'better-sqlite3';
 export const SCHEMA_VERSION = 2;
 export const RAW_BLOCK = 1024;
 export const MAX_RECORDS_PER_LINE = 64;
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '../codes.js';
 /** id = raw_ref + k·ID_RECORD_STEP (schema ≥ 2). */
 export const ID_RECORD_STEP = 2 ** 32;
 

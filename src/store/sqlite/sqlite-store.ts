@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
 import { SEAL_GRACE_MS } from './ports.js';
-import { DayFile, type DayCommitResult, type DayLine, type RawBlocks } from './dayfile.js';
+import { diskOf } from '../../core/fs.js';
+import type { DayCommitResult, DayFiles, DayLine, Prepared, Store } from '../store.js';
+import { DayFile, RawBlocks } from './dayfile.js';
+
+export { diskOf };
 
 const MAX_OPEN = 4;
 
@@ -17,7 +21,8 @@ export interface DayInfo {
   bytes: number;
 }
 
-export class SqliteStore {
+export class SqliteStore implements Store, DayFiles {
+  readonly dayFiles: DayFiles = this;
   private readonly open = new Map<string, DayFile>();
   private readonly dirty = new Set<string>();
   /** Day files found unreadable and moved aside (reported in health and logs). */
@@ -77,8 +82,13 @@ export class SqliteStore {
     return this.open.get(day)?.rawDict ?? null;
   }
 
-  commitDay(day: string, lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
-    const r = this.day(day).commit(lines, batchEnd, blocks);
+  /** Deflate the day's original lines in libuv's thread pool, with the file's dictionary when it has one. */
+  prepare(day: string, lines: DayLine[], onReady: () => void): Prepared {
+    return new RawBlocks(lines, onReady, this.rawDictionary(day));
+  }
+
+  commitDay(day: string, lines: DayLine[], batchEnd: number, prepared?: Prepared): DayCommitResult {
+    const r = this.day(day).commit(lines, batchEnd, prepared as RawBlocks | undefined);
     this.dirty.add(day);
     for (const [d, f] of this.open) if (d < day) this.sealIfOver(f);
     return r;
@@ -235,6 +245,14 @@ export class SqliteStore {
     return removed;
   }
 
+  recordsOf(day: string): number {
+    return this.day(day).counters().records;
+  }
+
+  isFull(err: unknown): boolean {
+    return isDiskFull(err);
+  }
+
   coldDisk(): { total_bytes: number; free_bytes: number } | null {
     return diskOf(this.cfg.cold_storage_dir);
   }
@@ -246,14 +264,6 @@ export class SqliteStore {
   }
 }
 
-export function diskOf(dir: string): { total_bytes: number; free_bytes: number } | null {
-  try {
-    const s = statfsSync(dir);
-    return { total_bytes: s.blocks * s.bsize, free_bytes: s.bavail * s.bsize };
-  } catch {
-    return null;
-  }
-}
 
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';

@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/daemon.js';
 describe('configuration', () => {
   it('has the original guide defaults', () => {
     const c = loadConfig({ file: null, env: {} });
-    expect(c).toMatchObject({ batch_size: 500, batch_timeout_sec: 10, db_journal_mode: 'WAL', log_retention_days: 365, web_listen: ['127.0.0.1:5000'] });
+    expect(c).toMatchObject({ batch_size: 500, batch_timeout_sec: 10, db_journal_mode: 'WAL', log_retention_days: 365, web_listen: '127.0.0.1:5000' });
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -42,7 +42,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { MEGALOG_TIMEZONE: 'Mars/Olympus' } })).toThrow(/timezone: unknown IANA time zone/);
     expect(() => loadConfig({ env: { MEGALOG_SYSLOG_TLS_LISTEN: '127.0.0.1:6514' } })).toThrow(/needs tls_cert_file and tls_key_file/);
     expect(() => loadConfig({ env: { MEGALOG_NOKIA_FLOW_FIELDS: 'proto,src_ip,bogus' } })).toThrow(/nokia_flow_fields: unknown field\(s\) bogus/);
-    // the design's key, not built yet: refused rather than silently stored into SQLite
-    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'http://127.0.0.1:8123' } })).toThrow(/storage: clickhouse is not available in this version/);
+    // a store that is not built: refused with the list of stores there are, never silently SQLite
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse' } })).toThrow(/storage: must be one of sqlite/);
+    expect(() => loadConfig({ env: { MEGALOG_WEB_LISTEN: '127.0.0.1:5000,127.0.0.1:5001' } })).toThrow(/web_listen: .* is not host:port/);
   });
 });

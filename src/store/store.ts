@@ -1,0 +1,201 @@
+// The storage seam. The committer writes through `Store`; the query engine reads one day at a time
+// through `DayView`; the sealer hashes and protects `DayFiles`. Implementations live one folder each
+// (sqlite/ today) and are chosen by `storage:` in the registry, store/index.ts.
+//
+// The read side speaks in rows of the record model (store/codes.ts: integer addresses, protocol and
+// event codes) so that the engine's interval logic is one piece of code whatever the store.
+import type { NatRecord } from '../parse/types.js';
+
+/** One spooled message destined for this day. */
+export interface DayLine {
+  /** Spool end position of the message (for exactly-once). */
+  end: number;
+  payload: Buffer;
+  device: string;
+  /** ms since epoch used to file unparsed/ignored lines. */
+  time: number;
+  status: 'records' | 'unparsed' | 'ignored';
+  vendor: string | null;
+  reason: string | null;
+  /** Records of this day from this message. */
+  records: NatRecord[];
+}
+
+export interface NatRow {
+  nat_ip: number | Buffer;
+  nat_port: number;
+  t: number;
+  id: number;
+  port_end: number | null;
+  src_ip: number | Buffer | null;
+  src_port: number | null;
+  dst_ip: number | Buffer | null;
+  dst_port: number | null;
+  code: number;
+  device: number;
+}
+
+/** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
+export interface PortHours {
+  /** Bit h: hour h is sealed, so the masks below are exact for it; unsealed hours may hold anything. */
+  sealed: number;
+  /** Per summary class (tcp, udp, other), bit h: sealed hour h has the port. */
+  cls: [number, number, number];
+  /** Bit h: sealed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
+  blocks: number;
+}
+
+/**
+ * The session opens of one public address as DayReader.ipOpens returns them: per row, in the file's
+ * order, a packed key and time and its holder, in typed arrays (see READ_SQL.ipOpens).
+ */
+export interface OpenScan {
+  /** Rows read: the first n entries of the arrays (which the reader's next ipOpens overwrites). */
+  n: number;
+  /** t·OPEN_KEY_SPAN + (nat_port + 1)·1024 + protocol (t since the day's start). */
+  keys: Float64Array;
+  /**
+   * IPv4 inside address: src_ip·2^17 + (src_port + 1, 0 without port). IPv6: −1 − the number the
+   * caller's intern gave 'hex(src_ip)|src_port' (one table for every file of an answer, so a holder
+   * is the same number in each).
+   */
+  holders: Float64Array;
+}
+
+/**
+ * Span of a session key, (nat_port + 1)·1024 + protocol, in OpenScan.keys: 65,537·1024. Times within
+ * a day (< 2^27 ms) times this stay below 2^53, so the packed value is an exact double.
+ */
+export const OPEN_KEY_SPAN = 65_537 * 1024;
+
+/** What one day's share of a batch came to, once committed. */
+export interface DayCommitResult {
+  records: number;
+  lines: number;
+  unparsed: number;
+  ignored: number;
+  skipped: number;
+}
+
+/** Work started on a day's share of a batch before its commit (compressing the original lines off this thread). */
+export interface Prepared {
+  /** Parts still being prepared; 0 when ready. */
+  readonly pending: number;
+}
+
+/** The write side: what the committer needs. */
+export interface Store {
+  /** Highest spool position that a committed transaction recorded: the spool resumes from there. */
+  maxCommittedPos(): number;
+  /** Start preparing `lines` for `day` ahead of commitDay; `onReady` once it is done. */
+  prepare(day: string, lines: DayLine[], onReady: () => void): Prepared;
+  /**
+   * Commit a day's share of a batch and the spool position `batchEnd` it reaches, in one transaction:
+   * a replay after a crash skips exactly what was committed (lines at or below the recorded position).
+   */
+  commitDay(day: string, lines: DayLine[], batchEnd: number, prepared?: Prepared): DayCommitResult;
+  /** Records `day` holds (the dashboard's "today"). */
+  recordsOf(day: string): number;
+  /** Make every commit so far durable (fsync); the spool below that point may then be deleted. */
+  syncAll(): void;
+  /** Delete whole days older than `retentionDays` (never rows; a held day stays). Returns the days removed. */
+  applyRetention(retentionDays: number, now?: number): string[];
+  /** Whether a commit error means the store's disk is full (back off and report, do not fail). */
+  isFull(err: unknown): boolean;
+  /** The day files to seal as evidence, when the store keeps days as files. */
+  readonly dayFiles: DayFiles | null;
+  close(): void;
+}
+
+/** Days kept as files, for the sealer (evidence/seal.ts). */
+export interface DayFiles {
+  pathOf(day: string): string;
+  listDayNames(): string[];
+  /** Whether the store has the day open for writing. */
+  isOpen(day: string): boolean;
+  /** Close the day for good before it is sealed: final checkpoint and optimize; its counters. */
+  finishDay(day: string): { records: number; lines: number };
+}
+
+/** The read side: one day of the store, in a read transaction between begin() and end(). */
+export interface DayView {
+  readonly day: string;
+  /** Where the day is kept (the day file's path for SQLite), shown in an answer's days used. */
+  readonly path: string;
+  /** ms since the epoch at which the day starts (UTC). */
+  readonly start: number;
+  /** Block rows are one indexed range away in any hour (else the walk reads them from the port summary). */
+  readonly blockIndex: boolean;
+  /**
+   * Start a read transaction: every statement until end() sees one state of the file, the one the
+   * caches were (re)loaded from. An answer then reads one snapshot even while the committer writes,
+   * and the piece rows an hour's seal deletes cannot vanish between reading meta and reading them.
+   */
+  begin(): void;
+  /** End the read transaction begin() started. */
+  end(): void;
+  /**
+   * For a reader kept open between requests: false when the file was removed or replaced (retention,
+   * restore). Whether the committer wrote since the caches were filled is asked by begin(), inside
+   * the request's snapshot. (Original-line blocks never change once written; their cache stays.)
+   */
+  current(): boolean;
+  /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
+  portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours;
+  /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
+  portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[];
+  /**
+   * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
+   * when that hour has no complete port_time (older writer, or not sealed): read the whole hour.
+   */
+  portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null;
+  /**
+   * For an hour not sealed: the seconds (ascending) at which natIp:port has rows in the hour's
+   * written pieces (ports.ts), and the time (ms since the epoch) up to which they cover it; null when
+   * no piece of the hour is written, or the reader is focused on the address (its hours are read whole).
+   */
+  pieceSeconds(natIp: number | Buffer, port: number, hour: number): { seconds: number[]; until: number } | null;
+  /** Rows of natIp:port in the given seconds (ascending) of the hour starting at `hourMs`, in time order. */
+  portRowsAt(natIp: number | Buffer, port: number, hourMs: number, seconds: readonly number[]): NatRow[];
+  /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */
+  lastRowTime(natIp: number | Buffer): number;
+  /** portRowsIn and blockRowsIn of the same range in one scan, in time order (split with coversBlock). */
+  portOrBlockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[];
+  /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
+  blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[];
+  /**
+   * A subscriber lookup walks many ports of one public address, each walk reading whole hours of the
+   * address (the nat key is (nat_ip, t, nat_port)). While focused, the first walk to ask for an hour
+   * reads the rows of all the focused ports (and the hour's blocks) in one pass, and the others are
+   * served from them. Until unfocus(); ports not focused are read as usual.
+   */
+  focusOn(natIp: number | Buffer, ports: Iterable<number>): void;
+  unfocus(): void;
+  /** Every row of natIp from fromMs on (each port's rows in time order). */
+  ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow>;
+  /**
+   * Session opens of natIp from fromMs on, packed (see OpenScan), in the file's order. `intern` numbers
+   * IPv6 holders (from 0, the same string always the same number).
+   */
+  ipOpens(natIp: number | Buffer, fromMs: number, intern: (holder: string) => number): OpenScan;
+  /** The (ord+1)-th session open (by id) of natIp:natPort/proto at tMs (ms since the epoch). */
+  openAt(natIp: number | Buffer, tMs: number, natPort: number, proto: number, ord: number): NatRow | undefined;
+  /** The rows of natIp from fromMs on that ipOpens leaves out (blocks, closes), in the file's order. */
+  ipOthers(natIp: number | Buffer, fromMs: number): NatRow[];
+  /** The session opens of natIp from fromMs on of the keys ((nat_port + 1)·1024 + protocol) given, in the file's order. */
+  ipKeyOpens(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): NatRow[];
+  /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */
+  srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[];
+  /** Addresses of the devices that logged natIp in this file. */
+  owners(natIp: number | Buffer): string[];
+  /** Whether the device at `address` sent anything (a record or a kept line) with time in [fromMs, toMs]. */
+  deviceActive(address: string, fromMs: number, toMs: number): boolean;
+  deviceAddress(id: number): string;
+  /**
+   * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
+   * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
+   * it up to that line (plus a margin) is inflated, the whole block when that falls short.
+   */
+  rawOf(row: Pick<NatRow, 'id'>): Buffer | null;
+  close(): void;
+}
