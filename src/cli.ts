@@ -1,5 +1,6 @@
 // `megalog` command line: one executable, one subcommand per job (see DESIGN.md "Contracts").
-import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { loadConfig, type Config } from './config/load.js';
+import { startExitStatus } from './core/errors.js';
 import { stderrLog as log } from './core/log.js';
 import { VERSION } from './core/version.js';
 
@@ -83,17 +84,16 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 64; // EX_USAGE
     return;
   }
-  let cfg: Config;
   try {
     const file = args.flags.get('config');
-    cfg = loadConfig({ file: typeof file === 'string' ? file : null });
+    const cfg = loadConfig({ file: typeof file === 'string' ? file : null });
+    const code = await command(cfg, args);
+    if (typeof code === 'number') process.exitCode = code;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(78); // EX_CONFIG
-    }
-    throw err;
+    // A start error is the operator's to fix: its message, its exit status, no stack. Anything else is a bug.
+    const status = startExitStatus(err);
+    if (status === null) throw err;
+    console.error(`megalog ${args.cmd}: ${(err as Error).message}`);
+    process.exit(status);
   }
-  const code = await command(cfg, args);
-  if (typeof code === 'number') process.exitCode = code;
 }

@@ -11,13 +11,8 @@ import type { WebDeps } from '../web/deps.js';
 
 export async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }, log: Log): Promise<void> {
   log('info', `megalog ${VERSION}, config: ${cfg.source ?? 'built-in defaults'} (MEGALOG_* environment applied over it)`);
-  let processor: Processor | null = null;
-  try {
-    if (what.processor) processor = await Processor.start(cfg, log);
-  } catch (err) {
-    log('error', `cannot start: ${(err as Error).message}`);
-    process.exit(1);
-  }
+  // A start error (hot directory locked, a thread that cannot start) reaches cli.ts: one line, its exit status.
+  const processor = what.processor ? await Processor.start(cfg, log) : null;
   if (processor) log('info', `processor ready: ${JSON.stringify(processor.ports)}`);
   let web: { close(): Promise<void>; port: number } | null = null;
   if (what.web) {

@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { StartError } from '../core/errors.js';
 import { isZone } from '../core/time.js';
 import { SCHEMA, type Config, type ConfigKey, type DeviceConfig, type KeySpec } from './schema.js';
 
@@ -10,10 +11,9 @@ export type { Config, DeviceConfig } from './schema.js';
 export { SCHEMA } from './schema.js';
 
 /** Thrown when the configuration cannot be used; `problems` names every bad key. */
-export class ConfigError extends Error {
-  readonly code = 'MEGALOG_ERR_CONFIG';
+export class ConfigError extends StartError {
   constructor(readonly problems: string[], source: string | null) {
-    super(`invalid configuration${source ? ` in ${source}` : ''}:\n  - ${problems.join('\n  - ')}`);
+    super('MEGALOG_ERR_CONFIG', `invalid configuration${source ? ` in ${source}` : ''}:\n  - ${problems.join('\n  - ')}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // One writer per hot directory: the processor, `import` and `restore` refuse to run beside each other.
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { StartError } from './errors.js';
 
 /** Refuse to start when another live process owns this hot directory (two writers would corrupt the spool). */
 export function acquireLock(hotDir: string, what: string): void {
@@ -17,7 +18,7 @@ export function acquireLock(hotDir: string, what: string): void {
       const [pidText, owner] = readFileSync(path, 'utf8').trim().split(' ');
       const pid = Number(pidText);
       if (pid && pid !== process.pid && alive(pid)) {
-        throw Object.assign(new Error(`${hotDir} is in use by ${owner ?? 'megalog'} (pid ${pid}); stop it first`), { code: 'MEGALOG_ERR_LOCKED' });
+        throw new StartError('MEGALOG_ERR_LOCKED', `${hotDir} is in use by ${owner ?? 'megalog'} (pid ${pid}); stop it first`);
       }
       unlinkSync(path); // stale: its owner died
     }

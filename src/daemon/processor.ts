@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
+import { StartError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { CommitterData, FromWorker, Ports, ReceiverData, ToWorker } from '../core/messages.js';
 import { Stats, type DeviceSeen } from '../core/counters.js';
@@ -61,7 +62,7 @@ export class Processor {
           w.off('message', onMsg);
           resolve(m as Extract<FromWorker, { type: K }>);
         } else if (m.type === 'fatal') {
-          reject(Object.assign(new Error(m.msg), { code: 'MEGALOG_ERR_START' }));
+          reject(new StartError('MEGALOG_ERR_START', m.msg));
         } else if (m.type === 'log') this.log(m.level, m.msg);
       };
       w.on('message', onMsg);

@@ -3,6 +3,7 @@
 // cannot take the CPU (and 64 MiB each) away from the processor sharing this machine.
 import { hash, verify, type Options } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
+import { MEGALOG_ERR_HASH_BUSY } from '../core/errors.js';
 
 const ARGON2: Options = { algorithm: 2 /* Argon2id */, memoryCost: 65536, timeCost: 3, parallelism: 1 };
 const HASH_CONCURRENCY = 2;
@@ -16,7 +17,7 @@ export const DEFAULT_ADMIN_PASSWORD = 'admin123';
 
 /** Thrown when too many hashes are already waiting: answer "try again" rather than queue without end. */
 export class HashBusyError extends Error {
-  readonly code = 'MEGALOG_ERR_HASH_BUSY';
+  readonly code = MEGALOG_ERR_HASH_BUSY;
   constructor() {
     super('too many password checks in progress');
   }

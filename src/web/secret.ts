@@ -4,11 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { StartError } from '../core/errors.js';
 
 export const SECRET_MIN_CHARS = 32;
 
-export class SecretKeyError extends Error {
-  readonly code = 'MEGALOG_ERR_SECRET_KEY';
+export class SecretKeyError extends StartError {
+  constructor(message: string) {
+    super('MEGALOG_ERR_SECRET_KEY', message);
+  }
 }
 
 export function resolveSecretKey(explicit: string | undefined, usersDbPath: string): string {
