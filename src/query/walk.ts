@@ -1,8 +1,8 @@
 // The records of one public ip:port that the interval rules need, read hour by hour.
 //
 // The nat key is (nat_ip, t, nat_port), so reading "port P of address A" costs every row of A in the
-// hours read. The port summary (store/sqlite/ports.ts) says in which sealed hours P appears, per
-// protocol class, and port_time at which seconds; only those are read. An hour not sealed yet is read
+// hours read. The port summary (store/sqlite/ports.ts) says in which closed hours P appears, per
+// protocol class, and port_time at which seconds; only those are read. An hour not closed yet is read
 // through its written 5-minute pieces and then the minutes after them (in files with nat_block; else
 // whole). Port blocks come from nat_block, once a file, where the file has it. Sessions are then read backwards from
 // T's hour until the timeline is pinned down before the window, at the first record that opens a new
@@ -42,7 +42,7 @@ interface Slot {
   /** Start of the hour (ms). */
   s: number;
   hours: PortHours;
-  /** Time of the reader's last row of the address: an unsealed hour after it has nothing to read. */
+  /** Time of the reader's last row of the address: an still open hour after it has nothing to read. */
   last: number;
   rows?: Ev[];
   /** An hour read whole (no port_time): the rows of P and the blocks that may cover it, one scan for both. */
@@ -62,12 +62,12 @@ function slotsOf(r: DayView, w: PortWalk): Slot[] {
   return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, hours, last }));
 }
 
-const sealed = (sl: Slot) => (sl.hours.sealed & (1 << sl.h)) !== 0;
-const sessionHour = (sl: Slot, c: number) => (sealed(sl) ? (sl.hours.cls[c]! & (1 << sl.h)) !== 0 : sl.s <= sl.last);
-/** With nat_block any hour's blocks are one range of the index; else the summary says which sealed hours have some. */
-const blockHour = (sl: Slot) => (sealed(sl) && !sl.r.blockIndex ? (sl.hours.blocks & (1 << sl.h)) !== 0 : sl.s <= sl.last);
+const closed = (sl: Slot) => (sl.hours.closed & (1 << sl.h)) !== 0;
+const sessionHour = (sl: Slot, c: number) => (closed(sl) ? (sl.hours.cls[c]! & (1 << sl.h)) !== 0 : sl.s <= sl.last);
+/** With nat_block any hour's blocks are one range of the index; else the summary says which closed hours have some. */
+const blockHour = (sl: Slot) => (closed(sl) && !sl.r.blockIndex ? (sl.hours.blocks & (1 << sl.h)) !== 0 : sl.s <= sl.last);
 
-/** An unsealed hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
+/** An still open hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
 function scanOf(sl: Slot, w: PortWalk): NatRow[] {
   sl.scan ??= sl.r.portOrBlockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS);
   return sl.scan;
@@ -75,17 +75,17 @@ function scanOf(sl: Slot, w: PortWalk): NatRow[] {
 
 /**
  * Session records of port P in a slot (not blocks), as events, read once: only the seconds where
- * port_time has P when the hour has it (sealed, or the pieces written of an hour not sealed, then
+ * port_time has P when the hour has it (closed, or the pieces written of an hour not closed, then
  * the rows after them), else the whole hour of the address.
  */
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
     let rows: NatRow[];
-    // Pieces only with nat_block: without it feedBlocks scans the unsealed hour whole anyway.
-    const pc = !sealed(sl) && sl.r.blockIndex ? sl.r.pieceSeconds(w.natIp, w.port, sl.h) : null;
+    // Pieces only with nat_block: without it feedBlocks scans the still open hour whole anyway.
+    const pc = !closed(sl) && sl.r.blockIndex ? sl.r.pieceSeconds(w.natIp, w.port, sl.h) : null;
     if (pc) rows = sl.r.portRowsAt(w.natIp, w.port, sl.s, pc.seconds).concat(sl.r.portRowsIn(w.natIp, w.port, pc.until, sl.s + HOUR_MS));
-    else if (!sealed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
+    else if (!closed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
     else {
       const secs = sl.r.portSeconds(w.natIp, w.port, sl.h);
       rows = secs ? sl.r.portRowsAt(w.natIp, w.port, sl.s, secs) : sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS);
@@ -118,7 +118,7 @@ function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayView, Na
     if (!all) files.set(sl.r, (all = sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.r.start, sl.r.start + DAY_MS)));
     const from = sl.s - sl.r.start;
     rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
-  } else rows = sealed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
+  } else rows = closed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
   for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
     const ev = toEvent(row, sl.r);

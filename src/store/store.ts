@@ -37,11 +37,11 @@ export interface NatRow {
 
 /** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
 export interface PortHours {
-  /** Bit h: hour h is sealed, so the masks below are exact for it; unsealed hours may hold anything. */
-  sealed: number;
-  /** Per summary class (tcp, udp, other), bit h: sealed hour h has the port. */
+  /** Bit h: hour h is closed, so the masks below are exact for it; still open hours may hold anything. */
+  closed: number;
+  /** Per summary class (tcp, udp, other), bit h: closed hour h has the port. */
   cls: [number, number, number];
-  /** Bit h: sealed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
+  /** Bit h: closed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
   blocks: number;
 }
 
@@ -129,7 +129,7 @@ export interface DayView {
   /**
    * Start a read transaction: every statement until end() sees one state of the file, the one the
    * caches were (re)loaded from. An answer then reads one snapshot even while the committer writes,
-   * and the piece rows an hour's seal deletes cannot vanish between reading meta and reading them.
+   * and the piece rows an hour's close deletes cannot vanish between reading meta and reading them.
    */
   begin(): void;
   /** End the read transaction begin() started. */
@@ -146,11 +146,11 @@ export interface DayView {
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[];
   /**
    * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
-   * when that hour has no complete port_time (older writer, or not sealed): read the whole hour.
+   * when that hour has no complete port_time (older writer, or not closed): read the whole hour.
    */
   portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null;
   /**
-   * For an hour not sealed: the seconds (ascending) at which natIp:port has rows in the hour's
+   * For an hour not closed: the seconds (ascending) at which natIp:port has rows in the hour's
    * written pieces (ports.ts), and the time (ms since the epoch) up to which they cover it; null when
    * no piece of the hour is written, or the reader is focused on the address (its hours are read whole).
    */

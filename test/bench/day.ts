@@ -331,7 +331,7 @@ export async function fillDay(path: string, spec: DaySpec, seal = false): Promis
       f.commit(cur.lines, cur.end, cur.blocks);
       cur = next;
     }
-    if (seal) f.sealDay();
+    if (seal) f.closeAllHours();
     f.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     f.close();

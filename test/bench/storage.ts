@@ -151,7 +151,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     figure({ case: 'growth', name: 'commit rate, whole day', value: (records * 1000) / commitMs, unit: 'rows/s', note: `${records.toLocaleString('en-US')} rows` });
     {
       const t0 = performance.now();
-      f.sealDay();
+      f.closeAllHours();
       figure({ case: 'storage', name: `seal the day's port summary (${total / 1e6} M records)`, value: (performance.now() - t0) / 1000, unit: 's', note: 'last hour and port_day, in the committer thread once a day is over' });
     }
 

@@ -15,7 +15,7 @@ import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../../src/store/code
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DayFile, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { commitWithLateLines } from '../helpers/late.js';
-import { dayMask, hasPort, SEAL_GRACE_MS } from '../../src/store/sqlite/ports.js';
+import { dayMask, hasPort, CLOSE_GRACE_MS } from '../../src/store/sqlite/ports.js';
 import type { NatRow } from '../../src/store/store.js';
 import { DayReader } from '../../src/store/sqlite/read.js';
 import { HOUR_MS } from '../../src/store/sqlite/schema.js';
@@ -318,9 +318,9 @@ describe('whole-day port summary (port_day)', () => {
     f.commit([{ end: 1, payload: Buffer.from('line'), device: '192.0.2.1', time: D0 + HOUR_MS, status: 'records', vendor: 'mikrotik', reason: null, records: [r] }], 1);
     // every write to port_day now fails
     f.db.exec("CREATE TRIGGER no_room BEFORE INSERT ON port_day BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END");
-    expect(() => f.sealDay()).toThrow(/disk is full/);
+    expect(() => f.closeAllHours()).toThrow(/disk is full/);
     expect(Number(f.meta('port_hours'))).toBe(2 ** 24 - 1);
-    expect(() => f.sealDay()).not.toThrow(); // tried again minutes later, not now
+    expect(() => f.closeAllHours()).not.toThrow(); // tried again minutes later, not now
     expect(f.meta('port_day_pos')).toBeUndefined();
     f.close();
     const reader = new DayReader(path, '2026-04-10');
@@ -343,7 +343,7 @@ describe('port summary encoding', () => {
       const ports = [7, 100, 4095, ...Array.from({ length: 1000 }, (_, i) => 4096 + i * 4)];
       const lines: DayLine[] = ports.map((p, i) => ({ end: i + 1, payload: Buffer.from(String(p)), device: 'x', time: t0, status: 'records', vendor: 'mikrotik', reason: null, records: [rec(p, t0)] }));
       // a line an hour later plus the grace seals hour 5
-      lines.push({ end: lines.length + 1, payload: Buffer.from('later'), device: 'x', time: t0, status: 'records', vendor: 'mikrotik', reason: null, records: [rec(9, t0 + HOUR_MS + SEAL_GRACE_MS)] });
+      lines.push({ end: lines.length + 1, payload: Buffer.from('later'), device: 'x', time: t0, status: 'records', vendor: 'mikrotik', reason: null, records: [rec(9, t0 + HOUR_MS + CLOSE_GRACE_MS)] });
       store.commitDay('2026-04-10', lines, lines.length);
       store.close();
       const db = new Database(join(d, '2026-04-10.db'), { readonly: true });

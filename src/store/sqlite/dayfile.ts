@@ -5,7 +5,7 @@ import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../config/fault.js';
-import { PortSummary, SEAL_GRACE_MS, type PortRow } from './ports.js';
+import { PortSummary, CLOSE_GRACE_MS, type PortRow } from './ports.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
@@ -150,9 +150,9 @@ export class DayFile {
     const v1 = this.schemaVersion < 2;
     const ports = this.ports;
     const stats = this.stats;
-    // Record times seal summary hours only up to the wall clock plus the grace (a forged future time
-    // cannot seal an hour early; pieces stop at the wall clock itself, ports.ts).
-    const clock = Date.now() + SEAL_GRACE_MS - this.dayStartMs;
+    // Record times close summary hours only up to the wall clock plus the grace (a forged future time
+    // cannot close an hour early; pieces stop at the wall clock itself, ports.ts).
+    const clock = Date.now() + CLOSE_GRACE_MS - this.dayStartMs;
     const tx = this.db.transaction(() => {
       seen.clear();
       const late: PortRow[] = [];
@@ -189,7 +189,7 @@ export class DayFile {
               if (t > frontier && t <= clock) frontier = t;
               // "other": what READ_SQL.ipOthers reads (an inside address, and a block or not a session open)
               stats?.record(t, device, code % 1024, natIp, srcIp != null && (blockEnd != null || (event !== 0 && event !== 4)));
-              if (ports?.sealedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
+              if (ports?.closedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
               if (srcIp != null && !v1) {
                 const hour = Math.floor(t / HOUR_MS);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
@@ -247,7 +247,7 @@ export class DayFile {
     try {
       tx();
     } catch (err) {
-      // The cached ids, sealed hours and dictionary may name rows the rollback removed.
+      // The cached ids, closed hours and dictionary may name rows the rollback removed.
       this.ports?.reload();
       this.stats?.clear();
       this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
@@ -261,9 +261,9 @@ export class DayFile {
     return res;
   }
 
-  /** Seal the port summary of every hour (the day is over: lookups then read only the hours a port appears in). */
-  sealDay(): void {
-    this.ports?.sealAll();
+  /** Close the port summary of every hour (the day is over: lookups then read only the hours a port appears in). */
+  closeAllHours(): void {
+    this.ports?.closeAll();
   }
 
   private deviceId(address: string): number {

@@ -8,8 +8,8 @@
 //     blocks  1 when a port block whose first port falls in this part was logged in that hour
 //     ports   the ports (port & 4095) logged in that hour: sorted u16 LE offsets while fewer than
 //             256, else a 512-byte bitmap (bit i of byte i >> 3); length 512 means bitmap.
-//   meta port_hours   bit h set = hour h is sealed: its summary is complete, a port absent from it
-//                     has no row in that hour. Unsealed hours are read from nat.
+//   meta port_hours   bit h set = hour h is closed: its summary is complete, a port absent from it
+//                     has no row in that hour. Still open hours are read from nat.
 //
 //   port_time row   (nat_ip, hour, tpart = port >> 10) → times: the seconds of the hour at which each
 //             port of the part has a row (any class): sorted 3-byte big-endian entries
@@ -18,22 +18,22 @@
 //             (~8,000 rows on a 50 M-record day of 256 addresses). 1024-port parts keep a row of
 //             that day near 400 bytes, inside its B-tree page (a WITHOUT ROWID row over ~1,000
 //             bytes spills to an overflow page). ~3 bytes per record.
-//   meta port_time_hours   bit h set = the times of hour h are complete (sealed with them). Hours
-//                     sealed by a writer without port_time have the bit clear: read as before.
+//   meta port_time_hours   bit h set = the times of hour h are complete (closed with them). Hours
+//                     closed by a writer without port_time have the bit clear: read as before.
 //
 //   port_time rows with hour = PIECE_BASE + tpart, tpart = p   the same entries for the 5-minute
 //             piece p of the day (p = t / PIECE_MS; seconds still counted from the start of its
-//             hour), written while its hour is not sealed yet and deleted when it is. The columns
+//             hour), written while its hour is not closed yet and deleted when it is. The columns
 //             trade places so that one port part's pieces are neighbours: one range, one page.
 //             Without them a lookup into the hour being written scanned every row of the address in
 //             it (~0.5 ms on a dense day, and every lookup of today reaches that hour: the walk reads
 //             forward until a later holder). Readers of older versions only ask for hours 0–23.
-//   meta port_pieces  pieces 0 … port_pieces − 1 are complete: in a sealed hour, or as piece rows.
+//   meta port_pieces  pieces 0 … port_pieces − 1 are complete: in a closed hour, or as piece rows.
 //   meta summary_pos  (dayfile.ts) spool position of the last commit by a writer that keeps pieces; when
 //             it is not the file's spool_pos, an older writer committed since: pieces are rewritten.
 //
 //   port_day row   (nat_ip, dpart = port >> 8, cls) → hours: the whole day's summary of a 256-port part,
-//             written once every hour is sealed (sealAll) from the port_seen rows. Each port of the
+//             written once every hour is closed (closeAll) from the port_seen rows. Each port of the
 //             part with rows of class cls has its 24-bit hour mask (bit h: rows in hour h): entries
 //             [port & 255, mask 3 bytes LE] sorted by port while fewer than DAY_DENSE, else the 768
 //             masks of the part in port order (length 768 means dense). A lookup on a past day then
@@ -44,13 +44,13 @@
 //             writer merged its rows into it. A reader uses port_day only while it equals spool_pos
 //             (an older writer that commits into the file leaves it behind: port_seen is read).
 //
-// An hour is sealed, inside a commit transaction, once committed record times have passed its end by
-// SEAL_GRACE_MS (record times count only up to the wall clock, so a forged future timestamp cannot
-// seal hours early); rows that arrive later for a sealed hour update its summary in the same
+// An hour is closed, inside a commit transaction, once committed record times have passed its end by
+// CLOSE_GRACE_MS (record times count only up to the wall clock, so a forged future timestamp cannot
+// close hours early); rows that arrive later for a closed hour update its summary in the same
 // transaction as the rows. Pieces follow the same rule with PIECE_GRACE_MS (their frontier also no
 // later than the wall clock itself), and late rows merge into them the same way. Both keep the rule
-// "sealed ⇒ complete" across crashes. A reader that takes an hour for unsealed must read its piece
-// rows in the same snapshot as the meta it took that from (the seal deletes them): DayReader.begin.
+// "closed ⇒ complete" across crashes. A reader that takes an hour for still open must read its piece
+// rows in the same snapshot as the meta it took that from (the close deletes them): DayReader.begin.
 import type Database from 'better-sqlite3';
 import { classesFor, isBlockRow, portClass } from '../codes.js';
 
@@ -64,10 +64,10 @@ const TIME_PART_MASK = (1 << TIME_PART_BITS) - 1;
 const PART_SIZE = 1 << PART_BITS;
 const BITMAP_BYTES = PART_SIZE / 8;
 const LIST_MAX = BITMAP_BYTES / 2 - 1;
-/** How far committed record times must pass an hour's end before it is sealed. */
-export const SEAL_GRACE_MS = 5 * 60_000;
+/** How far committed record times must pass an hour's end before it is closed. */
+export const CLOSE_GRACE_MS = 5 * 60_000;
 export const ALL_HOURS = 2 ** 24 - 1;
-/** Length of a piece of an unsealed hour (see the header). */
+/** Length of a piece of an still open hour (see the header). */
 export const PIECE_MS = 5 * 60_000;
 export const PIECES_PER_HOUR = HOUR_MS / PIECE_MS;
 /** port_time.hour of piece 0. */
@@ -263,9 +263,9 @@ function addRow(parts: Parts, hour: number, r: PortRow, times?: Times): void {
   if (isBlockRow(r.blockEnd, r.code)) e.p.blocks = 1;
 }
 
-/** Keeps a writable day file's port summary: seals hours, merges late rows. */
+/** Keeps a writable day file's port summary: closes hours, merges late rows. */
 export class PortSummary {
-  private sealed: number;
+  private closed: number;
   /** Hours whose port_time rows are complete (meta port_time_hours). */
   private timed: number;
   /** Pieces complete (meta port_pieces). */
@@ -277,7 +277,7 @@ export class PortSummary {
   private readonly st;
 
   constructor(private readonly db: Database.Database) {
-    this.sealed = 0;
+    this.closed = 0;
     this.timed = 0;
     this.pieces = 0;
     this.reload();
@@ -300,17 +300,17 @@ export class PortSummary {
     this.dropStalePieces();
   }
 
-  /** Whether rows at `t` (ms since the day's start) fall in a sealed hour or a written piece (they must go to update()). */
-  sealedAt(t: number): boolean {
+  /** Whether rows at `t` (ms since the day's start) fall in a closed hour or a written piece (they must go to update()). */
+  closedAt(t: number): boolean {
     const hour = Math.floor(t / HOUR_MS);
-    return hour >= 0 && hour < 24 && ((this.sealed & (1 << hour)) !== 0 || t < this.pieces * PIECE_MS);
+    return hour >= 0 && hour < 24 && ((this.closed & (1 << hour)) !== 0 || t < this.pieces * PIECE_MS);
   }
 
   /**
-   * Inside the commit transaction, after its rows: merge `late` (this commit's rows of sealed hours
-   * and written pieces), then seal the hours that ended SEAL_GRACE_MS before `frontier` (ms since the
+   * Inside the commit transaction, after its rows: merge `late` (this commit's rows of closed hours
+   * and written pieces), then close the hours that ended CLOSE_GRACE_MS before `frontier` (ms since the
    * day's start), and write the pieces that ended PIECE_GRACE_MS before it — and before `wall` (the
-   * wall clock, ms since the day's start): the frontier may run SEAL_GRACE_MS ahead of the clock (a
+   * wall clock, ms since the day's start): the frontier may run CLOSE_GRACE_MS ahead of the clock (a
    * router's clock a few minutes fast), which would cut the piece still running.
    */
   update(late: readonly PortRow[], frontier: number, wall = Infinity): void {
@@ -319,8 +319,8 @@ export class PortSummary {
     const times: Times = new Map();
     for (const r of late) {
       const hour = Math.floor(r.t / HOUR_MS);
-      if (this.sealed & (1 << hour)) addRow(parts, hour, r, (this.timed & (1 << hour)) !== 0 ? times : undefined);
-      else if (r.natPort >= 0) addTime(times, PIECE_BASE + Math.floor(r.t / PIECE_MS), r); // a written piece of an unsealed hour
+      if (this.closed & (1 << hour)) addRow(parts, hour, r, (this.timed & (1 << hour)) !== 0 ? times : undefined);
+      else if (r.natPort >= 0) addTime(times, PIECE_BASE + Math.floor(r.t / PIECE_MS), r); // a written piece of an still open hour
     }
     for (const e of times.values()) {
       const [hour, tpart] = timeRowKey(e.hour, e.tpart);
@@ -336,24 +336,24 @@ export class PortSummary {
       }
       this.st.put.run(e.natIp, e.part, e.hour, e.cls, e.p.blocks, e.p.encode());
     }
-    const upTo = Math.min(24, Math.floor((frontier - SEAL_GRACE_MS) / HOUR_MS));
-    for (let h = 0; h < upTo; h++) if (!(this.sealed & (1 << h))) this.seal(h);
+    const upTo = Math.min(24, Math.floor((frontier - CLOSE_GRACE_MS) / HOUR_MS));
+    for (let h = 0; h < upTo; h++) if (!(this.closed & (1 << h))) this.close(h);
     const piecesUpTo = Math.min(24 * PIECES_PER_HOUR, Math.floor((Math.min(frontier, wall) - PIECE_GRACE_MS) / PIECE_MS));
     if (piecesUpTo > this.pieces) {
-      for (let p = this.pieces; p < piecesUpTo; p++) if (!(this.sealed & (1 << Math.floor(p / PIECES_PER_HOUR)))) this.writePiece(p);
+      for (let p = this.pieces; p < piecesUpTo; p++) if (!(this.closed & (1 << Math.floor(p / PIECES_PER_HOUR)))) this.writePiece(p);
       this.pieces = piecesUpTo;
       this.st.setPieces.run(this.pieces);
     }
   }
 
   /**
-   * Seal every hour (the day is over), then write port_day: each its own transaction when called
+   * Close every hour (the day is over), then write port_day: each its own transaction when called
    * outside one. A port_day that failed (a full disk) is tried again DAY_RETRY_MS later, not at
    * every commit: it costs seconds of the committer on a dense day, and readers do without it.
    */
-  sealAll(): void {
-    if (this.sealed !== ALL_HOURS) this.inTransaction(() => {
-      for (let h = 0; h < 24; h++) if (!(this.sealed & (1 << h))) this.seal(h);
+  closeAll(): void {
+    if (this.closed !== ALL_HOURS) this.inTransaction(() => {
+      for (let h = 0; h < 24; h++) if (!(this.closed & (1 << h))) this.close(h);
     });
     if (this.indexed || Date.now() < this.dayRetryAt) return;
     try {
@@ -375,7 +375,7 @@ export class PortSummary {
 
   /**
    * A writer before pieces (a downgrade, then this version again) commits rows into written pieces
-   * without merging them, and seals hours without dropping their pieces: when the last commit was
+   * without merging them, and closes hours without dropping their pieces: when the last commit was
    * not stamped by this code, the pieces are dropped and written again from nat.
    */
   private dropStalePieces(): void {
@@ -393,8 +393,8 @@ export class PortSummary {
   }
 
   /**
-   * Write port_day from the sealed hours' port_seen rows, one public address at a time (~1.5 s on
-   * a sealed 10 M-record day, in the committer thread once a day).
+   * Write port_day from the closed hours' port_seen rows, one public address at a time (~1.5 s on
+   * a closed 10 M-record day, in the committer thread once a day).
    */
   private buildDay(): void {
     this.db.prepare('DELETE FROM port_day').run();
@@ -418,7 +418,7 @@ export class PortSummary {
     this.indexed = true;
   }
 
-  /** Merge a commit's rows into port_day (every hour is sealed: they are all in `late`). */
+  /** Merge a commit's rows into port_day (every hour is closed: they are all in `late`). */
   private mergeDay(late: readonly PortRow[]): void {
     const rows = new Map<string, { natIp: number | Buffer; part: number; cls: number; masks: Uint32Array }>();
     for (const r of late) {
@@ -437,30 +437,30 @@ export class PortSummary {
     }
   }
 
-  /** Re-read the sealed hours (after a rolled-back transaction). */
+  /** Re-read the closed hours (after a rolled-back transaction). */
   reload(): void {
-    this.sealed = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'port_hours'").pluck().get() ?? 0);
+    this.closed = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'port_hours'").pluck().get() ?? 0);
     this.timed = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'port_time_hours'").pluck().get() ?? 0);
     this.pieces = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'port_pieces'").pluck().get() ?? 0);
     this.indexed = summariesCurrent(this.db, 'port_day_pos');
   }
 
-  get sealedHours(): number {
-    return this.sealed;
+  get closedHours(): number {
+    return this.closed;
   }
 
-  private seal(h: number): void {
+  private close(h: number): void {
     for (const ip of this.st.hourIps.all(h) as (number | Buffer)[]) {
       this.summarize(ip, h * HOUR_MS, (h + 1) * HOUR_MS, h, true);
       this.st.dropPieces.run(ip, h * PIECES_PER_HOUR, (h + 1) * PIECES_PER_HOUR - 1);
     }
-    this.sealed |= 1 << h;
+    this.closed |= 1 << h;
     this.timed |= 1 << h;
-    this.st.setSealed.run(this.sealed);
+    this.st.setSealed.run(this.closed);
     this.st.setTimed.run(this.timed);
   }
 
-  /** Write the port_time rows of piece p (its hour not sealed), from its rows in nat. */
+  /** Write the port_time rows of piece p (its hour not closed), from its rows in nat. */
   private writePiece(p: number): void {
     for (const ip of this.st.hourIps.all(Math.floor(p / PIECES_PER_HOUR)) as (number | Buffer)[]) this.summarize(ip, p * PIECE_MS, (p + 1) * PIECE_MS, PIECE_BASE + p, false);
   }
@@ -468,7 +468,7 @@ export class PortSummary {
   /**
    * Write the port_time rows (under `hour`: 0–23 or a piece) of ip's rows in [from, to), and with
    * `seen` its port_seen rows (then [from, to) is clock hour `hour`). The rows come as one packed
-   * number each (hourPacked): no row arrays, no key strings — sealing an hour of a dense day read
+   * number each (hourPacked): no row arrays, no key strings — closing an hour of a dense day read
    * ~2 M rows and cost the committer ~15 % of its time before.
    */
   private summarize(ip: number | Buffer, from: number, to: number, hour: number, seen: boolean): void {

@@ -121,8 +121,8 @@ export class DayReader implements DayView {
   private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
-  /** Sealed hours of the port summary (0 in files without one). */
-  private sealed = 0;
+  /** Closed hours of the port summary (0 in files without one). */
+  private closed = 0;
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version: number;
@@ -144,7 +144,7 @@ export class DayReader implements DayView {
   /** The file has the nat_block index (written by this version): block rows are one range away in any hour. */
   readonly blockIndex: boolean;
   private blocksIdxSt: Database.Statement | null = null;
-  /** Pieces of the day complete (meta port_pieces, ports.ts): port_time rows of the hours not sealed yet. */
+  /** Pieces of the day complete (meta port_pieces, ports.ts): port_time rows of the hours not closed yet. */
   private pieces = 0;
   private snapshotSt: Database.Statement | null = null;
   private piecesSt: Database.Statement | null = null;
@@ -172,7 +172,7 @@ export class DayReader implements DayView {
   /**
    * Start a read transaction: every statement until end() sees one state of the file, the one the
    * caches were (re)loaded from. An answer then reads one snapshot even while the committer writes,
-   * and the piece rows an hour's seal deletes cannot vanish between reading meta and reading them.
+   * and the piece rows an hour's close deletes cannot vanish between reading meta and reading them.
    */
   begin(): void {
     const db = this.file.db;
@@ -188,7 +188,7 @@ export class DayReader implements DayView {
     if (this.file.db.inTransaction) this.file.db.exec('COMMIT');
   }
 
-  /** (Re)read what this reader caches from the file: devices and sealed hours. */
+  /** (Re)read what this reader caches from the file: devices and closed hours. */
   private load(): void {
     this.version = this.dataVersion();
     this.devAddr.clear();
@@ -209,11 +209,11 @@ export class DayReader implements DayView {
         blocks: this.file.db.prepare('SELECT DISTINCT hour FROM port_seen WHERE nat_ip = ? AND part BETWEEN ? AND ? AND blocks = 1').pluck(),
       };
     }
-    this.sealed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
-    const dayIdx = this.sealed === ALL_HOURS && this.has('port_day') && summariesCurrent(this.file.db, 'port_day_pos');
+    this.closed = this.seenSt ? Number(this.file.meta('port_hours') ?? 0) : 0;
+    const dayIdx = this.closed === ALL_HOURS && this.has('port_day') && summariesCurrent(this.file.db, 'port_day_pos');
     this.daySt = dayIdx ? (this.daySt ?? this.file.db.prepare('SELECT cls, hours FROM port_day WHERE nat_ip = ? AND part = ?')) : null;
     if (!this.timeSt && this.has('port_time')) this.timeSt = this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart = ?').pluck();
-    this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.sealed : 0;
+    this.timed = this.timeSt ? Number(this.file.meta('port_time_hours') ?? 0) & this.closed : 0;
     this.pieces = this.timeSt ? Number(this.file.meta('port_pieces') ?? 0) : 0;
     // day_stat's other-row counts cover the file (stats.ts): an address with none needs no ipOthers scan.
     this.othersCounted = Number(this.file.meta('stat_others') ?? 0) === 1 && summariesCurrent(this.file.db);
@@ -241,9 +241,9 @@ export class DayReader implements DayView {
   /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
   portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours {
     // A mapping without a port (ICMP without id, nat_port −1) is in no summary: nothing is known of
-    // any hour (sealed 0), so the walk reads each hour of the address from nat.
-    const out: PortHours = { sealed: port < 0 ? 0 : this.sealed, cls: [0, 0, 0], blocks: 0 };
-    if (!this.seenSt || this.sealed === 0 || port < 0) return out;
+    // any hour (closed 0), so the walk reads each hour of the address from nat.
+    const out: PortHours = { closed: port < 0 ? 0 : this.closed, cls: [0, 0, 0], blocks: 0 };
+    if (!this.seenSt || this.closed === 0 || port < 0) return out;
     // A subscriber lookup asks about many ports of the same address: its summary rows are read once.
     const f = this.focusOf(natIp);
     const cached = <T>(part: string, read: () => T): T => {
@@ -283,7 +283,7 @@ export class DayReader implements DayView {
 
   /**
    * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
-   * when that hour has no complete port_time (older writer, or not sealed): read the whole hour.
+   * when that hour has no complete port_time (older writer, or not closed): read the whole hour.
    */
   portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null {
     if (!this.timeSt || !(this.timed & (1 << hour)) || port < 0) return null;
@@ -292,13 +292,13 @@ export class DayReader implements DayView {
   }
 
   /**
-   * For an hour not sealed: the seconds (ascending) at which natIp:port has rows in the hour's
+   * For an hour not closed: the seconds (ascending) at which natIp:port has rows in the hour's
    * written pieces (ports.ts), and the time (ms since the epoch) up to which they cover it; null when
    * no piece of the hour is written, or the reader is focused on the address (its hours are read whole).
    */
   pieceSeconds(natIp: number | Buffer, port: number, hour: number): { seconds: number[]; until: number } | null {
     const k = Math.min(PIECES_PER_HOUR, this.pieces - hour * PIECES_PER_HOUR);
-    if (!this.timeSt || k <= 0 || port < 0 || (this.sealed & (1 << hour)) !== 0 || this.focused(natIp)) return null;
+    if (!this.timeSt || k <= 0 || port < 0 || (this.closed & (1 << hour)) !== 0 || this.focused(natIp)) return null;
     // The part's pieces are neighbours (ports.ts timeRowKey): one range, in piece (time) order.
     this.piecesSt ??= this.file.db.prepare('SELECT times FROM port_time WHERE nat_ip = ? AND hour = ? AND tpart BETWEEN ? AND ? ORDER BY tpart').pluck();
     const seconds: number[] = [];

@@ -19,9 +19,9 @@
 //   port_seen which ports each public address used in each hour (see ports.ts): an ip:port lookup
 //            reads the nat rows of the hours where that port appears, not every row of the address.
 //            Added after schema 2 without a version change: a file without it, or an hour not yet
-//            sealed (meta port_hours), is read from nat as before.
+//            closed (meta port_hours), is read from nat as before.
 //   port_day the whole day's port summary, one hour mask per (ip, port, class), written once every
-//            hour is sealed (see ports.ts); read instead of port_seen while meta port_day_pos says it
+//            hour is closed (see ports.ts); read instead of port_seen while meta port_day_pos says it
 //            is current.
 //   day_stat per-day counts for the daily view (records by hour and device, by hour and protocol, by
 //            public address; kept lines by hour, device and status), added in each commit (stats.ts).
@@ -30,7 +30,7 @@
 //            without it (meta port_time_hours) is read as before.
 //   nat_block index of the port-block rows alone, by (nat_ip, first port, t) (a partial index:
 //            session rows are not in it, so it costs nothing on session logs). "Which blocks hold
-//            port P" is then one range whether the hour is sealed or not. Created with new files
+//            port P" is then one range whether the hour is closed or not. Created with new files
 //            only (building it on a full day would stall the committer); readers use it when present.
 //   raw      the original messages, exact bytes, in blocks of up to RAW_BLOCK lines, raw_ref =
 //            block_id·RAW_BLOCK + index. Whole blocks: data = deflateRaw( (varint len, bytes)* );

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
-import { SEAL_GRACE_MS } from './ports.js';
+import { CLOSE_GRACE_MS } from './ports.js';
 import { diskOf } from '../../core/fs.js';
 import type { DayCommitResult, DayFiles, DayLine, Prepared, Store } from '../store.js';
 import { DayFile, RawBlocks } from './dayfile.js';
@@ -59,7 +59,7 @@ export class SqliteStore implements Store, DayFiles {
     this.open.set(day, f);
     while (this.open.size > MAX_OPEN) {
       const [oldest, od] = this.open.entries().next().value as [string, DayFile];
-      this.sealIfOver(od);
+      this.closeHoursIfOver(od);
       this.syncDay(oldest, od);
       od.close();
       this.open.delete(oldest);
@@ -90,7 +90,7 @@ export class SqliteStore implements Store, DayFiles {
   commitDay(day: string, lines: DayLine[], batchEnd: number, prepared?: Prepared): DayCommitResult {
     const r = this.day(day).commit(lines, batchEnd, prepared as RawBlocks | undefined);
     this.dirty.add(day);
-    for (const [d, f] of this.open) if (d < day) this.sealIfOver(f);
+    for (const [d, f] of this.open) if (d < day) this.closeHoursIfOver(f);
     return r;
   }
 
@@ -100,7 +100,7 @@ export class SqliteStore implements Store, DayFiles {
   }
 
   /**
-   * Make a day file ready to be sealed (seal.ts): port summary sealed, WAL checkpointed into the file
+   * Make a day file ready to be sealed (evidence/seal.ts): port summary hours closed, WAL checkpointed into the file
    * and truncated, `PRAGMA optimize`, journal switched to DELETE (a read-only file then opens without
    * -wal/-shm writes), fsynced and closed. Throws SQLITE_BUSY while another connection (a console
    * reader) holds the file: the sealer tries again later. Returns the file's counters.
@@ -110,7 +110,7 @@ export class SqliteStore implements Store, DayFiles {
     const db = f.db;
     db.pragma('busy_timeout = 250'); // never hold the committer thread for long: the sealer retries
     try {
-      f.sealDay();
+      f.closeAllHours();
       const [cp] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       if (cp && cp.busy) throw Object.assign(new Error('checkpoint blocked by a reader'), { code: 'SQLITE_BUSY' });
       db.pragma('optimize');
@@ -127,14 +127,14 @@ export class SqliteStore implements Store, DayFiles {
     return { records: c.records, lines: c.lines };
   }
 
-  /** Seal the port summary of a day file whose day ended more than the grace ago (ports.ts). */
-  private sealIfOver(f: DayFile, now = Date.now()): void {
-    if (now < dayStart(f.day) + DAY_MS + SEAL_GRACE_MS) return;
+  /** Close the port summary of a day file whose day ended more than the grace ago (ports.ts). */
+  private closeHoursIfOver(f: DayFile, now = Date.now()): void {
+    if (now < dayStart(f.day) + DAY_MS + CLOSE_GRACE_MS) return;
     try {
-      f.sealDay();
+      f.closeAllHours();
       this.dirty.add(f.day);
     } catch {
-      // Only a speed-up: unsealed hours are read from nat. Tried again on the next commit.
+      // Only a speed-up: still open hours are read from nat. Tried again on the next commit.
     }
   }
 
