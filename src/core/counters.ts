@@ -3,7 +3,7 @@
 // 64-bit stores do not tear on the platforms we ship for, so readers need no lock. Hot paths add to a
 // local number and store it once per batch, never per message.
 //
-// metrics.ts turns a snapshot of these slots into Prometheus text; `megalog processor` also writes the
+// daemon/metrics.ts turns a snapshot of these slots into Prometheus text; `megalog processor` also writes the
 // snapshot to <hot>/status.json so that a separate `megalog web` can serve it.
 /**
  * Why a recognised line yields no record. The values label a Prometheus counter, so the set is closed:
@@ -29,13 +29,15 @@ export const DROP_REASONS = [
   'empty', // datagrams with nothing but CR, LF or NUL
 ] as const;
 
-export const TRANSPORT_LABELS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
+/** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
+export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 /** Upper bounds (seconds) of the commit duration histogram. */
 export const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 const NAMES = [
-  ...TRANSPORT_LABELS.map((t) => `received_${t}`),
+  ...TRANSPORTS.map((t) => `received_${t}`),
   'received_bytes',
   'frames_truncated',
   'invalid_utf8',

@@ -4,8 +4,8 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { diskOf } from '../store/sqlite/sqlite-store.js';
-import type { DeviceSeen } from '../core/counters.js';
+import { diskOf } from '../core/fs.js';
+import { TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -80,13 +80,12 @@ export function computeHealth(cfg: Config, s: Record<string, number>, stale = fa
 }
 
 export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: DeviceSeen[], rate: number): DashboardSnapshot {
-  const transports = ['udp', 'tcp', 'tls', 'tail', 'import'];
   const dropped: Record<string, number> = {};
   for (const [k, v] of Object.entries(s)) if (k.startsWith('dropped_')) dropped[k.slice(8)] = v;
   dropped.udp_kernel = s.udp_kernel_drops ?? 0;
   return {
     started_ms: s.started_ms ?? 0,
-    received_by_transport: Object.fromEntries(transports.map((t) => [t, s[`received_${t}`] ?? 0])),
+    received_by_transport: Object.fromEntries(TRANSPORTS.map((t) => [t, s[`received_${t}`] ?? 0])),
     records_committed: s.records_committed ?? 0,
     lines_unparsed: s.lines_unparsed ?? 0,
     lines_ignored: s.lines_ignored ?? 0,

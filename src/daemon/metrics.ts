@@ -3,7 +3,7 @@
 // device names — an unconfigured sender is counted under "unconfigured", never under its address).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
-import { COMMIT_BUCKETS, DROP_REASONS, IGNORE_REASONS, TRANSPORT_LABELS, type DeviceSeen } from '../core/counters.js';
+import { COMMIT_BUCKETS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -34,7 +34,7 @@ export class Metrics {
     const gauge = (name: string, help: string, value: () => number) =>
       new Gauge({ name, help, registers: [r], collect() { this.set(value()); } });
 
-    labelled('megalog_messages_received_total', 'Messages appended to the spool, by transport.', 'transport', TRANSPORT_LABELS, 'received_');
+    labelled('megalog_messages_received_total', 'Messages appended to the spool, by transport.', 'transport', TRANSPORTS, 'received_');
     counter('megalog_received_bytes_total', 'Payload bytes appended to the spool.', 'received_bytes');
     counter('megalog_records_committed_total', 'NAT records committed to the store.', 'records_committed');
     counter('megalog_lines_committed_total', 'Messages committed (records, ignored or unparsed).', 'lines_committed');

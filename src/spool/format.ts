@@ -13,15 +13,16 @@
 // has committed every record whose end is ≤ P. Recovery cuts a torn tail; a corrupted record inside a
 // segment is skipped by scanning forward to the next record whose length and checksum hold.
 import { crc32 } from 'node:zlib';
+import { TRANSPORTS, type Transport } from '../core/counters.js';
 
 export const HEADER_BYTES = 8;
 export const BODY_FIXED_BYTES = 10;
 /** Largest body accepted when scanning: anything longer is corruption, not a record. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024 + 512;
 
-export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
-export type Transport = (typeof TRANSPORTS)[number];
-export const TRANSPORT_CODE: Record<Transport, number> = { udp: 0, tcp: 1, tls: 2, tail: 3, import: 4 };
+export { TRANSPORTS, type Transport };
+/** A transport's code in a record: its index in TRANSPORTS. */
+export const TRANSPORT_CODE = Object.fromEntries(TRANSPORTS.map((t, i) => [t, i])) as Record<Transport, number>;
 
 export interface SpoolRecord {
   /** Global position of the record's end. */

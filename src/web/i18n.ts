@@ -351,6 +351,19 @@ const PT = {
   'err.internal': 'Erro interno. Se persistir, informe ao administrador o código {id}.',
   'err.back': 'Voltar ao painel',
   'err.code': 'Código: {code}',
+  'form.need_case_ref': 'Informe a referência do caso (número do processo ou ofício).',
+  'form.bad_case_ref': 'Referência do caso inválida: use letras, números, espaço e . , : / _ # ( ) - (3 a 120 caracteres).',
+  'form.need_justification': 'Informe a justificativa da busca (ao menos 5 caracteres).',
+  'form.bad_justification': 'Justificativa inválida (no máximo 2000 caracteres, sem caracteres de controle).',
+  'form.bad_authority': 'Autoridade requisitante inválida (no máximo 200 caracteres).',
+  'form.need_time': 'Informe a data e a hora.',
+  'form.bad_time': 'Data/hora inválida.',
+  'form.need_nat_ip': 'Informe o IP público.',
+  'form.need_src_ip': 'Informe o IP interno (do assinante).',
+  'form.bad_range': 'Intervalo inválido: o fim é anterior ao início.',
+  'form.store_error': 'Não foi possível ler o armazenamento (veja o log do serviço).',
+  'form.bulk_file_too_large': 'Arquivo grande demais: o limite é {mib} MiB e {lines} linhas por pedido.',
+  'form.need_list': 'Cole a lista ou envie um arquivo.',
 } as const;
 
 export type MessageKey = keyof typeof PT;
@@ -705,6 +718,19 @@ const EN: Record<MessageKey, string> = {
   'err.internal': 'Internal error. If it persists, give the administrator the code {id}.',
   'err.back': 'Back to the dashboard',
   'err.code': 'Code: {code}',
+  'form.need_case_ref': 'Give the case reference (court case or request number).',
+  'form.bad_case_ref': 'Invalid case reference: use letters, digits, spaces and . , : / _ # ( ) - (3 to 120 characters).',
+  'form.need_justification': 'Give the reason for this search (at least 5 characters).',
+  'form.bad_justification': 'Invalid justification (at most 2000 characters, no control characters).',
+  'form.bad_authority': 'Invalid requesting authority (at most 200 characters).',
+  'form.need_time': 'Give the date and time.',
+  'form.bad_time': 'Invalid date/time.',
+  'form.need_nat_ip': 'Give the public IP address.',
+  'form.need_src_ip': 'Give the inside (subscriber) IP address.',
+  'form.bad_range': 'Invalid range: the end is before the start.',
+  'form.store_error': 'Could not read the store (see the service log).',
+  'form.bulk_file_too_large': 'File too large: the limit is {mib} MiB and {lines} lines per request.',
+  'form.need_list': 'Paste the list or upload a file.',
 };
 
 export const LANGUAGES = ['pt-BR', 'en'] as const;

@@ -57,7 +57,7 @@ export function bulkRoutes(svc: Services, results: ResultStore): RouteDef[] {
       raw = up.fields;
       file = up.file && up.file.length ? up.file : null;
       if (up.tooLarge) {
-        errors.push(fieldError('file', `Arquivo grande demais: o limite é ${limits.max_mib} MiB e ${MAX_BULK_LINES.toLocaleString('pt-BR')} linhas por pedido.`, `File too large: the limit is ${limits.max_mib} MiB and ${MAX_BULK_LINES.toLocaleString('en-US')} lines per request.`));
+        errors.push(fieldError('file', 'form.bulk_file_too_large', { mib: limits.max_mib, lines: MAX_BULK_LINES }));
       }
     } else raw = ctx.state.form;
     const form = pick(raw, FIELDS);
@@ -76,9 +76,9 @@ export function bulkRoutes(svc: Services, results: ResultStore): RouteDef[] {
     }
     const text = file ?? (raw.list ?? '');
     if (errors.some((e) => e.field === 'file')) return page(ctx, form, errors, 413);
-    if (!file && !String(raw.list ?? '').trim()) errors.push(fieldError('list', 'Cole a lista ou envie um arquivo.', 'Paste the list or upload a file.'));
+    if (!file && !String(raw.list ?? '').trim()) errors.push(fieldError('list', 'form.need_list'));
     const parsed = errors.some((e) => e.field === 'list') ? null : parseBulk(text);
-    if (parsed && !parsed.ok) errors.push(fieldError(file ? 'file' : 'list', parsed.pt, parsed.en));
+    if (parsed && !parsed.ok) errors.push({ field: file ? 'file' : 'list', pt: parsed.pt, en: parsed.en });
     if (errors.length || !parsed || !parsed.ok) return page(ctx, form, errors, 422);
 
     const pool = new ReaderPool(cfg.cold_storage_dir, svc.readers);

@@ -4,6 +4,7 @@
 // a message for the page (both languages, naming the field), never an exception.
 import { QueryError, parseAnalystTime } from '../../query/engine.js';
 import type { CaseInfo } from './search-store.js';
+import { numberLocale, translator, type Language, type MessageKey } from '../i18n.js';
 
 export interface FieldError {
   field: string;
@@ -12,8 +13,13 @@ export interface FieldError {
 }
 
 /** A message for `field` from the i18n table (`key`) or from a QueryError's own text. */
-export function fieldError(field: string, pt: string, en: string): FieldError {
-  return { field, pt, en };
+const PT = translator('pt-BR');
+const EN = translator('en');
+
+/** A form field's problem in both languages, from the console's catalog (web/i18n.ts). */
+export function fieldError(field: string, key: MessageKey, params: Record<string, unknown> = {}): FieldError {
+  const local = (lang: Language) => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'number' ? v.toLocaleString(numberLocale(lang)) : v]));
+  return { field, pt: PT(key, local('pt-BR')), en: EN(key, local('en')) };
 }
 
 export function queryError(err: unknown, field: string): FieldError {
@@ -30,12 +36,12 @@ export function readCase(form: Record<string, string | undefined>, errors: Field
   const case_ref = (form.case_ref ?? '').trim();
   const justification = (form.justification ?? '').trim();
   const authority = (form.authority ?? '').trim();
-  if (!case_ref) errors.push(fieldError('case_ref', 'Informe a referência do caso (número do processo ou ofício).', 'Give the case reference (court case or request number).'));
+  if (!case_ref) errors.push(fieldError('case_ref', 'form.need_case_ref'));
   else if (!CASE_RE.test(case_ref))
-    errors.push(fieldError('case_ref', 'Referência do caso inválida: use letras, números, espaço e . , : / _ # ( ) - (3 a 120 caracteres).', 'Invalid case reference: use letters, digits, spaces and . , : / _ # ( ) - (3 to 120 characters).'));
-  if (justification.length < 5) errors.push(fieldError('justification', 'Informe a justificativa da busca (ao menos 5 caracteres).', 'Give the reason for this search (at least 5 characters).'));
-  else if (justification.length > 2000 || CONTROL.test(justification)) errors.push(fieldError('justification', 'Justificativa inválida (no máximo 2000 caracteres, sem caracteres de controle).', 'Invalid justification (at most 2000 characters, no control characters).'));
-  if (authority.length > 200 || CONTROL.test(authority)) errors.push(fieldError('authority', 'Autoridade requisitante inválida (no máximo 200 caracteres).', 'Invalid requesting authority (at most 200 characters).'));
+    errors.push(fieldError('case_ref', 'form.bad_case_ref'));
+  if (justification.length < 5) errors.push(fieldError('justification', 'form.need_justification'));
+  else if (justification.length > 2000 || CONTROL.test(justification)) errors.push(fieldError('justification', 'form.bad_justification'));
+  if (authority.length > 200 || CONTROL.test(authority)) errors.push(fieldError('authority', 'form.bad_authority'));
   return { case_ref, justification, authority };
 }
 
@@ -43,11 +49,11 @@ export function readCase(form: Record<string, string | undefined>, errors: Field
 export function readTime(text: string | undefined, tz: string, field: string, errors: FieldError[]): number | null {
   const s = (text ?? '').trim();
   if (!s) {
-    errors.push(fieldError(field, 'Informe a data e a hora.', 'Give the date and time.'));
+    errors.push(fieldError(field, 'form.need_time'));
     return null;
   }
   if (s.length > 64) {
-    errors.push(fieldError(field, 'Data/hora inválida.', 'Invalid date/time.'));
+    errors.push(fieldError(field, 'form.bad_time'));
     return null;
   }
   try {

@@ -64,7 +64,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
   function runPublic(ctx: Ctx, form: Record<string, string>, errors: FieldError[]) {
     const kase = readCase(form, errors);
     let natIp = '';
-    if (!form.nat_ip!.trim()) errors.push(fieldError('nat_ip', 'Informe o IP público.', 'Give the public IP address.'));
+    if (!form.nat_ip!.trim()) errors.push(fieldError('nat_ip', 'form.need_nat_ip'));
     else {
       try {
         natIp = parseIp(form.nat_ip, 'nat_ip');
@@ -107,7 +107,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
   function runSubscriber(ctx: Ctx, form: Record<string, string>, errors: FieldError[]) {
     const kase = readCase(form, errors);
     let srcIp = '';
-    if (!form.src_ip!.trim()) errors.push(fieldError('src_ip', 'Informe o IP interno (do assinante).', 'Give the inside (subscriber) IP address.'));
+    if (!form.src_ip!.trim()) errors.push(fieldError('src_ip', 'form.need_src_ip'));
     else {
       try {
         srcIp = parseIp(form.src_ip, 'src_ip');
@@ -122,7 +122,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     }
     const from = readTime(form.from, tz, 'from', errors);
     const to = readTime(form.to, tz, 'to', errors);
-    if (from != null && to != null && to < from) errors.push(fieldError('to', 'Intervalo inválido: o fim é anterior ao início.', 'Invalid range: the end is before the start.'));
+    if (from != null && to != null && to < from) errors.push(fieldError('to', 'form.bad_range'));
     if (errors.length || from == null || to == null) return formPage(ctx, 'subscriber', form, errors, 422);
     let answer;
     try {
@@ -198,6 +198,6 @@ export function storeError(e: unknown, field: string): FieldError {
     return queryError(e, field);
   } catch {
     console.error('megalog web: search failed:', e);
-    return fieldError(field, 'Não foi possível ler o armazenamento (veja o log do serviço).', 'Could not read the store (see the service log).');
+    return fieldError(field, 'form.store_error');
   }
 }
