@@ -40,7 +40,9 @@ export const SCHEMA = {
   tls_ca_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM CA bundle: when set, senders must present a certificate it signed' },
   udp_recv_buffer_bytes: { kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, default: 33_554_432, help: 'SO_RCVBUF asked for UDP sockets (kernel caps it at net.core.rmem_max)' },
   tcp_max_frame_bytes: { kind: { type: 'int', min: 480, max: 16_777_216 }, default: 65_536, help: 'longest syslog frame kept whole; longer ones are truncated and counted' },
-  tcp_max_connections: { kind: { type: 'int', min: 1, max: 100_000 }, default: 1000, help: 'concurrent TCP/TLS senders' },
+  tcp_max_connections: { kind: { type: 'int', min: 1, max: 100_000 }, default: 1000, help: 'concurrent TCP/TLS connections per listener' },
+  tcp_max_connections_per_source: { kind: { type: 'int', min: 1, max: 100_000 }, default: 16, help: 'concurrent TCP/TLS connections per listener from one sender address (IPv6: one /64), configured devices included' },
+  tcp_reserved_for_devices_percent: { kind: { type: 'int', min: 0, max: 100 }, default: 20, help: 'share of tcp_max_connections that only addresses listed in devices may use (none reserved while devices is empty)' },
   tcp_idle_timeout_sec: { kind: { type: 'int', min: 0, max: 86_400 }, default: 600, help: 'close a TCP/TLS sender silent this long (0 = never)' },
   tail_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'raw log file to follow (e.g. rsyslog\'s hot_logs.raw)' },
   tail_poll_ms: { kind: { type: 'int', min: 10, max: 60_000 }, default: 250, help: 'how often the tailed file is checked' },
@@ -93,6 +95,8 @@ export interface Config {
   udp_recv_buffer_bytes: number;
   tcp_max_frame_bytes: number;
   tcp_max_connections: number;
+  tcp_max_connections_per_source: number;
+  tcp_reserved_for_devices_percent: number;
   tcp_idle_timeout_sec: number;
   tail_file: string;
   tail_poll_ms: number;
