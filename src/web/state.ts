@@ -44,6 +44,8 @@ export interface WebState {
   audit(entry: Omit<AuditInput, 'user' | 'source'> & { user?: string }): AuditRow | null;
   /** The CSRF token forms on this page must carry. */
   csrfToken(): string;
+  /** The WebError code this request was answered with (set by the error middleware), for the audit. */
+  errorCode: string | null;
 }
 
 export type Ctx = ParameterizedContext<WebState>;
