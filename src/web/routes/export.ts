@@ -6,9 +6,9 @@ import { fillRaw, type Candidate } from '../../query/index.js';
 import { formatInstant } from '../time.js';
 import { resultCsv } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
-import { displayRaw } from './search.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
+import { visibleSegments } from '../visible.js';
 
 /** Day files an answer read, each once, in order. */
 function daysOf(r: StoredResult): { day: string; path: string }[] {
@@ -82,7 +82,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
           seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
         }));
         audit(ctx, r, 'report');
-        const withRaw = (c: Candidate) => ({ ...c, raw_text: displayRaw(c.raw) });
+        const withRaw = (c: Candidate) => ({ ...c, raw_text: visibleSegments(c.raw) });
         svc.views.render(ctx, 'exports/report.njk', {
           r,
           what: describe(r),

@@ -13,6 +13,7 @@ import { isHtmx, type Ctx } from '../state.js';
 import { fieldError, pick, queryError, readCase, readTime, type FieldError } from './search-form.js';
 import { capRows, type ResultStore, type StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
+import { visibleSegments } from '../visible.js';
 
 export const PAGE_SIZE = 50;
 const CASE_FIELDS = ['case_ref', 'justification', 'authority'] as const;
@@ -20,11 +21,6 @@ const PUBLIC_FIELDS = ['nat_ip', 'nat_port', 'time', 'window', 'proto', ...CASE_
 const SUBSCRIBER_FIELDS = ['src_ip', 'from', 'to', 'proto', ...CASE_FIELDS] as const;
 
 export type Mode = 'public' | 'subscriber';
-
-/** An original line as text safe to show: control characters become visible `\xNN` escapes. */
-export function displayRaw(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /** What the results fragment needs for page `page` of `r`. */
 export function resultView(r: StoredResult, page: number) {
@@ -185,7 +181,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
         fillRaw([c], qcfg);
         r.rows.update(n, [c]);
-        const data = { result: r, c, index: n, raw: displayRaw(c.raw) };
+        const data = { result: r, c, index: n, raw: visibleSegments(c.raw) };
         svc.views.render(ctx, isHtmx(ctx) ? 'search/_line.njk' : 'search/line.njk', data);
       },
     },
