@@ -19,6 +19,7 @@ const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200B-\u200F\u{E0000}-\u{E007F}]/
 let d: Daemon;
 let dir: string;
 let analyst: Client;
+let admin: Client;
 
 beforeAll(async () => {
   dir = tempDir('megalog-web-raw-');
@@ -26,7 +27,7 @@ beforeAll(async () => {
   const base = `http://127.0.0.1:${d.webPort}`;
   await sendUdp(d.udpPort, [LINE]);
   await waitFor('line committed', () => [...committedRaw(join(dir, 'cold')).values()].flat().length >= 1);
-  const admin = await bootstrapAdmin(base);
+  admin = await bootstrapAdmin(base);
   analyst = await userWithPassword(base, 'rui.analista', await createUser(admin, 'rui.analista', 'analyst'), 'analista frase longa');
 }, 60_000);
 
@@ -35,9 +36,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function search(natIp: string) {
+async function search(natIp: string, justification = 'ofício nº 77') {
   await analyst.get('/search');
-  return analyst.post('/search', { mode: 'public', case_ref: 'CASE-77', justification: 'ofício', authority: 'juízo', nat_ip: natIp, nat_port: '40500', time: WALL }, { headers: { 'HX-Request': 'true' } });
+  return analyst.post('/search', { mode: 'public', case_ref: 'CASE-77', justification, authority: 'juízo', nat_ip: natIp, nat_port: '40500', time: WALL }, { headers: { 'HX-Request': 'true' } });
 }
 
 describe('search input', () => {
@@ -63,5 +64,19 @@ describe('original line display', () => {
       expect(page.text, path).toContain(expected);
       expect(page.text, path).not.toMatch(INVISIBLE);
     }
+  });
+});
+
+describe('typed text shown back', () => {
+  test('a Bidi override in a justification is escaped in the court report and the audit viewer', async () => {
+    const r = await search('203.0.113.5', 'pedido do juízo \u202E77 oicífo');
+    const id = /\/search\/r\/([\w-]+)\/line\/0/.exec(r.text)![1]!;
+    const escaped = 'pedido do juízo <span class="ctrl">&#92;u202E</span>77 oicífo';
+    const report = await analyst.get(`/exports/${id}/report`);
+    expect(report.text).toContain(escaped);
+    expect(report.text).not.toMatch(INVISIBLE);
+    const audit = await admin.get('/audit?action=search');
+    expect(audit.text).toContain(escaped);
+    expect(audit.text).not.toMatch(INVISIBLE);
   });
 });

@@ -2,13 +2,12 @@
 // the query, the verdict, candidates with their original lines, the SHA-256 of every day file read,
 // who generated it and when). Each download is audited as an export under the search's case
 // reference. GET /exports lists this user's answers still kept.
-import { fillRaw, type Candidate } from '../../query/index.js';
+import { fillRaw } from '../../query/index.js';
 import { formatInstant } from '../time.js';
 import { resultCsv } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
-import { visibleSegments } from '../visible.js';
 
 /** Day files an answer read, each once, in order. */
 function daysOf(r: StoredResult): { day: string; path: string }[] {
@@ -82,13 +81,12 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
           seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
         }));
         audit(ctx, r, 'report');
-        const withRaw = (c: Candidate) => ({ ...c, raw_text: visibleSegments(c.raw) });
         svc.views.render(ctx, 'exports/report.njk', {
           r,
           what: describe(r),
           answer: r.kind === 'bulk' ? null : r.answer,
-          rows: rows.map(withRaw),
-          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: (l.answer?.candidates ?? []).map(withRaw) })) : [],
+          rows,
+          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: l.answer?.candidates ?? [] })) : [],
           hashes,
           generated: formatInstant(Date.now(), tz),
           searched: formatInstant(r.created_ms, tz),

@@ -13,7 +13,6 @@ import { isHtmx, type Ctx } from '../state.js';
 import { fieldError, pick, queryError, readCase, readTime, type FieldError } from './search-form.js';
 import { capRows, type ResultStore, type StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
-import { visibleSegments } from '../visible.js';
 
 export const PAGE_SIZE = 50;
 const CASE_FIELDS = ['case_ref', 'justification', 'authority'] as const;
@@ -181,7 +180,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
         fillRaw([c], qcfg);
         r.rows.update(n, [c]);
-        const data = { result: r, c, index: n, raw: visibleSegments(c.raw) };
+        const data = { result: r, c, index: n, raw: c.raw };
         svc.views.render(ctx, isHtmx(ctx) ? 'search/_line.njk' : 'search/line.njk', data);
       },
     },
