@@ -79,6 +79,28 @@ describe('lockout and throttle under parallel guesses', () => {
   });
 });
 
+describe('the account page', () => {
+  test('a signed-in session guessing the current password in parallel gets 5 checks, then none', async () => {
+    const temp = await createUser(admin, 'race.session', 'analyst');
+    const c = new Client(base, { 'x-forwarded-for': '192.0.2.77' });
+    await c.login('race.session', temp);
+    await c.get('/account');
+    const change = (current: string) => c.post('/account/password', { current, new_password: 'brand new passphrase', confirm: 'brand new passphrase' });
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => change(`guess number ${i}`)));
+    expect(new Set(burst.map((r) => r.status))).toEqual(new Set([422]));
+    // The account is locked now: even the right current password is not checked.
+    expect((await change(temp)).status).toBe(422);
+    const db = new Database(join(dir, 'users.db'), { readonly: true });
+    try {
+      const u = db.prepare("SELECT failed_count, locked_until_ms FROM users WHERE username = 'race.session'").get() as { failed_count: number; locked_until_ms: number };
+      expect(u.failed_count).toBe(5);
+      expect(u.locked_until_ms).toBeGreaterThan(Date.now());
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('hash queue fairness', () => {
   test('while a few addresses flood the login, a user from another address still signs in', async () => {
     await newUser('flood.user', 'flood user passphrase');
