@@ -25,9 +25,17 @@ export const DROP_REASONS = [
   'spool_corrupt', // spool bytes that failed their checksum when read back
   'spool_torn', // spool bytes cut from a torn tail at recovery
   'noise', // lines matched by noise_filters, counted and not stored
-  'connection_limit', // TCP/TLS connections refused over tcp_max_connections
+  'connection_limit', // TCP/TLS connections refused at accept, whatever the limit (by limit: CONNECTION_REFUSALS)
   'empty', // datagrams with nothing but CR, LF or NUL
 ] as const;
+
+/** Why a TCP/TLS connection was refused at accept (megalog_tcp_connections_refused_total). */
+export const CONNECTION_REFUSALS = [
+  'per_source', // the sender address (IPv6: its /64) already holds tcp_max_connections_per_source
+  'reserved_for_devices', // only the share kept by tcp_reserved_for_devices_percent is left, and the sender is not a configured device
+  'max_connections', // the listener holds tcp_max_connections
+] as const;
+export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
 export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
@@ -42,6 +50,7 @@ const NAMES = [
   'frames_truncated',
   'invalid_utf8',
   ...DROP_REASONS.map((r) => `dropped_${r}`),
+  ...CONNECTION_REFUSALS.map((r) => `tcp_refused_${r}`),
   'udp_kernel_drops',
   'udp_rcvbuf_bytes',
   'tcp_connections',

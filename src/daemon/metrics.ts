@@ -3,7 +3,7 @@
 // device names — an unconfigured sender is counted under "unconfigured", never under its address).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
-import { COMMIT_BUCKETS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -52,6 +52,7 @@ export class Metrics {
     gauge('megalog_udp_kernel_drops', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', () => s().udp_kernel_drops ?? 0);
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
+    labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');
     gauge('megalog_spool_backlog_bytes', 'Spooled bytes not yet committed.', () => Math.max(0, (s().spool_end ?? 0) - (s().committed_pos ?? 0)));
     gauge('megalog_cold_storage_full', '1 while the store refuses writes (disk full).', () => s().cold_full ?? 0);
     gauge('megalog_last_commit_timestamp_seconds', 'Time of the last successful commit.', () => (s().last_commit_ms ?? 0) / 1000);

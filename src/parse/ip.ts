@@ -185,6 +185,38 @@ export function parseIP(s: string): string | null {
   return a !== null && scanEnd === s.length ? a : null;
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, also written
+ * `::ffff:c000:201` or in full; RFC 4291 §2.5.5.2), or null for anything else. Sockets on a dual-stack
+ * listener and people pasting from such logs write IPv4 this way; records keep IPv4 as IPv4.
+ */
+export function mappedIPv4(s: string): string | null {
+  const a = parseIP(s);
+  return a !== null && a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : null;
+}
+
+/**
+ * One key per sender for limits and throttles: IPv4 (mapped or not) as is, IPv6 by its /64 (one host
+ * usually owns a whole /64, so counting single addresses would let it take 2^64 slots). Text that is
+ * no address keys as itself.
+ */
+export function addressKey(ip: string): string {
+  const a = parseIP(ip);
+  if (a === null) return ip.slice(0, 64);
+  if (!a.includes(':')) return a;
+  const v4 = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : null;
+  if (v4) return v4;
+  const full = a.includes('::') ? expandIPv6(a) : a.split(':');
+  return `${full.slice(0, 4).join(':')}::/64`;
+}
+
+function expandIPv6(a: string): string[] {
+  const [head = '', tail = ''] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  return [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+}
+
 /** Reads a decimal port 0-65535 at `i` (1-5 digits); -1 when there is none. Sets `scanEnd`. */
 export function scanPort(s: string, i: number): number {
   const n = s.length;

@@ -1,17 +1,22 @@
 // Validation of what an analyst types: addresses, ports, windows, protocols. Each returns the
 // canonical value or throws a QueryError naming the field.
 import { isIPv4, isIPv6 } from 'node:net';
+import { mappedIPv4 } from '../parse/ip.js';
 import { ipFromDb, ipToDb, protoCode, PROTO_OTHER } from '../store/codes.js';
 import { QueryError } from './errors.js';
 
-/** Canonical text of an IPv4/IPv6 address (IPv6 compressed lowercase, as stored), or throw. */
+/**
+ * Canonical text of an IPv4/IPv6 address (IPv6 compressed lowercase, as stored), or throw. An
+ * IPv4-mapped IPv6 address (`::ffff:203.0.113.5`) is its IPv4 address: records keep IPv4 as IPv4, so
+ * searching the mapped form would find nothing and answer no_data.
+ */
 export function parseIp(text: unknown, field = 'ip'): string {
   const s = typeof text === 'string' ? text.trim() : '';
   const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
   if (!bare || bare.length > 45 || !(isIPv4(bare) || isIPv6(bare)) || bare.includes('%')) {
     throw new QueryError('MEGALOG_ERR_QUERY_BAD_IP', s, field);
   }
-  return ipFromDb(ipToDb(bare))!;
+  return ipFromDb(ipToDb(mappedIPv4(bare) ?? bare))!;
 }
 
 /** A port 0–65535 given as a number or decimal text; empty/null/undefined → null. */

@@ -8,9 +8,9 @@ import type { Config } from '../config/load.js';
 import { splitHostPort } from '../config/load.js';
 import type { Transport } from '../spool/format.js';
 import { SpoolWriter } from '../spool/writer.js';
-import { MAX_TRACKED_DEVICES, Stats, type DeviceSeen, type Slot } from '../core/counters.js';
+import { MAX_TRACKED_DEVICES, Stats, type ConnectionRefusal, type DeviceSeen, type Slot } from '../core/counters.js';
 import type { Sink, Source } from './sink.js';
-import { StreamSource } from './tcp.js';
+import { canonicalAddress, StreamSource } from './tcp.js';
 import { TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
 
@@ -58,6 +58,7 @@ export class Receiver implements Sink {
       this.udp.push(s);
       this.sources.push(s);
     }
+    const devices = deviceAddresses(cfg);
     const stream = (l: string, tls: boolean) => {
       const hp = splitHostPort(l)!;
       const s = new StreamSource(
@@ -66,6 +67,9 @@ export class Receiver implements Sink {
           port: hp.port,
           maxFrame: cfg.tcp_max_frame_bytes,
           maxConnections: cfg.tcp_max_connections,
+          maxPerSource: cfg.tcp_max_connections_per_source,
+          reservedForDevices: devices.size ? Math.floor((cfg.tcp_max_connections * cfg.tcp_reserved_for_devices_percent) / 100) : 0,
+          devices,
           idleTimeoutSec: cfg.tcp_idle_timeout_sec,
           tls: tls ? { cert: cfg.tls_cert_file, key: cfg.tls_key_file, ca: cfg.tls_ca_file } : undefined,
         },
@@ -145,8 +149,13 @@ export class Receiver implements Sink {
     return true;
   }
 
-  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit' | 'empty', bytes: number): void {
-    this.bump(`dropped_${reason}` as Slot, reason === 'connection_limit' || reason === 'empty' ? 1 : bytes);
+  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void {
+    this.bump(`dropped_${reason}` as Slot, reason === 'empty' ? 1 : bytes);
+  }
+
+  refuseConnection(reason: ConnectionRefusal): void {
+    this.bump(`tcp_refused_${reason}`, 1);
+    this.bump('dropped_connection_limit', 1); // the total, as dashboards built on it expect
   }
 
   private bump(slot: Slot, n: number): void {
@@ -240,4 +249,11 @@ export class Receiver implements Sink {
     this.writer.close();
     this.tail?.persist();
   }
+}
+
+/** The configured devices' addresses, canonical (as StreamSource compares them). */
+function deviceAddresses(cfg: Config): Set<string> {
+  const out = new Set<string>();
+  for (const a of Object.keys(cfg.devices)) out.add(canonicalAddress(a));
+  return out;
 }

@@ -1,5 +1,6 @@
 // What every source hands its messages to: the receiver, which spools them and counts them.
 import type { Transport } from '../spool/format.js';
+import type { ConnectionRefusal } from '../core/counters.js';
 
 export interface Sink {
   /**
@@ -8,7 +9,9 @@ export interface Sink {
    */
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean;
   /** Bytes the framer threw away, by reason. */
-  discard(reason: 'framing_error' | 'oversize_tail' | 'connection_limit' | 'empty', bytes: number): void;
+  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void;
+  /** A stream source closed a connection at accept. */
+  refuseConnection(reason: ConnectionRefusal): void;
   /** True while stream sources must stop reading (backpressure). */
   readonly paused: boolean;
   /** Called when the sink can take more after a pause. */

@@ -1,10 +1,16 @@
 // TCP (RFC 6587) and TLS (RFC 5425) syslog listeners. Both use the same per-connection Framer.
-// Limits: tcp_max_connections (more are refused and counted), tcp_idle_timeout_sec, tcp_max_frame_bytes.
+// Limits: tcp_max_connections, tcp_max_connections_per_source, tcp_idle_timeout_sec, tcp_max_frame_bytes.
+// Connections held open and idle cost a sender nothing, so the listener must not be one pool that
+// anyone can fill: each sender address (IPv6: its /64) gets at most maxPerSource, and the last
+// reservedForDevices places go only to the configured devices. A refused connection is closed at
+// accept and counted with the limit that refused it.
 // Backpressure: while the sink is paused (spool behind), every socket stops reading, so senders block
 // in their own buffers instead of MegaLog buffering without bound.
 import { createServer as createNetServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { addressKey, mappedIPv4, parseIP } from '../parse/ip.js';
+import type { ConnectionRefusal } from '../core/counters.js';
 import { Framer } from './framing.js';
 import type { Sink, Source } from './sink.js';
 
@@ -13,6 +19,12 @@ export interface StreamOptions {
   port: number;
   maxFrame: number;
   maxConnections: number;
+  /** Most connections from one sender address (IPv6: one /64). */
+  maxPerSource: number;
+  /** Places out of maxConnections that only `devices` may take. */
+  reservedForDevices: number;
+  /** Configured device addresses, canonical (canonicalAddress). */
+  devices: ReadonlySet<string>;
   idleTimeoutSec: number;
   /** TLS only: PEM files (re-read by reload()). */
   tls?: { cert: string; key: string; ca: string };
@@ -22,6 +34,8 @@ export class StreamSource implements Source {
   readonly name: string;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Open connections by addressKey of the sender. */
+  private readonly perSource = new Map<string, number>();
   private readonly transport: 'tcp' | 'tls';
 
   constructor(private readonly opts: StreamOptions, private readonly sink: Sink) {
@@ -74,14 +88,26 @@ export class StreamSource implements Source {
     return { ...o, requestCert: !!t.ca, rejectUnauthorized: !!t.ca };
   }
 
+  /** Which limit, if any, refuses a new connection from `origin`. */
+  private refusal(origin: string, key: string): ConnectionRefusal | null {
+    const o = this.opts;
+    if ((this.perSource.get(key) ?? 0) >= o.maxPerSource) return 'per_source';
+    if (this.sockets.size >= o.maxConnections) return 'max_connections';
+    if (this.sockets.size >= o.maxConnections - o.reservedForDevices && !o.devices.has(origin)) return 'reserved_for_devices';
+    return null;
+  }
+
   private onConnection(sock: Socket): void {
-    if (this.sockets.size >= this.opts.maxConnections) {
-      this.sink.discard('connection_limit', 0);
+    const origin = canonicalAddress(sock.remoteAddress ?? 'unknown');
+    const key = addressKey(origin);
+    const refused = this.refusal(origin, key);
+    if (refused) {
+      this.sink.refuseConnection(refused);
       sock.destroy();
       return;
     }
     this.sockets.add(sock);
-    const origin = (sock.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    this.perSource.set(key, (this.perSource.get(key) ?? 0) + 1);
     const transport = this.transport;
     const sink = this.sink;
     const framer = new Framer(this.opts.maxFrame, {
@@ -103,7 +129,10 @@ export class StreamSource implements Source {
       /* reset by peer and friends: the close handler cleans up */
     });
     sock.on('close', () => {
-      this.sockets.delete(sock);
+      if (!this.sockets.delete(sock)) return; // stop() already forgot it
+      const n = (this.perSource.get(key) ?? 1) - 1;
+      if (n > 0) this.perSource.set(key, n);
+      else this.perSource.delete(key);
     });
     if (sink.paused) sock.pause();
     if (transport === 'tls') (sock as TLSSocket).setNoDelay?.(true);
@@ -113,6 +142,7 @@ export class StreamSource implements Source {
     return new Promise((resolve) => {
       for (const s of this.sockets) s.destroy();
       this.sockets.clear();
+      this.perSource.clear();
       if (!this.server) return resolve();
       this.server.close(() => resolve());
       this.server = null;
@@ -120,6 +150,13 @@ export class StreamSource implements Source {
   }
 
   describe(): string {
-    return `${this.name} (max frame ${this.opts.maxFrame} bytes, max ${this.opts.maxConnections} connections)`;
+    const o = this.opts;
+    const reserve = o.reservedForDevices ? `, ${o.reservedForDevices} kept for configured devices` : '';
+    return `${this.name} (max frame ${o.maxFrame} bytes, max ${o.maxConnections} connections, ${o.maxPerSource} per sender${reserve})`;
   }
+}
+
+/** A sender's address as devices are keyed: IPv4-mapped as IPv4, IPv6 in RFC 5952 form. */
+export function canonicalAddress(addr: string): string {
+  return mappedIPv4(addr) ?? parseIP(addr) ?? addr;
 }

@@ -34,6 +34,8 @@ export const AUDIT_ACTIONS = [
   'user_unlock',
   'search',
   'export',
+  'request_denied',
+  'request_rejected',
 ] as const;
 
 /** What a caller supplies; `time_ms` defaults to now. */

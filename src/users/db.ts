@@ -3,8 +3,11 @@
 // Durability: WAL with synchronous=FULL. The file is tiny and written a few times per console action,
 // so every committed audit entry, password change and session survives a power cut (NORMAL could roll
 // back the last commits, and an audit trail that forgets its last lines is the wrong trade here).
-// The file (and SQLite's -wal/-shm siblings, which copy its mode) is created 0600: it holds password hashes.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+// The file (and SQLite's -wal/-shm siblings, which copy its mode) is created 0600 whatever the umask: it
+// holds password hashes. A file found wider than 0640 (an older version, a copy, a hand-made `touch`)
+// is narrowed at open — group read is the most an operator may grant, for a backup group — and a
+// directory we create is 0750.
+import { chmodSync, closeSync, existsSync, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -60,6 +63,23 @@ const MIGRATIONS: string[] = [
    ) STRICT;`,
 ];
 
+/** users.db and its -wal/-shm as created: owner only. */
+const FILE_MODE = 0o600;
+/** The widest mode left as found. */
+const MAX_MODE = 0o640;
+
+/** Take off what MAX_MODE does not allow; a file we do not own (EPERM) is left as it is, with a warning. */
+function narrow(path: string, mode: () => number, chmod: (mode: number) => void): void {
+  const m = mode() & 0o777;
+  if (!(m & ~MAX_MODE)) return;
+  try {
+    chmod(m & MAX_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    console.warn(`megalog: ${path} is mode ${m.toString(8)} and not ours to change; chmod 600 it`);
+  }
+}
+
 export interface OpenOptions {
   readonly?: boolean;
 }
@@ -67,9 +87,18 @@ export interface OpenOptions {
 /** Open (creating and migrating when needed) the users database at `path`. */
 export function openUsersDatabase(path: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly && path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true });
-    // Create with 0600 before SQLite does (it would use the umask).
-    closeSync(openSync(path, 'a', 0o600));
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    // Create with 0600 before SQLite does (it would use 0644 and the umask).
+    const fd = openSync(path, 'a', FILE_MODE);
+    try {
+      narrow(path, () => fstatSync(fd).mode, (m) => fchmodSync(fd, m));
+    } finally {
+      closeSync(fd);
+    }
+    // SQLite gives -wal/-shm the main file's mode only when it creates them.
+    for (const sibling of [`${path}-wal`, `${path}-shm`]) {
+      if (existsSync(sibling)) narrow(sibling, () => statSync(sibling).mode, (m) => chmodSync(sibling, m));
+    }
   }
   const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   db.pragma('busy_timeout = 5000');

@@ -1,13 +1,18 @@
 // Password hashing (argon2id, RFC 9106's second recommended profile: 64 MiB, 3 passes) and policy.
 // Hashing runs on libuv's thread pool; at most HASH_CONCURRENCY run at once so a burst of logins
-// cannot take the CPU (and 64 MiB each) away from the processor sharing this machine.
+// cannot take the CPU (and 64 MiB each) away from the processor sharing this machine. Waiting is
+// shared fairly between clients (hash-queue.ts), keyed by the caller's address.
 import { hash, verify, type Options } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
-import { MEGALOG_ERR_HASH_BUSY } from '../core/errors.js';
+import { FairQueue } from './hash-queue.js';
+
+export { HashBusyError } from './hash-queue.js';
 
 const ARGON2: Options = { algorithm: 2 /* Argon2id */, memoryCost: 65536, timeCost: 3, parallelism: 1 };
 const HASH_CONCURRENCY = 2;
 const HASH_QUEUE_MAX = 64;
+/** Queue key of work that comes from no network client (the CLI, the first-start account). */
+export const LOCAL_KEY = 'local';
 
 export const PASSWORD_MIN_LENGTH = 10;
 /** Longer inputs are refused before hashing (argon2 cost does not depend on length, but bodies do). */
@@ -15,51 +20,42 @@ export const PASSWORD_MAX_LENGTH = 256;
 /** The first-start password of `superadmin`; it only opens the forced change page. */
 export const DEFAULT_ADMIN_PASSWORD = 'admin123';
 
-/** Thrown when too many hashes are already waiting: answer "try again" rather than queue without end. */
-export class HashBusyError extends Error {
-  readonly code = MEGALOG_ERR_HASH_BUSY;
-  constructor() {
-    super('too many password checks in progress');
-  }
+const queue = new FairQueue(HASH_CONCURRENCY, HASH_QUEUE_MAX);
+
+/** Hash a new password; `key` is the requester's address key (fair queueing). */
+export function hashPassword(password: string, key = LOCAL_KEY): Promise<string> {
+  return queue.run(key, () => hash(password, ARGON2));
 }
 
-let running = 0;
-const waiting: Array<() => void> = [];
-
-async function limited<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= HASH_CONCURRENCY) {
-    if (waiting.length >= HASH_QUEUE_MAX) throw new HashBusyError();
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  }
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-export function hashPassword(password: string): Promise<string> {
-  return limited(() => hash(password, ARGON2));
-}
-
-export async function verifyPassword(stored: string, password: string): Promise<boolean> {
-  return limited(async () => {
-    try {
-      return await verify(stored, password);
-    } catch {
-      return false; // a malformed stored hash never authenticates
-    }
-  });
-}
+/** What a password check found: `refused` when its claim failed (account locked) and nothing was checked. */
+export type CheckResult = 'ok' | 'wrong' | 'refused';
 
 let dummy: Promise<string> | null = null;
-/** Spend the same time as a real check when there is no account to check against (no timing oracle). */
-export async function verifyDummy(password: string): Promise<false> {
+/** A hash of a random password: checked against when there is no account, so timing tells nothing. */
+function dummyHash(): Promise<string> {
   dummy ??= hash(randomBytes(16).toString('hex'), ARGON2);
-  await verifyPassword(await dummy, password);
-  return false;
+  return dummy;
+}
+
+/**
+ * Check `password` against `stored` (null: no such account, a dummy hash is checked instead). `claim`
+ * runs when this check's turn to hash comes, synchronously, and takes the account's attempt (see
+ * Users.beginAttempt): when it returns false the same time is spent on the dummy and the answer is
+ * `refused`. Taking the attempt there, not after the hash, is what keeps parallel tries under the
+ * lockout; taking it there, not on arrival, keeps a try turned away by a full queue from counting.
+ * `key` is the requester's address key (fair queueing). Rejects with HashBusyError when refused a place.
+ */
+export async function checkPassword(stored: string | null, password: string, key = LOCAL_KEY, claim: () => boolean = () => true): Promise<CheckResult> {
+  const fallback = await dummyHash();
+  return queue.run(key, async () => {
+    const real = stored !== null && claim();
+    try {
+      const ok = await verify(real ? stored : fallback, password);
+      return !real ? 'refused' : ok ? 'ok' : 'wrong';
+    } catch {
+      return real ? 'wrong' : 'refused'; // a malformed stored hash never authenticates
+    }
+  });
 }
 
 /** Policy problems as i18n keys (empty when the password is acceptable). */

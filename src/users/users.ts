@@ -57,10 +57,10 @@ export class Users {
       ),
       setRole: db.prepare('UPDATE users SET role = ? WHERE id = ?'),
       setDisabled: db.prepare('UPDATE users SET disabled = ? WHERE id = ?'),
-      failure: db.prepare(
+      attempt: db.prepare(
         `UPDATE users SET failed_count = failed_count + 1,
            locked_until_ms = CASE WHEN failed_count + 1 >= @threshold THEN @until ELSE locked_until_ms END
-         WHERE id = @id`,
+         WHERE id = @id AND locked_until_ms <= @now`,
       ),
       resetLock: db.prepare('UPDATE users SET failed_count = 0, locked_until_ms = 0 WHERE id = ?'),
       success: db.prepare('UPDATE users SET failed_count = 0, locked_until_ms = 0, last_login_ms = ? WHERE id = ?'),
@@ -122,9 +122,20 @@ export class Users {
     this.s.setDisabled.run(disabled ? 1 : 0, id);
   }
 
-  /** Count a failed login; the LOCK_THRESHOLD-th consecutive one locks the account for LOCK_MS. */
-  recordFailure(id: number, now = Date.now()): void {
-    this.s.failure.run({ id, threshold: LOCK_THRESHOLD, until: now + LOCK_MS });
+  /**
+   * Take one password or TOTP check for this account, right before making it: the check counts as a
+   * failure at once (the LOCK_THRESHOLD-th consecutive one locks the account for LOCK_MS), and a
+   * success clears the count (recordLogin, attemptSucceeded). One statement, so parallel checks —
+   * from other requests or another process — cannot all pass a lock that is not written yet.
+   * False when the account is locked: make no check then.
+   */
+  beginAttempt(id: number, now = Date.now()): boolean {
+    return this.s.attempt.run({ id, now, threshold: LOCK_THRESHOLD, until: now + LOCK_MS }).changes === 1;
+  }
+
+  /** A check taken with beginAttempt succeeded without a login (re-entering the current password). */
+  attemptSucceeded(id: number): void {
+    this.s.resetLock.run(id);
   }
 
   unlock(id: number): void {

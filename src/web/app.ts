@@ -2,7 +2,7 @@
 // security story, outermost first:
 //
 //   server timing → trust proxy headers from loopback only → security headers → request state (language, audit)
-//   → error page → /static → session (users.db) → who is the user (idle timeout) → form body
+//   → audit of refused requests (403, 422) → error page → /static → session (users.db) → who is the user (idle timeout) → form body
 //   → CSRF (Origin + token) → router, where every route passes `authorize(name)` (authz.ts)
 // The middleware live in middleware/, the pages in routes/ (one module per area, listed in routes/index.ts).
 import { createServer } from 'node:http';
@@ -12,6 +12,7 @@ import Router from '@koa/router';
 import { ReaderCache } from '../query/engine.js';
 import { openUsersDb, type UsersDb } from '../users/users-db.js';
 import { authorize } from './authz.js';
+import { auditRefusals } from './middleware/audit-refusals.js';
 import { csrfProtection } from './middleware/csrf.js';
 import type { WebDeps } from './deps.js';
 import { formParser } from './middleware/form.js';
@@ -79,9 +80,11 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
     ctx.state.pendingTotp = null;
     ctx.state.sessionExpired = false;
     ctx.state.csrfToken = () => '';
+    ctx.state.errorCode = null;
     ctx.state.audit = (e) => udb.audit({ ...e, user: e.user ?? ctx.state.user?.username ?? '-', source: ctx.ip });
     await next();
   });
+  app.use(auditRefusals());
   app.use(errorHandler(views));
   app.use(staticFiles(STATIC_DIR));
   app.use(async (_ctx, next) => {

@@ -198,6 +198,8 @@ const PT = {
   'audit.action.user_unlock': 'usuário desbloqueado',
   'audit.action.search': 'busca',
   'audit.action.export': 'exportação',
+  'audit.action.request_denied': 'acesso negado',
+  'audit.action.request_rejected': 'dados recusados',
 
   'search.title': 'Busca forense',
   'search.tabs': 'Tipos de busca',
@@ -565,6 +567,8 @@ const EN: Record<MessageKey, string> = {
   'audit.action.user_unlock': 'user unlocked',
   'audit.action.search': 'search',
   'audit.action.export': 'export',
+  'audit.action.request_denied': 'access denied',
+  'audit.action.request_rejected': 'input rejected',
 
   'search.title': 'Forensic search',
   'search.tabs': 'Kinds of search',

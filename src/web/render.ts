@@ -8,6 +8,7 @@ import { hasMessage, LANGUAGES, numberLocale, type Language, type Translate } fr
 import { getSession, type Ctx } from './state.js';
 import { currentOffset, formatInstant } from '../core/time.js';
 import { TEMPLATES_DIR } from './paths.js';
+import { visibleSegments } from './visible.js';
 
 export interface Flash {
   key: string;
@@ -31,6 +32,7 @@ export function createViews(deps: WebDeps, dir = TEMPLATES_DIR) {
     trimBlocks: true,
     lstripBlocks: true,
   });
+  env.addGlobal('segments', (s: unknown) => visibleSegments(typeof s === 'string' ? s : String(s ?? '')));
   const tz = deps.config.timezone;
 
   function helpers(lang: Language, t: Translate) {

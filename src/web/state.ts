@@ -24,8 +24,8 @@ export interface SessionData {
 
 /** koa-session's session object: the data plus its methods. */
 export type Session = SessionData & {
-  regenerate(): Promise<void>;
-  save(): Promise<void>;
+  /** Save (or, once the session was set to null, remove) what this request left; see middleware/session.ts. */
+  commit(opts?: { regenerate?: boolean }): Promise<void>;
   toJSON(): SessionData;
   isNew: boolean;
 };
@@ -44,6 +44,8 @@ export interface WebState {
   audit(entry: Omit<AuditInput, 'user' | 'source'> & { user?: string }): AuditRow | null;
   /** The CSRF token forms on this page must carry. */
   csrfToken(): string;
+  /** The WebError code this request was answered with (set by the error middleware), for the audit. */
+  errorCode: string | null;
 }
 
 export type Ctx = ParameterizedContext<WebState>;
@@ -56,12 +58,22 @@ export function clearSession(ctx: Ctx): void {
   (ctx as unknown as { session: null }).session = null;
 }
 
-/** Replace the session's contents and give it a new id (login, privilege change): no fixation. */
-export async function renewSession(ctx: Ctx, data: SessionData): Promise<void> {
+const renewed = new WeakSet<object>();
+
+/**
+ * Replace the session's contents and give it a new id (login, privilege change): no fixation. The
+ * old id is destroyed and the new one saved when the request ends, in its one commit.
+ */
+export function renewSession(ctx: Ctx, data: SessionData): void {
   const s = getSession(ctx)!;
   for (const k of Object.keys(s.toJSON())) delete (s as unknown as Record<string, unknown>)[k];
   Object.assign(s, data);
-  await s.regenerate();
+  renewed.add(ctx);
+}
+
+/** Did this request call renewSession? (Read by the session middleware's commit.) */
+export function sessionRenewed(ctx: Ctx): boolean {
+  return renewed.has(ctx);
 }
 
 export function isHtmx(ctx: Ctx): boolean {

@@ -1,5 +1,6 @@
 // Roles, user administration and the audit viewer: who may reach what (the authorization table),
 // what admin actions do and record, and bad input answered with a clear message.
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bootstrapAdmin, Client, createUser, startTestWeb, userWithPassword, type TestWeb } from '../helpers/browser.js';
 
@@ -190,5 +191,57 @@ describe('audit viewer', () => {
     expect(inj.status).toBe(200);
     expect(inj.text).toContain('Nenhum registro com esses filtros');
     expect(inj.text).toContain('value="&#39; OR 1=1 --&lt;img src=x onerror=alert(1)&gt;"');
+  });
+});
+
+describe('refused requests are audited', () => {
+  function lastAudit(action: string): { user: string; query: Record<string, unknown> } | null {
+    const d = new Database(web.config.users_db_path, { readonly: true });
+    try {
+      const r = d.prepare('SELECT user, query FROM audit WHERE action = ? ORDER BY id DESC LIMIT 1').get(action) as { user: string; query: string } | undefined;
+      return r ? { user: r.user, query: JSON.parse(r.query) as Record<string, unknown> } : null;
+    } finally {
+      d.close();
+    }
+  }
+
+  test('403 (role, CSRF) is recorded as request_denied with who, the route and the error code', async () => {
+    expect((await analyst.get('/users?filter=x')).status).toBe(403);
+    expect(lastAudit('request_denied')).toEqual({
+      user: 'ana',
+      query: { method: 'GET', path: '/users', route: 'users', code: 'MEGALOG_ERR_WEB_FORBIDDEN', query: 'filter=x' },
+    });
+    await admin.get('/users');
+    expect((await admin.post('/users', { username: 'csrf.less', role: 'admin' }, { csrf: 'A'.repeat(43) })).status).toBe(403);
+    const csrf = lastAudit('request_denied')!;
+    expect(csrf.user).toBe('superadmin');
+    expect(csrf.query).toMatchObject({ method: 'POST', path: '/users', code: 'MEGALOG_ERR_WEB_CSRF', form: { username: 'csrf.less', role: 'admin', _csrf: '(omitted)' } });
+  });
+
+  test('422 is recorded as request_rejected with the input, never a password', async () => {
+    await admin.get('/users');
+    expect((await admin.post('/users', { username: 'Bad Name<b>', role: 'nope' })).status).toBe(422);
+    expect(lastAudit('request_rejected')).toMatchObject({
+      user: 'superadmin',
+      query: { method: 'POST', path: '/users', route: 'users.create', code: null, form: { username: 'Bad Name<b>', role: 'nope' } },
+    });
+    await analyst.get('/account');
+    const r = await analyst.post('/account/password', { current: 'not my password 1', new_password: 'secret new one 22', confirm: 'secret new one 22' });
+    expect(r.status).toBe(422);
+    const rej = lastAudit('request_rejected')!;
+    expect(rej.user).toBe('ana');
+    expect(rej.query.route).toBe('account.password');
+    expect(JSON.stringify(rej)).not.toMatch(/not my password|secret new one/);
+    // The viewer names the new actions.
+    expect((await auditor.get('/audit?action=request_rejected')).text).toContain('dados recusados');
+  });
+});
+
+describe('user admin under parallel requests', () => {
+  test('two creations of the same name at once: one account, the other told the name exists', async () => {
+    await admin.get('/users');
+    const rs = await Promise.all([admin.post('/users', { username: 'twin', role: 'analyst' }), admin.post('/users', { username: 'twin', role: 'analyst' })]);
+    expect(rs.map((r) => r.status).sort()).toEqual([201, 422]);
+    expect(rs.find((r) => r.status === 422)!.text).not.toMatch(NO_STACK);
   });
 });

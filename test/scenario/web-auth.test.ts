@@ -127,6 +127,34 @@ describe('sessions', () => {
     expect(sid2).toMatch(/;\s*secure/i);
   });
 
+  test('the session cookie stays a browser-session cookie (no Expires) through login, password change and later requests', async () => {
+    const temp = await createUser(admin, 'cookie.user', 'analyst');
+    const c = new Client(web.base);
+    const sids: string[] = [];
+    const keep = (r: { headers: Headers }) => sids.push(...r.headers.getSetCookie().filter((h) => h.startsWith('megalog.sid=')));
+    await c.get('/login');
+    keep(await c.post('/login', { username: 'cookie.user', password: temp }));
+    await c.get('/account');
+    keep(await c.post('/account/password', { current: temp, new_password: 'cookie user passphrase', confirm: 'cookie user passphrase' }));
+    keep(await c.get('/')); // the flash is read: the session is saved again
+    const d = db();
+    try {
+      const mine = "user_id = (SELECT id FROM users WHERE username = 'cookie.user')";
+      d.prepare(`UPDATE sessions SET data = json_set(data, '$.last_ms', ?) WHERE ${mine}`).run(Date.now() - 30_000);
+      keep(await c.get('/')); // activity after a while: the session is saved again
+      // A row saved by an earlier version with koa-session's 24-hour lifetime in it: not restored.
+      d.prepare(`UPDATE sessions SET data = json_set(data, '$._maxAge', 86400000, '$._expire', ?, '$.last_ms', ?) WHERE ${mine}`).run(Date.now() + 86_400_000, Date.now() - 30_000);
+      keep(await c.get('/'));
+      expect(sids.length).toBeGreaterThanOrEqual(4);
+      for (const [i, h] of sids.entries()) expect(h, `Set-Cookie #${i}`).not.toMatch(/;\s*(expires|max-age)=/i);
+      const rows = d.prepare<[], { data: string }>(`SELECT data FROM sessions WHERE ${mine}`).all();
+      expect(rows.length).toBe(1);
+      expect(JSON.parse(rows[0]!.data)).not.toHaveProperty('_expire');
+    } finally {
+      d.close();
+    }
+  });
+
   test('session fixation: the id changes at login and the old id is dead', async () => {
     const attacker = new Client(web.base);
     const temp = await createUser(admin, 'fix.analyst', 'analyst');

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { addressKey, isLoopback } from '../../src/web/middleware/proxy.js';
+import { addressKey } from '../../src/parse/ip.js';
+import { isLoopback } from '../../src/web/middleware/proxy.js';
 import { formatInstant } from '../../src/core/time.js';
 import { parseLocalDate } from '../../src/web/time.js';
 import { safeNext } from '../../src/web/middleware/onerror.js';

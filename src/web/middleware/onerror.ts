@@ -52,6 +52,7 @@ export function errorHandler(views: Views): Middleware<WebState> {
           err = new WebError('MEGALOG_ERR_WEB_INTERNAL', undefined, { id });
         }
       }
+      ctx.state.errorCode = err.code;
       if (err.code === 'MEGALOG_ERR_WEB_UNAUTHENTICATED' || err.code === 'MEGALOG_ERR_WEB_SESSION_EXPIRED') {
         const q = new URLSearchParams({ m: err.key });
         const next = ctx.method === 'GET' && !isHtmx(ctx) ? safeNext(ctx.url) : null;

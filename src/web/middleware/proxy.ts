@@ -18,14 +18,3 @@ export function trustLoopbackProxy(): Middleware {
     await next();
   };
 }
-
-/** Throttling key for an address: IPv4 as is, IPv6 by its /64 (one host usually owns a whole /64). */
-export function addressKey(ip: string): string {
-  const a = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  if (!a.includes(':')) return a;
-  const [head = '', tail = ''] = a.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = a.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}

@@ -4,13 +4,19 @@
 // Cookie `megalog.sid`: 256 random bits, signed, HttpOnly, SameSite=Strict, Secure whenever the request
 // came over TLS (nginx's X-Forwarded-Proto, believed from loopback only), no Expires (dies with the
 // browser). The id is replaced at every login and password change (no fixation) and the old one destroyed.
+//
+// One commit per request, at its end. koa-session's own regenerate() commits at once and its middleware
+// commits again; its first save of a 'session' cookie clears maxAge in the request's options, so the
+// second wrote a 24-hour Expires (and `_maxAge` into the row, which every later load restored).
+// So autoCommit is off, renewSession only marks the request, and the wrapper below commits once; the
+// store also never keeps koa-session's lifetime fields: the lifetime is ours (idle + absolute, below).
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import type { Middleware } from 'koa';
 import createSession from 'koa-session';
 import type { UsersDb } from '../../users/users-db.js';
 import { csrfTokenFor } from './csrf.js';
-import { clearSession, getSession, type SessionData, type WebState } from '../state.js';
+import { clearSession, getSession, sessionRenewed, type Ctx, type Session, type SessionData, type WebState } from '../state.js';
 
 export const SESSION_COOKIE = 'megalog.sid';
 /** However active, a session ends after this long. */
@@ -22,11 +28,21 @@ const STORE_GRACE_MS = 3600_000;
 /** Requests marked with this header (self-refreshing panels) do not count as activity. */
 export const POLL_HEADER = 'X-MegaLog-Poll';
 
+/** koa-session's fields that would give the cookie a lifetime of its own. */
+const LIFETIME_FIELDS = ['_expire', '_maxAge'] as const;
+
+function ownLifetime(data: Record<string, unknown>): Record<string, unknown> {
+  const d: Record<string, unknown> = { ...data, _session: true };
+  for (const f of LIFETIME_FIELDS) delete d[f];
+  return d;
+}
+
 export function sessionMiddleware(app: Koa, udb: UsersDb, idleMs: number): Middleware {
-  return createSession(
+  const session = createSession(
     {
       key: SESSION_COOKIE,
       maxAge: 'session',
+      autoCommit: false,
       signed: true,
       httpOnly: true,
       sameSite: 'strict',
@@ -35,18 +51,31 @@ export function sessionMiddleware(app: Koa, udb: UsersDb, idleMs: number): Middl
       renew: false,
       genid: () => randomBytes(32).toString('base64url'),
       store: {
-        get: async (key: string) => udb.sessions.get(key)?.data ?? null,
+        get: async (key: string) => {
+          const data = udb.sessions.get(key)?.data;
+          return data ? ownLifetime(data) : null;
+        },
         set: async (key: string, data: SessionData) => {
           const now = Date.now();
           const uid = typeof data.uid === 'number' ? data.uid : null;
           const until = Math.min((data.last_ms ?? now) + idleMs, (data.created_ms ?? now) + SESSION_ABSOLUTE_MS);
-          udb.sessions.set(key, data as Record<string, unknown>, uid, until + STORE_GRACE_MS, now);
+          udb.sessions.set(key, ownLifetime(data as Record<string, unknown>), uid, until + STORE_GRACE_MS, now);
         },
         destroy: async (key: string) => udb.sessions.destroy(key),
       },
     },
     app,
   );
+  return (ctx, next) =>
+    session(ctx, async () => {
+      // Any session object commits its request's current state (even after ctx.session = null).
+      const handle = getSession(ctx as Ctx) as Session;
+      try {
+        await next();
+      } finally {
+        await handle.commit({ regenerate: sessionRenewed(ctx as Ctx) });
+      }
+    });
 }
 
 /** Fill ctx.state.user / pendingTotp from the session; end sessions that idled or outlived their limit. */

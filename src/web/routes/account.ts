@@ -1,6 +1,7 @@
 // The signed-in user's own account: password (the forced change of a temporary password lands
 // here too), the TOTP second factor, and the console language.
-import { HashBusyError, PASSWORD_MAX_LENGTH, passwordProblems, verifyPassword } from '../../users/password.js';
+import { addressKey } from '../../parse/ip.js';
+import { checkPassword, HashBusyError, PASSWORD_MAX_LENGTH, passwordProblems } from '../../users/password.js';
 import { newTotpSecret, otpauthUri, verifyTotp } from '../../users/totp.js';
 import { newToken } from '../middleware/csrf.js';
 import { WebError } from '../errors.js';
@@ -30,21 +31,33 @@ export function accountRoutes(svc: Services): RouteDef[] {
     );
   }
 
-  /** Check the user's current password; a wrong one counts towards the lockout like a failed login. */
+  /**
+   * Check the user's current password. It is a password check like a login's: it takes the account's
+   * attempt and the address's slot first (a wrong one counts towards both), and a locked account or a
+   * throttled address gets no check at all — so a borrowed session cannot guess the password in bulk.
+   */
   async function currentPasswordOk(ctx: Ctx, password: string): Promise<boolean> {
     const user = ctx.state.user!;
-    let ok = false;
+    const taken = throttle.take(ctx.ip);
+    if (taken.blocked) throw new WebError('MEGALOG_ERR_WEB_THROTTLED');
+    if (password.length > PASSWORD_MAX_LENGTH) {
+      udb.users.beginAttempt(user.id);
+      return false;
+    }
+    let result;
     try {
-      ok = password.length <= PASSWORD_MAX_LENGTH && (await verifyPassword(user.password_hash, password));
+      result = await checkPassword(user.password_hash, password, addressKey(ctx.ip), () => udb.users.beginAttempt(user.id));
     } catch (err) {
-      if (err instanceof HashBusyError) throw new WebError('MEGALOG_ERR_WEB_THROTTLED');
+      if (err instanceof HashBusyError) {
+        taken.slot.release();
+        throw new WebError('MEGALOG_ERR_WEB_THROTTLED');
+      }
       throw err;
     }
-    if (!ok) {
-      udb.users.recordFailure(user.id);
-      throttle.fail(ctx.ip);
-    }
-    return ok;
+    if (result !== 'ok') return false;
+    taken.slot.release();
+    udb.users.attemptSucceeded(user.id);
+    return true;
   }
 
   return [
@@ -67,7 +80,7 @@ export function accountRoutes(svc: Services): RouteDef[] {
         await udb.users.setPassword(user.id, pw, false, now);
         // Every session of this user ends; this one continues under a new id.
         udb.sessions.destroyForUser(user.id);
-        await renewSession(ctx, { uid: user.id, stage: 'full', csrf: newToken(), created_ms: now, last_ms: now });
+        renewSession(ctx, { uid: user.id, stage: 'full', csrf: newToken(), created_ms: now, last_ms: now });
         ctx.state.audit({ action: 'password_change', query: { forced: user.must_change } });
         flash(ctx, { key: 'pw.changed', kind: 'ok' });
         ctx.status = 303;

@@ -1,7 +1,10 @@
 // Login (password, then TOTP when enabled) and logout. Whatever goes wrong — unknown user, wrong
 // password, locked or disabled account — the answer is the same message, status and timing, so the
-// page never tells which user names exist. Failures count per account (lockout) and per address.
-import { HashBusyError, PASSWORD_MAX_LENGTH, verifyDummy, verifyPassword } from '../../users/password.js';
+// page never tells which user names exist. Failures count per account (lockout) and per address;
+// both budgets are taken before the check is made and given back only when it succeeds (or never ran),
+// so a burst of parallel tries gets no more checks than the limits allow.
+import { addressKey } from '../../parse/ip.js';
+import { checkPassword, HashBusyError, PASSWORD_MAX_LENGTH, type CheckResult } from '../../users/password.js';
 import { verifyTotp } from '../../users/totp.js';
 import { isLocked, type User } from '../../users/users.js';
 import { newToken } from '../middleware/csrf.js';
@@ -21,7 +24,7 @@ export function authRoutes(svc: Services): RouteDef[] {
   async function completeLogin(ctx: Ctx, user: User, next: string | null): Promise<void> {
     const now = Date.now();
     udb.users.recordLogin(user.id, now);
-    await renewSession(ctx, { uid: user.id, stage: 'full', csrf: newToken(), created_ms: now, last_ms: now });
+    renewSession(ctx, { uid: user.id, stage: 'full', csrf: newToken(), created_ms: now, last_ms: now });
     ctx.state.audit({ action: 'login', user: user.username, query: { must_change: user.must_change, totp: user.totp_secret !== null } });
     ctx.status = 303;
     ctx.redirect(user.must_change ? '/account' : (next ?? '/'));
@@ -50,49 +53,45 @@ export function authRoutes(svc: Services): RouteDef[] {
         const next = safeNext(f.next);
         const ip = ctx.ip;
 
-        const th = throttle.blocked(ip);
-        if (th.blocked) {
-          if (th.firstTime) ctx.state.audit({ action: 'login_throttled', user: username.slice(0, 64) || '-', query: { reason: 'address' } });
+        const taken = throttle.take(ip);
+        if (taken.blocked) {
+          if (taken.firstTime) ctx.state.audit({ action: 'login_throttled', user: username.slice(0, 64) || '-', query: { reason: 'address' } });
           ctx.set('Retry-After', '900');
           return showLogin(ctx, 429, 'login.throttled', username);
         }
-        if (!username || !password) return showLogin(ctx, 422, 'login.missing', username, next);
+        const slot = taken.slot;
+        if (!username || !password) {
+          slot.release();
+          return showLogin(ctx, 422, 'login.missing', username, next);
+        }
 
         const user = username.length <= 64 ? udb.users.byName(username) : null;
-        let ok = false;
-        let reason = 'bad_password';
+        let result: CheckResult = 'refused';
+        let reason: string;
         try {
           if (password.length > PASSWORD_MAX_LENGTH) {
-            await verifyDummy(password.slice(0, PASSWORD_MAX_LENGTH));
+            await checkPassword(null, password.slice(0, PASSWORD_MAX_LENGTH), addressKey(ip));
             reason = 'too_long';
-          } else if (!user) {
-            await verifyDummy(password);
-            reason = 'unknown_user';
-          } else if (isLocked(user)) {
-            await verifyDummy(password);
-            reason = 'locked';
           } else {
-            ok = await verifyPassword(user.password_hash, password);
-            if (ok && user.disabled) {
-              ok = false;
-              reason = 'disabled';
-            }
+            // The account's attempt is taken when the hash starts (checkPassword's claim).
+            result = await checkPassword(user?.password_hash ?? null, password, addressKey(ip), () => udb.users.beginAttempt(user!.id));
+            reason = !user ? 'unknown_user' : result === 'refused' ? 'locked' : result === 'wrong' ? 'bad_password' : user.disabled ? 'disabled' : 'ok';
           }
         } catch (err) {
           if (err instanceof HashBusyError) {
+            slot.release(); // never checked: costs the address nothing
             ctx.set('Retry-After', '5');
             return showLogin(ctx, 503, 'login.busy', username, next);
           }
           throw err;
         }
-        if (!ok || !user) {
-          throttle.fail(ip);
-          if (user && reason === 'bad_password') udb.users.recordFailure(user.id);
+        if (reason !== 'ok' || !user) {
           ctx.state.audit({ action: 'login_failed', user: username.slice(0, 64), query: { reason } });
           return showLogin(ctx, 401, 'login.failed', username, next);
         }
+        slot.release();
         if (user.totp_secret) {
-          await renewSession(ctx, { uid: user.id, stage: 'totp', csrf: newToken(), created_ms: Date.now(), ...(next ? { next } : {}) });
+          renewSession(ctx, { uid: user.id, stage: 'totp', csrf: newToken(), created_ms: Date.now(), ...(next ? { next } : {}) });
           ctx.status = 303;
           return ctx.redirect('/login/totp');
         }
@@ -113,14 +112,19 @@ export function authRoutes(svc: Services): RouteDef[] {
         const ip = ctx.ip;
         const user = udb.users.byId(ctx.state.pendingTotp!.uid);
         const next = safeNext(getSession(ctx)?.next);
-        if (throttle.blocked(ip).blocked) return views.render(ctx, 'login_totp.njk', { error: 'login.throttled' }, 429);
+        const taken = throttle.take(ip);
+        if (taken.blocked) return views.render(ctx, 'login_totp.njk', { error: 'login.throttled' }, 429);
         const now = Date.now();
-        const step = user?.totp_secret && !isLocked(user, now) ? verifyTotp(user.totp_secret, ctx.state.form.code ?? '', now, user.totp_last_step) : null;
-        if (user && step !== null && udb.users.useTotpStep(user.id, step)) return completeLogin(ctx, user, next);
-        throttle.fail(ip);
+        // The password stage's attempt stays counted until the login completes: knowing the password
+        // gives no fresh budget of codes.
+        const claimed = user?.totp_secret ? udb.users.beginAttempt(user.id, now) : false;
+        const step = claimed ? verifyTotp(user!.totp_secret!, ctx.state.form.code ?? '', now, user!.totp_last_step) : null;
+        if (user && step !== null && udb.users.useTotpStep(user.id, step)) {
+          taken.slot.release();
+          return completeLogin(ctx, user, next);
+        }
         if (user) {
-          udb.users.recordFailure(user.id, now);
-          ctx.state.audit({ action: 'login_failed', user: user.username, query: { reason: 'bad_totp' } });
+          ctx.state.audit({ action: 'login_failed', user: user.username, query: { reason: claimed ? 'bad_totp' : 'locked' } });
           const fresh = udb.users.byId(user.id);
           if (fresh && isLocked(fresh, now)) {
             clearSession(ctx);

@@ -6,7 +6,6 @@ import { fillRaw, type Candidate } from '../../query/engine.js';
 import { formatInstant } from '../../core/time.js';
 import { resultCsv } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
-import { displayRaw } from './search.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
 
@@ -82,13 +81,12 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
           seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
         }));
         audit(ctx, r, 'report');
-        const withRaw = (c: Candidate) => ({ ...c, raw_text: displayRaw(c.raw) });
         svc.views.render(ctx, 'exports/report.njk', {
           r,
           what: describe(r),
           answer: r.kind === 'bulk' ? null : r.answer,
-          rows: rows.map(withRaw),
-          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: (l.answer?.candidates ?? []).map(withRaw) })) : [],
+          rows,
+          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: l.answer?.candidates ?? [] })) : [],
           hashes,
           generated: formatInstant(Date.now(), tz),
           searched: formatInstant(r.created_ms, tz),

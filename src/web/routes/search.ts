@@ -21,11 +21,6 @@ const SUBSCRIBER_FIELDS = ['src_ip', 'from', 'to', 'proto', ...CASE_FIELDS] as c
 
 export type Mode = 'public' | 'subscriber';
 
-/** An original line as text safe to show: control characters become visible `\xNN` escapes. */
-export function displayRaw(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 /** What the results fragment needs for page `page` of `r`. */
 export function resultView(r: StoredResult, page: number) {
   const pages = Math.max(1, Math.ceil(r.rows.length / PAGE_SIZE));
@@ -185,7 +180,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
         if (!c) throw new WebError('MEGALOG_ERR_WEB_NOT_FOUND');
         fillRaw([c], qcfg);
         r.rows.update(n, [c]);
-        const data = { result: r, c, index: n, raw: displayRaw(c.raw) };
+        const data = { result: r, c, index: n, raw: c.raw };
         svc.views.render(ctx, isHtmx(ctx) ? 'search/_line.njk' : 'search/line.njk', data);
       },
     },

@@ -56,7 +56,13 @@ export function userRoutes(svc: Services): RouteDef[] {
         if (!isRole(role)) errors.push('users.role_invalid');
         if (errors.length) return list(ctx, 422, { username, role, errors });
         const password = temporaryPassword();
-        await udb.users.create(username, role as Role, password, true);
+        try {
+          await udb.users.create(username, role as Role, password, true);
+        } catch (err) {
+          // Two admins creating the same name at once: both passed the check above during the hash.
+          if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+          return list(ctx, 422, { username, role, errors: ['users.exists'] });
+        }
         ctx.state.audit({ action: 'user_create', query: { target: username, role } });
         views.render(ctx, 'users/secret.njk', { message: 'users.created', target: username, password }, 201);
       },
