@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Build megalog_<version>_<arch>.deb: the app, its production node_modules (native addons built here),
 # the Node.js runtime it was built with (an appliance must not depend on the distribution's Node
-# version), systemd units, config, nginx site, sysctl. Usage: packaging/build-deb.sh [OUTDIR]
+# version), the sd_notify addon (native/, no libsystemd), systemd units, config, nginx site, sysctl.
+# Needs what `npm ci` needs: g++, make, python3 (node-gyp). Usage: packaging/build-deb.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/dist-deb}
 version=$(node -p "require('$root/package.json').version")
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+scratch=$(mktemp -d)
+trap 'rm -rf "$stage" "$scratch"' EXIT
 app=$stage/usr/lib/megalog
 
 (cd "$root" && npx tsc -p tsconfig.json)
@@ -16,9 +18,25 @@ mkdir -p "$app" "$stage/usr/bin" "$stage/etc/megalog" "$stage/lib/systemd/system
   "$stage/etc/sysctl.d" "$stage/usr/share/doc/megalog" "$stage/DEBIAN"
 cp -r "$root/dist" "$root/bin" "$root/templates" "$root/static" "$root/package.json" "$root/package-lock.json" "$app/"
 rm -rf "$app/dist/test"
-(cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null && npm rebuild better-sqlite3 >/dev/null && (npm rebuild sd-notify >/dev/null 2>&1 || echo "build-deb: sd-notify not built (install libsystemd-dev): no sd_notify" >&2))
+(cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null && npm rebuild better-sqlite3 >/dev/null)
+# sd_notify for the Type=notify units: native/notify.c, built here from source by node-gyp (the root
+# package's install script). Without it the units never become ready, so no package is built without it.
+cp -r "$root/binding.gyp" "$root/native" "$app/"
+(cd "$app" && npm run install >/dev/null)
+addon=$app/build/Release/notify.node
+[ -f "$addon" ] || { echo "build-deb: $addon was not built" >&2; exit 1; }
+# Ship the two addons' .node files only (no obj.target, Makefile or sources), ours stripped.
+cp "$addon" "$scratch/notify.node"
+rm -rf "$app/build" "$app/binding.gyp" "$app/native"
+install -D -m 0755 "$scratch/notify.node" "$addon"
+strip --strip-unneeded "$addon"
+sqlite=$app/node_modules/better-sqlite3/build
+find "$sqlite" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+find "$sqlite/Release" -mindepth 1 -maxdepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
 mkdir -p "$app/node/bin"
 cp "$(command -v node)" "$app/node/bin/node"
+"$app/node/bin/node" -e 'if (typeof require(process.argv[1]).send !== "function") process.exit(1)' "$addon" \
+  || { echo "build-deb: $addon does not load" >&2; exit 1; }
 cat > "$stage/usr/bin/megalog" <<'SH'
 #!/bin/sh
 exec /usr/lib/megalog/node/bin/node /usr/lib/megalog/bin/megalog.js "$@"
@@ -39,7 +57,7 @@ Version: $version
 Architecture: $arch
 Maintainer: MegaLog engineers <megalog@localhost>
 Installed-Size: $size
-Depends: adduser, libc6, libstdc++6, libsystemd0
+Depends: adduser, libc6, libstdc++6, openssl
 Recommends: nginx, rsyslog
 Section: net
 Priority: optional

@@ -96,7 +96,8 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   app.use(formParser());
   app.use(csrfProtection());
 
-  const router = new Router<WebState>();
+  // Case-sensitive, as nginx's locations are: /METRICS is not /metrics (the site's deny would miss it).
+  const router = new Router<WebState>({ sensitive: true });
   for (const r of allRoutes(svc)) {
     router.register(r.path, [r.method], [authorize(r.name), async (ctx) => void (await r.handler(ctx))], { name: r.name });
   }

@@ -1,0 +1,61 @@
+// sd_notify(3) without libsystemd: one datagram to the AF_UNIX socket systemd names in NOTIFY_SOCKET
+// (a path, or '@' for the abstract namespace). Node has no AF_UNIX datagram sockets, hence this addon.
+// send(socketPath, message) returns 0 when the datagram left, else the errno (never throws for that).
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int notify_send(const char *path, size_t path_len, const char *msg, size_t msg_len) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path_len < 2 || (path[0] != '/' && path[0] != '@')) return EAFNOSUPPORT;
+  memcpy(sa.sun_path, path, path_len);
+  // Abstract socket: a leading NUL, and the address length counts no trailing NUL.
+  if (path[0] == '@') sa.sun_path[0] = '\0';
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + (path[0] == '/'));
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  // MSG_DONTWAIT: a full receive queue costs one message (the next watchdog tick retries), never a
+  // blocked event loop.
+  ssize_t n = sendto(fd, msg, msg_len, MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&sa, len);
+  int err = n < 0 ? errno : 0;
+  close(fd);
+  return err;
+}
+
+/** A JS string into buf (NUL-terminated); false when it is not a string or does not fit. */
+static bool get_string(napi_env env, napi_value v, char *buf, size_t size, size_t *len) {
+  if (napi_get_value_string_utf8(env, v, NULL, 0, len) != napi_ok || *len >= size) return false;
+  return napi_get_value_string_utf8(env, v, buf, size, len) == napi_ok;
+}
+
+static napi_value send_js(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  char msg[4096];
+  size_t path_len = 0, msg_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      !get_string(env, argv[0], path, sizeof path, &path_len) || !get_string(env, argv[1], msg, sizeof msg, &msg_len)) {
+    napi_throw_type_error(env, NULL, "send(socketPath: string of < 108 bytes, message: string of < 4096 bytes)");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_int32(env, notify_send(path, path_len, msg, msg_len), &out);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_js, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "send", fn) != napi_ok) return NULL;
+  return exports;
+}
