@@ -43,6 +43,22 @@ export interface SyslogHeader {
 // Scratch registers of the last successful timestamp scan (synchronous parser: one set suffices).
 let tY = -1, tMo = 0, tD = 0, tH = 0, tMi = 0, tS = 0, tMs = 0, tOffMin = NaN, tEnd = 0;
 
+
+/** Where the day scanDay read ends (the space after it). */
+let dayEnd = 0;
+
+/** Day of month at `p` (two digits, or one digit 1-9) followed by a space, or -1; sets dayEnd. */
+function scanDay(s: string, p: number): number {
+  let d = d2(s, p);
+  if (d >= 0) dayEnd = p + 2;
+  else {
+    d = s.charCodeAt(p) - 48;
+    if (!(d >= 1 && d <= 9)) return -1;
+    dayEnd = p + 1;
+  }
+  return s.charCodeAt(dayEnd) === 32 ? d : -1;
+}
+
 function d2(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
   const b = s.charCodeAt(i + 1) - 48;
@@ -166,15 +182,9 @@ function scanTimestamp(s: string, i: number): boolean {
       if (ml < 0) return false;
       p = i + 5 + ml;
       while (s.charCodeAt(p) === 32) p++;
-      let d = d2(s, p);
-      if (d >= 0) p += 2;
-      else {
-        d = s.charCodeAt(p) - 48;
-        if (!(d >= 1 && d <= 9)) return false;
-        p += 1;
-      }
-      if (s.charCodeAt(p) !== 32) return false;
-      p = scanClock(s, p + 1);
+      const d = scanDay(s, p);
+      if (d < 0) return false;
+      p = scanClock(s, dayEnd + 1);
       if (p < 0) return false;
       tY = y;
       tMo = m;
@@ -199,15 +209,9 @@ function scanTimestamp(s: string, i: number): boolean {
       p = i + ml;
       if (s.charCodeAt(p) !== 32) return false;
       while (s.charCodeAt(p) === 32) p++;
-      let d = d2(s, p);
-      if (d >= 0) p += 2;
-      else {
-        d = s.charCodeAt(p) - 48;
-        if (!(d >= 1 && d <= 9)) return false;
-        p += 1;
-      }
-      if (s.charCodeAt(p) !== 32) return false;
-      p++;
+      const d = scanDay(s, p);
+      if (d < 0) return false;
+      p = dayEnd + 1;
       // ASA: Mmm dd yyyy HH:MM:SS
       if (s.charCodeAt(p + 4) === 32) {
         const y = d4(s, p);

@@ -53,3 +53,8 @@ export function blockRecord(
     nat_port_start: start, nat_port_end: end, dst_ip: null, dst_port: null, time, host,
   };
 }
+
+/** detect() for a vendor known by one marker in the message body. */
+export function hasMarker(marker: string): (h: SyslogHeader) => boolean {
+  return (h) => h.line.indexOf(marker, h.restStart) >= 0;
+}

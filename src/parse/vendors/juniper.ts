@@ -17,7 +17,7 @@
 import { protoName } from '../ip.js';
 import type { EventKind } from '../types.js';
 import { epIp, epPort, hexEpochMs, ipOf, portOf, quotedParam, scanIpPort, skipSp, tokEnd } from '../fields.js';
-import { blockRecord, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
+import { blockRecord, hasMarker, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const SRX = 'juniper-srx';
 const MX = 'juniper-mx';
@@ -271,9 +271,7 @@ function jservicesSession(s: string, at: number, open: boolean, time: number | n
 export const juniperMx: VendorParser = {
   name: MX,
   describes: 'MX with MS-MPC/MS-MIC services PIC: JSERVICES_SESSION_OPEN/CLOSE, JSERVICES_NAT_PORT_BLOCK_ALLOC/RELEASE/ACTIVE',
-  detect(h) {
-    return h.line.indexOf('JSERVICES_', h.restStart) >= 0;
-  },
+  detect: hasMarker('JSERVICES_'),
   parse({ h }: VendorInput): VendorVerdict {
     const s = h.line;
     const at = s.indexOf('JSERVICES_', h.restStart);

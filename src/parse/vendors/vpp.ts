@@ -7,7 +7,7 @@
 import { protoName } from '../ip.js';
 import type { EventKind } from '../types.js';
 import { ipOf, portOf, quotedParam } from '../fields.js';
-import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
+import { hasMarker, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const VENDOR = 'vpp';
 
@@ -24,9 +24,7 @@ function eventOf(id: string): EventKind | null {
 export const vpp: VendorParser = {
   name: VENDOR,
   describes: 'FD.io VPP NAT44/DS-Lite/NAT64 syslog: SADD/SDEL sessions, APMADD/APMDEL mappings (RFC 5424 SD)',
-  detect(h) {
-    return h.line.indexOf('XSADDR="', h.restStart) >= 0;
-  },
+  detect: hasMarker('XSADDR="'),
   parse({ h }: VendorInput): VendorVerdict {
     const s = h.line;
     const from = h.restStart;
