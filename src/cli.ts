@@ -1,4 +1,4 @@
-// `megalog` command line: one executable, one subcommand per job (see DESIGN.md "Contracts").
+// `megalog` command line: one executable, one subcommand per job (docs/architecture.md, "Contracts").
 import { loadConfig, type Config } from './config/load.js';
 import { startExitStatus } from './core/errors.js';
 import { stderrLog as log } from './core/log.js';

@@ -1,5 +1,5 @@
 // `megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] --case REF [--json]`
-// (DESIGN.md "Contracts"). The search is audited like a console search before its answer is shown:
+// (docs/architecture.md, "Contracts"). The search is audited like a console search before its answer is shown:
 // an answer that cannot be recorded is not given.
 import { userInfo } from 'node:os';
 import type { Config } from '../config/load.js';

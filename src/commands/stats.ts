@@ -1,4 +1,4 @@
-// `megalog stats [--json]`: what the store holds (contract in DESIGN.md).
+// `megalog stats [--json]`: what the store holds (contract in docs/architecture.md).
 import type { Config } from '../config/load.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 

@@ -1,4 +1,4 @@
-// Syslog header parser: RFC 3164, RFC 5424 (structured data, BOM) and the vendor deviations of FORMATS.md.
+// Syslog header parser: RFC 3164, RFC 5424 (structured data, BOM) and the vendor deviations in docs/vendors.md.
 // One pass of charCode scans, no regex; never throws. It finds the header time and host and where the message
 // starts; vendor parsers then look for their markers from `restStart` / `msgStart`.
 //

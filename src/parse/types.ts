@@ -1,4 +1,4 @@
-// The normalized NAT record and the parser plug-in interface (see ../shared/FORMATS.md "The normalized record").
+// The normalized NAT record and the parser plug-in interface (docs/architecture.md, "Contracts").
 import type { DeviceConfig } from '../config/load.js';
 
 export type EventKind =

@@ -1,5 +1,5 @@
 // The forensic query engine: "who held public ip[:port] at T ± window" and "what did inside address
-// X hold over a range", answered from the day files as intervals with a verdict (DESIGN.md
+// X hold over a range", answered from the day files as intervals with a verdict (docs/architecture.md,
 // "Forensic answers"). Synchronous (better-sqlite3): callers on a socket-reading loop run it elsewhere.
 //
 // Verdicts, as implemented:

@@ -1,6 +1,6 @@
 // From rows to intervals: who held a public ip:port (or a port block) from when to when.
 //
-// Rules (FORMATS.md "Forensic semantics to respect"), applied per key — sessions: (nat_ip, nat_port,
+// Rules (docs/architecture.md, "Forensic answers"), applied per key — sessions: (nat_ip, nat_port,
 // proto); blocks: (nat_ip, first port, last port, proto) — to the key's records in time order:
 //   open  (session_create, mapping_create, block_alloc)
 //         same holder as the current one → refresh (count + 1, max age restarts; a block's INTERIM

@@ -1,5 +1,5 @@
 // Figures: each one printed at once as a JSON line (machine-readable, one per figure), collected for
-// the closing table and, with --results FILE, the Markdown the README's Performance section quotes.
+// the closing table and, with --results FILE, the Markdown docs/performance.md quotes.
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';

@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [--only parse,ingest,storage,search] [--systems rsyslog,megalog] [--results FILE]`: the
 // benchmark suite. Prints one JSON line per figure as it is measured, then a table and the time each
-// case took; with --results writes the Markdown quoted by the README's Performance section
+// case took; with --results writes the Markdown quoted by docs/performance.md
 // (test/bench/RESULTS.md). Budgets on the 2-core reference machine: full < 30 min (the search case fills
 // its own pair of 10 M-record days, ~5 min), --quick < 3 min.
 // Everything it starts runs on 127.0.0.1 and is stopped on exit, error or Ctrl-C; net.core.rmem_max

@@ -1,4 +1,4 @@
-// Header parser behaviours: every timestamp form of FORMATS.md, relays, year rollover, zones, addresses.
+// Header parser behaviours: every timestamp form in docs/vendors.md, relays, year rollover, zones, addresses.
 import { describe, expect, it } from 'vitest';
 import { parseHeader } from '../../src/parse/syslog.js';
 import { inferYear, wallToUtc } from '../../src/parse/time.js';

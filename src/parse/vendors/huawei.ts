@@ -6,7 +6,7 @@
 // so the mapping's whole interval is kept. SESSION_BUILT yields the creation. The message ends with `.`.
 // NE: shared `NAT444:` family (../nat444.ts); a capitalised event word (`SessionbasedA`) is read as Huawei.
 // Sources: Huawei USG "Appendix: Meanings of Log Fields" (session logs in syslog format); Huawei NetEngine 8000
-// F1A "Flow Syslog Format" (type3 examples); FORMATS.md.
+// F1A "Flow Syslog Format" (type3 examples).
 
 import { protoName } from '../ip.js';
 import type { NatRecord } from '../types.js';

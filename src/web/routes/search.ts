@@ -1,4 +1,4 @@
-// Forensic search (DESIGN.md "Forensic answers"): who held public ip[:port] at T ± window, or what an
+// Forensic search (docs/architecture.md, "Forensic answers"): who held public ip[:port] at T ± window, or what an
 // inside address held over a range. POST /search runs the query — only with a case reference and a
 // justification, and every run is audited — and keeps the answer (search-store.ts) so that its
 // pages, original lines and exports are plain GETs of /search/r/:id. Original lines are read when
