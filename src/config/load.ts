@@ -46,14 +46,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       throw new ConfigError(['the file must hold a mapping of key: value'], file);
     }
     for (const [k, v] of Object.entries((doc ?? {}) as Record<string, unknown>)) {
-      if (!(k in SCHEMA)) problems.push(`${k}: unknown key (known keys: ${Object.keys(SCHEMA).join(', ')})`);
+      if (!(k in SCHEMA)) problems.push(`${k}: unknown key${didYouMean(k)}`);
       else raw[k] = v;
     }
   }
   for (const [name, v] of Object.entries(env)) {
     if (!name.startsWith('MEGALOG_') || ENV_EXTRA.has(name) || v === undefined) continue;
     const k = name.slice('MEGALOG_'.length).toLowerCase();
-    if (!(k in SCHEMA)) problems.push(`${name}: unknown environment key`);
+    if (!(k in SCHEMA)) problems.push(`${name}: unknown environment key${didYouMean(k, 'MEGALOG_')}`);
     else raw[k] = v;
   }
   Object.assign(raw, opts.overrides ?? {});
@@ -62,14 +62,39 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   for (const [key, spec] of Object.entries(SCHEMA) as [ConfigKey, KeySpec][]) {
     const value = key in raw ? raw[key] : spec.default;
     const r = coerce(key, spec, value);
-    if (typeof r === 'string') problems.push(r);
-    else out[key] = r.value;
+    if (typeof r === 'string') {
+      problems.push(r);
+      out[key] = (coerce(key, spec, spec.default) as { value: unknown }).value; // so the cross checks still run
+    } else out[key] = r.value;
   }
-  if (problems.length) throw new ConfigError(problems, file);
   const cfg = out as unknown as Config;
-  const crossProblems = crossCheck(cfg);
-  if (crossProblems.length) throw new ConfigError(crossProblems, file);
+  // Every problem in one pass: a bad time zone is reported together with a bad batch size.
+  problems.push(...crossCheck(cfg));
+  if (problems.length) throw new ConfigError(problems, file);
   return deepFreeze(cfg);
+}
+
+/** ` (did you mean "x"?)` for the known key closest to a mistyped one, or a pointer to the list. */
+function didYouMean(key: string, prefix = ''): string {
+  let best = '';
+  let bestD = Infinity;
+  for (const k of Object.keys(SCHEMA)) {
+    const d = editDistance(key, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 4))
+    ? ` (did you mean "${prefix}${prefix ? best.toUpperCase() : best}"?)`
+    : ' (docs/configuration.md lists every key)';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 function coerce(key: string, spec: KeySpec, value: unknown): { value: unknown } | string {

@@ -30,11 +30,14 @@ describe('configuration', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const msg = (err as Error).message;
-      expect(msg).toMatch(/batch_sise: unknown key/);
+      expect(msg).toMatch(/batch_sise: unknown key \(did you mean "batch_size"\?\)/);
+      // one pass: the time zone (a cross check) is reported with the bad values, not after they are fixed
+      expect(msg).toMatch(/timezone: unknown IANA time zone "Mars\/Olympus"/);
       expect(msg).toMatch(/batch_size: must be a whole number from 1 to/);
       expect(msg).toMatch(/db_synchronous: must be one of OFF, NORMAL, FULL, EXTRA/);
       expect(msg).toMatch(/syslog_udp_listen: "nohost" is not host:port/);
       expect(msg).toMatch(/MEGALOG_NOPE: unknown environment key/);
+      expect(() => loadConfig({ file: null, env: { MEGALOG_BATCH_TIMEOUT_SECS: '5' } })).toThrow(/did you mean "MEGALOG_BATCH_TIMEOUT_SEC"\?/);
     }
   });
 
