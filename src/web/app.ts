@@ -13,6 +13,7 @@ import { ReaderCache } from '../query/engine.js';
 import { openUsersDb, type UsersDb } from '../users/users-db.js';
 import { authorize } from './authz.js';
 import { auditRefusals } from './middleware/audit-refusals.js';
+import { BulkJobs } from './bulk/jobs.js';
 import { csrfProtection } from './middleware/csrf.js';
 import type { WebDeps } from './deps.js';
 import { formParser } from './middleware/form.js';
@@ -38,6 +39,7 @@ interface Owned {
   ownsDb: boolean;
   ready: Promise<unknown>;
   readers: ReaderCache;
+  bulkJobs: BulkJobs;
 }
 
 /**
@@ -56,9 +58,10 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   // the address nginx appended, not one the client wrote.
   const app = new Koa<WebState>({ proxy: true, maxIpsCount: 1, keys: [secret] });
   const readers = new ReaderCache(deps.config.cold_storage_dir);
-  (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready, readers };
+  const bulkJobs = new BulkJobs({ cold_storage_dir: config.cold_storage_dir, timezone: config.timezone });
+  (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready, readers, bulkJobs };
   const views = createViews(deps);
-  const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers };
+  const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers, bulkJobs };
 
   app.use(serverTiming());
   app.use(trustLoopbackProxy());
@@ -140,10 +143,12 @@ export async function startWeb(deps: WebDeps, listen: { host: string; port: numb
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }).then(() => {
-        owned.readers.close();
-        if (owned.ownsDb) owned.udb.close();
-      });
+      })
+        .then(() => owned.bulkJobs.close()) // (each stopped one is audited: before users.db closes)
+        .then(() => {
+          owned.readers.close();
+          if (owned.ownsDb) owned.udb.close();
+        });
       return closed;
     },
   };

@@ -40,6 +40,8 @@ export const ACCESS = {
   bulk: INVESTIGATORS,
   'bulk.run': INVESTIGATORS,
   'bulk.result': INVESTIGATORS,
+  'bulk.job': INVESTIGATORS,
+  'bulk.cancel': INVESTIGATORS,
   daily: INVESTIGATORS,
   exports: INVESTIGATORS,
   'exports.csv': INVESTIGATORS,

@@ -1,10 +1,11 @@
 // Bulk requests over HTTP against the real `megalog run`: a court order's list pasted or uploaded
 // (several line shapes), one answer per line, CSV export; a 50,000-line upload, a non-UTF-8 file, an
-// oversize upload and an empty list answered with a clear message in the page.
+// oversize upload and an empty list answered with a clear message in the page. A list still running
+// after the POST's short wait answers 202 with a panel that polls: `settle` follows it to the answer.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bootstrapAdmin, type Client } from '../helpers/browser.js';
+import { bootstrapAdmin, type Client, type Res } from '../helpers/browser.js';
 import { committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
 
@@ -32,6 +33,16 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A bulk POST's answer: followed through its progress panel (202) as htmx would poll it. */
+async function settle<R extends { status: number; text: string }>(c: Client, r: R): Promise<R | Res> {
+  let last: R | Res = r;
+  for (let m = /data-job="([\w-]+)" data-state="running"/.exec(r.text); m; m = /data-job="([\w-]+)" data-state="running"/.exec(last.text)) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    last = await c.get(`/search/bulk/j/${m[1]}`, { 'HX-Request': 'true' });
+  }
+  return last;
+}
+
 async function upload(c: Client, file: Buffer, fields: Record<string, string> = CASE) {
   await c.get('/search/bulk');
   const fd = new FormData();
@@ -42,7 +53,7 @@ async function upload(c: Client, file: Buffer, fields: Record<string, string> = 
     body: fd,
     headers: { cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: c.base, 'X-CSRF-Token': c.csrf, 'HX-Request': 'true' },
   });
-  return { status: res.status, text: await res.text(), headers: res.headers };
+  return settle(c, { status: res.status, text: await res.text(), headers: res.headers });
 }
 
 test('a pasted list in several shapes: one answer per line, and its CSV', async () => {
@@ -58,7 +69,7 @@ test('a pasted list in several shapes: one answer per line, and its CSV', async 
     'lixo',
     `203.0.113.50 40001 2010-01-01T00:00:00Z`,
   ].join('\n');
-  const r = await admin.post('/search/bulk', { ...CASE, list }, { headers: { 'HX-Request': 'true' } });
+  const r = await settle(admin, await admin.post('/search/bulk', { ...CASE, list }, { headers: { 'HX-Request': 'true' } }));
   expect(r.status).toBe(200);
   expect(r.text).toContain('7 linhas respondidas');
   const rows = [...r.text.matchAll(/<tr>\s*<td class="num muted">(\d+)<\/td>[\s\S]*?<span class="vbadge v-(\w+)">/g)].map((m) => `${m[1]}:${m[2]}`);

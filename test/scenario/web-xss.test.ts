@@ -61,6 +61,7 @@ const EXPECTED_PATH = [
   /^\/search(\/bulk)?$/,
   /^\/search\/r\/[\w-]+(\?page=\d+)?$/,
   /^\/search\/bulk\/r\/[\w-]+$/,
+  /^\/search\/bulk\/j\/[\w-]+$/, // a bulk still running after the POST's short wait: its panel polls
   /^\/search\/r\/[\w-]+\/line\/\d+$/,
   /^\/exports\/[\w-]+\/report$/,
 ];

@@ -1,9 +1,11 @@
-// The console's store of answers (src/web/routes/search-store.ts): bounded in count and in candidates,
-// oldest dropped first, each answer only for its own user; a lookup's candidates kept packed, and
-// read back equal, with their unread original lines still unread.
+// The console's store of answers (src/web/routes/search-store.ts): bounded in count, in candidates and
+// in bytes, oldest dropped first, each answer only for its own user; a lookup's candidates kept
+// packed, and read back equal, with their unread original lines still unread; original lines read
+// since kept only up to a byte cap.
 import { describe, expect, it } from 'vitest';
 import { rawIdOf, rawPending, withRawId, type Candidate, type SubscriberAnswer } from '../../src/query/engine.js';
-import { MAX_RESULTS, MAX_ROWS, MAX_STORED_ROWS, RESULT_TTL_MS, ResultStore, ROWS_PER_CHUNK } from '../../src/web/routes/search-store.js';
+import { JsonChunks } from '../../src/web/routes/json-chunks.js';
+import { LINES_PER_CHUNK, MAX_KEPT_RAW_BYTES, MAX_RESULT_BYTES, MAX_RESULTS, MAX_ROWS, MAX_STORED_BYTES, MAX_STORED_ROWS, PackedRows, RESULT_TTL_MS, ResultStore, ROWS_PER_CHUNK, type BulkLine } from '../../src/web/routes/search-store.js';
 
 const CASE = { case_ref: '0001234-56.2026.8.26.0100', justification: 'teste', authority: '' };
 
@@ -11,9 +13,12 @@ function cand(i: number): Candidate {
   return { src_ip: '100.64.0.1', src_port: 1000 + i, nat_ip: '203.0.113.7', nat_port_start: 40000 + i, nat_port_end: 40000 + i, proto: 'tcp', start: `2026-03-05T10:00:${String(i % 60).padStart(2, '0')}-03:00`, end: '2026-03-05T11:00:00-03:00', device: '10.0.0.1', raw: i % 3 ? '' : `<script>alert(${i})</script> "aspas" ç`, count: 1 + (i % 4), kind: i % 7 ? 'session' : 'block', start_ms: i, end_ms: i + 1000, start_exact: i % 2 === 0, end_reason: 'reuse', day: '2026-03-05' };
 }
 
-/** A bulk result of `rows` candidates (kept as they are: quick to make many). */
-function put(store: ResultStore, rows: number, owner = 1, now = 0) {
-  return store.put({ kind: 'bulk', owner, user: 'ana', case: CASE, input: {}, rows: new Array<Candidate>(rows), truncated: false, lines: [], window_sec: 60, proto: null }, now);
+/** A bulk result of `rows` candidates (chunks left empty: quick to make many; `bytes` of packed lines). */
+function put(store: ResultStore, rows: number, owner = 1, now = 0, bytes = 0) {
+  const lines = new JsonChunks<BulkLine>(bytes ? ['x'.repeat(bytes)] : [], 0, LINES_PER_CHUNK);
+  const packed = new PackedRows(new JsonChunks<Candidate>([], rows, ROWS_PER_CHUNK), new Float64Array(rows));
+  const bulk = { counts: {}, answered: 0, found: rows, unanswered: 0, days_used: [], window_sec: 60, proto: null };
+  return store.put({ kind: 'bulk', owner, user: 'ana', case: CASE, input: {}, rows: packed, truncated: false, lines, ...bulk }, now);
 }
 
 describe('result store', () => {
@@ -84,5 +89,39 @@ describe('result store', () => {
     expect(again.map((c) => c.raw).slice(1, 5)).toEqual(page.map((c) => c.raw));
     expect(again.map(rawPending)).toEqual([(ROWS_PER_CHUNK - 3) % 3 !== 0, false, false, false, false, (ROWS_PER_CHUNK + 2) % 3 !== 0]);
     expect(r.rows.at(0)).toEqual(list[0]); // the rest untouched
+  });
+
+  it(`keeps at most ${MAX_STORED_BYTES / 2 ** 20} MiB in all: large answers push the oldest out`, () => {
+    const store = new ResultStore();
+    const big = MAX_RESULT_BYTES - 65_536; // (room for the rest of each entry)
+    const first = put(store, 10, 1, 0, big).id;
+    const rest = Array.from({ length: MAX_STORED_BYTES / MAX_RESULT_BYTES }, () => put(store, 10, 1, 0, big).id);
+    expect(() => store.get(first, 1, 0)).toThrow(/not found|expired/i);
+    for (const id of rest) expect(store.get(id, 1, 0).id).toBe(id);
+    expect(store.bytes()).toBeLessThanOrEqual(MAX_STORED_BYTES);
+  });
+
+  it(`packs original lines read since back in only up to ${MAX_KEPT_RAW_BYTES / 2 ** 20} MiB an answer; the rest stay unread`, () => {
+    const n = 2 * ROWS_PER_CHUNK;
+    const list = Array.from({ length: n }, (_, i) => ({ ...cand(i), raw: '' }));
+    list.forEach((c, i) => withRawId(c, 1000 + i));
+    const answer = { query: {}, mappings: list, truncated: false, days_used: [], days_missing: [], timezone: 'UTC' } as unknown as SubscriberAnswer;
+    const store = new ResultStore();
+    const r = store.put({ kind: 'subscriber', owner: 1, user: 'ana', case: CASE, input: {}, rows: list, truncated: false, answer }, 0);
+    const before = r.rows.bytes;
+    const all = r.rows.all();
+    const line = 64 * 1024;
+    for (const c of all) {
+      c.raw = 'x'.repeat(line); // a planted 64 KB line, as fillRaw leaves it
+      (c as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(c)[0]!] = undefined;
+    }
+    r.rows.update(0, all);
+    const kept = MAX_KEPT_RAW_BYTES / line;
+    const again = r.rows.all();
+    expect(again.filter((c) => !rawPending(c))).toHaveLength(kept);
+    expect(again.slice(0, kept).every((c) => c.raw.length === line)).toBe(true);
+    expect(again.slice(kept).every((c) => rawPending(c) && c.raw === '')).toBe(true);
+    expect(r.rows.bytes - before).toBeLessThanOrEqual(MAX_KEPT_RAW_BYTES + kept * 16);
+    expect(store.bytes()).toBeGreaterThanOrEqual(r.rows.bytes);
   });
 });

@@ -61,8 +61,14 @@ function parseLine(text: string, line: number): BulkRequest | null {
   return { line, input: text, ip: addr.ip, port, time: rest.join(' '), proto: '' };
 }
 
-/** Decode and split a list; a refusal for the whole list (not UTF-8, too many lines) or one entry per line. */
-export function parseBulk(data: Buffer | string): BulkParsed {
+/**
+ * A list's requests as typed (the non-blank, non-comment lines after any header line, numbered), or
+ * the refusal of the whole list (not UTF-8, not text, too many lines, empty). Cheap: the console
+ * runs it before starting a bulk search, and the search itself reads the lines (parseBulk).
+ */
+export type BulkChecked = { ok: true; text: string; lines: { line: number; text: string }[] } | { ok: false; pt: string; en: string };
+
+export function checkBulk(data: Buffer | string): BulkChecked {
   let text: string;
   if (typeof data === 'string') text = data;
   else {
@@ -75,12 +81,13 @@ export function parseBulk(data: Buffer | string): BulkParsed {
   }
   text = text.replace(/^\uFEFF/, '');
   const lines = text.split(/\r\n|\r|\n/);
-  const out: Extract<BulkParsed, { ok: true }>['requests'] = [];
-  let n = 0;
+  const out: { line: number; text: string }[] = [];
   for (let i = 0; i < lines.length; i++) {
     const s = lines[i]!.trim();
     if (!s || s.startsWith('#')) continue;
-    if (++n > MAX_BULK_LINES) {
+    // A header line ("ip,porta,data") before the first request is skipped.
+    if (out.length === 0 && !looksLikeIp(s.split(/[\s,;]/)[0]!.replace(/^"(.*)"$/, '$1')) && /[a-z]/i.test(s) && !/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/.test(s)) continue;
+    if (out.length === MAX_BULK_LINES) {
       const total = lines.filter((l) => l.trim() && !l.trim().startsWith('#')).length;
       return {
         ok: false,
@@ -88,19 +95,28 @@ export function parseBulk(data: Buffer | string): BulkParsed {
         en: `List too long: ${total.toLocaleString('en-US')} lines; the limit is ${MAX_BULK_LINES.toLocaleString('en-US')} per request. Split the list and send it in parts.`,
       };
     }
-    // A header line ("ip,porta,data") before the first request is skipped.
-    if (out.length === 0 && !looksLikeIp(s.split(/[\s,;]/)[0]!.replace(/^"(.*)"$/, '$1')) && /[a-z]/i.test(s) && !/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}/.test(s)) {
-      n--;
-      continue;
-    }
-    if (s.length > MAX_LINE_CHARS) {
-      out.push({ line: i + 1, input: `${s.slice(0, 80)}…`, error: { pt: 'Linha longa demais', en: 'Line too long' } });
-      continue;
-    }
-    out.push(parseLine(s, i + 1) ?? { line: i + 1, input: s, error: BAD_LINE });
+    out.push({ line: i + 1, text: s });
   }
   if (out.length === 0) return { ok: false, pt: 'A lista está vazia: cole ou envie ao menos uma linha ip / porta / data-hora.', en: 'The list is empty: paste or upload at least one ip / port / time line.' };
-  return { ok: true, requests: out };
+  return { ok: true, text, lines: out };
+}
+
+/** A request line as shown and audited (a line too long to be a request, clipped). */
+export function inputOf(s: string): string {
+  return s.length > MAX_LINE_CHARS ? `${s.slice(0, 80)}…` : s;
+}
+
+/** Decode and split a list; a refusal for the whole list (checkBulk) or one entry per line. */
+export function parseBulk(data: Buffer | string): BulkParsed {
+  const c = checkBulk(data);
+  if (!c.ok) return c;
+  return {
+    ok: true,
+    requests: c.lines.map(({ line, text: s }) => {
+      if (s.length > MAX_LINE_CHARS) return { line, input: inputOf(s), error: { pt: 'Linha longa demais', en: 'Line too long' } };
+      return parseLine(s, line) ?? { line, input: s, error: BAD_LINE };
+    }),
+  };
 }
 
 /** A multipart/form-data body (at most MAX_UPLOAD_BYTES): text fields and the first file. */

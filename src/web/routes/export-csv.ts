@@ -1,40 +1,76 @@
 // CSV of a kept answer (UTF-8 with a BOM so spreadsheet programs read accents right), written by the
-// one CSV writer (core/csv.ts: quoting and formula-injection guard).
+// one CSV writer (core/csv.ts: quoting and formula-injection guard). Made a part at a time, for a
+// stream: an answer's original lines are read a chunk at a time, never all at once.
 import { csvRow } from '../../core/csv.js';
 import type { Candidate } from '../../query/engine.js';
-import type { StoredResult } from './search-store.js';
+import { ROWS_PER_CHUNK, type Rows, type StoredResult } from './search-store.js';
 
 const CAND_COLS = ['src_ip', 'src_port', 'nat_ip', 'nat_port_start', 'nat_port_end', 'proto', 'start', 'end', 'end_reason', 'device', 'count', 'day', 'raw'] as const;
 const candCells = (c: Candidate | null) => CAND_COLS.map((k) => (c ? c[k] : ''));
+/** Text handed on at a time (the stream's chunks). */
+const PART_CHARS = 64 * 1024;
 
 /**
- * The whole answer as CSV text: one line per candidate (bulk: per candidate of each request line).
- * `rows`: r's rows as read for this export (r.rows.all(), original lines filled).
+ * Candidates of a kept answer in index order, a chunk at a time with their original lines read by
+ * `fill`: an export holds one chunk's lines, not the whole answer's (64 KB lines make 20,000 rows a
+ * gigabyte). Ask in increasing index order.
  */
-export function resultCsv(r: StoredResult, rows: readonly Candidate[]): string {
+export function rowCursor(rows: Rows, fill: (chunk: Candidate[]) => void): (i: number) => Candidate {
+  let k = -1;
+  let cur: Candidate[] = [];
+  return (i) => {
+    const kk = Math.floor(i / ROWS_PER_CHUNK);
+    if (kk !== k) {
+      k = kk;
+      cur = rows.slice(k * ROWS_PER_CHUNK, (k + 1) * ROWS_PER_CHUNK);
+      fill(cur);
+    }
+    return cur[i - k * ROWS_PER_CHUNK]!;
+  };
+}
+
+/**
+ * The whole answer as CSV text, in parts of about PART_CHARS (a stream's chunks): one line per
+ * candidate (bulk: per candidate kept of each request line). `fill` reads the original lines of a
+ * chunk of candidates.
+ */
+export function* resultCsv(r: StoredResult, fill: (chunk: Candidate[]) => void): Generator<string> {
   let out = '\uFEFF';
+  const row = rowCursor(r.rows, fill);
+  const flush = function* () {
+    if (out.length < PART_CHARS) return;
+    yield out;
+    out = '';
+  };
   if (r.kind === 'bulk') {
     out += csvRow(['case_ref', 'line', 'input', 'verdict', 'error', ...CAND_COLS]);
-    for (const l of r.lines) {
-      const base = [r.case.case_ref, l.line, l.input, l.answer?.verdict ?? 'error', l.error?.en ?? ''];
-      const cands = l.answer?.candidates ?? [];
-      if (!cands.length) out += csvRow([...base, ...candCells(null)]);
-      for (const c of cands) out += csvRow([...base, ...candCells(c)]);
+    for (let k = 0; k < r.lines.chunkCount; k++) {
+      for (const l of r.lines.chunk(k)) {
+        const base = [r.case.case_ref, l.line, l.input, l.answer?.verdict ?? 'error', l.error?.en ?? ''];
+        if (!l.kept) out += csvRow([...base, ...candCells(null)]);
+        for (let i = l.first; i < l.first + l.kept; i++) {
+          out += csvRow([...base, ...candCells(row(i))]);
+          yield* flush();
+        }
+        yield* flush();
+      }
     }
-    return out;
+  } else {
+    let base: unknown[];
+    if (r.kind === 'lookup') {
+      const q = r.answer.query;
+      out += csvRow(['case_ref', 'nat_ip', 'nat_port', 'at', 'window_sec', 'proto_query', 'verdict', ...CAND_COLS]);
+      base = [r.case.case_ref, q.nat_ip, q.nat_port ?? '', q.at, q.window_sec, q.proto ?? '', r.answer.verdict];
+    } else {
+      const q = r.answer.query;
+      out += csvRow(['case_ref', 'query_src_ip', 'from', 'to', 'proto_query', ...CAND_COLS]);
+      base = [r.case.case_ref, q.src_ip, q.from, q.to, q.proto ?? ''];
+    }
+    if (!r.rows.length) out += csvRow([...base, ...candCells(null)]);
+    for (let i = 0; i < r.rows.length; i++) {
+      out += csvRow([...base, ...candCells(row(i))]);
+      yield* flush();
+    }
   }
-  if (r.kind === 'lookup') {
-    const q = r.answer.query;
-    out += csvRow(['case_ref', 'nat_ip', 'nat_port', 'at', 'window_sec', 'proto_query', 'verdict', ...CAND_COLS]);
-    const base = [r.case.case_ref, q.nat_ip, q.nat_port ?? '', q.at, q.window_sec, q.proto ?? '', r.answer.verdict];
-    if (!rows.length) out += csvRow([...base, ...candCells(null)]);
-    for (const c of rows) out += csvRow([...base, ...candCells(c)]);
-    return out;
-  }
-  const q = r.answer.query;
-  out += csvRow(['case_ref', 'query_src_ip', 'from', 'to', 'proto_query', ...CAND_COLS]);
-  const base = [r.case.case_ref, q.src_ip, q.from, q.to, q.proto ?? ''];
-  if (!rows.length) out += csvRow([...base, ...candCells(null)]);
-  for (const c of rows) out += csvRow([...base, ...candCells(c)]);
-  return out;
+  if (out) yield out;
 }

@@ -2,16 +2,25 @@
 // the query, the verdict, candidates with their original lines, the SHA-256 of every day file read,
 // who generated it and when). Each download is audited as an export under the search's case
 // reference. GET /exports lists this user's answers still kept.
+//
+// Original lines are read for the export a chunk of candidates at a time and not kept afterwards: the
+// CSV streams them; the report includes them up to MAX_REPORT_RAW_BYTES and names the ones beyond
+// (a report of 20,000 candidates with 64 KB lines would be more than a gigabyte of page).
+import { Readable } from 'node:stream';
 import { fillRaw, type Candidate } from '../../query/engine.js';
 import { formatInstant } from '../../core/time.js';
-import { resultCsv } from './export-csv.js';
+import { BULK_LIMITS } from './bulk.js';
+import { resultCsv, rowCursor } from './export-csv.js';
 import { dayHashes } from './export-hash.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
 
+/** Bytes of original lines one report includes. */
+export const MAX_REPORT_RAW_BYTES = 16 * 2 ** 20;
+
 /** Day files an answer read, each once, in order. */
 function daysOf(r: StoredResult): { day: string; path: string }[] {
-  const all = r.kind === 'bulk' ? r.lines.flatMap((l) => l.answer?.days_used ?? []) : r.answer.days_used;
+  const all = r.kind === 'bulk' ? r.days_used : r.answer.days_used;
   const by = new Map(all.map((d) => [d.day, d]));
   return [...by.values()].sort((a, b) => a.day.localeCompare(b.day));
 }
@@ -54,15 +63,12 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/csv',
       handler: (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        const rows = r.rows.all();
-        fillRaw(rows, qcfg); // the console answered without original lines
-        r.rows.update(0, rows);
-        const body = resultCsv(r, rows);
         audit(ctx, r, 'csv');
         const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
         ctx.type = 'text/csv; charset=utf-8';
         ctx.set('Content-Disposition', `attachment; filename="${name}"`);
-        ctx.body = body;
+        // the console answered without original lines: read as the stream goes
+        ctx.body = Readable.from(resultCsv(r, (chunk) => fillRaw(chunk, qcfg)));
       },
     },
     {
@@ -71,9 +77,6 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/report',
       handler: async (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        const rows = r.rows.all();
-        fillRaw(rows, qcfg);
-        r.rows.update(0, rows);
         const cfg = svc.deps.config;
         const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
           ...h,
@@ -81,12 +84,27 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
           seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
         }));
         audit(ctx, r, 'report');
+        let left = MAX_REPORT_RAW_BYTES;
+        const row = rowCursor(r.rows, (chunk) => left > 0 && fillRaw(chunk, qcfg)); // (none read past the budget)
+        const withRaw = (i: number) => {
+          const c: Candidate = row(i);
+          const size = Buffer.byteLength(c.raw);
+          if (left === 0 || size > left) {
+            left = 0; // the lines after it are left out too: none of them read
+            return { ...c, raw: '', raw_text: '', raw_omitted: true };
+          }
+          left -= size;
+          return { ...c, raw: '', raw_text: c.raw };
+        };
+        const range = (from: number, n: number) => Array.from({ length: n }, (_, j) => withRaw(from + j));
         svc.views.render(ctx, 'exports/report.njk', {
           r,
           what: describe(r),
           answer: r.kind === 'bulk' ? null : r.answer,
-          rows,
-          lines: r.kind === 'bulk' ? r.lines.map((l) => ({ ...l, cands: l.answer?.candidates ?? [] })) : [],
+          rows: r.kind === 'bulk' ? [] : range(0, r.rows.length),
+          lines: r.kind === 'bulk' ? r.lines.slice(0, r.lines.length).map((l) => ({ ...l, cands: range(l.first, l.kept) })) : [],
+          limits: BULK_LIMITS,
+          raw_mib: MAX_REPORT_RAW_BYTES / 2 ** 20,
           hashes,
           generated: formatInstant(Date.now(), tz),
           searched: formatInstant(r.created_ms, tz),

@@ -27,6 +27,16 @@ export function queryError(err: unknown, field: string): FieldError {
   throw err;
 }
 
+/** A QueryError as a field message; anything else (a damaged or unreadable day file) logged, and said plainly. */
+export function storeError(e: unknown, field: string): FieldError {
+  try {
+    return queryError(e, field);
+  } catch {
+    console.error('megalog web: search failed:', e);
+    return fieldError(field, 'form.store_error');
+  }
+}
+
 // Court and police references: "0001234-56.2026.8.26.0100", "Ofício nº 123/2026 – DP/SP", "IP 2026.0001".
 const CASE_RE = /^[\p{L}\p{N} .,:/_#()ºª°–—-]{3,120}$/u;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;

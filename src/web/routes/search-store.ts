@@ -1,87 +1,90 @@
 // Answers the console has computed, kept in memory for the pages that follow a search: pagination,
 // the original line of a candidate, the CSV and the court report. Each entry belongs to the user who
 // ran the search (nobody else can open it by guessing the id, which is random anyway), lives at most
-// RESULT_TTL_MS, and the cache holds at most MAX_RESULTS entries and MAX_STORED_ROWS candidates in all
-// (oldest dropped first: a few bulk answers of 20,000 rows would otherwise hold gigabytes). A restart
-// forgets them: the pages then say "search again", which re-audits, as a new search should.
+// RESULT_TTL_MS, and the cache holds at most MAX_RESULTS entries, MAX_STORED_ROWS candidates and
+// MAX_STORED_BYTES in all (oldest dropped first: a few bulk answers of 20,000 rows would otherwise hold
+// gigabytes). A restart forgets them: the pages then say "search again", which re-audits, as a new
+// search should.
+//
+// Bytes: every answer is kept as JSON text (JsonChunks), so what it holds is counted, not guessed:
+// the UTF-8 size of its chunks (what the heap holds for them, give or take the two-byte strings of
+// non-Latin-1 text). Original lines are not part of an answer: a candidate keeps the row id of its
+// line (rawIds) and the line is read from its day file when shown or exported. Lines read for a click
+// are packed back in up to MAX_KEPT_RAW_BYTES an answer (a 64 KB line planted by any syslog sender
+// must not make a kept answer grow without bound); beyond that they are read again when asked.
 //
 // An answer's candidates are kept packed (PackedRows): JSON strings of ROWS_PER_CHUNK candidates. Kept
 // as objects, 200 answers of ~560 candidates were ~400,000 objects for the garbage collector to trace
 // at every full collection: on a pair of 10 M-record days the subscriber page's server p99 was 74-76
 // ms with them and 53-60 ms with only the last 5 answers kept (p50 40-43 ms either way). Packed, the
 // same comparison came out even (p99 70-77 ms both ways, in a noisier hour). A page parses the chunks
-// it shows; original lines read for an export or a click are packed back in (update).
+// it shows. A bulk answer's lines are packed the same way (LINES_PER_CHUNK, a page of them).
 import { randomBytes } from 'node:crypto';
 import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/engine.js';
 import { WebError } from '../errors.js';
+import { byteSize, JsonChunks } from './json-chunks.js';
 
 export const MAX_RESULTS = 200;
 export const RESULT_TTL_MS = 8 * 3600_000;
 /** Candidates kept per result; a larger answer is cut and says so. */
 export const MAX_ROWS = 20_000;
-/** Candidates kept over all results (~0.5 KB each in memory). */
+/** Candidates kept over all results (~0.5 KB each). */
 export const MAX_STORED_ROWS = 200_000;
+/** Bytes a bulk answer may keep, lines and candidates (bulk/answer.ts cuts it there and says so); MAX_ROWS candidates of a lookup stay well within it. */
+export const MAX_RESULT_BYTES = 16 * 2 ** 20;
+/** Bytes kept over all results; the newest answer stays even alone above it (it is within MAX_RESULT_BYTES). */
+export const MAX_STORED_BYTES = 64 * 2 ** 20;
+/** Bytes of original lines an answer keeps once read (see the header). */
+export const MAX_KEPT_RAW_BYTES = 2 ** 20;
 /** Candidates a packed chunk holds (a results page shows 50). */
 export const ROWS_PER_CHUNK = 100;
+/** Bulk lines a packed chunk holds (a bulk page shows 100). */
+export const LINES_PER_CHUNK = 100;
 
 /** The candidates of a kept answer, by index (each call returns candidates of its own: fill their lines and show them). */
 export interface Rows {
   readonly length: number;
+  /** What the rows hold, in bytes (see the header). */
+  readonly bytes: number;
   slice(from: number, to: number): Candidate[];
   at(i: number): Candidate | undefined;
   all(): Candidate[];
-  /** Keep the original lines read since into `list`, the rows from `from` on (the next export need not read them again). */
+  /** Keep the original lines read since into `list`, the rows from `from` on, within MAX_KEPT_RAW_BYTES (the next click need not read them again). */
   update(from: number, list: readonly Candidate[]): void;
-}
-
-/**
- * A bulk answer's rows: the same objects as its lines' answers hold (those lines show them), kept
- * as they are, so that reading their original lines fills both.
- */
-export class ArrayRows implements Rows {
-  constructor(private readonly list: Candidate[]) {}
-  get length(): number {
-    return this.list.length;
-  }
-  slice(from: number, to: number): Candidate[] {
-    return this.list.slice(from, to);
-  }
-  at(i: number): Candidate | undefined {
-    return this.list[i];
-  }
-  all(): Candidate[] {
-    return this.list;
-  }
-  update(): void {} // (the candidates filled are these)
 }
 
 /** Rows packed as JSON chunks, with the row ids of their unread original lines (see the header). */
 export class PackedRows implements Rows {
   readonly length: number;
-  private readonly chunks: string[] = [];
-  /** Per row, the nat row id of its unread original line, NaN when it was read with the answer. */
-  private readonly rawIds: Float64Array;
+  /** Bytes of original lines packed back in by update. */
+  private rawKept = 0;
 
-  constructor(list: readonly Candidate[]) {
-    this.length = list.length;
-    this.rawIds = new Float64Array(list.length);
-    list.forEach((c, i) => (this.rawIds[i] = rawIdOf(c) ?? NaN));
-    for (let i = 0; i < list.length; i += ROWS_PER_CHUNK) this.chunks.push(JSON.stringify(list.slice(i, i + ROWS_PER_CHUNK)));
+  /** `rawIds`: per row, the nat row id of its unread original line, NaN when it was read with the answer. */
+  constructor(
+    private readonly packed: JsonChunks<Candidate>,
+    private readonly rawIds: Float64Array,
+  ) {
+    if (packed.per !== ROWS_PER_CHUNK || rawIds.length !== packed.length) throw new Error('PackedRows: chunks and row ids disagree');
+    this.length = packed.length;
+  }
+
+  static of(list: readonly Candidate[]): PackedRows {
+    const rawIds = new Float64Array(list.length);
+    list.forEach((c, i) => (rawIds[i] = rawIdOf(c) ?? NaN));
+    return new PackedRows(JsonChunks.of(list, ROWS_PER_CHUNK), rawIds);
+  }
+
+  get bytes(): number {
+    return this.packed.bytes + this.rawIds.byteLength;
   }
 
   slice(from: number, to: number): Candidate[] {
     const lo = Math.max(0, Math.floor(from));
-    const hi = Math.min(this.length, Math.floor(to));
-    const out: Candidate[] = [];
-    for (let k = Math.floor(lo / ROWS_PER_CHUNK); k * ROWS_PER_CHUNK < hi; k++) {
-      (JSON.parse(this.chunks[k]!) as Candidate[]).forEach((c, j) => {
-        const i = k * ROWS_PER_CHUNK + j;
-        if (i < lo || i >= hi) return;
-        const id = this.rawIds[i]!;
-        withRawId(c, Number.isNaN(id) ? null : id);
-        out.push(c);
-      });
-    }
+    const out = this.packed.slice(lo, to);
+    out.forEach((c, j) => {
+      const id = this.rawIds[lo + j]!;
+      withRawId(c, Number.isNaN(id) ? null : id);
+    });
     return out;
   }
 
@@ -102,11 +105,14 @@ export class PackedRows implements Rows {
       for (let i = lo; i < hi; i++) {
         const c = list[i - from]!;
         if (Number.isNaN(this.rawIds[i]!) || rawPending(c)) continue;
-        chunk ??= JSON.parse(this.chunks[k]!) as Candidate[];
+        const size = byteSize(c.raw);
+        if (this.rawKept + size > MAX_KEPT_RAW_BYTES) continue; // read again when asked
+        chunk ??= this.packed.chunk(k);
         chunk[i - k * ROWS_PER_CHUNK] = c;
         this.rawIds[i] = NaN;
+        this.rawKept += size;
       }
-      if (chunk) this.chunks[k] = JSON.stringify(chunk);
+      if (chunk) this.packed.replace(k, chunk);
     }
   }
 }
@@ -118,14 +124,21 @@ export interface CaseInfo {
   authority: string;
 }
 
+/** A bulk line's answer as kept: its candidates are rows (BulkLine.first, .kept), the days it read are the result's. */
+export type BulkLineAnswer = Pick<Answer, 'query' | 'verdict' | 'reason' | 'owners'>;
+
 export interface BulkLine {
   line: number;
   input: string;
   /** Set when the line could not be read or asked (the message in both languages). */
   error: { pt: string; en: string } | null;
-  answer: Answer | null;
+  answer: BulkLineAnswer | null;
   /** Index of this line's first candidate in `rows`. */
   first: number;
+  /** Candidates of this line kept in `rows` (see bulk/answer.ts for the caps). */
+  kept: number;
+  /** Candidates the engine found for it. */
+  found: number;
 }
 
 interface Base {
@@ -141,39 +154,77 @@ interface Base {
   truncated: boolean;
 }
 
+export interface BulkFields {
+  lines: JsonChunks<BulkLine>;
+  /** Lines per verdict (and 'error'). */
+  counts: Record<string, number>;
+  /** Lines with a unique or ambiguous answer (the audit's result count). */
+  answered: number;
+  /** Candidates found over all lines (rows.length of them were kept). */
+  found: number;
+  /** Lines left unanswered because the answer reached MAX_RESULT_BYTES. */
+  unanswered: number;
+  /** Day files read, each once, in order. */
+  days_used: { day: string; path: string }[];
+  window_sec: number;
+  proto: string | null;
+}
+
 export type StoredResult =
   | (Base & { kind: 'lookup'; answer: Answer })
   | (Base & { kind: 'subscriber'; answer: SubscriberAnswer })
-  | (Base & { kind: 'bulk'; lines: BulkLine[]; window_sec: number; proto: string | null });
+  | (Base & { kind: 'bulk' } & BulkFields);
 
-/** A result to keep: its rows as the answer gave them. */
-type NewResult<K extends StoredResult['kind'] = StoredResult['kind']> = K extends StoredResult['kind'] ? Omit<Extract<StoredResult, { kind: K }>, 'id' | 'created_ms' | 'rows'> & { rows: Candidate[] } : never;
+/** A result to keep: a lookup's or subscriber's rows as the answer gave them, a bulk answer already packed (bulk/answer.ts). */
+type NewResult<K extends StoredResult['kind'] = StoredResult['kind']> = K extends 'bulk'
+  ? Omit<Extract<StoredResult, { kind: K }>, 'id' | 'created_ms'>
+  : K extends StoredResult['kind']
+    ? Omit<Extract<StoredResult, { kind: K }>, 'id' | 'created_ms' | 'rows'> & { rows: Candidate[] }
+    : never;
+
+/** Bytes an entry holds besides its rows (which can grow: see Rows.update): the clipped form, the answer's head, a bulk's lines. */
+function fixedSize(r: StoredResult): number {
+  const head = byteSize(JSON.stringify(r.input)) + byteSize(JSON.stringify(r.case)) + 256;
+  if (r.kind === 'bulk') return head + r.lines.bytes + byteSize(JSON.stringify(r.days_used));
+  return head + byteSize(JSON.stringify(r.answer));
+}
 
 export class ResultStore {
   private readonly map = new Map<string, StoredResult>();
   /** Candidates of the results held. */
   private rows = 0;
+  /** fixedSize of each result held. */
+  private readonly fixed = new Map<string, number>();
 
   put(r: NewResult, now = Date.now()): StoredResult {
     this.sweep(now);
     // A lookup's or subscriber's candidates are its rows: packed there, not also kept in the answer.
     const packed =
       r.kind === 'bulk'
-        ? { ...r, rows: new ArrayRows(r.rows) }
+        ? r
         : r.kind === 'lookup'
-          ? { ...r, rows: new PackedRows(r.rows), answer: { ...r.answer, candidates: [] } }
-          : { ...r, rows: new PackedRows(r.rows), answer: { ...r.answer, mappings: [] } };
+          ? { ...r, rows: PackedRows.of(r.rows), answer: { ...r.answer, candidates: [] } }
+          : { ...r, rows: PackedRows.of(r.rows), answer: { ...r.answer, mappings: [] } };
     const stored = { ...packed, id: randomBytes(12).toString('base64url'), created_ms: now } as StoredResult;
     this.map.set(stored.id, stored);
+    this.fixed.set(stored.id, fixedSize(stored));
     this.rows += stored.rows.length;
-    // (the newest stays even alone over the limit: MAX_ROWS < MAX_STORED_ROWS)
-    while (this.map.size > MAX_RESULTS || (this.rows > MAX_STORED_ROWS && this.map.size > 1)) this.drop(this.map.keys().next().value as string);
+    // (the newest stays even alone over the limits: MAX_ROWS < MAX_STORED_ROWS, MAX_RESULT_BYTES < MAX_STORED_BYTES)
+    while (this.map.size > 1 && (this.map.size > MAX_RESULTS || this.rows > MAX_STORED_ROWS || this.bytes() > MAX_STORED_BYTES)) this.drop(this.map.keys().next().value as string);
     return stored;
+  }
+
+  /** Bytes held by all results (counted afresh: original lines packed back in since put change it). */
+  bytes(): number {
+    let n = 0;
+    for (const [id, r] of this.map) n += this.fixed.get(id)! + r.rows.bytes;
+    return n;
   }
 
   private drop(id: string): void {
     this.rows -= this.map.get(id)?.rows.length ?? 0;
     this.map.delete(id);
+    this.fixed.delete(id);
   }
 
   /** The result `id` of user `owner`, or a "not found / expired" error shown to the user. */
@@ -198,7 +249,10 @@ export class ResultStore {
   }
 }
 
-/** Cut a candidate list to MAX_ROWS. */
+/**
+ * Cut a candidate list to MAX_ROWS. A candidate without its original line is a few hundred bytes
+ * (addresses, times, the device), so MAX_ROWS of them stay well within MAX_RESULT_BYTES.
+ */
 export function capRows(rows: Candidate[]): { rows: Candidate[]; truncated: boolean } {
   return rows.length > MAX_ROWS ? { rows: rows.slice(0, MAX_ROWS), truncated: true } : { rows, truncated: false };
 }

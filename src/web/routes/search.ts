@@ -10,7 +10,7 @@ import { parseIp, parsePort, parseProto, parseWindow } from '../../query/input.j
 import { MAX_WINDOW_SEC } from '../../query/engine.js';
 import { WebError } from '../errors.js';
 import { isHtmx, type Ctx } from '../state.js';
-import { fieldError, pick, queryError, readCase, readTime, type FieldError } from './search-form.js';
+import { fieldError, pick, queryError, readCase, readTime, storeError, type FieldError } from './search-form.js';
 import { capRows, type ResultStore, type StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
 
@@ -185,14 +185,4 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
       },
     },
   ];
-}
-
-/** A QueryError as a field message; anything else (a damaged or unreadable day file) logged, and said plainly. */
-export function storeError(e: unknown, field: string): FieldError {
-  try {
-    return queryError(e, field);
-  } catch {
-    console.error('megalog web: search failed:', e);
-    return fieldError(field, 'form.store_error');
-  }
 }

@@ -1,5 +1,6 @@
 // What a route module hands to app.ts: named routes (the name keys the authorization table).
 import type { ReaderCache } from '../../query/engine.js';
+import type { BulkJobs } from '../bulk/jobs.js';
 import type { WebDeps } from '../deps.js';
 import type { UsersDb } from '../../users/users-db.js';
 import type { RouteName } from '../authz.js';
@@ -15,6 +16,8 @@ export interface Services {
   idleMs: number;
   /** Day files kept open between searches (closed with the server). */
   readers: ReaderCache;
+  /** Bulk searches running in worker threads (stopped with the server). */
+  bulkJobs: BulkJobs;
 }
 
 export interface RouteDef {
