@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/load.js';
+import { MODE } from '../core/fs.js';
 import { acquireLock, releaseLock } from '../core/lock.js';
 import { DAY_FILE_RE } from '../store/codes.js';
 import { sha256File } from '../core/hash.js';
@@ -40,11 +41,12 @@ function readManifest(dir: string): Manifest | null {
   }
 }
 
-async function copyDb(src: string, dest: string): Promise<void> {
+async function copyDb(src: string, dest: string, mode: number): Promise<void> {
   const db = new Database(src, { readonly: true, fileMustExist: true });
   try {
     const tmp = `${dest}.partial`;
     await db.backup(tmp);
+    chmodSync(tmp, mode);
     renameSync(tmp, dest);
   } finally {
     db.close();
@@ -55,7 +57,7 @@ async function copyDb(src: string, dest: string): Promise<void> {
 function copyFile(src: string, dest: string): void {
   const tmp = `${dest}.partial`;
   copyFileSync(src, tmp);
-  chmodSync(tmp, 0o644); // the copy of a read-only file stays replaceable by the next backup
+  chmodSync(tmp, MODE.data); // the copy of a read-only file stays replaceable by the next backup
   renameSync(tmp, dest);
 }
 
@@ -86,7 +88,7 @@ export async function runBackup(cfg: Config, dest: string | undefined): Promise<
     const seal = s.day ? seals.get(s.day) : undefined;
     const sealed = seal?.event === 'seal' && (st.mode & 0o222) === 0 && st.size === seal.bytes;
     if (sealed) copyFile(s.path, target);
-    else await copyDb(s.path, target);
+    else await copyDb(s.path, target, s.file === 'users.db' ? MODE.secret : MODE.data);
     const sha256 = await sha256File(target);
     if (sealed && sha256 !== seal.sha256) console.error(`backup: ${s.file} does not match its seal (run megalog verify); copied as it is`);
     files.push({ file: s.file, bytes: statSync(target).size, sha256, source_mtime_ms: mtime });
@@ -151,6 +153,7 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
       mkdirSync(dirname(target), { recursive: true });
       for (const ext of ['-wal', '-shm']) if (existsSync(target + ext)) renameSync(target + ext, `${target}${ext}.before-restore`);
       copyFileSync(join(src, f.file), `${target}.restoring`);
+      chmodSync(`${target}.restoring`, f.file === 'users.db' ? MODE.secret : MODE.data);
       renameSync(`${target}.restoring`, target);
       restored++;
     }
@@ -159,7 +162,7 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
     for (const f of restoredFiles) {
       const day = DAY_FILE_RE.exec(f.file)?.[1];
       const e = day ? seals.get(day) : undefined;
-      if (e?.event === 'seal' && e.sha256 === f.sha256) chmodSync(f.target, 0o444);
+      if (e?.event === 'seal' && e.sha256 === f.sha256) chmodSync(f.target, MODE.sealed);
     }
     console.log(`restore: ${restored} files restored, ${kept} existing files kept${kept ? ' (use --force to overwrite)' : ''}`);
     return 0;

@@ -22,6 +22,7 @@
 //   previous seal of that day is what arrived late.
 // - Retention's deletions are recorded as `removed` entries.
 import { chmodSync, closeSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { MODE } from '../core/fs.js';
 import { open } from 'node:fs/promises';
 import type { Config } from '../config/load.js';
 import type { Stats } from '../core/counters.js';
@@ -96,7 +97,7 @@ export class Sealer {
       this.record({ event: 'reopen', day, reason, lines, at: new Date().toISOString() });
       this.reopens.set(day, (this.reopens.get(day) ?? 0) + 1);
       this.stats.add('sealed_day_reopens', 1);
-      if (readonly) chmodSync(this.store.pathOf(day), 0o644);
+      if (readonly) chmodSync(this.store.pathOf(day), MODE.data);
       this.log('info', `seal: ${day} reopened for ${lines} late line(s) (${reason}); sealed again after ${new Date(sealDueAt(day, this.cfg, this.latest.get(day), this.reopens.get(day)!)).toISOString()}`);
     }
     return this.latest.get(day)?.event === 'reopen';
@@ -146,7 +147,7 @@ export class Sealer {
   }
 
   /**
-   * Seal `day`: finish the file, hash it without blocking commits, append the entry, chmod 0444.
+   * Seal `day`: finish the file, hash it without blocking commits, append the entry, chmod 0440 (MODE.sealed).
    * Resolves to what happened; never rejects (failures are logged, counted and retried later).
    */
   async seal(day: string): Promise<'sealed' | 'confirmed' | 'cancelled' | 'failed'> {
@@ -209,7 +210,7 @@ export class Sealer {
   }
 
   private makeReadonly(path: string): void {
-    chmodSync(path, 0o444);
+    chmodSync(path, MODE.sealed);
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd); // the mode change is inode metadata

@@ -67,7 +67,12 @@ export function totpCode(secretB32: string, nowMs: number): string {
 export function verifyTotp(secretB32: string, code: string, nowMs: number, lastStep: number): number | null {
   const c = code.replace(/\s/g, '');
   if (!/^\d{6}$/.test(c)) return null;
-  const key = base32Decode(secretB32);
+  let key: Buffer;
+  try {
+    key = base32Decode(secretB32);
+  } catch {
+    return null; // a stored secret that cannot be opened (users.ts): no code matches
+  }
   const now = totpStep(nowMs);
   let hit: number | null = null;
   for (let s = now - SKEW_STEPS; s <= now + SKEW_STEPS; s++) {

@@ -3,6 +3,10 @@
 import type { Db } from './db.js';
 import { DEFAULT_ADMIN_PASSWORD, hashPassword } from './password.js';
 import type { Role } from './roles.js';
+import { TotpSeal } from './totp-seal.js';
+
+/** Stands for a stored TOTP secret that cannot be opened: not base32, so no code ever matches it. */
+const UNOPENABLE = '!';
 
 export interface User {
   id: number;
@@ -32,15 +36,14 @@ interface Row extends Omit<User, 'must_change' | 'disabled' | 'role'> {
   disabled: number;
 }
 
-function fromRow(r: Row | undefined): User | null {
-  if (!r) return null;
-  return { ...r, role: r.role as Role, must_change: r.must_change === 1, disabled: r.disabled === 1 };
-}
-
 export class Users {
   private readonly s;
 
-  constructor(private readonly db: Db) {
+  /** `seal` keeps TOTP secrets encrypted at rest (totp-seal.ts). */
+  constructor(
+    private readonly db: Db,
+    private readonly seal: TotpSeal = new TotpSeal(db.name === ':memory:' ? null : db.name),
+  ) {
     this.s = {
       byName: db.prepare<[string], Row>('SELECT * FROM users WHERE username = ?'),
       byId: db.prepare<[number], Row>('SELECT * FROM users WHERE id = ?'),
@@ -69,16 +72,24 @@ export class Users {
     };
   }
 
+  private fromRow(r: Row | undefined): User | null {
+    if (!r) return null;
+    // A secret that does not open (key file lost, row copied from another account) reads as a set
+    // second factor that no code matches: the account stays closed rather than losing its TOTP.
+    const totp = r.totp_secret === null ? null : (this.seal.open(r.totp_secret, r.id) ?? UNOPENABLE);
+    return { ...r, totp_secret: totp, role: r.role as Role, must_change: r.must_change === 1, disabled: r.disabled === 1 };
+  }
+
   byName(username: string): User | null {
-    return fromRow(this.s.byName.get(username));
+    return this.fromRow(this.s.byName.get(username));
   }
 
   byId(id: number): User | null {
-    return fromRow(this.s.byId.get(id));
+    return this.fromRow(this.s.byId.get(id));
   }
 
   list(): User[] {
-    return this.s.list.all().map((r) => fromRow(r)!);
+    return this.s.list.all().map((r) => this.fromRow(r)!);
   }
 
   count(): number {
@@ -147,7 +158,7 @@ export class Users {
   }
 
   setTotp(id: number, secret: string | null, lastStep = 0): void {
-    this.s.setTotp.run(secret, lastStep, id);
+    this.s.setTotp.run(secret === null ? null : this.seal.seal(secret, id), lastStep, id);
   }
 
   /** Record a used TOTP step; false when that step (or a later one) was already used — a replay. */

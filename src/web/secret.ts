@@ -1,10 +1,9 @@
 // The key that signs session cookies and derives nothing else: deps.secretKey, else MEGALOG_SECRET_KEY
 // (config/ leaves that variable to us, so this is the one place the web reads process.env), else a
 // random key generated once and kept next to users.db as `secret.key`, mode 0600.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StartError } from '../core/errors.js';
+import { readOrCreateKeyFile } from '../core/keyfile.js';
 
 export const SECRET_MIN_CHARS = 32;
 
@@ -23,31 +22,8 @@ export function resolveSecretKey(explicit: string | undefined, usersDbPath: stri
     return fromEnv;
   }
   const file = join(dirname(usersDbPath), 'secret.key');
-  try {
-    const key = readFileSync(file, 'utf8').trim();
-    const mode = statSync(file).mode & 0o777;
-    if (mode & 0o077) console.warn(`megalog web: ${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
-    if (key.length >= SECRET_MIN_CHARS) return key;
-    throw new SecretKeyError(`${file}: too short; delete it to generate a new one (every session ends)`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // Write temp, fsync, rename: a crash never leaves a half key that would be read back.
-  const key = randomBytes(32).toString('hex');
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${key}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dfd = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-  return readFileSync(file, 'utf8').trim();
+  const found = readOrCreateKeyFile(file);
+  if (found.warning) console.warn(`megalog web: ${found.warning}`);
+  if (found.key.length < SECRET_MIN_CHARS) throw new SecretKeyError(`${file}: too short; delete it to generate a new one (every session ends)`);
+  return found.key;
 }

@@ -1,6 +1,6 @@
 // Backup and restore: consistent copies with SHA-256 manifest, incremental, verified before restoring.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, dayCounters, sendUdp, startDaemon, stopDaemon, tempDir, testEnv, waitFor } from '../helpers/daemon.js';
@@ -24,6 +24,9 @@ describe('backup and restore', () => {
     expect(manifest.files.length).toBeGreaterThanOrEqual(2);
     expect(manifest.files.every((f: { sha256: string }) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);
     const days = manifest.files.map((f: { file: string }) => f.file).filter((f: string) => f.endsWith('.db') && f !== 'users.db');
+    // evidence is for the service user and its group, never for others, whatever the umask
+    for (const f of readdirSync(join(dir, 'cold')).filter((n) => n.endsWith('.db'))) expect(statSync(join(dir, 'cold', f)).mode & 0o007, f).toBe(0);
+    for (const f of manifest.files as { file: string }[]) expect(statSync(join(bak, f.file)).mode & 0o077, f.file).toBe(f.file === 'users.db' ? 0 : 0o040);
     cli(dir, 'backup', bak); // after the shutdown checkpoint rewrote the files
     expect(cli(dir, 'backup', bak)).toMatch(/\(0 copied, \d+ unchanged\)/);
 

@@ -63,7 +63,7 @@ describe('sealing', () => {
       expect(e.sha256).toBe(await sha256File(p));
       expect(e.bytes).toBe(statSync(p).size);
       expect(e.lines).toBe(2);
-      expect(statSync(p).mode & 0o777).toBe(0o444);
+      expect(statSync(p).mode & 0o777).toBe(0o440);
       expect(existsSync(`${p}-wal`) || existsSync(`${p}-shm`)).toBe(false);
       expect(readFileSync(p).readUInt8(18)).toBe(1); // file format write version 1: rollback journal, not WAL
     }
@@ -126,7 +126,7 @@ describe('sealing', () => {
     const again = new Sealer(cfg, store, new Stats(), () => {});
     expect(again.due(Date.now(), Infinity, new Set())).toBe(d);
     expect(await again.seal(d)).toBe('confirmed');
-    expect(statSync(store.pathOf(d)).mode & 0o777).toBe(0o444);
+    expect(statSync(store.pathOf(d)).mode & 0o777).toBe(0o440);
     expect(readManifest(manifestPath(cfg.cold_storage_dir)).entries.map((e) => e.event)).toEqual(['seal']);
     again.stop();
     store.close();
@@ -266,7 +266,7 @@ describe('backup and restore of sealed days', () => {
     const { rmSync } = await import('node:fs');
     rmSync(s.cfg.cold_storage_dir, { recursive: true });
     expect(cli('restore', bak)).toMatch(/restored/);
-    expect(statSync(s.store.pathOf(days[0]!)).mode & 0o777).toBe(0o444);
+    expect(statSync(s.store.pathOf(days[0]!)).mode & 0o777).toBe(0o440);
     expect(statSync(s.store.pathOf(days[1]!)).mode & 0o200).toBe(0o200);
     const v = verify(s.dir);
     expect(v.status).toBe(0);
@@ -315,7 +315,7 @@ describe('sealing in the running processor', () => {
       const seals = () => readManifest(mp).entries.filter((e) => e.event === 'seal' && e.day === day) as SealEntry[];
       await waitFor('sealed', () => seals().length === 1, 30_000);
       expect(seals()[0]!.records).toBe(30);
-      expect(statSync(join(dir, 'cold', `${day}.db`)).mode & 0o777).toBe(0o444);
+      expect(statSync(join(dir, 'cold', `${day}.db`)).mode & 0o777).toBe(0o440);
 
       await sendUdp(d.udpPort, all.slice(30));
       await waitFor('sealed again', () => seals().length === 2, 30_000);

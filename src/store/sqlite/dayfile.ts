@@ -5,6 +5,7 @@ import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
 import { fault } from '../../config/fault.js';
+import { ensureMode, MODE } from '../../core/fs.js';
 import { PortSummary, CLOSE_GRACE_MS, type PortRow } from './ports.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
@@ -69,6 +70,7 @@ export class DayFile {
   rawDict: Buffer | null = null;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
+    if (!opts.readonly && path !== ':memory:') ensureMode(path, MODE.data);
     this.db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: 5000 });
     this.dayStartMs = Date.parse(`${day}T00:00:00Z`);
     if (!opts.readonly) {
