@@ -1,14 +1,16 @@
-// `npm run bench [-- --quick] [--only parse,ingest,storage,search] [--systems rsyslog,megalog] [--results FILE]`: the
+// `npm run bench [-- --quick] [--only parse,ingest,storage,search,soak] [--systems rsyslog,megalog] [--results FILE]`: the
 // benchmark suite. Prints one JSON line per figure as it is measured, then a table and the time each
 // case took; with --results writes the Markdown quoted by docs/performance.md
 // (test/bench/RESULTS.md). Budgets on the 2-core reference machine: full < 30 min (the search case fills
-// its own pair of 10 M-record days, ~5 min), --quick < 3 min.
+// its own pair of 10 M-record days, ~5 min), --quick < 3 min. The soak case runs only when named
+// (`--only soak [--soak-minutes 30] [--soak-rate 10000]`): it is 30 minutes on its own.
 // Everything it starts runs on 127.0.0.1 and is stopped on exit, error or Ctrl-C; net.core.rmem_max
 // is raised for the ingest case (root only) and restored.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { benchIngest } from './ingest.js';
 import { benchParse } from './parse.js';
 import { benchSearch } from './search.js';
+import { benchSoak } from './soak.js';
 import { benchStorage } from './storage.js';
 import { cleanupSync, installHandlers, onCleanup } from './procs.js';
 import { ensureRsyslog } from './rsyslog.js';
@@ -25,6 +27,7 @@ const systemsArg = args[args.indexOf('--systems') + 1];
 const systems = new Set(args.includes('--systems') && systemsArg ? systemsArg.split(',') : ['rsyslog', 'megalog']);
 const resultsPath = args.includes('--results') ? args[args.indexOf('--results') + 1] : null;
 const want = (c: string) => !only || only.has(c);
+const num = (flag: string, dflt: number) => (args.includes(flag) ? Number(args[args.indexOf(flag) + 1]) : dflt);
 
 installHandlers();
 const started = new Date();
@@ -93,6 +96,8 @@ async function main(): Promise<void> {
   }
   // The search case reads a day of 10 M records (quick: 1 M) and a day before as dense, both its own.
   if (want('search')) await timed('search', () => benchSearch({ samples: quick ? 40 : 300, budgetMs: quick ? 1500 : 15_000 }, quick ? 1_000_000 : 10_000_000));
+
+  if (only?.has('soak')) await timed('soak', () => benchSoak({ minutes: num('--soak-minutes', quick ? 2 : 30), rate: num('--soak-rate', 10_000) }));
 
   const seconds = (Date.now() - started.getTime()) / 1000;
   const times = Object.entries(took).map(([k, v]) => `${k} ${Math.round(v)} s`).join(', ');
