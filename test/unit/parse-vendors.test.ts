@@ -54,6 +54,8 @@ describe('vendor fixtures', () => {
     describe(vendor, () => {
       it('fixtures name their source and include at least one record', () => {
         for (const f of fixtures) expect(f.source, f.line).toMatch(/\S/);
+        // A source must be one a reader can follow (URL, project + path, or document title), not an internal search-index id.
+        for (const f of fixtures) expect(f.source, f.line).not.toMatch(/code index id/i);
         expect(fixtures.some((f) => f.expect !== null && typeof f.expect === 'object' && !('ignored' in (f.expect as object)))).toBe(true);
       });
       fixtures.forEach((f, i) => {

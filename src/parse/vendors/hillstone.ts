@@ -1,7 +1,9 @@
 // Hillstone StoneOS CGN: the `NAT444:` bracketed family (../nat444.ts) with a lowercase event word
 // (`NAT444:sessionbasedA [6 100.64.6.37 - 200.219.30.159 48558 38287 - 157.240.12.54 5222]`), the destination
 // in the last two slots. A capitalised event word is read as Huawei; pin the device to `hillstone` if yours differs.
-// Sources: a production line quoted in a public Brazilian parser (code index id 53769046052); FORMATS.md.
+// Sources: a production line quoted in a public Brazilian parser (LogProcyon, collector/parsers/hillstone-syslog.js,
+// https://github.com/gabizera/LogProcyon/blob/8fbc79c2e46f32a9f9f5b835a99491f521eb069c/collector/parsers/hillstone-syslog.js#L7-L8);
+// FORMATS.md.
 
 import { findScene, parseScene } from '../nat444.js';
 import type { VendorInput, VendorParser, VendorVerdict } from '../vendor.js';
