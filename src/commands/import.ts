@@ -1,21 +1,57 @@
 // `megalog import FILE…`: bulk-load raw log files (plain or gzip) through the same spool → parse →
 // commit path as live traffic, so an import interrupted half-way resumes without duplicates when run
 // again on the spool it left. Year-less lines are anchored on the file's modification time.
-import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+// A file imported to the end is recorded by its SHA-256 in <cold>/imports.jsonl: importing it again
+// is refused (--force does it anyway). Importing the file `tail_file` follows hands it over: the tail
+// state is set to the end of the last whole line imported, so the processor goes on from there.
+import { appendFileSync, createReadStream, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Config } from '../config/load.js';
+import { fsyncDir } from '../core/fs.js';
+import { sha256File } from '../core/hash.js';
 import { acquireLock, releaseLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
 import { Committer } from '../commit/committer.js';
 
-export async function runImport(cfg: Config, files: string[], log: Log): Promise<number> {
+export const IMPORT_USAGE = `usage: megalog import [--force] FILE…
+
+Loads raw syslog files (plain or gzip, one message a line, as rsyslog writes hot_logs.raw) through
+the same parse and commit path as live traffic. The router of each line is taken from its syslog
+header (a device listed under devices: by address or name gets its time zone and vendor pin).
+A file already imported to the end is refused (its SHA-256 is in <cold>/imports.jsonl); --force
+imports it again, which doubles its records. Run it as the service user (sudo -u megalog …).`;
+
+interface ImportRecord {
+  sha256: string;
+  file: string;
+  bytes: number;
+  lines: number;
+  at: string;
+}
+
+export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean } = {}): Promise<number> {
+  if (opts.help) {
+    console.log(IMPORT_USAGE);
+    return 0;
+  }
   if (!files.length) {
-    console.error('megalog import: name at least one file');
+    console.error(`megalog import: name at least one file\n\n${IMPORT_USAGE}`);
     return 64;
   }
+  // Day files created by root would be unwritable for the service afterwards (SQLITE_READONLY loop).
+  if (process.getuid?.() === 0) {
+    const owner = ownerOf(cfg.cold_storage_dir);
+    if (owner !== null && owner !== 0) {
+      console.error(`megalog import: ${cfg.cold_storage_dir} belongs to uid ${owner}: run the import as that user (sudo -u megalog megalog import …), not as root`);
+      return 77; // EX_NOPERM
+    }
+  }
+  const ledgerPath = join(cfg.cold_storage_dir, 'imports.jsonl');
+  const ledger = readLedger(ledgerPath);
+  const sums = new Map<string, string>();
   for (const f of files) {
     try {
       if (!statSync(f).isFile()) throw new Error('not a regular file');
@@ -23,6 +59,13 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
       console.error(`megalog import: ${f}: ${(err as Error).message}`);
       return 66; // EX_NOINPUT
     }
+    const sum = await sha256File(f);
+    const seen = ledger.get(sum);
+    if (seen && !opts.force) {
+      console.error(`megalog import: ${f} was imported on ${seen.at} (${seen.lines} lines, as ${seen.file}); --force imports it again and doubles its records`);
+      return 65; // EX_DATAERR
+    }
+    sums.set(f, sum);
   }
   try {
     acquireLock(cfg.hot_storage_dir, 'import');
@@ -40,6 +83,7 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
   let lines = 0;
   const t0 = Date.now();
   let lastDraw = 0;
+  const done: ImportRecord[] = [];
   const draw = (final = false) => {
     const now = Date.now();
     if (!tty || (!final && now - lastDraw < 200)) return;
@@ -52,7 +96,12 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
   try {
     for (const file of files) {
       const anchor = statSync(file).mtimeMs;
+      const linesBefore = lines;
+      // The file the processor tails: only whole lines are imported, and the tail goes on after them.
+      const tail = cfg.tail_file && !isGzip(file) && sameFile(file, cfg.tail_file) ? statSync(file) : null;
+      let readBytes = 0;
       const src = createReadStream(file);
+      if (tail) src.on('data', (c) => (readBytes += c.length));
       src.on('data', (c) => (doneBytes += c.length)); // progress in file bytes, compressed or not
       const input = isGzip(file) ? src.pipe(createGunzip()) : src;
       let rest: Buffer = Buffer.alloc(0);
@@ -74,17 +123,21 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
         if (writer.buffered > 4 << 20) pump(writer, stats, committer);
         draw();
       }
-      if (rest.length) {
+      if (rest.length && !tail) {
         writer.append(anchor, 'import', 'import', rest.subarray(0, cfg.tcp_max_frame_bytes));
         lines++;
       }
       pump(writer, stats, committer);
+      if (tail) handOverToTail(cfg, tail.ino, readBytes - rest.length);
+      done.push({ sha256: sums.get(file)!, file: basename(file), bytes: statSync(file).size, lines: lines - linesBefore, at: new Date().toISOString() });
     }
     writer.flush();
     writer.sync();
     stats.set('spool_end', writer.end);
     committer.drain();
     draw(true);
+    // Recorded once committed: an import cut short is run again (the spool resumes it), not refused.
+    if (!stats.get('cold_full')) for (const d of done) appendFileSync(ledgerPath, `${JSON.stringify(d)}\n`, { mode: 0o640 });
   } catch (err) {
     console.error(`megalog import: ${(err as Error).message}`);
     return 1;
@@ -114,4 +167,55 @@ function isGzip(file: string): boolean {
   } finally {
     closeSync(fd);
   }
+}
+
+function readLedger(path: string): Map<string, ImportRecord> {
+  const out = new Map<string, ImportRecord>();
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    try {
+      const r = JSON.parse(line) as ImportRecord;
+      if (typeof r.sha256 === 'string') out.set(r.sha256, r);
+    } catch {
+      /* a torn last line: that import was not recorded */
+    }
+  }
+  return out;
+}
+
+function ownerOf(dir: string): number | null {
+  try {
+    return statSync(dir).uid;
+  } catch {
+    return null;
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Set the tail's state to `offset` in inode `ino` unless it is already further (sources/tail.ts reads it at start). */
+function handOverToTail(cfg: Config, ino: number, offset: number): void {
+  const path = join(cfg.hot_storage_dir, 'tail.state');
+  try {
+    const cur = JSON.parse(readFileSync(path, 'utf8')) as { ino?: number; offset?: number };
+    if (cur.ino === ino && (cur.offset ?? 0) >= offset) return;
+  } catch {
+    /* no state yet */
+  }
+  writeFileSync(`${path}.tmp`, JSON.stringify({ ino, offset }));
+  renameSync(`${path}.tmp`, path);
+  fsyncDir(cfg.hot_storage_dir);
 }

@@ -19,6 +19,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { configureParsers, parseMessage } from '../parse/chain.js';
+import { parseHeader } from '../parse/syslog.js';
 import type { NatRecord, ParseResult } from '../parse/types.js';
 import type { SpoolRecord } from '../spool/format.js';
 import { SpoolReader } from '../spool/reader.js';
@@ -62,9 +63,12 @@ export class Committer {
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
   private readonly strict = new TextDecoder('utf-8', { fatal: true });
   private todayDay = '';
+  /** Configured devices by name (lower case), for lines whose sender is only in the header. */
+  private readonly deviceByName: Map<string, string>;
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
     configureParsers(cfg);
+    this.deviceByName = new Map(Object.entries(cfg.devices).map(([addr, d]) => [d.name.toLowerCase(), addr]));
     this.store = openStore(cfg);
     this.sealer = this.store.dayFiles ? new Sealer(cfg, this.store.dayFiles, stats, log) : null;
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
@@ -132,6 +136,24 @@ export class Committer {
     this.makeDurable(Date.now());
   }
 
+  private parse(text: string, recvMs: number, peer: string | null): ParseResult {
+    try {
+      return parseMessage(text, { receivedAt: recvMs, peer, device: peer ? this.cfg.devices[peer] ?? null : null, timezone: this.cfg.timezone });
+    } catch {
+      return { kind: 'unparsed', time: null };
+    }
+  }
+
+  /**
+   * The device a header's host names: a configured device's address when the host is that address
+   * or that device's name, else the host as written (at most 64 characters); null without a host.
+   */
+  private senderOf(host: string | null): string | null {
+    if (!host) return null;
+    if (this.cfg.devices[host]) return host;
+    return this.deviceByName.get(host.toLowerCase()) ?? host.slice(0, 64);
+  }
+
   /**
    * Take `pending` as a batch: parse it, file its lines by day, start deflating their raw blocks
    * (not when it is to be committed at once: `commit` deflates them).
@@ -167,18 +189,18 @@ export class Committer {
         continue;
       }
       const peer = m.transport === 'udp' || m.transport === 'tcp' || m.transport === 'tls' ? m.origin : null;
-      let res: ParseResult;
-      try {
-        res = parseMessage(text, {
-          receivedAt: m.recvMs,
-          peer,
-          device: peer ? this.cfg.devices[peer] ?? null : null,
-          timezone: this.cfg.timezone,
-        });
-      } catch {
-        res = { kind: 'unparsed', time: null };
+      let res = this.parse(text, m.recvMs, peer);
+      let device = peer ?? m.transport;
+      if (!peer) {
+        // Imported and tailed lines name their router only in the syslog header: take it from there,
+        // and when it is a configured device, parse again with its settings (zone, vendor pin).
+        const host = res.kind === 'records' ? res.records[0]!.host : parseHeader(text, this.cfg.timezone, m.recvMs).host;
+        const sender = this.senderOf(host);
+        if (sender) {
+          device = sender;
+          if (this.cfg.devices[sender]) res = this.parse(text, m.recvMs, sender);
+        }
       }
-      const device = peer ?? m.transport;
       if (res.kind === 'records' && res.records.length) {
         const recs = res.records;
         const first = recs[0]!.time;

@@ -1,0 +1,73 @@
+// `megalog import` as an operator migrating from MEGA LOG V2.0 uses it: lines keep their router
+// (from the syslog header), a file is not imported twice by mistake, and the file the processor is
+// about to tail is handed over at the end of what was imported.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, startDaemon, stopDaemon, tempDir, testEnv, waitFor, type Daemon } from '../helpers/daemon.js';
+import { mappings, mikrotikLine } from '../helpers/gen.js';
+
+const cli = (dir: string, args: string[], extra: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], { env: testEnv(dir, extra), encoding: 'utf8', timeout: 60_000 });
+const total = (dir: string, extra: Record<string, string> = {}) => JSON.parse(cli(dir, ['stats', '--json'], extra).stdout).records_total as number;
+
+let d: Daemon | null = null;
+afterEach(async () => {
+  if (d) await stopDaemon(d);
+  d = null;
+});
+
+describe('megalog import for a migration', () => {
+  it('prints its usage for --help', () => {
+    const r = cli(tempDir(), ['import', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/usage: megalog import \[--force\] FILE/);
+  });
+
+  it('takes the router from the syslog header: a configured device by name, else the host as written', () => {
+    const dir = tempDir();
+    const start = Date.now() - 3600_000;
+    const ms = [...mappings(2, { start, stepMs: 1000, seed: 3 })];
+    const f = join(dir, 'hot_logs.raw');
+    writeFileSync(f, `${mikrotikLine(ms[0]!, 'bng-centro')}\n${mikrotikLine(ms[1]!, 'bng-norte')}\n`);
+    const env = { MEGALOG_DEVICES: JSON.stringify({ '192.0.2.9': { name: 'bng-centro', timezone: 'UTC' } }) };
+    expect(cli(dir, ['import', f], env).status).toBe(0);
+    const device = (m: (typeof ms)[number]) => {
+      const r = cli(dir, ['search', '--nat-ip', m.natIp, '--nat-port', String(m.natPort), '--at', new Date(m.time).toISOString(), '--case', 'MIG-1', '--json'], env);
+      return JSON.parse(r.stdout).candidates[0]?.device;
+    };
+    expect(device(ms[0]!)).toBe('192.0.2.9');
+    expect(device(ms[1]!)).toBe('bng-norte');
+  });
+
+  it('refuses a file already imported; --force imports it again', () => {
+    const dir = tempDir();
+    const f = join(dir, 'old.log');
+    writeFileSync(f, [...mappings(100, { start: Date.now() - 7200_000, stepMs: 1000, seed: 5 })].map((m) => mikrotikLine(m)).join('\n') + '\n');
+    expect(cli(dir, ['import', f]).status).toBe(0);
+    expect(total(dir)).toBe(100);
+    const again = cli(dir, ['import', f]);
+    expect(again.status).toBe(65);
+    expect(again.stderr).toMatch(/was imported on .* \(100 lines, as old\.log\); --force/);
+    expect(total(dir)).toBe(100);
+    expect(cli(dir, ['import', '--force', f]).status).toBe(0);
+    expect(total(dir)).toBe(200);
+  });
+
+  it('hands the tailed file over: the processor goes on after the last whole line imported', async () => {
+    const dir = tempDir();
+    const f = join(dir, 'hot_logs.raw');
+    const lines = [...mappings(300, { start: Date.now() - 600_000, stepMs: 1000, seed: 8 })].map((m) => mikrotikLine(m));
+    // rsyslog is in the middle of writing line 201 when the import reads the file
+    writeFileSync(f, `${lines.slice(0, 200).join('\n')}\n${lines[200]!.slice(0, 40)}`);
+    const env = { MEGALOG_TAIL_FILE: f };
+    expect(cli(dir, ['import', f], env).status).toBe(0);
+    expect(total(dir, env)).toBe(200);
+    appendFileSync(f, `${lines[200]!.slice(40)}\n${lines.slice(201).join('\n')}\n`);
+    d = await startDaemon(dir, env);
+    await waitFor('tail caught up', () => total(dir, env) >= 300, 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // nothing read twice
+    expect(total(dir, env)).toBe(300);
+  });
+});
