@@ -17,6 +17,7 @@ usage: megalog <command> [--config FILE] [options]
   search …                 forensic answer (see megalog search --help)
   verify [--audit]         check the seal manifest, every day file against it / the audit chain
   user add|passwd|disable|list …   console users
+  hold add|remove|list …   legal hold: a held day is never deleted by retention
   backup DEST | restore SRC
 
 Configuration: --config FILE, else $MEGALOG_CONFIG, else /etc/megalog/megalog.yaml if present, else
@@ -64,6 +65,7 @@ const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | voi
   search: async (cfg, a) => (await import('./commands/search.js')).runSearch(cfg, a.flags),
   verify: async (cfg, a) => (await import('./commands/verify.js')).runVerify(cfg, { auditOnly: a.flags.has('audit') }),
   user: async (cfg, a) => (await import('./commands/user.js')).runUserCommand(cfg, a.rest),
+  hold: async (cfg, a) => (await import('./commands/hold.js')).runHold(cfg, a.positional, a.flags),
   backup: async (cfg, a) => (await import('./commands/backup.js')).runBackup(cfg, a.positional[0]),
   restore: async (cfg, a) => (await import('./commands/backup.js')).runRestore(cfg, a.positional[0], a.flags.has('force')),
 };

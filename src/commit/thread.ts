@@ -21,7 +21,18 @@ try {
 
 let stopping = false;
 let timer: NodeJS.Timeout | null = null;
-let lastRetention = 0;
+/**
+ * Retention's first pass comes an hour after start, not at once: a mistyped log_retention_days is
+ * then seen in the log (the days it would delete are listed now) before anything is deleted.
+ */
+const RETENTION_EVERY_MS = 3600_000;
+let lastRetention = Date.now();
+try {
+  const due = committer.store.applyRetention(config.log_retention_days, Date.now(), true);
+  if (due.length) log('warn', `retention: ${due.length} day files are older than ${config.log_retention_days} days and will be deleted in an hour (${due[0]} … ${due[due.length - 1]}); a <day>.db.hold file (megalog hold add) keeps a day`);
+} catch (err) {
+  log('error', `retention preview: ${(err as Error).message}`);
+}
 let lastSealPass = 0;
 let sealing = false;
 /** How often the sealer looks for a day due (cheap: a directory listing and the manifest in memory). */
@@ -48,7 +59,7 @@ function loop(): void {
   try {
     busy = committer.step();
     const now = Date.now();
-    if (now - lastRetention > 3600_000) {
+    if (now - lastRetention > RETENTION_EVERY_MS) {
       lastRetention = now;
       const removed = committer.store.applyRetention(config.log_retention_days, now);
       if (removed.length) {

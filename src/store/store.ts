@@ -98,8 +98,11 @@ export interface Store {
   recordsOf(day: string): number;
   /** Make every commit so far durable (fsync); the spool below that point may then be deleted. */
   syncAll(): void;
-  /** Delete whole days older than `retentionDays` (never rows; a held day stays). Returns the days removed. */
-  applyRetention(retentionDays: number, now?: number): string[];
+  /**
+   * Delete whole days older than `retentionDays` (never rows; a held day stays). Returns the days
+   * removed, or with `dryRun` the days it would remove.
+   */
+  applyRetention(retentionDays: number, now?: number, dryRun?: boolean): string[];
   /** Whether a commit error means the store's disk is full (back off and report, do not fail). */
   isFull(err: unknown): boolean;
   /** The day files to seal as evidence, when the store keeps days as files. */

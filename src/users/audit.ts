@@ -36,6 +36,8 @@ export const AUDIT_ACTIONS = [
   'export',
   'request_denied',
   'request_rejected',
+  'legal_hold_add',
+  'legal_hold_remove',
 ] as const;
 
 /** What a caller supplies; `time_ms` defaults to now. */

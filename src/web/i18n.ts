@@ -200,6 +200,8 @@ const PT = {
   'audit.action.export': 'exportação',
   'audit.action.request_denied': 'acesso negado',
   'audit.action.request_rejected': 'dados recusados',
+  'audit.action.legal_hold_add': 'preservação determinada',
+  'audit.action.legal_hold_remove': 'preservação encerrada',
 
   'search.title': 'Busca forense',
   'search.tabs': 'Tipos de busca',
@@ -584,6 +586,8 @@ const EN: Record<MessageKey, string> = {
   'audit.action.export': 'export',
   'audit.action.request_denied': 'access denied',
   'audit.action.request_rejected': 'input rejected',
+  'audit.action.legal_hold_add': 'legal hold placed',
+  'audit.action.legal_hold_remove': 'legal hold lifted',
 
   'search.title': 'Forensic search',
   'search.tabs': 'Kinds of search',

@@ -224,13 +224,17 @@ export class SqliteStore implements Store, DayFiles {
   }
 
   /** Delete whole day files older than `retentionDays` (never rows); days with a legal hold stay. */
-  applyRetention(retentionDays: number, now = Date.now()): string[] {
+  applyRetention(retentionDays: number, now = Date.now(), dryRun = false): string[] {
     const cutoff = dayOf(now - retentionDays * DAY_MS);
     const removed: string[] = [];
     for (const day of this.listDayNames()) {
       if (day >= cutoff) break;
       const p = this.pathOf(day);
       if (existsSync(`${p}.hold`)) continue;
+      if (dryRun) {
+        removed.push(day);
+        continue;
+      }
       this.open.get(day)?.close();
       this.open.delete(day);
       for (const ext of ['', '-wal', '-shm']) {
