@@ -34,6 +34,7 @@ export const WEB_ERRORS = {
   MEGALOG_ERR_WEB_METHOD: { status: 405, key: 'err.method' },
   MEGALOG_ERR_WEB_THROTTLED: { status: 429, key: 'err.throttled' },
   MEGALOG_ERR_WEB_INTERNAL: { status: 500, key: 'err.internal' },
+  MEGALOG_ERR_WEB_PDF_UNAVAILABLE: { status: 503, key: 'err.pdf_unavailable' },
 } as const;
 
 /**

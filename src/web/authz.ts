@@ -46,6 +46,7 @@ export const ACCESS = {
   exports: INVESTIGATORS,
   'exports.csv': INVESTIGATORS,
   'exports.report': INVESTIGATORS,
+  'exports.pdf': INVESTIGATORS,
   audit: OVERSIGHT,
   users: ADMIN,
   'users.create': ADMIN,

@@ -383,6 +383,8 @@ const PT = {
   'form.store_error': 'Não foi possível ler o armazenamento (veja o log do serviço).',
   'form.bulk_file_too_large': 'Arquivo grande demais: o limite é {mib} MiB e {lines} linhas por pedido.',
   'form.need_list': 'Cole a lista ou envie um arquivo.',
+  'err.pdf_unavailable': 'O PDF precisa do pacote chromium neste servidor. A página do relatório pode ser impressa pelo navegador.',
+  'exports.pdf': 'PDF',
 } as const;
 
 export type MessageKey = keyof typeof PT;
@@ -769,6 +771,8 @@ const EN: Record<MessageKey, string> = {
   'form.store_error': 'Could not read the store (see the service log).',
   'form.bulk_file_too_large': 'File too large: the limit is {mib} MiB and {lines} lines per request.',
   'form.need_list': 'Paste the list or upload a file.',
+  'err.pdf_unavailable': 'The PDF needs the chromium package on this server. The report page can be printed from the browser.',
+  'exports.pdf': 'PDF',
 };
 
 export const LANGUAGES = ['pt-BR', 'en'] as const;

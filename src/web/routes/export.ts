@@ -11,6 +11,8 @@ import { fillRaw, type Candidate } from '../../query/engine.js';
 import { formatInstant } from '../../core/time.js';
 import { BULK_LIMITS } from './bulk.js';
 import { resultCsv, rowCursor } from './export-csv.js';
+import { WebError } from '../errors.js';
+import { htmlToPdf, pdfAvailable } from '../pdf.js';
 import { dayHashes } from './export-hash.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
@@ -23,6 +25,11 @@ function daysOf(r: StoredResult): { day: string; path: string }[] {
   const all = r.kind === 'bulk' ? r.days_used : r.answer.days_used;
   const by = new Map(all.map((d) => [d.day, d]));
   return [...by.values()].sort((a, b) => a.day.localeCompare(b.day));
+}
+
+/** Download name of an export of `r`: the case reference, then the answer's id. */
+function fileName(r: StoredResult): string {
+  return `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}`;
 }
 
 /** Short description of what was asked, for lists and the audit. */
@@ -38,7 +45,7 @@ export function describe(r: StoredResult): string {
 export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const tz = svc.deps.config.timezone;
   const qcfg = { cold_storage_dir: svc.deps.config.cold_storage_dir, timezone: tz, readers: svc.readers };
-  const audit = (ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, format: 'csv' | 'report') =>
+  const audit = (ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, format: 'csv' | 'report' | 'pdf') =>
     ctx.state.audit({
       action: 'export',
       case_ref: r.case.case_ref,
@@ -64,7 +71,7 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       handler: (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
         audit(ctx, r, 'csv');
-        const name = `megalog-${r.case.case_ref.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60)}-${r.id.slice(0, 8)}.csv`;
+        const name = `${fileName(r)}.csv`;
         ctx.type = 'text/csv; charset=utf-8';
         ctx.set('Content-Disposition', `attachment; filename="${name}"`);
         // the console answered without original lines: read as the stream goes
@@ -77,39 +84,62 @@ export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
       path: '/exports/:id/report',
       handler: async (ctx) => {
         const r = results.get(ctx.params.id, ctx.state.user!.id);
-        const cfg = svc.deps.config;
-        const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
-          ...h,
-          sealed_at_shown: h.sealed_at ? formatInstant(Date.parse(h.sealed_at), tz) : null,
-          seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
-        }));
         audit(ctx, r, 'report');
-        let left = MAX_REPORT_RAW_BYTES;
-        const row = rowCursor(r.rows, (chunk) => left > 0 && fillRaw(chunk, qcfg)); // (none read past the budget)
-        const withRaw = (i: number) => {
-          const c: Candidate = row(i);
-          const size = Buffer.byteLength(c.raw);
-          if (left === 0 || size > left) {
-            left = 0; // the lines after it are left out too: none of them read
-            return { ...c, raw: '', raw_text: '', raw_omitted: true };
-          }
-          left -= size;
-          return { ...c, raw: '', raw_text: c.raw };
-        };
-        const range = (from: number, n: number) => Array.from({ length: n }, (_, j) => withRaw(from + j));
-        svc.views.render(ctx, 'exports/report.njk', {
-          r,
-          what: describe(r),
-          answer: r.kind === 'bulk' ? null : r.answer,
-          rows: r.kind === 'bulk' ? [] : range(0, r.rows.length),
-          lines: r.kind === 'bulk' ? r.lines.slice(0, r.lines.length).map((l) => ({ ...l, cands: range(l.first, l.kept) })) : [],
-          limits: BULK_LIMITS,
-          raw_mib: MAX_REPORT_RAW_BYTES / 2 ** 20,
-          hashes,
-          generated: formatInstant(Date.now(), tz),
-          searched: formatInstant(r.created_ms, tz),
-        });
+        await renderReport(ctx, r, false);
+      },
+    },
+    {
+      name: 'exports.pdf',
+      method: 'GET',
+      path: '/exports/:id/report.pdf',
+      handler: async (ctx) => {
+        const r = results.get(ctx.params.id, ctx.state.user!.id);
+        if (!pdfAvailable()) throw new WebError('MEGALOG_ERR_WEB_PDF_UNAVAILABLE');
+        audit(ctx, r, 'pdf');
+        await renderReport(ctx, r, true);
+        const pdf = await htmlToPdf(String(ctx.body));
+        ctx.type = 'application/pdf';
+        ctx.set('Content-Disposition', `attachment; filename="${fileName(r)}.pdf"`);
+        ctx.body = pdf;
       },
     },
   ];
+
+  /** The court report page of `r` (for the PDF, without the on-screen hints). */
+  async function renderReport(ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, forPdf: boolean): Promise<void> {
+    const cfg = svc.deps.config;
+    const hashes = (await dayHashes(daysOf(r), cfg.cold_storage_dir, cfg)).map((h) => ({
+      ...h,
+      sealed_at_shown: h.sealed_at ? formatInstant(Date.parse(h.sealed_at), tz) : null,
+      seal_after_shown: h.seal_after ? formatInstant(Date.parse(h.seal_after), tz) : null,
+    }));
+    let left = MAX_REPORT_RAW_BYTES;
+    const row = rowCursor(r.rows, (chunk) => left > 0 && fillRaw(chunk, qcfg)); // (none read past the budget)
+    const withRaw = (i: number) => {
+      const c: Candidate = row(i);
+      const size = Buffer.byteLength(c.raw);
+      if (left === 0 || size > left) {
+        left = 0; // the lines after it are left out too: none of them read
+        return { ...c, raw: '', raw_text: '', raw_omitted: true };
+      }
+      left -= size;
+      return { ...c, raw: '', raw_text: c.raw };
+    };
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, j) => withRaw(from + j));
+    svc.views.render(ctx, 'exports/report.njk', {
+      r,
+      what: describe(r),
+      answer: r.kind === 'bulk' ? null : r.answer,
+      rows: r.kind === 'bulk' ? [] : range(0, r.rows.length),
+      lines: r.kind === 'bulk' ? r.lines.slice(0, r.lines.length).map((l) => ({ ...l, cands: range(l.first, l.kept) })) : [],
+      limits: BULK_LIMITS,
+      raw_mib: MAX_REPORT_RAW_BYTES / 2 ** 20,
+      hashes,
+      generated: formatInstant(Date.now(), tz),
+      searched: formatInstant(r.created_ms, tz),
+      for_pdf: forPdf,
+      pdf: pdfAvailable(),
+    });
+  }
 }
+
