@@ -34,7 +34,7 @@ export async function runDaemon(cfg: Config, what: { processor: boolean; web: bo
       dashboard: async () => {
         if (processor) return processor.dashboard();
         const st = readStatus(cfg);
-        return dashboardFrom(cfg, st?.stats ?? {}, st?.devices ?? [], st?.rate ?? 0);
+        return dashboardFrom(cfg, st?.stats ?? {}, st?.devices ?? [], st?.rate ?? 0, st?.imports ?? []);
       },
     };
     const hp = splitHostPort(cfg.web_listen)!;

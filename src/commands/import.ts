@@ -4,11 +4,13 @@
 // A file imported to the end is recorded by its SHA-256 in <cold>/imports.jsonl: importing it again
 // is refused (--force does it anyway). Importing the file `tail_file` follows hands it over: the tail
 // state is set to the end of the last whole line imported, so the processor goes on from there.
-import { appendFileSync, createReadStream, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
+import { startExitStatus } from '../core/errors.js';
 import { fsyncDir } from '../core/fs.js';
+import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
 import { sha256File } from '../core/hash.js';
 import { acquireLock, releaseLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
@@ -16,13 +18,16 @@ import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
 import { Committer } from '../commit/committer.js';
 
-export const IMPORT_USAGE = `usage: megalog import [--force] FILE…
+export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] FILE…
 
 Loads raw syslog files (plain or gzip, one message a line, as rsyslog writes hot_logs.raw) through
 the same parse and commit path as live traffic. The router of each line is taken from its syslog
 header (a device listed under devices: by address or name gets its time zone and vendor pin).
 A file already imported to the end is refused (its SHA-256 is in <cold>/imports.jsonl); --force
-imports it again, which doubles its records. Run it as the service user (sudo -u megalog …).`;
+imports it again, which doubles its records. Run it as the service user (sudo -u megalog …).
+While megalog-processor runs, the files are handed to it as import jobs: it keeps receiving and
+reads them after the live traffic; this command shows their progress (the dashboard too) until
+they are received, or returns at once with --detach. Stopping this command does not stop a job.`;
 
 interface ImportRecord {
   sha256: string;
@@ -32,7 +37,7 @@ interface ImportRecord {
   at: string;
 }
 
-export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean } = {}): Promise<number> {
+export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean; detach?: boolean } = {}): Promise<number> {
   if (opts.help) {
     console.log(IMPORT_USAGE);
     return 0;
@@ -70,6 +75,8 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   try {
     acquireLock(cfg.hot_storage_dir, 'import');
   } catch (err) {
+    // A processor owns the store: it takes the files as import jobs and keeps receiving meanwhile.
+    if (startExitStatus(err) !== null && processorRunning(cfg)) return submitToProcessor(cfg, files, sums, !!opts.detach);
     console.error(`megalog import: ${(err as Error).message}`);
     return 75; // EX_TEMPFAIL
   }
@@ -218,4 +225,51 @@ function handOverToTail(cfg: Config, ino: number, offset: number): void {
   writeFileSync(`${path}.tmp`, JSON.stringify({ ino, offset }));
   renameSync(`${path}.tmp`, path);
   fsyncDir(cfg.hot_storage_dir);
+}
+
+/** A processor owns the hot directory and is alive (it rewrites status.json every second). */
+function processorRunning(cfg: Config): boolean {
+  try {
+    return Date.now() - statSync(join(cfg.hot_storage_dir, 'status.json')).mtimeMs < 10_000;
+  } catch {
+    return false;
+  }
+}
+
+/** Hand `files` to the running processor as import jobs, then follow them until received. */
+async function submitToProcessor(cfg: Config, files: string[], sums: Map<string, string>, detach: boolean): Promise<number> {
+  const dir = join(cfg.hot_storage_dir, IMPORTS_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const ids: { id: string; file: string }[] = [];
+  for (const file of files) {
+    const st = statSync(file);
+    const sha256 = sums.get(file)!;
+    const id = `${Date.now().toString(36)}-${sha256.slice(0, 12)}`;
+    const job = { path: resolve(file), sha256, bytes: st.size, gzip: isGzip(file), mtime_ms: st.mtimeMs, submitted_at: new Date().toISOString() };
+    writeFileSync(join(dir, `${id}.job.tmp`), JSON.stringify(job), { mode: 0o640 });
+    renameSync(join(dir, `${id}.job.tmp`), join(dir, `${id}.job`));
+    ids.push({ id, file });
+    console.error(`megalog import: ${file} handed to the running processor as job ${id}`);
+  }
+  if (detach) return 0;
+  const tty = process.stderr.isTTY;
+  let lastLine = 0;
+  for (;;) {
+    const states = ids.map((j) => ({ ...j, st: readJobState(dir, j.id) }));
+    const lines = states.reduce((n, s) => n + (s.st?.lines ?? 0), 0);
+    const now = Date.now();
+    if (tty) process.stderr.write(`\r${lines} lines received by the processor   `);
+    else if (now - lastLine > 10_000) {
+      lastLine = now;
+      console.error(`megalog import: ${lines} lines received by the processor`);
+    }
+    if (states.every((s) => s.st?.done)) {
+      if (tty) process.stderr.write('\n');
+      const failed = states.filter((s) => s.st?.error);
+      for (const f of failed) console.error(`megalog import: ${f.file}: ${f.st!.error}`);
+      console.error(`imported ${lines} lines through the running processor`);
+      return failed.length ? 1 : 0;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

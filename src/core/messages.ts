@@ -12,6 +12,20 @@ export interface Ports {
   tls: number[];
 }
 
+/** An import job as the dashboard shows it (sources/import-jobs.ts). */
+export interface ImportProgress {
+  id: string;
+  file: string;
+  /** Size of the file. */
+  bytes: number;
+  /** Lines spooled so far. */
+  lines: number;
+  /** Bytes of the file read so far. */
+  read_bytes: number;
+  done: boolean;
+  error?: string;
+}
+
 /** workerData of the committer thread. */
 export interface CommitterData {
   config: Config;
@@ -43,6 +57,12 @@ export type ToWorker = { type: 'stop' } | { type: 'reload' };
 export type FromCommitter = LogMessage | FatalMessage | { type: 'floor'; floor: number } | { type: 'stopped' };
 
 /** Receiver → main thread. */
-export type FromReceiver = LogMessage | FatalMessage | { type: 'ready'; ports: Ports } | { type: 'devices'; devices: DeviceSeen[] } | { type: 'stopped' };
+export type FromReceiver =
+  | LogMessage
+  | FatalMessage
+  | { type: 'ready'; ports: Ports }
+  | { type: 'devices'; devices: DeviceSeen[] }
+  | { type: 'imports'; jobs: ImportProgress[] }
+  | { type: 'stopped' };
 
 export type FromWorker = FromCommitter | FromReceiver;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { diskOf } from '../core/fs.js';
 import { TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import type { ImportProgress } from '../core/messages.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -37,10 +38,12 @@ export interface DashboardSnapshot {
   devices: DeviceSnapshot[];
   hot_disk: { total_bytes: number; free_bytes: number } | null;
   cold_disk: { total_bytes: number; free_bytes: number } | null;
+  /** Import jobs waiting or running in the processor. */
+  imports: ImportProgress[];
 }
 
 /** Status of a processor running in another process (for `megalog web`). */
-export function readStatus(cfg: Config): { stats: Record<string, number>; devices: DeviceSeen[]; rate: number; written_ms: number } | null {
+export function readStatus(cfg: Config): { stats: Record<string, number>; devices: DeviceSeen[]; rate: number; written_ms: number; imports?: ImportProgress[] } | null {
   try {
     return JSON.parse(readFileSync(join(cfg.hot_storage_dir, 'status.json'), 'utf8'));
   } catch {
@@ -79,7 +82,7 @@ export function computeHealth(cfg: Config, s: Record<string, number>, stale = fa
   };
 }
 
-export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: DeviceSeen[], rate: number): DashboardSnapshot {
+export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: DeviceSeen[], rate: number, imports: ImportProgress[] = []): DashboardSnapshot {
   const dropped: Record<string, number> = {};
   for (const [k, v] of Object.entries(s)) if (k.startsWith('dropped_')) dropped[k.slice(8)] = v;
   dropped.udp_kernel = s.udp_kernel_drops ?? 0;
@@ -96,6 +99,7 @@ export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: D
     devices: devices.map((d) => ({ address: d.address, name: cfg.devices[d.address]?.name ?? d.address, last_seen_ms: d.last_seen_ms, messages: d.messages })),
     hot_disk: diskOf(cfg.hot_storage_dir),
     cold_disk: diskOf(cfg.cold_storage_dir),
+    imports,
   };
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { StartError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import type { CommitterData, FromWorker, Ports, ReceiverData, ToWorker } from '../core/messages.js';
+import type { CommitterData, FromWorker, ImportProgress, Ports, ReceiverData, ToWorker } from '../core/messages.js';
 import { Stats, type DeviceSeen } from '../core/counters.js';
 import { acquireLock, releaseLock } from '../core/lock.js';
 import { computeHealth, dashboardFrom, type DashboardSnapshot, type ProcessorHealth } from './health.js';
@@ -18,6 +18,8 @@ export class Processor {
   private receiver!: Worker;
   private committer!: Worker;
   devices: DeviceSeen[] = [];
+  /** Import jobs waiting or running, as the receiver last said. */
+  imports: ImportProgress[] = [];
   ports: Ports = { udp: [], tcp: [], tls: [] };
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRate = { at: Date.now(), n: 0, rate: 0 };
@@ -43,6 +45,7 @@ export class Processor {
       w.on('message', (m: FromWorker) => {
         if (m.type === 'log') this.log(m.level, m.msg);
         else if (m.type === 'devices') this.devices = m.devices;
+        else if (m.type === 'imports') this.imports = m.jobs;
       });
       w.on('error', (err) => {
         // A thread died of a bug: the service manager restarts us (the spool makes that safe).
@@ -83,7 +86,7 @@ export class Processor {
   }
 
   dashboard(): DashboardSnapshot {
-    return dashboardFrom(this.cfg, this.stats.snapshot(), this.devices, this.rate());
+    return dashboardFrom(this.cfg, this.stats.snapshot(), this.devices, this.rate(), this.imports);
   }
 
   private rate(): number {
@@ -99,7 +102,7 @@ export class Processor {
   private writeStatus(): void {
     const path = join(this.cfg.hot_storage_dir, 'status.json');
     try {
-      writeFileSync(`${path}.tmp`, JSON.stringify({ written_ms: Date.now(), stats: this.stats.snapshot(), devices: this.devices, rate: this.rate() }));
+      writeFileSync(`${path}.tmp`, JSON.stringify({ written_ms: Date.now(), stats: this.stats.snapshot(), devices: this.devices, rate: this.rate(), imports: this.imports }));
       renameSync(`${path}.tmp`, path);
     } catch {
       /* a full hot disk shows in health anyway */

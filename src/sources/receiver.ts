@@ -11,6 +11,7 @@ import { SpoolWriter } from '../spool/writer.js';
 import { MAX_TRACKED_DEVICES, Stats, type ConnectionRefusal, type DeviceSeen, type Slot } from '../core/counters.js';
 import type { Sink, Source } from './sink.js';
 import { canonicalAddress, StreamSource } from './tcp.js';
+import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
 
@@ -26,6 +27,7 @@ export class Receiver implements Sink {
   private readonly udp: UdpSource[] = [];
   private readonly streams: StreamSource[] = [];
   private tail: TailSource | null = null;
+  private readonly imports: ImportJobs;
   private flushScheduled = false;
   private resumeCbs: (() => void)[] = [];
   private pausedFlag = false;
@@ -84,6 +86,13 @@ export class Receiver implements Sink {
       this.tail = new TailSource(cfg.tail_file, join(cfg.hot_storage_dir, 'tail.state'), cfg.tail_poll_ms, cfg.tcp_max_frame_bytes, this, parseTailOrigin(rec.lastTailOrigin));
       this.sources.push(this.tail);
     }
+    this.imports = new ImportJobs(cfg.hot_storage_dir, cfg.cold_storage_dir, cfg.tcp_max_frame_bytes, this, stats, rec.lastImportOrigin, log);
+    this.sources.push(this.imports);
+  }
+
+  /** Import jobs waiting or running (the dashboard, `megalog import`). */
+  importProgress(): ImportProgress[] {
+    return this.imports.progress();
   }
 
   async start(): Promise<void> {
@@ -104,7 +113,10 @@ export class Receiver implements Sink {
         try {
           this.flush(); // the tail may have buffered lines this very turn
           if (this.cfg.spool_fsync !== 'never') this.writer.sync();
-          if (this.writer.buffered === 0) this.tail?.persist();
+          if (this.writer.buffered === 0) {
+            this.tail?.persist();
+            this.imports.persist();
+          }
         } catch (err) {
           this.log('warn', `spool fsync failed: ${(err as Error).message}`);
         }
@@ -131,16 +143,16 @@ export class Receiver implements Sink {
     this.resumeCbs.push(cb);
   }
 
-  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean {
+  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs = Date.now()): boolean {
     if (this.pausedFlag && transport === 'udp') {
       this.bump('dropped_spool_full', 1);
       return false;
     }
-    this.writer.append(Date.now(), transport, origin.length > 255 ? origin.slice(0, 255) : origin, payload);
+    this.writer.append(recvMs, transport, origin.length > 255 ? origin.slice(0, 255) : origin, payload);
     this.local[this.slotOf[transport]]! += 1;
     this.local[RECEIVED_BYTES]! += payload.length;
     if (truncated) this.bump('frames_truncated', 1);
-    if (transport !== 'tail') this.seen(origin);
+    if (transport !== 'tail' && transport !== 'import') this.seen(origin);
     if (this.writer.buffered >= 1 << 20) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;

@@ -6,8 +6,10 @@ export interface Sink {
   /**
    * Take one message. Returns false when it was refused (spool full or failing); the source counts
    * nothing itself: the sink counts every accepted, refused and dropped message with its reason.
+   * `recvMs` is the time it is filed as received (default now; an import gives its file's time, the
+   * anchor of year-less log times).
    */
-  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean): boolean;
+  accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs?: number): boolean;
   /** Bytes the framer threw away, by reason. */
   discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void;
   /** A stream source closed a connection at accept. */

@@ -20,7 +20,10 @@ try {
   process.exit(1);
 }
 
-const devices = setInterval(() => send({ type: 'devices', devices: receiver.deviceSnapshot() }), 1000);
+const devices = setInterval(() => {
+  send({ type: 'devices', devices: receiver.deviceSnapshot() });
+  send({ type: 'imports', jobs: receiver.importProgress() });
+}, 1000);
 
 parentPort!.on('message', async (m: ToWorker) => {
   if (m.type === 'reload') receiver.reload();

@@ -29,6 +29,8 @@ export interface RecoveryReport {
   end: number;
   /** Last tail-file origin seen in the spool (`ino:offset`), so the tail source resumes after it. */
   lastTailOrigin: string | null;
+  /** Last import-job origin seen in the spool (`job:<id>:<line>`), so a job resumes after it. */
+  lastImportOrigin: string | null;
 }
 
 export class SpoolWriter {
@@ -136,25 +138,30 @@ export class SpoolWriter {
     const segs = listSegments(this.opts.dir);
     let tornBytes = 0;
     let lastTailOrigin: string | null = null;
+    let lastImportOrigin: string | null = null;
     const last = segs.at(-1);
     if (last) {
       const path = join(this.opts.dir, segmentName(last.start));
       const fd = openSync(path, 'r+');
       const size = statSync(path).size;
-      const { validEnd, tail } = scanSegment(fd, size);
+      const { validEnd, tail, imported } = scanSegment(fd, size);
       if (validEnd < size) {
         tornBytes = size - validEnd;
         ftruncateSync(fd, validEnd);
         fsyncSync(fd);
       }
       lastTailOrigin = tail;
+      lastImportOrigin = imported;
       closeSync(fd);
-      // The tail resumes after the last line it spooled: look further back if this segment has none.
-      for (let i = segs.length - 2; i >= 0 && lastTailOrigin === null; i--) {
+      // The tail and an import job resume after the last line they spooled: look further back if
+      // this segment has none.
+      for (let i = segs.length - 2; i >= 0 && (lastTailOrigin === null || lastImportOrigin === null); i--) {
         const p = join(this.opts.dir, segmentName(segs[i]!.start));
         const f = openSync(p, 'r');
         try {
-          lastTailOrigin = scanSegment(f, statSync(p).size).tail;
+          const s = scanSegment(f, statSync(p).size);
+          lastTailOrigin ??= s.tail;
+          lastImportOrigin ??= s.imported;
         } finally {
           closeSync(f);
         }
@@ -166,14 +173,14 @@ export class SpoolWriter {
         this.segSize = validEnd;
         this.end = end;
         if (validEnd >= this.opts.segmentBytes) this.rotate();
-        return { tornBytes, end: this.end, lastTailOrigin };
+        return { tornBytes, end: this.end, lastTailOrigin, lastImportOrigin };
       }
     }
     // Empty spool, or the committed floor is ahead of what the spool holds (power cut lost spool
     // bytes a store had already committed): start a fresh segment at the floor.
     const start = Math.max(this.opts.floor, last ? last.start : 0);
     this.openSegment(start);
-    return { tornBytes, end: this.end, lastTailOrigin };
+    return { tornBytes, end: this.end, lastTailOrigin, lastImportOrigin };
   }
 }
 
@@ -198,19 +205,21 @@ export function listSegments(dir: string): { start: number; name: string }[] {
  * checksum hold and that is followed by another valid record or the end. Corrupt bytes in the middle
  * are left for the reader to skip (and count); only the tail is cut.
  */
-function scanSegment(fd: number, size: number): { validEnd: number; tail: string | null } {
+function scanSegment(fd: number, size: number): { validEnd: number; tail: string | null; imported: string | null } {
   const chunk = Buffer.allocUnsafe(Math.min(Math.max(size, 1), MAX_BODY_BYTES + 64 * 1024));
   let fileOff = 0; // file offset of chunk[0]
   let have = 0;
   let at = 0;
   let validEnd = 0;
   let tail: string | null = null;
+  let imported: string | null = null;
   for (;;) {
     const step = decodeAt(chunk, at, have);
     if (step.kind === 'record') {
       at = step.next;
       validEnd = fileOff + at;
       if (step.record.transport === 'tail') tail = step.record.origin;
+      else if (step.record.transport === 'import') imported = step.record.origin;
       continue;
     }
     if (step.kind === 'corrupt') {
@@ -231,5 +240,5 @@ function scanSegment(fd: number, size: number): { validEnd: number; tail: string
     if (at >= have) break;
     at++;
   }
-  return { validEnd, tail };
+  return { validEnd, tail, imported };
 }

@@ -385,6 +385,11 @@ const PT = {
   'form.need_list': 'Cole a lista ou envie um arquivo.',
   'err.pdf_unavailable': 'O PDF precisa do pacote chromium neste servidor. A página do relatório pode ser impressa pelo navegador.',
   'exports.pdf': 'PDF',
+  'dash.imports': 'Importações em andamento',
+  'dash.import_file': 'Arquivo',
+  'dash.import_lines': 'Linhas recebidas',
+  'dash.import_progress': 'Lido',
+  'dash.import_failed': 'falhou (veja o log)',
 } as const;
 
 export type MessageKey = keyof typeof PT;
@@ -773,6 +778,11 @@ const EN: Record<MessageKey, string> = {
   'form.need_list': 'Paste the list or upload a file.',
   'err.pdf_unavailable': 'The PDF needs the chromium package on this server. The report page can be printed from the browser.',
   'exports.pdf': 'PDF',
+  'dash.imports': 'Imports in progress',
+  'dash.import_file': 'File',
+  'dash.import_lines': 'Lines received',
+  'dash.import_progress': 'Read',
+  'dash.import_failed': 'failed (see the log)',
 };
 
 export const LANGUAGES = ['pt-BR', 'en'] as const;

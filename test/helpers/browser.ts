@@ -35,6 +35,7 @@ export function sampleSnapshot(now = Date.now()): DashboardSnapshot {
     ],
     hot_disk: { total_bytes: 100 * 2 ** 30, free_bytes: 60 * 2 ** 30 },
     cold_disk: { total_bytes: 4 * 2 ** 40, free_bytes: 3 * 2 ** 40 },
+    imports: [],
   };
 }
 
