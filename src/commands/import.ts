@@ -4,7 +4,7 @@
 // A file imported to the end is recorded by its SHA-256 in <cold>/imports.jsonl: importing it again
 // is refused (--force does it anyway). Importing the file `tail_file` follows hands it over: the tail
 // state is set to the end of the last whole line imported, so the processor goes on from there.
-import { appendFileSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
@@ -241,9 +241,18 @@ async function submitToProcessor(cfg: Config, files: string[], sums: Map<string,
   const dir = join(cfg.hot_storage_dir, IMPORTS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const ids: { id: string; file: string }[] = [];
+  const queued = new Set(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.job') && !readJobState(dir, n.slice(0, -4))?.done)
+      .map((n) => n.slice(n.indexOf('-') + 1, -4)),
+  );
   for (const file of files) {
     const st = statSync(file);
     const sha256 = sums.get(file)!;
+    if (queued.has(sha256.slice(0, 12))) {
+      console.error(`megalog import: ${file} is already being imported by the processor`);
+      return 65;
+    }
     const id = `${Date.now().toString(36)}-${sha256.slice(0, 12)}`;
     const job = { path: resolve(file), sha256, bytes: st.size, gzip: isGzip(file), mtime_ms: st.mtimeMs, submitted_at: new Date().toISOString() };
     writeFileSync(join(dir, `${id}.job.tmp`), JSON.stringify(job), { mode: 0o640 });
