@@ -22,7 +22,7 @@ describe('megalog import for a migration', () => {
   it('prints its usage for --help', () => {
     const r = cli(tempDir(), ['import', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/usage: megalog import \[--force\] FILE/);
+    expect(r.stdout).toMatch(/usage: megalog import \[--force\] \[--detach\] FILE/);
   });
 
   it('takes the router from the syslog header: a configured device by name, else the host as written', () => {
