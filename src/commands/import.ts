@@ -5,7 +5,7 @@ import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { acquireLock, releaseLock } from '../core/lock.js';
+import { acquireLock, type DirLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
@@ -24,8 +24,9 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
       return 66; // EX_NOINPUT
     }
   }
+  let lock: DirLock;
   try {
-    acquireLock(cfg.hot_storage_dir, 'import');
+    lock = acquireLock({ hot: cfg.hot_storage_dir, cold: cfg.cold_storage_dir }, 'import');
   } catch (err) {
     console.error(`megalog import: ${(err as Error).message}`);
     return 75; // EX_TEMPFAIL
@@ -91,7 +92,7 @@ export async function runImport(cfg: Config, files: string[], log: Log): Promise
   } finally {
     writer.close();
     committer.close();
-    releaseLock(cfg.hot_storage_dir);
+    lock.release();
   }
   const s = stats.snapshot();
   console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);

@@ -2,9 +2,10 @@
 // (config/ leaves that variable to us, so this is the one place the web reads process.env), else a
 // random key generated once and kept next to users.db as `secret.key`, mode 0600.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StartError } from '../core/errors.js';
+import { createFileOnce } from '../core/fs.js';
 
 export const SECRET_MIN_CHARS = 32;
 
@@ -32,22 +33,6 @@ export function resolveSecretKey(explicit: string | undefined, usersDbPath: stri
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  // Write temp, fsync, rename: a crash never leaves a half key that would be read back.
-  const key = randomBytes(32).toString('hex');
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${key}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dfd = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  createFileOnce(file, `${randomBytes(32).toString('hex')}\n`, 0o600);
   return readFileSync(file, 'utf8').trim();
 }
