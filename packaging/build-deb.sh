@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build megalog_<version>_<arch>.deb: the app, its production node_modules (native addons built here),
 # the Node.js runtime it was built with (an appliance must not depend on the distribution's Node
-# version), the sd_notify addon (native/, no libsystemd), systemd units, config, nginx site, sysctl.
+# version), our addon (native/: sd_notify and flock, no libsystemd), systemd units, config, nginx site, sysctl.
 # Needs what `npm ci` needs: g++, make, python3 (node-gyp). Usage: packaging/build-deb.sh [OUTDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,23 +19,24 @@ mkdir -p "$app" "$stage/usr/bin" "$stage/etc/megalog" "$stage/lib/systemd/system
 cp -r "$root/dist" "$root/bin" "$root/templates" "$root/static" "$root/package.json" "$root/package-lock.json" "$app/"
 rm -rf "$app/dist/test"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null && npm rebuild better-sqlite3 >/dev/null)
-# sd_notify for the Type=notify units: native/notify.c, built here from source by node-gyp (the root
-# package's install script). Without it the units never become ready, so no package is built without it.
+# Our addon, native/megalog.c (sd_notify for the Type=notify units, flock for the directory locks),
+# built here from source by node-gyp (the root package's install script). Without it the units never
+# become ready and nothing can lock its directories, so no package is built without it.
 cp -r "$root/binding.gyp" "$root/native" "$app/"
 (cd "$app" && npm run install >/dev/null)
-addon=$app/build/Release/notify.node
+addon=$app/build/Release/megalog.node
 [ -f "$addon" ] || { echo "build-deb: $addon was not built" >&2; exit 1; }
 # Ship the two addons' .node files only (no obj.target, Makefile or sources), ours stripped.
-cp "$addon" "$scratch/notify.node"
+cp "$addon" "$scratch/megalog.node"
 rm -rf "$app/build" "$app/binding.gyp" "$app/native"
-install -D -m 0755 "$scratch/notify.node" "$addon"
+install -D -m 0755 "$scratch/megalog.node" "$addon"
 strip --strip-unneeded "$addon"
 sqlite=$app/node_modules/better-sqlite3/build
 find "$sqlite" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
 find "$sqlite/Release" -mindepth 1 -maxdepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
 mkdir -p "$app/node/bin"
 cp "$(command -v node)" "$app/node/bin/node"
-"$app/node/bin/node" -e 'if (typeof require(process.argv[1]).send !== "function") process.exit(1)' "$addon" \
+"$app/node/bin/node" -e 'const a = require(process.argv[1]); if (typeof a.send !== "function" || typeof a.lock !== "function") process.exit(1)' "$addon" \
   || { echo "build-deb: $addon does not load" >&2; exit 1; }
 cat > "$stage/usr/bin/megalog" <<'SH'
 #!/bin/sh

@@ -59,7 +59,7 @@ out.push('');
 out.push('The configuration is one YAML file: `--config FILE`, else `$MEGALOG_CONFIG`, else `/etc/megalog/megalog.yaml`, else the defaults below.');
 out.push('Every key can be overridden by the environment variable `MEGALOG_<KEY>` (the key in upper case; the packaged services read `/etc/default/megalog`).');
 out.push('Unknown keys and bad values stop start-up, and the message lists every bad key with what it allows.');
-out.push('The session secret is not a key: it comes from `MEGALOG_SECRET_KEY`; without it, a random key is generated once and kept in the data directory.');
+out.push('The session secret is not a key: it comes from `MEGALOG_SECRET_KEY`; without it, a random key is generated once and kept in the data directory. The same goes for the audit chain key: `MEGALOG_AUDIT_KEY`, else `audit.key` beside `users.db`.');
 out.push('');
 out.push('Defaults are those of a checkout (`npx megalog run`: data under `./var`, syslog on 127.0.0.1:5514). The package\'s `/etc/megalog/megalog.yaml` sets `/var/lib/megalog/…` paths, syslog on `0.0.0.0:514` and the console on `127.0.0.1:5000`.');
 out.push('');

@@ -15,7 +15,9 @@ usage: megalog <command> [--config FILE] [options]
   parse                    stdin → one JSON value per line (check a router's format)
   stats [--json]           what the store holds, per day
   search …                 forensic answer (see megalog search --help)
-  verify [--audit]         check the seal manifest, every day file against it / the audit chain
+  verify [--audit] [--head ID:HASH]   check the seal manifest, every day file against it / the
+                           audit chain (and that it still holds a head published earlier)
+  audit head               the audit chain's head (ID:HASH), to keep off the appliance
   user add|passwd|disable|list …   console users
   hold add|remove|list …   legal hold: a held day is never deleted by retention
   backup DEST | restore SRC
@@ -51,7 +53,7 @@ export function parseArgs(argv: string[]): Args {
   return { cmd, positional, flags, rest };
 }
 
-const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password']);
+const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password', 'head']);
 
 
 /** The registry of commands: each one lives in src/commands/ and is loaded only when asked for. */
@@ -63,7 +65,8 @@ const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | voi
   parse: async (cfg) => (await import('./commands/parse.js')).runParseCommand(cfg),
   stats: async (cfg, a) => (await import('./commands/stats.js')).runStats(cfg, a.flags.has('json')),
   search: async (cfg, a) => (await import('./commands/search.js')).runSearch(cfg, a.flags),
-  verify: async (cfg, a) => (await import('./commands/verify.js')).runVerify(cfg, { auditOnly: a.flags.has('audit') }),
+  verify: async (cfg, a) => (await import('./commands/verify.js')).runVerify(cfg, { auditOnly: a.flags.has('audit'), head: a.flags.get('head') }),
+  audit: async (cfg, a) => (await import('./commands/audit.js')).runAuditCommand(cfg, a.positional),
   user: async (cfg, a) => (await import('./commands/user.js')).runUserCommand(cfg, a.rest),
   hold: async (cfg, a) => (await import('./commands/hold.js')).runHold(cfg, a.positional, a.flags),
   backup: async (cfg, a) => (await import('./commands/backup.js')).runBackup(cfg, a.positional[0]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the test suite needs from Debian, once: rsyslog (real peer), chromium (browser tests),
 # openssl (TLS certificates), nginx (the shipped site in front of the console), and what `npm ci` needs
-# to build native/notify.c (node-gyp: g++, make, python3, which also plays systemd in
+# to build native/megalog.c (node-gyp: g++, make, python3, which also plays systemd in
 # test/systemd.test.ts). Idempotent and quick when everything is there. Runs as root (CI) or sudo.
 set -euo pipefail
 need=()

@@ -6,14 +6,14 @@
 // DEST/MANIFEST.json: each file's size and SHA-256. Day files
 // whose size and modification time match the previous manifest are not copied again, so a nightly
 // backup of a year of evidence only copies what changed. Restore checks every SHA-256 first, refuses
-// to run while a processor owns the hot directory, and never overwrites an existing file unless --force;
+// to run while a processor owns the hot or cold directory, and never overwrites an existing file unless --force;
 // a restored day file that matches its seal entry is made read-only again.
 import Database from 'better-sqlite3';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { MODE } from '../core/fs.js';
-import { acquireLock, releaseLock } from '../core/lock.js';
+import { acquireLock, type DirLock } from '../core/lock.js';
 import { DAY_FILE_RE } from '../store/codes.js';
 import { sha256File } from '../core/hash.js';
 import { MANIFEST_FILE, latestByDay, manifestPath, readManifest as readSealManifest } from '../evidence/manifest.js';
@@ -131,8 +131,9 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
       return 65;
     }
   }
+  let lock: DirLock;
   try {
-    acquireLock(cfg.hot_storage_dir, 'restore');
+    lock = acquireLock({ hot: cfg.hot_storage_dir, cold: cfg.cold_storage_dir }, 'restore');
   } catch (err) {
     console.error(`megalog restore: ${(err as Error).message}`);
     return 75;
@@ -167,6 +168,6 @@ export async function runRestore(cfg: Config, src: string | undefined, force: bo
     console.log(`restore: ${restored} files restored, ${kept} existing files kept${kept ? ' (use --force to overwrite)' : ''}`);
     return 0;
   } finally {
-    releaseLock(cfg.hot_storage_dir);
+    lock.release();
   }
 }

@@ -7,7 +7,15 @@ import { computeHealth, dashboardFrom, readStatus } from '../daemon/health.js';
 import { Metrics } from '../daemon/metrics.js';
 import { notifyReady, notifyStopping } from '../daemon/notify.js';
 import { Processor } from '../daemon/processor.js';
+import { formatHead, openUsersDb } from '../users/users-db.js';
 import type { WebDeps } from '../web/deps.js';
+
+/**
+ * How often the web logs the audit chain's head. The journal (and whatever ships it off the box) then
+ * holds a head at most this old, for `megalog verify --audit --head`: a rewrite or a cut of the log
+ * after it shows.
+ */
+export const AUDIT_HEAD_LOG_MS = 3600_000;
 
 export async function runDaemon(cfg: Config, what: { processor: boolean; web: boolean }, log: Log): Promise<void> {
   log('info', `megalog ${VERSION}, config: ${cfg.source ?? 'built-in defaults'} (MEGALOG_* environment applied over it)`);
@@ -41,17 +49,11 @@ export async function runDaemon(cfg: Config, what: { processor: boolean; web: bo
     const { startWeb } = await import('../web/app.js');
     web = await startWeb(deps, hp);
     log('info', `web console on http://${hp.host}:${web.port}/`);
+    logAuditHead(cfg, log);
+    setInterval(() => logAuditHead(cfg, log), AUDIT_HEAD_LOG_MS).unref();
   }
-  // Machine-readable line for tests and scripts: the ports actually bound.
-  process.stdout.write(`${JSON.stringify({ ready: true, ports: processor?.ports ?? null, web_port: web?.port ?? null })}\n`);
-  // The watchdog is fed only while the committer is not stuck (a commit within 5 batch timeouts, or nothing to do).
-  notifyReady(() => {
-    if (!processor) return true;
-    const s = processor.stats;
-    const backlog = s.get('spool_end') - s.get('committed_pos');
-    return backlog === 0 || s.get('cold_full') > 0 || Date.now() - s.get('last_commit_ms') < cfg.batch_timeout_sec * 5000 + 60_000;
-  });
-
+  // Handlers before anyone is told we are ready: a SIGTERM sent as soon as the ready line (or
+  // READY=1) arrives must stop us cleanly, not kill us with the default action.
   let stopping = false;
   const stop = async (sig: string) => {
     if (stopping) return;
@@ -65,4 +67,29 @@ export async function runDaemon(cfg: Config, what: { processor: boolean; web: bo
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', () => processor?.reload());
+
+  // Machine-readable line for tests and scripts: the ports actually bound.
+  process.stdout.write(`${JSON.stringify({ ready: true, ports: processor?.ports ?? null, web_port: web?.port ?? null })}\n`);
+  // The watchdog is fed only while the committer is not stuck (a commit within 5 batch timeouts, or nothing to do).
+  notifyReady(() => {
+    if (!processor) return true;
+    const s = processor.stats;
+    const backlog = s.get('spool_end') - s.get('committed_pos');
+    return backlog === 0 || s.get('cold_full') > 0 || Date.now() - s.get('last_commit_ms') < cfg.batch_timeout_sec * 5000 + 60_000;
+  });
+}
+
+/** One line, `audit head ID:HASH (entries: N)`, from users.db as it is now. */
+function logAuditHead(cfg: Config, log: Log): void {
+  try {
+    const udb = openUsersDb(cfg.users_db_path, { readonly: true });
+    try {
+      const h = udb.head();
+      log('info', `audit head ${formatHead(h)} (entries: ${h.entries})`);
+    } finally {
+      udb.close();
+    }
+  } catch (err) {
+    log('warn', `audit head: cannot read ${cfg.users_db_path}: ${(err as Error).message}`);
+  }
 }

@@ -12,7 +12,7 @@ import { startExitStatus } from '../core/errors.js';
 import { fsyncDir } from '../core/fs.js';
 import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
 import { sha256File } from '../core/hash.js';
-import { acquireLock, releaseLock } from '../core/lock.js';
+import { acquireLock, LOCK_FILE, type DirLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
@@ -72,8 +72,9 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     }
     sums.set(f, sum);
   }
+  let lock: DirLock;
   try {
-    acquireLock(cfg.hot_storage_dir, 'import');
+    lock = acquireLock({ hot: cfg.hot_storage_dir, cold: cfg.cold_storage_dir }, 'import');
   } catch (err) {
     // A processor owns the store: it takes the files as import jobs and keeps receiving meanwhile.
     if (startExitStatus(err) !== null && processorRunning(cfg)) return submitToProcessor(cfg, files, sums, !!opts.detach);
@@ -151,7 +152,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   } finally {
     writer.close();
     committer.close();
-    releaseLock(cfg.hot_storage_dir);
+    lock.release();
   }
   const s = stats.snapshot();
   console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);
@@ -227,10 +228,10 @@ function handOverToTail(cfg: Config, ino: number, offset: number): void {
   fsyncDir(cfg.hot_storage_dir);
 }
 
-/** A processor owns the hot directory and is alive (it rewrites status.json every second). */
+/** The lock we could not take is a processor's (core/lock.ts writes the holder's PID and role). */
 function processorRunning(cfg: Config): boolean {
   try {
-    return Date.now() - statSync(join(cfg.hot_storage_dir, 'status.json')).mtimeMs < 10_000;
+    return /\bprocessor\b/.test(readFileSync(join(cfg.hot_storage_dir, LOCK_FILE), 'utf8'));
   } catch {
     return false;
   }

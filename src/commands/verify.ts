@@ -1,18 +1,24 @@
 // `megalog verify`: check the seal manifest's hash chain, every day file (SQLite quick_check,
 // counters against rows, and a sealed file's SHA-256 and size against its latest manifest entry),
 // and, with --audit or by default, the audit chain. Exit 0 when everything holds, 1 when anything
-// does not. The chain head is printed: recorded elsewhere, it also shows entries cut from the end.
+// does not. `--head ID:HASH` (a head `megalog audit head` printed earlier, kept off the box) must
+// still be in the audit chain: that shows entries cut from its end.
 import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import type { Config } from '../config/load.js';
-import { runVerifyAudit } from '../users/audit.js';
+import { parseHead, runVerifyAudit } from '../users/audit.js';
 import { DAY_MS, dayOf } from '../store/codes.js';
 import { sha256File } from '../core/hash.js';
 import { latestByDay, manifestPath, readManifest, type ManifestEntry } from '../evidence/manifest.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
-export async function runVerify(cfg: Config, opts: { auditOnly: boolean; out?: { write(s: string): unknown }; now?: number }): Promise<number> {
+export async function runVerify(cfg: Config, opts: { auditOnly: boolean; head?: string | true; out?: { write(s: string): unknown }; now?: number }): Promise<number> {
   const out = opts.out ?? process.stdout;
+  const head = opts.head === undefined ? undefined : parseHead(opts.head === true ? '' : opts.head);
+  if (head === null) {
+    process.stderr.write('megalog verify: --head takes ID:HASH, as `megalog audit head` prints it\n');
+    return 64; // EX_USAGE
+  }
   let bad = 0;
   if (!opts.auditOnly) {
     const store = new SqliteStore(cfg);
@@ -51,9 +57,13 @@ export async function runVerify(cfg: Config, opts: { auditOnly: boolean; out?: {
   }
   if (!existsSync(cfg.users_db_path)) {
     out.write(`audit: no ${cfg.users_db_path} (the console has never started): nothing to check\n`);
+    if (head && head.id > 0) {
+      out.write(`audit: PROBLEM the published head #${head.id} cannot be in a log that does not exist\n`);
+      return 1;
+    }
     return bad ? 1 : 0;
   }
-  const audit = runVerifyAudit(cfg, out);
+  const audit = runVerifyAudit(cfg, out, { head });
   return bad || audit !== 0 ? 1 : 0;
 }
 

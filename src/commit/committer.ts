@@ -95,7 +95,7 @@ export class Committer {
     if (this.readPos < end && this.pending.length < this.cfg.batch_max_lines) {
       const b = this.reader.read(this.readPos, end, this.cfg.batch_max_lines - this.pending.length);
       if (b.corruptBytes) {
-        this.stats.add('dropped_spool_corrupt', b.corruptBytes);
+        this.stats.add('dropped_bytes_spool_corrupt', b.corruptBytes);
         this.log('warn', `spool: skipped ${b.corruptBytes} corrupt bytes in ${b.corruptRegions} region(s) before position ${b.next}`);
       }
       if (b.records.length && !this.pending.length) this.pendingSince = now;

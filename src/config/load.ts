@@ -18,7 +18,7 @@ export class ConfigError extends StartError {
 }
 
 /** Environment variables that are not schema keys but are still ours. */
-const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_FAULT']);
+const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_AUDIT_KEY', 'MEGALOG_FAULT']);
 export const PACKAGED_CONFIG = '/etc/megalog/megalog.yaml';
 
 export interface LoadOptions {

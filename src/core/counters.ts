@@ -17,16 +17,24 @@
 export const IGNORE_REASONS = ['no_translation', 'deny', 'dnat_only', 'session_update', 'not_nat_event'] as const;
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
 
+/** Why whole messages were refused or lost, counted in messages (megalog_messages_dropped_total{reason}). */
 export const DROP_REASONS = [
   'spool_full', // uncommitted spool above spool_max_bytes: UDP message refused
   'spool_write_error', // the hot disk refused the write (ENOSPC, EIO)
-  'framing_error', // TCP bytes that formed no frame (bad octet count, garbage between frames)
-  'oversize_tail', // bytes of an oversized frame beyond tcp_max_frame_bytes (the head is kept)
-  'spool_corrupt', // spool bytes that failed their checksum when read back
-  'spool_torn', // spool bytes cut from a torn tail at recovery
   'noise', // lines matched by noise_filters, counted and not stored
   'connection_limit', // TCP/TLS connections refused at accept, whatever the limit (by limit: CONNECTION_REFUSALS)
   'empty', // datagrams with nothing but CR, LF or NUL
+] as const;
+
+/**
+ * Why bytes were lost where no message count can be known, counted in bytes
+ * (megalog_dropped_bytes_total{reason}).
+ */
+export const DROP_BYTE_REASONS = [
+  'framing_error', // TCP bytes that formed no frame (bad octet count, garbage between frames)
+  'oversize_tail', // bytes of an oversized frame beyond tcp_max_frame_bytes (the head is kept as a message)
+  'spool_corrupt', // spool bytes that failed their checksum when read back
+  'spool_torn', // spool bytes cut from a torn tail at recovery
 ] as const;
 
 /** Why a TCP/TLS connection was refused at accept (megalog_tcp_connections_refused_total). */
@@ -50,6 +58,7 @@ const NAMES = [
   'frames_truncated',
   'invalid_utf8',
   ...DROP_REASONS.map((r) => `dropped_${r}`),
+  ...DROP_BYTE_REASONS.map((r) => `dropped_bytes_${r}`),
   ...CONNECTION_REFUSALS.map((r) => `tcp_refused_${r}`),
   'udp_kernel_drops',
   'udp_rcvbuf_bytes',

@@ -46,8 +46,10 @@ export const START_ERRORS = {
   MEGALOG_ERR_CONFIG: { exit: 78 },
   /** MEGALOG_SECRET_KEY is set but too short. */
   MEGALOG_ERR_SECRET_KEY: { exit: 78 },
-  /** Another process (processor, import, restore) owns the hot directory. */
+  /** Another process (processor, import, restore) owns the hot or the cold directory. */
   MEGALOG_ERR_LOCKED: { exit: 75 },
+  /** MEGALOG_AUDIT_KEY is too short, or the audit log has entries and its key (audit.key) is gone. */
+  MEGALOG_ERR_AUDIT_KEY: { exit: 78 },
   /** A processor thread could not start (a port taken, a certificate unreadable, the store unusable). */
   MEGALOG_ERR_START: { exit: 71 },
 } as const;

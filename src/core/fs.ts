@@ -1,6 +1,7 @@
 // File-system helpers shared by every stage that keeps state files: the spool, the tailer's offset,
-// the committer's checkpoint, the seal manifest.
-import { chmodSync, closeSync, existsSync, fsyncSync, openSync, statfsSync } from 'node:fs';
+// the committer's checkpoint, the seal manifest, the keys kept beside users.db.
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** fsync a directory so that a rename or create inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
@@ -43,4 +44,30 @@ export const MODE = {
 export function ensureMode(path: string, mode: number): void {
   if (!existsSync(path)) closeSync(openSync(path, 'a', mode));
   chmodSync(path, mode);
+}
+
+/**
+ * Create `path` holding `text` unless it exists: write a temp file, fsync, hard-link it into place,
+ * fsync the folder. A crash never leaves a half file, and of two processes creating it at once one
+ * wins and the other gets false (and reads the winner's file), where a rename would replace it.
+ */
+export function createFileOnce(path: string, text: string, mode: number): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    unlinkSync(tmp);
+  }
+  fsyncDir(dirname(path));
+  return true;
 }

@@ -1,10 +1,9 @@
 // Key files kept beside users.db but apart from it (a copy of the database alone does not carry
-// them): one random key per purpose, hex text, mode 0600, created once with write temp, fsync,
-// rename, fsync the directory, so a crash never leaves half a key to be read back.
+// them): one random key per purpose, hex text, mode 0600, created once (core/fs.ts createFileOnce:
+// a crash never leaves half a key to be read back).
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fsyncDir } from './fs.js';
+import { readFileSync, statSync } from 'node:fs';
+import { createFileOnce } from './fs.js';
 
 export interface KeyFile {
   /** The key as written (hex). */
@@ -26,20 +25,10 @@ export function readKeyFile(path: string): KeyFile | null {
   return { key, warning: mode & 0o077 ? `${path} is readable by others (mode ${mode.toString(8)}); chmod 600 it` : null };
 }
 
-/** The key in `path`, created with `bytes` random bytes when absent. */
+/** The key in `path`, created with `bytes` random bytes when absent (of two creators at once, one wins). */
 export function readOrCreateKeyFile(path: string, bytes = 32): KeyFile {
   const found = readKeyFile(path);
   if (found) return found;
-  const key = randomBytes(bytes).toString('hex');
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${key}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-  return { key, warning: null };
+  createFileOnce(path, `${randomBytes(bytes).toString('hex')}\n`, 0o600);
+  return readKeyFile(path)!;
 }

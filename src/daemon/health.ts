@@ -5,7 +5,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { diskOf } from '../core/fs.js';
-import { TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import { DROP_BYTE_REASONS, DROP_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 import type { ImportProgress } from '../core/messages.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -31,7 +31,10 @@ export interface DashboardSnapshot {
   records_committed: number;
   lines_unparsed: number;
   lines_ignored: number;
+  /** Messages refused or lost, by reason (with the kernel's UDP drops as `udp_kernel`). */
   dropped_by_reason: Record<string, number>;
+  /** Bytes lost where no message count is known, by reason. */
+  dropped_bytes_by_reason: Record<string, number>;
   spool_backlog_bytes: number;
   ingest_rate_per_sec: number;
   records_today: number;
@@ -83,8 +86,7 @@ export function computeHealth(cfg: Config, s: Record<string, number>, stale = fa
 }
 
 export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: DeviceSeen[], rate: number, imports: ImportProgress[] = []): DashboardSnapshot {
-  const dropped: Record<string, number> = {};
-  for (const [k, v] of Object.entries(s)) if (k.startsWith('dropped_')) dropped[k.slice(8)] = v;
+  const dropped: Record<string, number> = Object.fromEntries(DROP_REASONS.map((r) => [r, s[`dropped_${r}`] ?? 0]));
   dropped.udp_kernel = s.udp_kernel_drops ?? 0;
   return {
     started_ms: s.started_ms ?? 0,
@@ -93,6 +95,7 @@ export function dashboardFrom(cfg: Config, s: Record<string, number>, devices: D
     lines_unparsed: s.lines_unparsed ?? 0,
     lines_ignored: s.lines_ignored ?? 0,
     dropped_by_reason: dropped,
+    dropped_bytes_by_reason: Object.fromEntries(DROP_BYTE_REASONS.map((r) => [r, s[`dropped_bytes_${r}`] ?? 0])),
     spool_backlog_bytes: Math.max(0, (s.spool_end ?? 0) - (s.committed_pos ?? 0)),
     ingest_rate_per_sec: rate,
     records_today: s.records_today ?? 0,

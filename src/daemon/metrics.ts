@@ -3,7 +3,7 @@
 // device names — an unconfigured sender is counted under "unconfigured", never under its address).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
-import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -48,8 +48,9 @@ export class Metrics {
     counter('megalog_sealed_day_reopens_total', 'Sealed day files reopened to take late lines (each recorded in the seal manifest).', 'sealed_day_reopens');
     counter('megalog_sealed_day_lines_total', 'Messages committed into a day file after it had been sealed once.', 'sealed_day_lines');
     counter('megalog_seal_errors_total', 'Failed seal attempts (retried; e.g. a console reader held the file).', 'seal_errors');
-    labelled('megalog_messages_dropped_total', 'Messages or bytes lost or refused, by reason (bytes for framing, oversize, spool damage; messages otherwise).', 'reason', DROP_REASONS, 'dropped_');
-    gauge('megalog_udp_kernel_drops', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', () => s().udp_kernel_drops ?? 0);
+    labelled('megalog_messages_dropped_total', 'Messages refused or lost, by reason.', 'reason', DROP_REASONS, 'dropped_');
+    labelled('megalog_dropped_bytes_total', 'Bytes lost where no message count is known (framing, oversize tails, spool damage), by reason.', 'reason', DROP_BYTE_REASONS, 'dropped_bytes_');
+    counter('megalog_udp_kernel_drops_total', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', 'udp_kernel_drops');
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
     labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');

@@ -1,39 +1,17 @@
 // systemd readiness and watchdog (sd_notify(3)). Node has no AF_UNIX datagram sockets, so the one
-// datagram per notification goes through our own addon, native/notify.c, which `npm ci` builds into
-// build/Release/notify.node (no libsystemd). Outside systemd (no NOTIFY_SOCKET) every call is a no-op;
-// under systemd a missing addon is an error at start, not a unit that never becomes ready.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-
-interface NotifyAddon {
-  /** One datagram to the socket (a path, or `@name` in the abstract namespace): 0, or the errno. */
-  send(socketPath: string, message: string): number;
-}
-
-/** The package root: the first folder above this file with a package.json (src/ under vitest, dist/src/ compiled, /usr/lib/megalog packaged). */
-function packageRoot(): string {
-  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
-  }
-}
+// datagram per notification goes through our own addon (core/native.ts, native/megalog.c; no
+// libsystemd). Outside systemd (no NOTIFY_SOCKET) every call is a no-op; under systemd a missing addon
+// is an error at start, not a unit that never becomes ready.
+import { nativeAddon, type NativeAddon } from '../core/native.js';
 
 let socketPath: string | null | undefined;
-let addon: NotifyAddon | null = null;
+let addon: NativeAddon | null = null;
 
 /** NOTIFY_SOCKET and the addon, loaded on first use; null outside systemd. */
 function target(): string | null {
   if (socketPath !== undefined) return socketPath;
   socketPath = process.env.NOTIFY_SOCKET || null;
-  if (socketPath) {
-    const file = join(packageRoot(), 'build', 'Release', 'notify.node');
-    try {
-      addon = createRequire(import.meta.url)(file) as NotifyAddon;
-    } catch (err) {
-      throw new Error(`NOTIFY_SOCKET is set but the sd_notify addon ${file} cannot be loaded (build it with npm ci): ${(err as Error).message}`);
-    }
-  }
+  if (socketPath) addon = nativeAddon('NOTIFY_SOCKET is set: sd_notify');
   return socketPath;
 }
 

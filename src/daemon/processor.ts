@@ -1,14 +1,14 @@
 // The processor: receiver thread (sources → spool) and committer thread (spool → store), supervised
 // from the main thread, which only relays logs, keeps the device table and answers health questions.
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { StartError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { CommitterData, FromWorker, ImportProgress, Ports, ReceiverData, ToWorker } from '../core/messages.js';
 import { Stats, type DeviceSeen } from '../core/counters.js';
-import { acquireLock, releaseLock } from '../core/lock.js';
+import { acquireLock, type DirLock } from '../core/lock.js';
 import { computeHealth, dashboardFrom, type DashboardSnapshot, type ProcessorHealth } from './health.js';
 
 
@@ -23,6 +23,7 @@ export class Processor {
   ports: Ports = { udp: [], tcp: [], tls: [] };
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRate = { at: Date.now(), n: 0, rate: 0 };
+  private lock: DirLock | null = null;
 
   private constructor(readonly cfg: Config, readonly stats: Stats, private readonly log: Log) {}
 
@@ -33,8 +34,7 @@ export class Processor {
   }
 
   private async boot(): Promise<void> {
-    mkdirSync(this.cfg.hot_storage_dir, { recursive: true });
-    acquireLock(this.cfg.hot_storage_dir, 'processor');
+    this.lock = acquireLock({ hot: this.cfg.hot_storage_dir, cold: this.cfg.cold_storage_dir }, 'processor');
     const committerData: CommitterData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer };
     this.committer = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: committerData });
     const { floor } = await this.waitFor(this.committer, 'floor');
@@ -132,6 +132,6 @@ export class Processor {
     await stopped(this.receiver); // stop receiving and flush the spool first…
     await stopped(this.committer); // …then commit everything spooled
     this.writeStatus();
-    releaseLock(this.cfg.hot_storage_dir);
+    this.lock?.release();
   }
 }

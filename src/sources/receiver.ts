@@ -50,7 +50,7 @@ export class Receiver implements Sink {
     });
     const rec = this.writer.recovery;
     if (rec.tornBytes) {
-      stats.add('dropped_spool_torn', rec.tornBytes);
+      stats.add('dropped_bytes_spool_torn', rec.tornBytes);
       log('warn', `spool: cut a torn tail of ${rec.tornBytes} bytes at recovery`);
     }
     stats.set('spool_end', this.writer.end);
@@ -162,7 +162,8 @@ export class Receiver implements Sink {
   }
 
   discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void {
-    this.bump(`dropped_${reason}` as Slot, reason === 'empty' ? 1 : bytes);
+    if (reason === 'empty') this.bump('dropped_empty', 1);
+    else this.bump(`dropped_bytes_${reason}`, bytes);
   }
 
   refuseConnection(reason: ConnectionRefusal): void {

@@ -1,16 +1,23 @@
 // The audit log: every login, logout, password change, admin action, search and export, hash-chained.
 //
-// Chain: row.hash = hex(sha256(row.prev_hash || canonical(row))), where prev_hash is the previous row's
-// hash (GENESIS for the first) and canonical(row) = JSON.stringify([time_ms, user, source, action,
-// case_ref, justification, query, result_count]), `query` being the stored JSON text. The row id is
-// not hashed, so moving rows around shows up as a broken link (reordered), not as an edit.
-// audit_head keeps the last id, hash and count, updated in the same transaction, so cutting the tail
-// of the table is noticed too. Someone with write access who rewrites every hash from the edit onward
-// (and the head) defeats any in-file chain: `megalog verify --audit` prints the head hash so it can
-// be recorded elsewhere (a ticket, the day-file manifest, a printed report) and compared later.
-// runVerifyAudit (bottom of this file) is that command.
-import { createHash } from 'node:crypto';
+// Chain: row.hash = hex(HMAC-SHA-256(key, row.prev_hash || canonical(row))), where prev_hash is the
+// previous row's hash (GENESIS for the first), canonical(row) = JSON.stringify([time_ms, user, source,
+// action, case_ref, justification, query, result_count]), `query` being the stored JSON text, and the
+// key is kept apart from users.db (audit-key.ts). The row id is not hashed, so moving rows around
+// shows up as a broken link (reordered), not as an edit.
+//
+// What it detects, and what anchors it:
+// - an edit, a deletion or a reordering inside the log, always: rewriting every hash from the edit
+//   onward needs the key, which users.db does not hold;
+// - entries cut from the end: audit_head keeps the last id, hash and count (same transaction), which
+//   catches a plain DELETE; someone who also rewrites audit_head is caught by the published head: the
+//   head (`<id>:<hash>`, printed by `megalog audit head` and logged by the web at start and hourly)
+//   copied off the box and checked later with `megalog verify --audit --head ID:HASH`;
+// - a holder of the key can rewrite anything after the last head published off the box, nothing before.
+// runVerifyAudit (bottom of this file) is `megalog verify --audit`.
+import { createHash, createHmac } from 'node:crypto';
 import type { Config } from '../config/load.js';
+import { auditKeyPath, readAuditKey } from './audit-key.js';
 import { openUsersDatabase, type Db } from './db.js';
 
 export const GENESIS = '0'.repeat(64);
@@ -92,8 +99,32 @@ export function canonical(r: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): strin
   return JSON.stringify([r.time_ms, r.user, r.source, r.action, r.case_ref, r.justification, r.query, r.result_count]);
 }
 
-export function chainHash(prevHash: string, canon: string): string {
-  return createHash('sha256').update(prevHash + canon).digest('hex');
+export function chainHash(key: Buffer, prevHash: string, canon: string): string {
+  return createHmac('sha256', key).update(prevHash + canon).digest('hex');
+}
+
+/** The chain's end: the last entry's id and hash (0 and GENESIS while empty), and the count. */
+export interface AuditHead {
+  id: number;
+  hash: string;
+  entries: number;
+}
+
+/** The head as audit_head records it (no verification: that is verifyAuditChain's job). */
+export function auditHead(db: Db): AuditHead {
+  const h = db.prepare<[], { last_id: number; last_hash: string; entries: number }>('SELECT last_id, last_hash, entries FROM audit_head').get();
+  return h ? { id: h.last_id, hash: h.last_hash, entries: h.entries } : { id: 0, hash: GENESIS, entries: 0 };
+}
+
+/** `<id>:<hash>`, the form published off the box and given back to `verify --head`. */
+export function formatHead(h: { id: number; hash: string }): string {
+  return `${h.id}:${h.hash}`;
+}
+
+/** Parse `<id>:<hash>`; null when it is not one. */
+export function parseHead(text: string): { id: number; hash: string } | null {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim().toLowerCase());
+  return m ? { id: Number(m[1]), hash: m[2]! } : null;
 }
 
 const stmts = new WeakMap<Db, ReturnType<typeof prepare>>();
@@ -121,7 +152,7 @@ function s(db: Db) {
  * Append one entry to the chain (an IMMEDIATE transaction, so the console and a CLI `megalog search`
  * writing at the same time still form one chain). Returns the stored row.
  */
-export function appendAudit(db: Db, e: AuditInput): AuditRow {
+export function appendAudit(db: Db, key: Buffer, e: AuditInput): AuditRow {
   const st = s(db);
   const body = {
     time_ms: Math.trunc(e.time_ms ?? Date.now()),
@@ -136,7 +167,7 @@ export function appendAudit(db: Db, e: AuditInput): AuditRow {
   return db
     .transaction(() => {
       const prev = st.head.get()?.last_hash ?? st.last.get()?.hash ?? GENESIS;
-      const hash = chainHash(prev, canonical(body));
+      const hash = chainHash(key, prev, canonical(body));
       const r = st.insert.run({ ...body, prev_hash: prev, hash });
       const id = Number(r.lastInsertRowid);
       st.setHead.run({ id, hash });
@@ -155,8 +186,11 @@ export interface VerifyResult {
 
 const MAX_PROBLEMS = 200;
 
-/** Walk the chain in id order and report every edited, deleted or reordered entry. */
-export function verifyAuditChain(db: Db): VerifyResult {
+/**
+ * Walk the chain in id order and report every edited, deleted or reordered entry; with `published`
+ * (a head copied off the box earlier), also that the log still holds that entry with that hash.
+ */
+export function verifyAuditChain(db: Db, key: Buffer, published?: { id: number; hash: string }): VerifyResult {
   const problems: string[] = [];
   const add = (p: string) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
@@ -170,7 +204,7 @@ export function verifyAuditChain(db: Db): VerifyResult {
   let count = 0;
   for (const r of db.prepare<[], AuditRow>('SELECT * FROM audit ORDER BY id').iterate()) {
     count++;
-    if (chainHash(r.prev_hash, canonical(r)) !== r.hash) {
+    if (chainHash(key, r.prev_hash, canonical(r)) !== r.hash) {
       add(`entry #${r.id}: its contents do not match its hash (edited)`);
     }
     const expected = prev ? prev.hash : GENESIS;
@@ -197,6 +231,14 @@ export function verifyAuditChain(db: Db): VerifyResult {
     if (head.entries !== count) add(`the log should hold ${head.entries} entries but holds ${count}`);
   } else if (count > 0) {
     add('the chain head record is missing (deleted)');
+  }
+  if (published && published.id > 0) {
+    const at = db.prepare<[number], { hash: string }>('SELECT hash FROM audit WHERE id = ?').get(published.id);
+    const was = `the published head #${published.id} (hash ${published.hash.slice(0, 16)}…)`;
+    if (!at) add(`${was} is not in the log (it ends at ${prev ? `#${prev.id}` : 'nothing'}): entries were deleted`);
+    else if (at.hash !== published.hash) add(`${was} does not match entry #${published.id} (hash ${at.hash.slice(0, 16)}…): the log was rewritten up to there`);
+  } else if (published && published.hash !== GENESIS) {
+    add(`the published head #0 must have the hash ${GENESIS}`);
   }
   return { ok: problems.length === 0, entries: count, head: prev ? { id: prev.id, hash: prev.hash } : null, problems };
 }
@@ -261,8 +303,15 @@ export function auditFacets(db: Db): { users: string[]; actions: string[] } {
 
 // `megalog verify --audit`
 
-/** Print the audit chain report; returns 0 when intact, 1 when tampered, 2 when users.db cannot be read. */
-export function runVerifyAudit(config: Config, out: { write(s: string): unknown } = process.stdout): number {
+export interface VerifyAuditOptions {
+  /** A head published earlier (`megalog audit head`): the log must still hold it. */
+  head?: { id: number; hash: string };
+  /** Where MEGALOG_AUDIT_KEY is read (tests). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Print the audit chain report; returns 0 when intact, 1 when tampered, 2 when users.db or its key cannot be read. */
+export function runVerifyAudit(config: Config, out: { write(s: string): unknown } = process.stdout, opts: VerifyAuditOptions = {}): number {
   let db;
   try {
     db = openUsersDatabase(config.users_db_path, { readonly: true });
@@ -271,11 +320,18 @@ export function runVerifyAudit(config: Config, out: { write(s: string): unknown 
     return 2;
   }
   try {
-    const r = verifyAuditChain(db);
+    const key = readAuditKey(config.users_db_path, opts.env);
+    const written = (db.prepare('SELECT count(*) FROM audit').pluck().get() as number) > 0 || auditHead(db).entries > 0;
+    if (!key && written) {
+      out.write(`audit: cannot check the chain: its key (${auditKeyPath(config.users_db_path)}, or MEGALOG_AUDIT_KEY) is missing\n`);
+      return 2;
+    }
+    const r = verifyAuditChain(db, key ?? Buffer.alloc(0), opts.head);
     const head = r.head ? `last entry #${r.head.id}, hash ${r.head.hash}` : 'empty';
     if (r.ok) {
       out.write(`audit: OK — ${r.entries} entries, chain intact (${head})\n`);
-      out.write('audit: record this head hash outside the appliance to detect a rewritten chain later\n');
+      if (opts.head) out.write(`audit: the published head ${formatHead(opts.head)} is in the chain\n`);
+      else out.write(`audit: record the head (megalog audit head: ${formatHead(r.head ?? { id: 0, hash: GENESIS })}) outside the appliance, check it later with --head\n`);
       return 0;
     }
     out.write(`audit: FAILED — ${r.problems.length} problem(s) in ${r.entries} entries (${head})\n`);

@@ -71,9 +71,16 @@ describe('/metrics and /health', () => {
       'megalog_spool_backlog_bytes 0',
       'megalog_commit_duration_seconds_count 1',
       'megalog_commit_duration_seconds_bucket{le="+Inf"} 1',
-      'megalog_udp_kernel_drops 0',
+      '# TYPE megalog_udp_kernel_drops_total counter',
+      'megalog_udp_kernel_drops_total 0',
+      '# TYPE megalog_dropped_bytes_total counter',
+      'megalog_dropped_bytes_total{reason="framing_error"} 0',
+      'megalog_dropped_bytes_total{reason="spool_torn"} 0',
       'megalog_device_messages_total{device="unconfigured"} 3',
     ]) expect(m).toContain(name);
+    // One unit per metric: bytes never under the messages counter, and the kernel's counter is a counter.
+    expect(m).not.toMatch(/megalog_messages_dropped_total\{reason="(framing_error|oversize_tail|spool_corrupt|spool_torn)"\}/);
+    expect(m).not.toMatch(/^megalog_udp_kernel_drops /m);
     const h = await fetch(`http://127.0.0.1:${d.webPort}/health`);
     expect(h.status).toBe(200);
     const body = (await h.json()) as { status: string; version: string; checks: Record<string, boolean> };

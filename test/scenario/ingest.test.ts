@@ -101,7 +101,7 @@ describe('ingest pipeline', () => {
     await waitFor('counters published', () => status(dir).frames_truncated >= 2 && status(dir).lines_unparsed > 150);
     const s = status(dir);
     expect(s.frames_truncated).toBeGreaterThanOrEqual(2);
-    expect(s.dropped_oversize_tail).toBeGreaterThan(2 * (1024 * 1024 - 8192));
+    expect(s.dropped_bytes_oversize_tail).toBeGreaterThan(2 * (1024 * 1024 - 8192));
     expect(s.invalid_utf8).toBeGreaterThan(0);
     expect(s.lines_unparsed).toBeGreaterThan(150);
     expect(s.dropped_empty).toBe(1);

@@ -19,7 +19,7 @@ describe('Debian package', () => {
       './usr/bin/megalog',
       './usr/lib/megalog/node/bin/node',
       './usr/lib/megalog/static/htmx-2.0.8.min.js',
-      './usr/lib/megalog/build/Release/notify.node',
+      './usr/lib/megalog/build/Release/megalog.node',
       './usr/lib/megalog/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
     ]) expect(list).toContain(f);
     expect(list).not.toMatch(/node_modules\/vitest\//);
@@ -32,11 +32,13 @@ describe('Debian package', () => {
     const app = join(root, 'usr', 'lib', 'megalog');
     const node = join(app, 'node', 'bin', 'node');
     expect(execFileSync(node, [join(app, 'bin', 'megalog.js'), 'version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    // The sd_notify addon: stripped, no libsystemd, and it works (ENOENT from a socket that is not there).
-    const addon = join(app, 'build', 'Release', 'notify.node');
+    // Our addon: stripped, no libsystemd, and it works (ENOENT from a socket that is not there; a lock taken).
+    const addon = join(app, 'build', 'Release', 'megalog.node');
     expect(execFileSync('readelf', ['-S', addon], { encoding: 'utf8' })).not.toMatch(/\.symtab/);
     expect(execFileSync('ldd', [addon], { encoding: 'utf8' })).not.toMatch(/libsystemd/);
     expect(execFileSync(node, ['-p', `require(${JSON.stringify(addon)}).send('/nonexistent/notify.sock', 'READY=1')`], { encoding: 'utf8' }).trim()).toBe('2');
+    const lockFile = join(root, 'lock');
+    expect(execFileSync(node, ['-p', `require(${JSON.stringify(addon)}).lock(require('fs').openSync(${JSON.stringify(lockFile)}, 'w'))`], { encoding: 'utf8' }).trim()).toBe('0');
     const parsed = execFileSync(node, [join(app, 'bin', 'megalog.js'), 'parse'], {
       input: '<134>Nov 25 10:00:00 bng1 firewall,info forward: in:<pppoe-a> out:ether1, connection-state:new,snat proto UDP, 100.64.0.1:5000->1.1.1.1:53, NAT (100.64.0.1:5000->203.0.113.1:6000)->1.1.1.1:53, len 60\n',
       encoding: 'utf8',

@@ -32,7 +32,7 @@ describe('damaged spool', () => {
       await waitFor('the rest committed', () => dayCounters(join(dir, 'cold', `${day}.db`)).lines === 199);
       await waitFor('damage reported', () => {
         const s = JSON.parse(readFileSync(join(dir, 'hot', 'status.json'), 'utf8')).stats;
-        return s.dropped_spool_torn === 11 && s.dropped_spool_corrupt > 0 && s;
+        return s.dropped_bytes_spool_torn === 11 && s.dropped_bytes_spool_corrupt > 0 && s;
       });
       expect(d.stderr()).toMatch(/torn tail of 11 bytes/);
       expect(d.stderr()).toMatch(/skipped \d+ corrupt bytes in 1 region/);

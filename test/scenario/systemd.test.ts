@@ -1,5 +1,5 @@
 // sd_notify: under systemd (NOTIFY_SOCKET set) the daemon says READY=1 once it listens, feeds the
-// watchdog at half of WATCHDOG_USEC and says STOPPING=1 at SIGTERM, through our addon (native/notify.c,
+// watchdog at half of WATCHDOG_USEC and says STOPPING=1 at SIGTERM, through our addon (native/megalog.c,
 // no libsystemd). A real AF_UNIX datagram socket, bound by python3, plays systemd's part.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 
-const ADDON = join(ROOT, 'build', 'Release', 'notify.node');
+const ADDON = join(ROOT, 'build', 'Release', 'megalog.node');
 
 interface Listener {
   proc: ChildProcessWithoutNullStreams;

@@ -64,8 +64,10 @@ describe('dashboard', () => {
     expect(r.status).toBe(200);
     expect(r.text).toContain('98.765'); // records today, pt-BR grouping
     expect(r.text).toContain('1.234,5/s');
-    expect(r.text).toContain('oversize_frame');
+    expect(r.text).toMatch(/<td>empty<\/td><td class="num">3<\/td>/); // messages
+    expect(r.text).toMatch(/<td>oversize_tail<\/td><td class="num">8\.192 bytes<\/td>/); // bytes, with the unit
     expect(r.text).not.toContain('spool_full'); // zero drops are not listed
+    expect(r.text).not.toContain('spool_torn');
     expect(r.text).toContain('40 GiB usados de 100 GiB (40%)');
     expect(r.text).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} -03:00/);
     expect(r.text).toContain('cgnat-&lt;b&gt;02&lt;/b&gt;');

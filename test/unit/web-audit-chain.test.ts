@@ -1,12 +1,14 @@
-// The audit log's hash chain (`verifyAuditChain`, `megalog verify --audit`) and the
-// `megalog user …` commands that maintain accounts from the shell.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The audit log's keyed hash chain (`verifyAuditChain`, `megalog verify --audit [--head]`, its key in
+// audit.key) and the `megalog user …` commands that maintain accounts from the shell.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { canonical, chainHash, runVerifyAudit } from '../../src/users/audit.js';
+import { canonical, chainHash, formatHead, GENESIS, runVerifyAudit, type AuditRow } from '../../src/users/audit.js';
+import { readAuditKey } from '../../src/users/audit-key.js';
 import { openUsersDb, verifyAuditChain, type UsersDb } from '../../src/users/users-db.js';
 import { runUserCommand } from '../../src/commands/user.js';
 
@@ -38,6 +40,23 @@ afterEach(() => {
 });
 
 const sql = (s: string, ...args: unknown[]) => udb.db.prepare(s).run(...args);
+const key = () => readAuditKey(config.users_db_path, {})!;
+
+/**
+ * What someone with write access to users.db but not the key can do: change entry `id`, recompute its
+ * hash and every later one with `hash(prev, canonical)`, and set audit_head to match.
+ */
+function rewriteFrom(id: number, change: Partial<AuditRow>, hash: (prev: string, canon: string) => string) {
+  const rows = udb.db.prepare('SELECT * FROM audit WHERE id >= ? ORDER BY id').all(id) as AuditRow[];
+  let prev = (udb.db.prepare('SELECT hash FROM audit WHERE id < ? ORDER BY id DESC LIMIT 1').pluck().get(id) as string | undefined) ?? GENESIS;
+  for (const r of rows) {
+    const row = { ...r, ...(r.id === id ? change : {}), prev_hash: prev };
+    row.hash = hash(prev, canonical(row));
+    sql('UPDATE audit SET user = @user, case_ref = @case_ref, justification = @justification, prev_hash = @prev_hash, hash = @hash WHERE id = @id', row);
+    prev = row.hash;
+  }
+  sql('UPDATE audit_head SET last_hash = ?', prev);
+}
 
 function capture() {
   let text = '';
@@ -46,14 +65,14 @@ function capture() {
 
 describe('verifyAuditChain', () => {
   test('an untouched log verifies', () => {
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r).toMatchObject({ ok: true, entries: 6, problems: [] });
     expect(r.head!.id).toBe(6);
   });
 
   test('an edited entry is reported', () => {
     sql("UPDATE audit SET case_ref = 'PROC-9999' WHERE id = 4");
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r.ok).toBe(false);
     expect(r.problems).toEqual(['entry #4: its contents do not match its hash (edited)']);
   });
@@ -61,15 +80,15 @@ describe('verifyAuditChain', () => {
   test('an edited entry whose hash was recomputed still breaks the next link', () => {
     const row = udb.db.prepare('SELECT * FROM audit WHERE id = 3').get() as Record<string, unknown>;
     const changed = { ...row, user: 'mallory' };
-    sql('UPDATE audit SET user = ?, hash = ? WHERE id = 3', 'mallory', chainHash(row.prev_hash as string, canonical(changed as never)));
-    const r = verifyAuditChain(udb.db);
+    sql('UPDATE audit SET user = ?, hash = ? WHERE id = 3', 'mallory', chainHash(key(), row.prev_hash as string, canonical(changed as never)));
+    const r = verifyAuditChain(udb.db, key());
     expect(r.ok).toBe(false);
     expect(r.problems).toContain('the chain breaks between #3 and #4: an entry was deleted or edited there');
   });
 
   test('a deleted entry is reported', () => {
     sql('DELETE FROM audit WHERE id = 3');
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r.problems).toContain('entry #3 is missing (deleted)');
     expect(r.problems).toContain('the log should hold 6 entries but holds 5');
   });
@@ -77,7 +96,7 @@ describe('verifyAuditChain', () => {
   test('a deletion hidden by renumbering is still reported', () => {
     sql('DELETE FROM audit WHERE id = 3');
     for (const id of [4, 5, 6]) sql('UPDATE audit SET id = ? WHERE id = ?', id - 1, id);
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r.ok).toBe(false);
     expect(r.problems).toContain('the chain breaks between #2 and #3: an entry was deleted or edited there');
     expect(r.problems.some((p) => p.startsWith('the log should end at entry #6'))).toBe(true);
@@ -85,7 +104,7 @@ describe('verifyAuditChain', () => {
 
   test('deleting the newest entries is reported', () => {
     sql('DELETE FROM audit WHERE id >= 5');
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r.problems.some((p) => p.startsWith('the log should end at entry #6') && p.includes('ends at #4'))).toBe(true);
   });
 
@@ -97,16 +116,79 @@ describe('verifyAuditChain', () => {
     const set = udb.db.prepare(`UPDATE audit SET ${cols.split(', ').map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`);
     set.run({ ...r4, id: 3 });
     set.run({ ...r3, id: 4 });
-    const r = verifyAuditChain(udb.db);
+    const r = verifyAuditChain(udb.db, key());
     expect(r.ok).toBe(false);
     expect(r.problems).toContain('entry #3 was written right after entry #4, not #2 (reordered)');
     expect(r.problems).toContain('entry #4 was written right after entry #2, not #3 (reordered)');
     expect(r.problems.every((p) => !p.includes('edited'))).toBe(true);
   });
 
+  test('a rewritten entry with every later hash and the head recomputed as plain SHA-256 is reported', () => {
+    rewriteFrom(4, { case_ref: 'PROC-9999' }, (prev, canon) => createHash('sha256').update(prev + canon).digest('hex'));
+    const r = verifyAuditChain(udb.db, key());
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([4, 5, 6].map((id) => `entry #${id}: its contents do not match its hash (edited)`));
+  });
+
+  test('a rewrite under another key is reported the same way', () => {
+    rewriteFrom(2, { user: 'mallory' }, (prev, canon) => chainHash(Buffer.from('x'.repeat(64)), prev, canon));
+    expect(verifyAuditChain(udb.db, key()).problems).toHaveLength(5);
+  });
+
+  test('the last entry deleted and the head rewritten passes alone but fails against the published head', () => {
+    const published = udb.head();
+    expect(published).toMatchObject({ id: 6, entries: 6 });
+    const h5 = udb.db.prepare('SELECT hash FROM audit WHERE id = 5').pluck().get() as string;
+    sql('DELETE FROM audit WHERE id = 6');
+    sql('UPDATE audit_head SET last_id = 5, last_hash = ?, entries = 5', h5);
+    expect(verifyAuditChain(udb.db, key()).ok).toBe(true); // nothing inside the file shows it
+    const r = verifyAuditChain(udb.db, key(), published);
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual([`the published head #6 (hash ${published.hash.slice(0, 16)}…) is not in the log (it ends at #5): entries were deleted`]);
+    // An older head is still there: verification against it holds.
+    expect(verifyAuditChain(udb.db, key(), { id: 5, hash: h5 }).ok).toBe(true);
+  });
+
+  test('an entry rewritten by a key holder no longer matches a head published after it', () => {
+    const published = udb.head();
+    rewriteFrom(6, { justification: 'changed' }, (prev, canon) => chainHash(key(), prev, canon));
+    expect(verifyAuditChain(udb.db, key()).ok).toBe(true);
+    expect(verifyAuditChain(udb.db, key(), published).problems[0]).toMatch(/^the published head #6 \(hash [0-9a-f]{16}…\) does not match entry #6/);
+  });
+
   test('new entries after a verification keep extending the same chain', () => {
     udb.audit({ user: 'x', source: 'local', action: 'export', query: { rows: 1 } });
-    expect(verifyAuditChain(udb.db).ok).toBe(true);
+    expect(verifyAuditChain(udb.db, key()).ok).toBe(true);
+  });
+});
+
+describe('the audit key', () => {
+  test('is generated once, 0600 beside users.db, and keys the chain', () => {
+    const file = join(dir, 'audit.key');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    const row = udb.db.prepare('SELECT * FROM audit WHERE id = 1').get() as AuditRow;
+    expect(row.hash).toBe(chainHash(Buffer.from(readFileSync(file, 'utf8').trim()), GENESIS, canonical(row)));
+    expect(row.hash).not.toBe(createHash('sha256').update(GENESIS + canonical(row)).digest('hex'));
+  });
+
+  test('a log with entries and no key refuses to open rather than start a new key', () => {
+    udb.close();
+    unlinkSync(join(dir, 'audit.key'));
+    expect(() => openUsersDb(config.users_db_path)).toThrow(expect.objectContaining({ code: 'MEGALOG_ERR_AUDIT_KEY', message: expect.stringContaining('holds 6 entries but its key') }));
+    const out = capture();
+    expect(runVerifyAudit(config, out, { env: {} })).toBe(2);
+    expect(out.text).toContain('cannot check the chain: its key');
+    udb = openUsersDb(config.users_db_path, { auditEnabled: false });
+  });
+
+  test('MEGALOG_AUDIT_KEY is used instead of the file; a short one is refused', () => {
+    const env = { MEGALOG_AUDIT_KEY: 'k'.repeat(40) };
+    expect(readAuditKey(config.users_db_path, env)).toEqual(Buffer.from('k'.repeat(40)));
+    expect(runVerifyAudit(config, capture(), { env })).toBe(1); // the chain was written under audit.key
+    expect(() => readAuditKey(config.users_db_path, { MEGALOG_AUDIT_KEY: 'short' })).toThrow(/at least 32 characters/);
+    writeFileSync(join(dir, 'audit.key'), 'short\n');
+    expect(() => readAuditKey(config.users_db_path, {})).toThrow(/at least 32 characters/);
   });
 });
 
@@ -127,6 +209,20 @@ describe('megalog verify --audit (runVerifyAudit)', () => {
     const missing = capture();
     expect(runVerifyAudit({ ...config, users_db_path: join(dir, 'nope', 'users.db') }, missing)).toBe(2);
     expect(missing.text).toContain('cannot open');
+  });
+
+  test('--head: exit 0 while the published head is in the chain, 1 once the log was cut before it', () => {
+    const published = udb.head();
+    const ok = capture();
+    expect(runVerifyAudit(config, ok, { head: published })).toBe(0);
+    expect(ok.text).toContain(`audit: the published head ${formatHead(published)} is in the chain`);
+    const h4 = udb.db.prepare('SELECT hash FROM audit WHERE id = 4').pluck().get() as string;
+    sql('DELETE FROM audit WHERE id > 4');
+    sql('UPDATE audit_head SET last_id = 4, last_hash = ?, entries = 4', h4);
+    expect(runVerifyAudit(config, capture())).toBe(0);
+    const bad = capture();
+    expect(runVerifyAudit(config, bad, { head: published })).toBe(1);
+    expect(bad.text).toContain(`  - the published head #6 (hash ${published.hash.slice(0, 16)}…) is not in the log (it ends at #4): entries were deleted`);
   });
 });
 
@@ -168,7 +264,7 @@ describe('megalog user (runUserCommand)', () => {
     udb = openUsersDb(config.users_db_path);
     const actions = udb.db.prepare("SELECT action FROM audit WHERE user LIKE 'cli:%' ORDER BY id").all().map((r) => (r as { action: string }).action);
     expect(actions).toEqual(['user_create', 'user_reset_password', 'user_disable', 'user_enable', 'user_unlock']);
-    expect(verifyAuditChain(udb.db).ok).toBe(true);
+    expect(verifyAuditChain(udb.db, key()).ok).toBe(true);
   });
 
   test('refusals and usage errors', async () => {

@@ -33,9 +33,13 @@ export function dashboardRoutes(svc: Services): RouteDef[] {
         const view = snap && {
           ...snap,
           received: Object.entries(snap.received_by_transport).sort(([a], [b]) => a.localeCompare(b)),
-          drops: Object.entries(snap.dropped_by_reason)
-            .filter(([, n]) => n > 0)
-            .sort(([, a], [, b]) => b - a),
+          // Messages first, then bytes (two units: each sorted on its own), zeros left out.
+          drops: [snap.dropped_by_reason, snap.dropped_bytes_by_reason].flatMap((by, bytes) =>
+            Object.entries(by)
+              .filter(([, n]) => n > 0)
+              .sort(([, a], [, b]) => b - a)
+              .map(([reason, n]) => [reason, n, bytes === 1] as const),
+          ),
           devices: [...snap.devices]
             .sort((a, b) => a.name.localeCompare(b.name) || a.address.localeCompare(b.address))
             .map((d) => ({ ...d, stale: d.last_seen_ms > 0 && now - d.last_seen_ms > DEVICE_STALE_MS })),

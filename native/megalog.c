@@ -1,6 +1,9 @@
-// sd_notify(3) without libsystemd: one datagram to the AF_UNIX socket systemd names in NOTIFY_SOCKET
-// (a path, or '@' for the abstract namespace). Node has no AF_UNIX datagram sockets, hence this addon.
-// send(socketPath, message) returns 0 when the datagram left, else the errno (never throws for that).
+// The two system calls Node does not offer, as one N-API addon (build/Release/megalog.node):
+// - send(socketPath, message): sd_notify(3) without libsystemd, one datagram to the AF_UNIX socket
+//   systemd names in NOTIFY_SOCKET (a path, or '@' for the abstract namespace);
+// - lock(fd): flock(2) LOCK_EX|LOCK_NB on an open file, the lock the kernel drops when the process
+//   dies however it dies (core/lock.ts).
+// Both return 0 or the errno, and throw only for arguments of the wrong type.
 #define NAPI_VERSION 8
 #include <node_api.h>
 
@@ -8,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -53,9 +57,30 @@ static napi_value send_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
-NAPI_MODULE_INIT() {
+static napi_value lock_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "lock(fd: a file descriptor)");
+    return NULL;
+  }
+  int err;
+  do err = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+  while (err == EINTR);
+  napi_value out;
+  napi_create_int32(env, err, &out);
+  return out;
+}
+
+static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
-  if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_js, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "send", fn) != napi_ok) return NULL;
+  return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok &&
+         napi_set_named_property(env, exports, name, fn) == napi_ok;
+}
+
+NAPI_MODULE_INIT() {
+  if (!export_fn(env, exports, "send", send_js) || !export_fn(env, exports, "lock", lock_js)) return NULL;
   return exports;
 }
