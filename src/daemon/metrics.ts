@@ -3,6 +3,7 @@
 // device names — an unconfigured sender is counted under "unconfigured", never under its address).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
+import { diskOf } from '../core/fs.js';
 import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
@@ -57,6 +58,24 @@ export class Metrics {
     gauge('megalog_spool_backlog_bytes', 'Spooled bytes not yet committed.', () => Math.max(0, (s().spool_end ?? 0) - (s().committed_pos ?? 0)));
     gauge('megalog_cold_storage_full', '1 while the store refuses writes (disk full).', () => s().cold_full ?? 0);
     gauge('megalog_last_commit_timestamp_seconds', 'Time of the last successful commit.', () => (s().last_commit_ms ?? 0) / 1000);
+    /** Free and total bytes of the file systems holding the hot and the cold directory (statfs at scrape). */
+    const disks = [['hot', cfg.hot_storage_dir], ['cold', cfg.cold_storage_dir]] as const;
+    const diskGauge = (name: string, help: string, pick: (d: { total_bytes: number; free_bytes: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['disk'],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [disk, dir] of disks) {
+            const d = diskOf(dir);
+            if (d) this.set({ disk }, pick(d));
+          }
+        },
+      });
+    diskGauge('megalog_disk_free_bytes', 'Bytes available to the megalog user on the file system of the hot or cold directory.', (d) => d.free_bytes);
+    diskGauge('megalog_disk_size_bytes', 'Size of the file system of the hot or cold directory.', (d) => d.total_bytes);
     const cfgDevices = cfg.devices;
     new Gauge({
       name: 'megalog_device_last_seen_timestamp_seconds',

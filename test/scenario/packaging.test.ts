@@ -1,15 +1,25 @@
 // The .deb: built from this checkout, it holds the units, config, nginx site and sysctl, and the app
-// inside it runs on its bundled Node with only its production modules and its sd_notify addon.
-import { execFileSync } from 'node:child_process';
+// inside it runs on its bundled Node with only its production modules and its sd_notify addon. lintian
+// finds no error in it (its warnings are printed), and it carries what Debian asks of a package.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { gunzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/daemon.js';
 
+let deb = '';
+let list = '';
+
 describe('Debian package', () => {
-  it('builds a .deb whose app runs standalone', () => {
+  // Compiles better-sqlite3 and the sd_notify addon from source: about 4 min, over 5 on a busy 2-core machine.
+  beforeAll(() => {
     const out = tempDir('megalog-deb-');
-    const deb = execFileSync('bash', [join(ROOT, 'packaging', 'build-deb.sh'), out], { encoding: 'utf8' }).trim().split('\n').pop()!;
-    const list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    deb = execFileSync('bash', [join(ROOT, 'packaging', 'build-deb.sh'), out], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  }, 600_000);
+
+  it('builds a .deb whose app runs standalone', () => {
     for (const f of [
       './lib/systemd/system/megalog-processor.service',
       './lib/systemd/system/megalog-web.service',
@@ -45,5 +55,49 @@ describe('Debian package', () => {
       env: { ...process.env, MEGALOG_TIMEZONE: 'UTC' },
     });
     expect(JSON.parse(parsed)).toMatchObject({ nat_ip: '203.0.113.1', nat_port: 6000, src_ip: '100.64.0.1' });
-  }, 600_000); // compiles better-sqlite3 and the sd_notify addon from source: over 5 min on a busy 2-core machine
+  });
+
+  it('lintian finds no error', () => {
+    // -I shows the info tags too, for unused overrides; only errors and warnings are printed.
+    const r = spawnSync('lintian', ['--allow-root', '-I', '--tag-display-limit', '0', deb], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    const tags = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /^[EWI]: /.test(l));
+    console.log(`lintian on ${deb}:\n${tags.filter((l) => !l.startsWith('I: ')).join('\n') || '(no errors, no warnings)'}`);
+    expect(tags.filter((l) => l.startsWith('E: '))).toEqual([]);
+    expect(tags.filter((l) => /unused-override|mismatched-override/.test(l)), 'every override in packaging/debian/lintian-overrides is needed').toEqual([]);
+  }, 300_000);
+
+  it('carries a copyright file, a changelog, a manual page and no build leftovers', () => {
+    expect(list.split('\n')[0]).toMatch(/^drwxr-xr-x root\/root .* \.\/$/); // not mktemp's 0700
+    for (const f of [
+      './usr/share/doc/megalog/copyright',
+      './usr/share/doc/megalog/changelog.gz',
+      './usr/share/man/man1/megalog.1.gz',
+      './usr/share/lintian/overrides/megalog',
+      './usr/lib/megalog/node/LICENSE',
+      './usr/share/megalog/grafana/megalog.json',
+      './usr/share/megalog/prometheus/megalog-rules.yml',
+      './usr/share/megalog/prometheus/scrape.yml',
+    ]) expect(list).toContain(f);
+    expect(list).not.toMatch(/obj\.target|sqlite3\.a|test_extension\.node|\.map$|better-sqlite3\/(deps|src)\/|\.eslintrc|\.npmignore|node_modules\/\.bin/m);
+    // Nothing under the app is executable but node itself.
+    const executables = list.split('\n').filter((l) => /^-..x/.test(l)).map((l) => l.split(/\s+/).pop());
+    expect(executables.sort()).toEqual(['./usr/bin/megalog', './usr/lib/megalog/node/bin/node']);
+    const root = tempDir('megalog-root-');
+    execFileSync('dpkg-deb', ['-x', deb, root]);
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+    const copyright = readFileSync(join(root, 'usr', 'share', 'doc', 'megalog', 'copyright'), 'utf8');
+    expect(copyright).toMatch(/AGPL-3\.0-only/);
+    expect(copyright).toMatch(/GNU AFFERO GENERAL PUBLIC LICENSE\s+Version 3, 19 November 2007/);
+    expect(copyright).toMatch(/^ better-sqlite3 \d+\.\d+\.\d+: MIT, \/usr\/lib\/megalog\/node_modules\/better-sqlite3\/LICENSE$/m);
+    const changelog = gunzipSync(readFileSync(join(root, 'usr', 'share', 'doc', 'megalog', 'changelog.gz'))).toString('utf8');
+    expect(changelog.split('\n')[0]).toBe(`megalog (${version}) stable; urgency=medium`);
+    expect(changelog).toMatch(/^ -- .+ <.+@.+\..+> {2}\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/m);
+    // The maintainer scripts are the ones tested in maintainer-scripts.test.ts.
+    const control = tempDir('megalog-control-');
+    execFileSync('dpkg-deb', ['-e', deb, control]);
+    for (const s of ['postinst', 'prerm', 'postrm']) {
+      expect(readFileSync(join(control, s), 'utf8')).toBe(readFileSync(join(ROOT, 'packaging', 'debian', s), 'utf8'));
+    }
+    expect(readFileSync(join(control, 'md5sums'), 'utf8')).toMatch(/^[0-9a-f]{32} {2}usr\/lib\/megalog\/node\/bin\/node$/m);
+  });
 });
