@@ -60,6 +60,20 @@ describe('syslog header', () => {
     expect([iso(h.time), h.host]).toEqual(['2024-03-01T21:46:11.107Z', null]);
   });
 
+  it('reads IOS buffer lines with no syslog header: sequence number and a `*` or `.` clock mark', () => {
+    const a = parseHeader('000123: *Mar  1 00:01:02.345: %IPNAT-6-NAT_CREATED: x', 'UTC', at('2025-03-01T00:01:03Z'));
+    expect([a.pri, iso(a.time), a.host, a.line.slice(a.msgStart, a.msgStart + 6)]).toEqual([-1, '2025-03-01T00:01:02.345Z', null, '%IPNAT']);
+    const b = parseHeader('.Sep  8 14:53:43.301 UTC: %IPNAT-6-NAT_DELETED: x', 'America/Sao_Paulo', at('2025-09-08T14:53:44Z'));
+    expect([iso(b.time), b.host, b.line.slice(b.msgStart, b.msgStart + 6)]).toEqual(['2025-09-08T14:53:43.301Z', null, '%IPNAT']);
+  });
+
+  it('leaves the time empty for IOS lines with only an uptime clock or no clock at all', () => {
+    for (const l of ['12:17:12.503: %IPNAT-6-NAT_CREATED: x', '000045: 00:01:02: %IPNAT-6-NAT_CREATED: x', '1d02h: %IPNAT-6-NAT_CREATED: x', '%IPNAT-6-NAT_CREATED: x']) {
+      const h = parseHeader(l, 'UTC', at('2025-03-01T00:00:00Z'));
+      expect([h.time, h.host, h.line.indexOf('%IPNAT') >= h.restStart], l).toEqual([null, null, true]);
+    }
+  });
+
   it('reads `YYYY-MM-DD HH:MM:SS:` with a Juniper services-PIC host', () => {
     const h = parseHeader('<14>2012-11-15 10:47:01: mx480{ss1}[jservices-nat]: JSERVICES_NAT_PORT_BLOCK_ALLOC: x', 'UTC', 0);
     expect([iso(h.time), h.host]).toEqual(['2012-11-15T10:47:01.000Z', 'mx480']);

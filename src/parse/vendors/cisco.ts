@@ -1,4 +1,4 @@
-// Cisco: ASA/FTD (%ASA-6-305011/305012, 305009/305010, 302013/302015), IOS/IOS-XE (%IPNAT-6-CREATED/DELETED,
+// Cisco: ASA/FTD (%ASA-6-305011/305012, 305009/305010, 302013/302015), IOS/IOS-XE (%IPNAT-6-[NAT_]CREATED/DELETED,
 // %NAT-6-LOG_TRANSLATION inside %IOSXE-6-PLATFORM) and IOS XR CGN bracketed records. Three registry entries.
 //
 // ASA:    %ASA-6-305011: Built dynamic TCP translation from inside:10.0.0.8/51000 to outside(rule):203.0.113.8/32000
@@ -7,6 +7,9 @@
 //         %ASA-6-302013: Built outbound TCP connection N for IF:D/dp (D'/dp') to IF:S/sp (S'/sp')
 //         No destination in 3050xx; ICMP ids sit in the port slots; interfaces may read `Outside(rule)`.
 // IOS:    %IPNAT-6-CREATED: tcp IL:p IG:p OL:p OG:p          (inside local/global, outside local/global)
+//         %IPNAT-6-NAT_CREATED: Created tcp IL:p IG:p OL:p OG:p  (NAT_DELETED: Deleted …), often with no syslog
+//         header at all (buffer, file, or a relay that strips it): `[seq: ][*|.]Mmm dd HH:MM:SS.mmm[ TZ]: %IPNAT…`,
+//         an uptime clock `HH:MM:SS[.mmm]:` (no date: the receive time stands), or `%IPNAT…` alone
 //         %NAT-6-LOG_TRANSLATION: Created Translation UDP IL:p IG:p OL:p OG:p VRF
 // IOS XR: <PRI>1 2023 May 31 11:30:00 host - - NAT44 - [Event L4 SrcIP VRF SrcIPv6 XlatIP SrcPort First Last [Dst
 //         DstPort]][…]   `-` for absent fields, several records per message; UserbasedA/W = port block.
@@ -159,7 +162,7 @@ function iosMarker(s: string, from: number): number {
 
 export const ciscoIos: VendorParser = {
   name: IOS,
-  describes: 'IOS %IPNAT-6-CREATED/DELETED and IOS-XE %NAT-6-LOG_TRANSLATION Created/Deleted Translation',
+  describes: 'IOS %IPNAT-6-CREATED/DELETED, IOS-XE %IPNAT-6-NAT_CREATED/NAT_DELETED (also without a syslog header) and %NAT-6-LOG_TRANSLATION Created/Deleted Translation',
   detect(h) {
     return iosMarker(h.line, h.restStart) >= 0;
   },
@@ -179,6 +182,8 @@ export const ciscoIos: VendorParser = {
       if (tag.endsWith('CREATED')) created = true;
       else if (tag.endsWith('DELETED')) created = false;
       else return 'not_nat_event';
+      // IOS-XE `%IPNAT-6-NAT_CREATED: Created tcp …` repeats the verb before the protocol.
+      if (s.startsWith('Created ', p) || s.startsWith('Deleted ', p)) p = skipSp(s, p + 8);
     }
     const pe = tokEnd(s, p);
     const proto = protoName(s.slice(p, pe));

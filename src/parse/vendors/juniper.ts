@@ -1,5 +1,6 @@
-// Juniper: SRX / MX-SPC3 (`RT_FLOW`, `RT_NAT`, text and structured RFC 5424) and MX MS-MPC services PIC
-// (`JSERVICES_*`). Two registry entries, one file: they share the tag grammar and the epoch-in-hex habit.
+// Juniper: SRX / MX-SPC3 (`RT_FLOW`, `RT_NAT`, text and structured RFC 5424) and the MX services cards: MS-MPC
+// (`JSERVICES_*`) and the older MS-DPC / MS-PIC (`MSVCS_LOG_*`, `ASP_*`). Two registry entries, one file: they
+// share the tag grammar and the epoch-in-hex habit.
 //
 // SRX text:  RT_FLOW_SESSION_CREATE: session created S/sp->D/dp [0xT] SVC NS/nsp->ND/ndp [0xT] SRCTYPE SRCRULE
 //            DSTTYPE DSTRULE PROTO …   (close: `session closed REASON: …`, REASON may hold spaces; rule types are
@@ -11,13 +12,19 @@
 //            epoch-time-64="624b0492"]
 // MS-MPC:    host{sset}[jservices-nat]: JSERVICES_NAT_PORT_BLOCK_ALLOC: S -> P:lo-hi 0xEPOCH  (RELEASE, ACTIVE)
 //            JSERVICES_SESSION_OPEN: application:X, IF S:sp [N:np] -> [DNAT] D:dp (PROTO …)   (CLOSE alike)
+// MS-DPC:    {sset}MSVCS_LOG_SESSION_OPEN: App:none, IF S:sp [N:np] -> D:dp (PROTO)   (CLOSE alike; `App:…, IF`
+//            absent in older releases; `[N]` without a port for basic NAT; `-> D:dp [X]` = destination NAT; the
+//            interface may be followed by rsyslog's `#012` where the card wrote a line feed)
+//            {sset}[FWNAT]: ASP_SFW_CREATE_ACCEPT_FLOW: proto 6 (TCP) application: any, IF:S:sp -> D:dp, creating
+//            forward or watch flow ; source address and port translate to N:np   (ASP_SFW_DELETE_FLOW: `(null)(null)S:sp`)
 // Sources: napalm-logs junos fixtures; cgn-ec-consumer handlers/juniper.py; Juniper "System Log Error Messages for
-// Next Gen Services"; Juniper toby CGNAT unit tests.
+// Next Gen Services"; Juniper toby CGNAT unit tests and library (cgnat.py `_get_syslogs`); Juniper "Exporting Syslog
+// Messages to an External Host Without Flow Monitoring Formats" (MSVCS_LOG_*); Junos 13.1 "Log Generation" (ASP_*).
 
 import { protoName } from '../ip.js';
 import type { EventKind } from '../types.js';
 import { epIp, epPort, hexEpochMs, ipOf, portOf, quotedParam, scanIpPort, skipSp, tokEnd } from '../fields.js';
-import { blockRecord, hasMarker, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
+import { blockRecord, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const SRX = 'juniper-srx';
 const MX = 'juniper-mx';
@@ -222,68 +229,154 @@ function jservicesPba(s: string, at: number, tag: string, time: number | null, h
   return [blockRecord(MX, event, null, src, nat, lo, hi, t, host)];
 }
 
-function jservicesSession(s: string, at: number, open: boolean, time: number | null, host: string | null): VendorVerdict {
-  // application:X, IF SRC:sp [NAT:np] -> [DNAT] DST:dp (PROTO …)
-  let p = s.indexOf(', ', at);
+/** Index of the first byte of the token ending at `e` (tokens split at spaces and control characters). */
+function tokenStart(s: string, from: number, e: number): number {
+  while (e > from && s.charCodeAt(e - 1) > 32) e--;
+  return e;
+}
+
+/** Longest `ip:port` text (an IPv6 address with embedded IPv4, a colon and five digits), with room to spare. */
+const MAX_ENDPOINT_CHARS = 64;
+
+/**
+ * The source endpoint ending at `e`: a bare `S:sp`, or glued behind an interface (`ge-1/3/5.0:S:sp`,
+ * `(null)(null)S:sp`). Tries the token start, then each position after a `:` or `)` within the last
+ * MAX_ENDPOINT_CHARS (so a long run of colons stays linear); sets epIp/epPort.
+ */
+function sourceEndingAt(s: string, from: number, e: number): boolean {
+  const b = tokenStart(s, from, e);
+  for (let k = Math.max(b, e - MAX_ENDPOINT_CHARS); k < e; k++) {
+    if (k !== b) {
+      const c = s.charCodeAt(k - 1);
+      if (c !== 58 && c !== 41) continue;
+    }
+    if (scanIpPort(s, k, 58) === e) return true;
+  }
+  return false;
+}
+
+function trimEnd(s: string, from: number, e: number): number {
+  while (e > from && s.charCodeAt(e - 1) === 32) e--;
+  return e;
+}
+
+/**
+ * Services-card session line after its tag, MS-MPC and MS-DPC alike:
+ * `[application:X, | App:X,] [IF] S:sp [N[:np]] -> [X] D:dp [Y] (PROTO …)`. The bracket after the source is its
+ * translation; a bracket beside the destination is a destination translation.
+ */
+function servicesSession(s: string, at: number, open: boolean, time: number | null, host: string | null): VendorVerdict {
+  let p = s.indexOf(':', at);
   if (p < 0) return null;
-  p = skipSp(s, p + 2);
-  // interface token (may be glued to the address with ':' in some releases: `ge-2/1/4.0:40.1.1.2:56350`)
-  const ie = tokEnd(s, p);
+  p = skipSp(s, p + 1);
   const arrow = s.indexOf('->', p);
   if (arrow < 0) return null;
-  if (ie < arrow) p = skipSp(s, ie);
-  else return null;
-  p = scanIpPort(s, p, 58);
-  if (p < 0) return null;
-  const src = epIp, sport = epPort;
-  p = skipSp(s, p);
+  const comma = s.indexOf(', ', p);
+  if (comma >= 0 && comma < arrow) p = comma + 2;
+  // source side, read from the arrow backwards: `… S:sp [N:np]`
+  let e = trimEnd(s, p, arrow);
   let nat: string | null = null;
   let nport = -1;
-  if (s.charCodeAt(p) === 91) {
-    p = scanIpPort(s, p + 1, 58);
-    if (p < 0 || s.charCodeAt(p) !== 93) return null;
+  if (s.charCodeAt(e - 1) === 93) {
+    const lb = s.lastIndexOf('[', e - 1);
+    if (lb < p || scanIpPort(s, lb + 1, 58) !== e - 1) return null;
     nat = epIp;
     nport = epPort;
-    p = skipSp(s, p + 1);
+    e = trimEnd(s, p, lb);
   }
-  if (!s.startsWith('->', p)) return null;
-  p = skipSp(s, p + 2);
-  if (s.charCodeAt(p) === 91) {
-    const close = s.indexOf(']', p);
+  if (!sourceEndingAt(s, p, e)) return null;
+  const src = epIp, sport = epPort;
+  // destination side: `[X] D:dp [Y] (PROTO`
+  let q = skipSp(s, arrow + 2);
+  let dnat = false;
+  if (s.charCodeAt(q) === 91) {
+    const close = s.indexOf(']', q);
     if (close < 0) return null;
-    p = skipSp(s, close + 1);
+    dnat = true;
+    q = skipSp(s, close + 1);
   }
-  p = scanIpPort(s, p, 58);
-  if (p < 0) return null;
+  q = scanIpPort(s, q, 58);
+  if (q < 0) return null;
   const dst = epIp, dport = epPort;
+  q = skipSp(s, q);
+  if (s.charCodeAt(q) === 91) dnat = true;
   let proto: string | null = null;
-  const paren = s.indexOf('(', p);
+  const paren = s.indexOf('(', q);
   if (paren >= 0) {
-    let e = paren + 1;
-    while (e < s.length && s.charCodeAt(e) !== 32 && s.charCodeAt(e) !== 41) e++;
-    proto = protoName(s.slice(paren + 1, e));
+    let pe = paren + 1;
+    while (pe < s.length && s.charCodeAt(pe) !== 32 && s.charCodeAt(pe) !== 41) pe++;
+    if (pe > paren + 1) proto = protoName(s.slice(paren + 1, pe));
   }
-  if (nat === null) return 'no_translation';
-  if (src === nat && sport === nport) return 'no_translation';
+  if (nat === null) return dnat ? 'dnat_only' : 'no_translation';
   return session(MX, open ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, null, -1, time, host);
+}
+
+/**
+ * MS-DPC / MS-PIC stateful-firewall flow line carrying its NAT:
+ * `proto 6 (TCP) application: any, IF:S:sp -> D:dp, creating forward or watch flow ; source address and port
+ * translate to N:np`. Without a `source address … translate to` clause the flow was not source-translated.
+ */
+function aspFlow(s: string, at: number, open: boolean, time: number | null, host: string | null): VendorVerdict {
+  let p = s.indexOf(':', at);
+  if (p < 0) return null;
+  p = skipSp(s, p + 1);
+  let proto: string | null = null;
+  if (s.startsWith('proto ', p)) {
+    const ns = p + 6;
+    const ne = tokEnd(s, ns);
+    const num = s.slice(ns, ne);
+    if (PROTO_NUM.test(num)) proto = protoName(num);
+  }
+  const arrow = s.indexOf('->', p);
+  if (arrow < 0) return null;
+  const comma = s.indexOf(', ', p);
+  if (comma >= 0 && comma < arrow) p = comma + 2;
+  if (!sourceEndingAt(s, p, trimEnd(s, p, arrow))) return null;
+  const src = epIp, sport = epPort;
+  let q = scanIpPort(s, skipSp(s, arrow + 2), 58);
+  if (q < 0) return null;
+  const dst = epIp, dport = epPort;
+  const sa = s.indexOf('source address', q);
+  const tr = sa < 0 ? -1 : s.indexOf(' translate to ', sa);
+  if (tr < 0) return s.indexOf(' translate to ', q) >= 0 ? 'dnat_only' : 'no_translation';
+  q = scanIpPort(s, skipSp(s, tr + 14), 58);
+  if (q < 0) return null;
+  return session(MX, open ? 'session_create' : 'session_close', proto, src, sport, epIp, epPort, dst, dport, null, -1, time, host);
+}
+
+/** Where the first services-card marker starts (`JSERVICES_`, `MSVCS_LOG_`, `ASP_SFW_`, `ASP_NAT_`), or -1. */
+function mxMarker(s: string, from: number): number {
+  let at = s.indexOf('JSERVICES_', from);
+  if (at >= 0) return at;
+  at = s.indexOf('MSVCS_LOG_', from);
+  if (at >= 0) return at;
+  at = s.indexOf('ASP_SFW_', from);
+  if (at >= 0) return at;
+  return s.indexOf('ASP_NAT_', from);
+}
+
+function isDenyTag(tag: string): boolean {
+  return tag.indexOf('REJECT') >= 0 || tag.indexOf('DENY') >= 0 || tag.indexOf('DISCARD') >= 0 || tag.indexOf('DROP') >= 0;
 }
 
 export const juniperMx: VendorParser = {
   name: MX,
-  describes: 'MX with MS-MPC/MS-MIC services PIC: JSERVICES_SESSION_OPEN/CLOSE, JSERVICES_NAT_PORT_BLOCK_ALLOC/RELEASE/ACTIVE',
-  detect: hasMarker('JSERVICES_'),
+  describes: 'MX services cards: MS-MPC/MS-MIC JSERVICES_SESSION_OPEN/CLOSE, JSERVICES_NAT_PORT_BLOCK_ALLOC/RELEASE/ACTIVE; MS-DPC/MS-PIC MSVCS_LOG_SESSION_OPEN/CLOSE, ASP_SFW_CREATE_ACCEPT_FLOW/DELETE_FLOW with their source translation',
+  detect(h) {
+    return mxMarker(h.line, h.restStart) >= 0;
+  },
   parse({ h }: VendorInput): VendorVerdict {
     const s = h.line;
-    const at = s.indexOf('JSERVICES_', h.restStart);
+    const at = mxMarker(s, h.restStart);
     if (at < 0) return null;
     const tag = tagAt(s, at);
-    let r: VendorVerdict;
-    if (tag.startsWith('JSERVICES_NAT_PORT_BLOCK_')) r = jservicesPba(s, at, tag, h.time, h.host);
-    else if (tag === 'JSERVICES_SESSION_OPEN' || tag === 'JSERVICES_SESSION_CLOSE') r = jservicesSession(s, at, tag === 'JSERVICES_SESSION_OPEN', h.time, h.host);
-    else if (tag === 'JSERVICES_NAT_RULE_MATCH') r = 'no_translation';
-    else if (tag.startsWith('JSERVICES_SFW_') && (tag.indexOf('REJECT') >= 0 || tag.indexOf('DENY') >= 0 || tag.indexOf('DISCARD') >= 0)) r = 'deny';
-    else r = 'not_nat_event';
-    return r;
+    if (tag.startsWith('JSERVICES_NAT_PORT_BLOCK_')) return jservicesPba(s, at, tag, h.time, h.host);
+    if (tag === 'JSERVICES_SESSION_OPEN' || tag === 'MSVCS_LOG_SESSION_OPEN') return servicesSession(s, at, true, h.time, h.host);
+    if (tag === 'JSERVICES_SESSION_CLOSE' || tag === 'MSVCS_LOG_SESSION_CLOSE') return servicesSession(s, at, false, h.time, h.host);
+    if (tag === 'ASP_SFW_CREATE_ACCEPT_FLOW') return aspFlow(s, at, true, h.time, h.host);
+    if (tag === 'ASP_SFW_DELETE_FLOW') return aspFlow(s, at, false, h.time, h.host);
+    if (tag === 'JSERVICES_NAT_RULE_MATCH' || tag === 'ASP_NAT_RULE_MATCH') return 'no_translation';
+    if ((tag.startsWith('JSERVICES_SFW_') || tag.startsWith('ASP_SFW_')) && isDenyTag(tag)) return 'deny';
+    return 'not_nat_event';
   },
 };
-
