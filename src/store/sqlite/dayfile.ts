@@ -21,7 +21,7 @@ const NAT_COLUMNS = 11;
  * lines/s of one core; 5 → 36.8 B at ~300 k; 9 → 34.2 B at ~150 k; brotli at any quality within
  * 1 B of deflate on blocks this size. Compression was 15 % of the committer thread at level 6.
  */
-const RAW_DEFLATE_LEVEL = 5;
+export const RAW_DEFLATE_LEVEL = 5;
 /**
  * Raw blocks written with a day dictionary are cut in chunks of RAW_CHUNK lines deflated apart, so
  * that one line costs inflating ~60 KB (~0.1 ms) instead of ~250 KB. On the bench's MikroTik mix
@@ -39,7 +39,7 @@ const RAW_DEFLATE_LEVEL = 5;
  *                   first commit with at least RAW_DICT_MIN bytes of lines; blocks before are whole).
  */
 export const RAW_CHUNK = 256;
-const CHUNKED = 0x07;
+export const CHUNKED = 0x07;
 const RAW_DICT_BYTES = 32 * 1024;
 const RAW_DICT_MIN = 8 * 1024;
 
@@ -451,13 +451,13 @@ export class RawBlocks {
 }
 
 /** The dictionary of a file's chunked blocks from its first lines, or null when they are too few. */
-function rawDictionary(lines: DayLine[]): Buffer | null {
+export function rawDictionary(lines: DayLine[]): Buffer | null {
   const packed = packLines(lines.slice(0, 256));
   return packed.length >= RAW_DICT_MIN ? Buffer.from(packed.subarray(0, RAW_DICT_BYTES)) : null;
 }
 
 /** A raw block: chunked with the day dictionary when the file has one, else one deflate stream. */
-function packBlock(lines: DayLine[], dict: Buffer | null): Buffer {
+export function packBlock(lines: DayLine[], dict: Buffer | null): Buffer {
   if (!dict) return deflateRawSync(packLines(lines), { level: RAW_DEFLATE_LEVEL });
   const parts: Buffer[] = [];
   for (let c = 0; c < lines.length; c += RAW_CHUNK) parts.push(deflateRawSync(packLines(lines.slice(c, c + RAW_CHUNK)), { level: RAW_DEFLATE_LEVEL, dictionary: dict }));
@@ -500,7 +500,7 @@ export function blockLines(data: Buffer, dict: Buffer | null): Buffer[] {
   return out;
 }
 
-function packLines(lines: DayLine[]): Buffer {
+export function packLines(lines: DayLine[]): Buffer {
   let size = 0;
   for (const l of lines) size += l.payload.length + 5;
   const out = Buffer.allocUnsafe(size);
