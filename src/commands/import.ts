@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 import { startExitStatus } from '../core/errors.js';
+import { eachLine } from '../core/lines.js';
 import { fsyncDir } from '../core/fs.js';
 import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
 import { sha256File } from '../core/hash.js';
@@ -114,20 +115,10 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       const input = isGzip(file) ? src.pipe(createGunzip()) : src;
       let rest: Buffer = Buffer.alloc(0);
       for await (const chunk of input as AsyncIterable<Buffer>) {
-        const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-        let at = 0;
-        for (;;) {
-          const lf = buf.indexOf(0x0a, at);
-          if (lf < 0) break;
-          let end = lf;
-          if (end > at && buf[end - 1] === 0x0d) end--;
-          if (end > at) {
-            writer.append(anchor, 'import', 'import', buf.subarray(at, Math.min(end, at + cfg.tcp_max_frame_bytes)));
-            lines++;
-          }
-          at = lf + 1;
-        }
-        rest = Buffer.from(buf.subarray(at));
+        rest = eachLine(rest, chunk, (line) => {
+          writer.append(anchor, 'import', 'import', line.subarray(0, cfg.tcp_max_frame_bytes));
+          lines++;
+        });
         if (writer.buffered > 4 << 20) pump(writer, stats, committer);
         draw();
       }

@@ -18,6 +18,7 @@ import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, sta
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Stats } from '../core/counters.js';
+import { eachLine } from '../core/lines.js';
 import type { ImportProgress } from '../core/messages.js';
 import type { Sink, Source } from './sink.js';
 
@@ -182,17 +183,7 @@ export class ImportJobs implements Source {
       this.lines = n;
     };
     input.on('data', (chunk: Buffer) => {
-      const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-      let at = 0;
-      for (;;) {
-        const lf = buf.indexOf(0x0a, at);
-        if (lf < 0) break;
-        let end = lf;
-        if (end > at && buf[end - 1] === 0x0d) end--;
-        if (end > at) take(buf.subarray(at, end));
-        at = lf + 1;
-      }
-      rest = Buffer.from(buf.subarray(at));
+      rest = eachLine(rest, chunk, take);
       if (this.mustWait()) {
         input.pause();
         const wait = setInterval(() => {
