@@ -73,7 +73,7 @@ function jobOf(text: string): Job | null {
 }
 
 /** Upload `list` as the court order's file (a pasted form is capped at 64 KB), as htmx sends it. */
-async function startBulk(c: Client, list: string): Promise<Res> {
+async function startBulk(c: Client, list: string, prefer: Record<string, string> = {}): Promise<Res> {
   await c.get('/search/bulk');
   const fd = new FormData();
   for (const [k, v] of Object.entries({ ...CASE, window: '604800' })) fd.set(k, v);
@@ -81,7 +81,7 @@ async function startBulk(c: Client, list: string): Promise<Res> {
   const res = await fetch(`${c.base}/search/bulk`, {
     method: 'POST',
     body: fd,
-    headers: { cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: c.base, 'X-CSRF-Token': c.csrf, 'HX-Request': 'true' },
+    headers: { cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '), origin: c.base, 'X-CSRF-Token': c.csrf, 'HX-Request': 'true', ...prefer },
   });
   return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location') };
 }
@@ -161,10 +161,14 @@ test('beyond the console-wide cap another user is refused too; nobody sees or ca
   const base = `http://127.0.0.1:${d.webPort}`;
   const ana = await userWithPassword(base, 'ana', await createUser(admin, 'ana', 'analyst'), 'senha longa da ana 1');
   const bia = await userWithPassword(base, 'bia', await createUser(admin, 'bia', 'analyst'), 'senha longa da bia 2');
-  const mine = jobOf((await startBulk(admin, BIG)).text)!;
-  const hers = jobOf((await startBulk(ana, BIG)).text)!;
+  // answered at once (Prefer: respond-async), so the three start while the first two still run
+  const async = { Prefer: 'respond-async' };
+  const first = await startBulk(admin, BIG, async);
+  expect(first.headers.get('preference-applied')).toBe('respond-async');
+  const mine = jobOf(first.text)!;
+  const hers = jobOf((await startBulk(ana, BIG, async)).text)!;
   expect([mine.state, hers.state]).toEqual(['running', 'running']);
-  const third = await startBulk(bia, BIG);
+  const third = await startBulk(bia, BIG, async);
   expect(third.status).toBe(429);
   expect(third.text).toContain('buscas em lote em andamento no console, o máximo permitido');
   expect((await poll(bia, mine.id)).status).toBe(404);

@@ -173,9 +173,13 @@ export function bulkRoutes(svc: Services, results: ResultStore): RouteDef[] {
       const refusal = job.refused === 'user' ? ctx.state.t('bulk.busy_user') : ctx.state.t('bulk.busy_all', { n: MAX_RUNNING_BULKS });
       return page(ctx, form, [], 429, { refusal, running: job.refused === 'user' ? job.running.id : null });
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([job.finished, new Promise((r) => (timer = setTimeout(r, INLINE_WAIT_MS)))]);
-    clearTimeout(timer);
+    // `Prefer: respond-async` (RFC 7240): a script that polls the job itself gets its 202 at once.
+    if (/\brespond-async\b/i.test(ctx.get('Prefer'))) ctx.set('Preference-Applied', 'respond-async');
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([job.finished, new Promise((r) => (timer = setTimeout(r, INLINE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     if (isHtmx(ctx) && job.state === 'running') ctx.set('HX-Push-Url', `/search/bulk/j/${job.id}`);
     showJob(ctx, job, input, 202);
   }
