@@ -97,6 +97,9 @@ async function main(): Promise<void> {
   // The search case reads a day of 10 M records (quick: 1 M) and a day before as dense, both its own.
   if (want('search')) await timed('search', () => benchSearch({ samples: quick ? 40 : 300, budgetMs: quick ? 1500 : 15_000 }, quick ? 1_000_000 : 10_000_000));
 
+  if (only?.has('soak')) {
+    info(`net.core.rmem_max ${raiseRmem()} for the soak case (the package's sysctl sets 32 MiB)`);
+  }
   if (only?.has('soak')) await timed('soak', () => benchSoak({ minutes: num('--soak-minutes', quick ? 2 : 30), rate: num('--soak-rate', 10_000) }));
 
   const seconds = (Date.now() - started.getTime()) / 1000;
