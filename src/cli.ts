@@ -12,7 +12,8 @@ usage: megalog <command> [--config FILE] [options]
   processor                receive, spool and commit (megalog-processor.service)
   web                      web console, /health and /metrics (megalog-web.service)
   import FILE…             load raw log files (plain or gzip) through the parse and commit path
-  parse                    stdin → one JSON value per line (check a router's format)
+  parse [--explain]        stdin → one JSON value per line (check a router's format); --explain says on
+                           stderr why a line gave null
   stats [--json]           what the store holds, per day
   search …                 forensic answer (see megalog search --help)
   verify [--audit] [--head ID:HASH]   check the seal manifest, every day file against it / the
@@ -62,7 +63,7 @@ const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | voi
   processor: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: true, web: false }, log),
   web: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: false, web: true }, log),
   import: async (cfg, a) => (await import('./commands/import.js')).runImport(cfg, a.positional, log, { force: a.flags.has('force'), help: a.flags.has('help'), detach: a.flags.has('detach') }),
-  parse: async (cfg) => (await import('./commands/parse.js')).runParseCommand(cfg),
+  parse: async (cfg, a) => (await import('./commands/parse.js')).runParseCommand(cfg, a.flags.has('explain')),
   stats: async (cfg, a) => (await import('./commands/stats.js')).runStats(cfg, a.flags.has('json')),
   search: async (cfg, a) => (await import('./commands/search.js')).runSearch(cfg, a.flags),
   verify: async (cfg, a) => (await import('./commands/verify.js')).runVerify(cfg, { auditOnly: a.flags.has('audit'), head: a.flags.get('head') }),

@@ -39,6 +39,14 @@ export function recordToJson(r: NatRecord): RecordJson {
   };
 }
 
+/** Why a line gave `null`, for `megalog parse --explain` (on stderr: stdout keeps its contract). */
+export function explainNull(line: string, ctx: ParseContext): string | null {
+  const r = parseMessage(line, ctx);
+  if (r.kind === 'ignored') return `ignored by ${r.vendor}: ${r.reason}`;
+  if (r.kind === 'unparsed') return 'unparsed: no parser recognised it (it is kept as an unparsed line)';
+  return null;
+}
+
 /** The output value for one input line. */
 export function parseLineToJson(line: string, ctx: ParseContext): RecordJson | RecordJson[] | null {
   const r = parseMessage(line, ctx);
@@ -54,7 +62,7 @@ export function parseLineToJson(line: string, ctx: ParseContext): RecordJson | R
 export async function runParse(
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
-  ctx: Omit<ParseContext, 'receivedAt'> & { now?: () => number },
+  ctx: Omit<ParseContext, 'receivedAt'> & { now?: () => number; explain?: (msg: string) => void },
 ): Promise<void> {
   const now = ctx.now ?? Date.now;
   const base: ParseContext = { receivedAt: 0, peer: ctx.peer ?? null, device: ctx.device ?? null, timezone: ctx.timezone };
@@ -75,6 +83,7 @@ export async function runParse(
   output.on('drain', onDrain);
   output.on('close', onClose);
   const rl = createInterface({ input, crlfDelay: Infinity, terminal: false });
+  let lineNo = 0;
   try {
     for await (const line of rl) {
       if (closed) break;
@@ -84,6 +93,11 @@ export async function runParse(
         value = parseLineToJson(line, base);
       } catch {
         value = null; // parseMessage never throws; this guards the JSON step all the same
+      }
+      lineNo++;
+      if (value === null && ctx.explain) {
+        const why = explainNull(line, base);
+        if (why) ctx.explain(`line ${lineNo}: ${why}`);
       }
       const ok = output.write(`${JSON.stringify(value)}\n`);
       if (!ok && !closed) {
@@ -106,8 +120,9 @@ export async function runParse(
 }
 
 /** `megalog parse`: the configured parser chain (vendor pins, time zones) over stdin. */
-export async function runParseCommand(cfg: Config): Promise<number> {
+export async function runParseCommand(cfg: Config, explain = false): Promise<number> {
   configureParsers(cfg);
-  await runParse(process.stdin, process.stdout, { peer: null, device: null, timezone: cfg.timezone });
+  const why = explain ? (msg: string) => process.stderr.write(`${msg}\n`) : undefined;
+  await runParse(process.stdin, process.stdout, { peer: null, device: null, timezone: cfg.timezone, explain: why });
   return 0;
 }

@@ -16,6 +16,19 @@ async function collect(input: string): Promise<string> {
 }
 
 describe('megalog parse', () => {
+  it('with --explain says on the side why a line gave null, and stdout stays one value a line', async () => {
+    const IGNORED = NAT.replace('connection-state:new,snat', 'connection-state:new').replace(/, NAT \([^)]*\)->[^,]*/, '');
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const why: string[] = [];
+    await runParse(Readable.from([`${NAT}\nnot a log\n${IGNORED}\n`]), out, { ...ctx, explain: (m) => why.push(m) });
+    expect(Buffer.concat(chunks).toString('utf8').split('\n').slice(0, 3).map((l) => JSON.parse(l) === null)).toEqual([false, true, true]);
+    expect(why[0]).toBe('line 2: unparsed: no parser recognised it (it is kept as an unparsed line)');
+    expect(why[1]).toMatch(/^line 3: ignored by mikrotik: \w+/);
+    expect(why).toHaveLength(2);
+  });
+
   it('writes one JSON value per input line: object, array or null', async () => {
     const text = await collect(`${NAT}\r\n\nnot a log\n${TWO}\n`);
     const lines = text.split('\n');
