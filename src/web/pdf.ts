@@ -12,6 +12,20 @@ import { STATIC_DIR } from './paths.js';
 export const CHROMIUM = process.env.MEGALOG_CHROMIUM || '/usr/bin/chromium';
 const PDF_TIMEOUT_MS = 120_000;
 
+/**
+ * Headless, and quiet on a closed network: without the background-networking flags chromium keeps
+ * trying to reach its update and sync services. (The tests' browser starts with the same flags.)
+ */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const;
+
 let busy: Promise<unknown> = Promise.resolve();
 
 export function pdfAvailable(): boolean {
@@ -39,13 +53,7 @@ async function print(html: string): Promise<Buffer> {
     const out = join(dir, 'report.pdf');
     writeFileSync(src, page, { mode: 0o600 });
     const args = [
-      '--headless',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...CHROMIUM_FLAGS,
       '--disable-extensions',
       `--user-data-dir=${join(dir, 'profile')}`,
       '--no-pdf-header-footer',

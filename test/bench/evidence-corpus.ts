@@ -89,8 +89,8 @@ function template(line: string, subs: [string, string][]): (v: Record<string, st
   };
 }
 
-/** mulberry32, for what the templates vary besides the mapping. */
-function rng(seed: number): () => number {
+/** mulberry32, for what the templates vary besides the mapping (and the bench's random reads). */
+export function rng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     let t = (s = (s + 0x6d2b79f5) >>> 0);

@@ -34,10 +34,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { parseMessage } from '../../src/parse/chain.js';
-import { CHUNKED, RAW_CHUNK, RAW_DEFLATE_LEVEL, chunkOf, isChunked, lineAt, packBlock, packLines, rawDictionary, type DayLine } from '../../src/store/sqlite/dayfile.js';
+import { RAW_CHUNK, RAW_DEFLATE_LEVEL, chunkOf, frameChunks, isChunked, lineAt, packBlock, packLines, rawDictionary, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { RAW_BLOCK } from '../../src/store/sqlite/schema.js';
 import { TemplateCodec, storedRecs, type StoredRec } from './evidence-codec.js';
-import { CORPORA, T0, makeCorpus, type Corpus, type CorpusName } from './evidence-corpus.js';
+import { CORPORA, T0, makeCorpus, rng, type Corpus, type CorpusName } from './evidence-corpus.js';
 import { COLUMNS, indexCost, indexRows, type IndexCost } from './evidence-index.js';
 
 /** A day's lines, to amortise the per-day tables (the storage bench's day: 50 M records). */
@@ -96,16 +96,6 @@ interface Row {
   note: string;
 }
 
-/** mulberry32 for the random reads. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -118,16 +108,6 @@ function blocksOf(lines: DayLine[]): DayLine[][] {
   return out;
 }
 
-/** dayfile.ts's chunk framing, for chunks compressed another way. */
-function frame(parts: Buffer[]): Buffer {
-  const head = Buffer.allocUnsafe(5 + 4 * parts.length);
-  head[0] = CHUNKED;
-  head.writeUInt16LE(RAW_CHUNK, 1);
-  head.writeUInt16LE(parts.length, 3);
-  let end = 0;
-  parts.forEach((p, j) => head.writeUInt32LE((end += p.length), 5 + 4 * j));
-  return Buffer.concat([head, ...parts]);
-}
 
 /** Line `index` of a deflated block or chunk as read.ts reads it: a prefix inflated, the whole when short. */
 function inflateLine(data: Buffer, index: number, n: number, dict: Buffer | null): Buffer | null {
@@ -189,7 +169,7 @@ function blockSchemes(dict: Buffer, o: Options): BlockScheme[] {
         encode: (b) => {
           const parts: Buffer[] = [];
           for (let k = 0; k < b.length; k += RAW_CHUNK) parts.push(c(packLines(b.slice(k, k + RAW_CHUNK))));
-          return frame(parts);
+          return frameChunks(parts);
         },
         decode: (d, i) => lineAt(brotliDecompressSync(chunkOf(d, Math.floor(i / RAW_CHUNK))!), i % RAW_CHUNK),
       },

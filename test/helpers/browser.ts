@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { startWeb } from '../../src/web/app.js';
 import type { DashboardSnapshot, ProcessorHealth } from '../../src/daemon/health.js';
 import type { WebDeps } from '../../src/web/deps.js';
+import { CHROMIUM_FLAGS } from '../../src/web/pdf.js';
 
 export interface TestWeb {
   base: string;
@@ -89,16 +90,7 @@ export async function launchChromium() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_FLAGS, '--no-sandbox'],
   });
   return {
     context,

@@ -464,7 +464,8 @@ export function packBlock(lines: DayLine[], dict: Buffer | null): Buffer {
   return frameChunks(parts);
 }
 
-function frameChunks(parts: Buffer[]): Buffer {
+/** Chunks deflated separately, framed as one chunked block (the layout `chunkOf` reads). */
+export function frameChunks(parts: Buffer[]): Buffer {
   const head = Buffer.allocUnsafe(5 + 4 * parts.length);
   head[0] = CHUNKED;
   head.writeUInt16LE(RAW_CHUNK, 1);
