@@ -19,7 +19,6 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { configureParsers, parseMessage } from '../parse/chain.js';
-import { parseHeader } from '../parse/syslog.js';
 import type { NatRecord, ParseResult } from '../parse/types.js';
 import type { SpoolRecord } from '../spool/format.js';
 import { SpoolReader } from '../spool/reader.js';
@@ -140,7 +139,7 @@ export class Committer {
     try {
       return parseMessage(text, { receivedAt: recvMs, peer, device: peer ? this.cfg.devices[peer] ?? null : null, timezone: this.cfg.timezone });
     } catch {
-      return { kind: 'unparsed', time: null };
+      return { kind: 'unparsed', time: null, host: null };
     }
   }
 
@@ -194,8 +193,7 @@ export class Committer {
       if (!peer) {
         // Imported and tailed lines name their router only in the syslog header: take it from there,
         // and when it is a configured device, parse again with its settings (zone, vendor pin).
-        const host = res.kind === 'records' ? res.records[0]!.host : parseHeader(text, this.cfg.timezone, m.recvMs).host;
-        const sender = this.senderOf(host);
+        const sender = this.senderOf(res.host);
         if (sender) {
           device = sender;
           if (this.cfg.devices[sender]) res = this.parse(text, m.recvMs, sender);

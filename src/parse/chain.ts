@@ -90,7 +90,7 @@ export function parseMessage(line: string, ctx: ParseContext): ParseResult {
   try {
     h = parseHeader(typeof line === 'string' ? line : String(line), zone, ctx.receivedAt);
   } catch {
-    return { kind: 'unparsed', time: null };
+    return { kind: 'unparsed', time: null, host: null };
   }
   const list = ctx.device?.vendor ? vendorsForPin(ctx.device.vendor) : VENDORS;
   for (let i = 0; i < list.length; i++) {
@@ -105,11 +105,11 @@ export function parseMessage(line: string, ctx: ParseContext): ParseResult {
     const r = runVendor(v, h, zone, ctx);
     if (r === null) continue;
     if (typeof r === 'string') {
-      return { kind: 'ignored', vendor: v.name, reason: IGNORED_SET.has(r) ? r : 'not_nat_event', time: h.time };
+      return { kind: 'ignored', vendor: v.name, reason: IGNORED_SET.has(r) ? r : 'not_nat_event', time: h.time, host: h.host };
     }
-    return { kind: 'records', vendor: v.name, records: r, time: r[0].time ?? h.time };
+    return { kind: 'records', vendor: v.name, records: r, time: r[0].time ?? h.time, host: h.host };
   }
-  return { kind: 'unparsed', time: h.time };
+  return { kind: 'unparsed', time: h.time, host: h.host };
 }
 
 /** Apply the parse-related configuration (process-wide: call once at start-up, in each thread that parses). */

@@ -52,7 +52,8 @@ export interface ParseContext {
  * - `unparsed`: nobody recognised it.
  * Every outcome is kept by the committer; only `records` become rows of the forensic index.
  */
+/** What the chain made of a message; `host` is the sender its syslog header names (null without one). */
 export type ParseResult =
-  | { kind: 'records'; vendor: string; records: NatRecord[]; time: number | null }
-  | { kind: 'ignored'; vendor: string; reason: string; time: number | null }
-  | { kind: 'unparsed'; time: number | null };
+  | { kind: 'records'; vendor: string; records: NatRecord[]; time: number | null; host: string | null }
+  | { kind: 'ignored'; vendor: string; reason: string; time: number | null; host: string | null }
+  | { kind: 'unparsed'; time: number | null; host: string | null };
