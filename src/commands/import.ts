@@ -4,7 +4,7 @@
 // A file imported to the end is recorded by its SHA-256 in <cold>/imports.jsonl: importing it again
 // is refused (--force does it anyway). Importing the file `tail_file` follows hands it over: the tail
 // state is set to the end of the last whole line imported, so the processor goes on from there.
-import { appendFileSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
@@ -12,6 +12,7 @@ import { startExitStatus } from '../core/errors.js';
 import { eachLine } from '../core/lines.js';
 import { fsyncDir } from '../core/fs.js';
 import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
+import { readImportLedger, recordImport, type ImportRecord } from '../sources/import-ledger.js';
 import { sha256File } from '../core/hash.js';
 import { acquireLock, LOCK_FILE, type DirLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
@@ -30,14 +31,6 @@ While megalog-processor runs, the files are handed to it as import jobs: it keep
 reads them after the live traffic; this command shows their progress (the dashboard too) until
 they are received, or returns at once with --detach. Stopping this command does not stop a job.`;
 
-interface ImportRecord {
-  sha256: string;
-  file: string;
-  bytes: number;
-  lines: number;
-  at: string;
-}
-
 export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean; detach?: boolean } = {}): Promise<number> {
   if (opts.help) {
     console.log(IMPORT_USAGE);
@@ -55,8 +48,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       return 77; // EX_NOPERM
     }
   }
-  const ledgerPath = join(cfg.cold_storage_dir, 'imports.jsonl');
-  const ledger = readLedger(ledgerPath);
+  const ledger = readImportLedger(cfg.cold_storage_dir);
   const sums = new Map<string, string>();
   for (const f of files) {
     try {
@@ -136,7 +128,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     committer.drain();
     draw(true);
     // Recorded once committed: an import cut short is run again (the spool resumes it), not refused.
-    if (!stats.get('cold_full')) for (const d of done) appendFileSync(ledgerPath, `${JSON.stringify(d)}\n`, { mode: 0o640 });
+    if (!stats.get('cold_full')) for (const d of done) recordImport(cfg.cold_storage_dir, d);
   } catch (err) {
     console.error(`megalog import: ${(err as Error).message}`);
     return 1;
@@ -166,25 +158,6 @@ function isGzip(file: string): boolean {
   } finally {
     closeSync(fd);
   }
-}
-
-function readLedger(path: string): Map<string, ImportRecord> {
-  const out = new Map<string, ImportRecord>();
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    try {
-      const r = JSON.parse(line) as ImportRecord;
-      if (typeof r.sha256 === 'string') out.set(r.sha256, r);
-    } catch {
-      /* a torn last line: that import was not recorded */
-    }
-  }
-  return out;
 }
 
 function ownerOf(dir: string): number | null {

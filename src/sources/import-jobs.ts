@@ -14,12 +14,13 @@
 //   SHA-256 is appended to `<cold>/imports.jsonl` (importing it again is refused).
 // - Reading pauses while the spool holds more than IMPORT_BACKLOG_BYTES not yet committed, or while
 //   the receiver applies backpressure: an import never makes live UDP drop.
-import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, appendFileSync, type ReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Stats } from '../core/counters.js';
 import { eachLine } from '../core/lines.js';
 import type { ImportProgress } from '../core/messages.js';
+import { recordImport } from './import-ledger.js';
 import type { Sink, Source } from './sink.js';
 
 /** Uncommitted spool bytes above which an import waits for the committer. */
@@ -209,7 +210,7 @@ export class ImportJobs implements Source {
   private finish(job: ImportJob): void {
     writeJson(join(this.dir, `${job.id}.state`), { lines: this.lines, read_bytes: job.bytes, done: true } satisfies ImportState);
     try {
-      appendFileSync(join(this.coldDir, 'imports.jsonl'), `${JSON.stringify({ sha256: job.sha256, file: job.path.split('/').pop(), bytes: job.bytes, lines: this.lines, at: new Date().toISOString() })}\n`, { mode: 0o640 });
+      recordImport(this.coldDir, { sha256: job.sha256, file: basename(job.path), bytes: job.bytes, lines: this.lines, at: new Date().toISOString() });
     } catch (err) {
       this.log('warn', `import ${job.id}: could not record it in imports.jsonl: ${(err as Error).message}`);
     }
