@@ -28,14 +28,11 @@ import { DAY_MS, dayOf } from '../store/codes.js';
 import { openStore } from '../store/index.js';
 import type { DayLine, Prepared, Store } from '../store/store.js';
 import { Sealer } from '../evidence/seal.js';
+import type { Log } from '../core/log.js';
 
 const DURABLE_EVERY_MS = 5000;
 /** A record stamped further from its receive time than this is filed under the receive time. */
 const FUTURE_SLACK_MS = DAY_MS;
-
-export interface CommitterLog {
-  (level: 'info' | 'warn' | 'error', msg: string): void;
-}
 
 export class Committer {
   readonly store: Store;
@@ -65,7 +62,7 @@ export class Committer {
   /** Configured devices by name (lower case), for lines whose sender is only in the header. */
   private readonly deviceByName: Map<string, string>;
 
-  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: CommitterLog) {
+  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: Log) {
     configureParsers(cfg);
     this.deviceByName = new Map(Object.entries(cfg.devices).map(([addr, d]) => [d.name.toLowerCase(), addr]));
     this.store = openStore(cfg);

@@ -31,6 +31,7 @@ import { sha256File } from '../core/hash.js';
 import { ManifestWriter, latestByDay, manifestPath, type ManifestEntry } from './manifest.js';
 import type { DayFiles } from '../store/store.js';
 import { fsyncDir } from '../core/fs.js';
+import type { Log } from '../core/log.js';
 
 const MAX_RESEAL_DELAY_MS = 7 * DAY_MS;
 /** Read size of the seal hash: the digest of each chunk runs on the committer thread (~0.3 ms per 256 KiB). */
@@ -38,7 +39,6 @@ const HASH_CHUNK = 256 * 1024;
 /** After a failed attempt (reader holding the file, I/O error), wait this long before the same day. */
 const RETRY_MS = 60_000;
 
-export type SealLog = (level: 'info' | 'warn' | 'error', msg: string) => void;
 
 /** When `day` may be sealed: its end + grace, or after a reopening the backed-off reseal time. */
 export function sealDueAt(day: string, cfg: Pick<Config, 'seal_grace_sec' | 'seal_reopen_delay_sec'>, latest: ManifestEntry | undefined, reopens: number): number {
@@ -61,7 +61,7 @@ export class Sealer {
     private readonly cfg: Pick<Config, 'cold_storage_dir' | 'seal_grace_sec' | 'seal_reopen_delay_sec'>,
     private readonly store: DayFiles,
     private readonly stats: Stats,
-    private readonly log: SealLog,
+    private readonly log: Log,
   ) {
     this.manifest = new ManifestWriter(manifestPath(cfg.cold_storage_dir));
     if (this.manifest.repaired) log('warn', `seal manifest: a torn last entry (crash mid-append) was cut and kept in ${this.manifest.repaired}; a repair entry records it`);

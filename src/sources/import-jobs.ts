@@ -22,6 +22,7 @@ import { eachLine } from '../core/lines.js';
 import type { ImportProgress } from '../core/messages.js';
 import { recordImport } from './import-ledger.js';
 import type { Sink, Source } from './sink.js';
+import type { Log } from '../core/log.js';
 
 /** Uncommitted spool bytes above which an import waits for the committer. */
 export const IMPORT_BACKLOG_BYTES = 64 << 20;
@@ -85,7 +86,7 @@ export class ImportJobs implements Source {
     private readonly stats: Stats,
     /** Last `job:<id>:<line>` origin the spool holds (spool recovery). */
     private readonly spoolOrigin: string | null,
-    private readonly log: (level: 'info' | 'warn' | 'error', msg: string) => void,
+    private readonly log: Log,
   ) {
     this.dir = join(hotDir, IMPORTS_DIR);
   }

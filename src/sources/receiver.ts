@@ -14,12 +14,9 @@ import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+import type { Log } from '../core/log.js';
 
 const RECEIVED_BYTES = Stats.slot('received_bytes');
-
-export interface ReceiverLog {
-  (level: 'info' | 'warn' | 'error', msg: string): void;
-}
 
 export class Receiver implements Sink {
   readonly writer: SpoolWriter;
@@ -38,7 +35,7 @@ export class Receiver implements Sink {
   private readonly slotOf: Record<Transport, number>;
   private writeErrorLogged = 0;
 
-  constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: ReceiverLog) {
+  constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log) {
     this.local = new Float64Array(stats.values.length);
     this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
     this.writer = new SpoolWriter({
