@@ -3,11 +3,9 @@
 // `audit.key` beside users.db (mode 0600), generated on first use. Losing it makes the existing chain
 // unverifiable, so it is never generated again while the log holds entries: keep a copy off the box.
 // Like MEGALOG_SECRET_KEY (web/secret.ts), config/ leaves MEGALOG_AUDIT_KEY to this file.
-import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StartError } from '../core/errors.js';
-import { createFileOnce } from '../core/fs.js';
+import { readKeyFile, readOrCreateKeyFile } from '../core/keyfile.js';
 
 export const AUDIT_KEY_MIN_CHARS = 32;
 export const AUDIT_KEY_FILE = 'audit.key';
@@ -22,16 +20,15 @@ export function readAuditKey(usersDbPath: string, env: NodeJS.ProcessEnv = proce
   const fromEnv = env.MEGALOG_AUDIT_KEY;
   if (fromEnv !== undefined && fromEnv !== '') return checked(fromEnv, 'MEGALOG_AUDIT_KEY');
   const file = auditKeyPath(usersDbPath);
-  let text;
+  let kf;
   try {
-    text = readFileSync(file, 'utf8').trim();
+    kf = readKeyFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new StartError('MEGALOG_ERR_AUDIT_KEY', `${file}: ${(err as Error).message}`);
   }
-  const mode = statSync(file).mode & 0o777;
-  if (mode & 0o077) console.warn(`megalog: ${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
-  return checked(text, file);
+  if (!kf) return null;
+  if (kf.warning) console.warn(`megalog: ${kf.warning}`);
+  return checked(kf.key, file);
 }
 
 /**
@@ -45,7 +42,7 @@ export function auditKeyForWriting(usersDbPath: string, entries: number, env: No
   if (entries > 0) {
     throw new StartError('MEGALOG_ERR_AUDIT_KEY', `the audit log holds ${entries} entries but its key ${file} is missing: put it back (or set MEGALOG_AUDIT_KEY)`);
   }
-  createFileOnce(file, `${randomBytes(32).toString('hex')}\n`, 0o600);
+  readOrCreateKeyFile(file);
   return readAuditKey(usersDbPath, env)!;
 }
 
