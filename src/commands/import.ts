@@ -10,9 +10,9 @@ import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 import { startExitStatus } from '../core/errors.js';
 import { eachLine } from '../core/lines.js';
-import { fsyncDir } from '../core/fs.js';
 import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
 import { readImportLedger, recordImport, type ImportRecord } from '../sources/import-ledger.js';
+import { readTailState, TAIL_STATE_FILE, writeTailState } from '../sources/tail.js';
 import { sha256File } from '../core/hash.js';
 import { acquireLock, LOCK_FILE, type DirLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
@@ -180,16 +180,10 @@ function sameFile(a: string, b: string): boolean {
 
 /** Set the tail's state to `offset` in inode `ino` unless it is already further (sources/tail.ts reads it at start). */
 function handOverToTail(cfg: Config, ino: number, offset: number): void {
-  const path = join(cfg.hot_storage_dir, 'tail.state');
-  try {
-    const cur = JSON.parse(readFileSync(path, 'utf8')) as { ino?: number; offset?: number };
-    if (cur.ino === ino && (cur.offset ?? 0) >= offset) return;
-  } catch {
-    /* no state yet */
-  }
-  writeFileSync(`${path}.tmp`, JSON.stringify({ ino, offset }));
-  renameSync(`${path}.tmp`, path);
-  fsyncDir(cfg.hot_storage_dir);
+  const path = join(cfg.hot_storage_dir, TAIL_STATE_FILE);
+  const cur = readTailState(path);
+  if (cur?.ino === ino && cur.offset >= offset) return;
+  writeTailState(path, { ino, offset });
 }
 
 /** The lock we could not take is a processor's (core/lock.ts writes the holder's PID and role). */

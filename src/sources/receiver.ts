@@ -12,7 +12,7 @@ import { MAX_TRACKED_DEVICES, Stats, type ConnectionRefusal, type DeviceSeen, ty
 import type { Sink, Source } from './sink.js';
 import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
-import { TailSource, parseTailOrigin } from './tail.js';
+import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
 import type { Log } from '../core/log.js';
 
@@ -80,7 +80,7 @@ export class Receiver implements Sink {
     for (const l of cfg.syslog_tcp_listen) stream(l, false);
     for (const l of cfg.syslog_tls_listen) stream(l, true);
     if (cfg.tail_file) {
-      this.tail = new TailSource(cfg.tail_file, join(cfg.hot_storage_dir, 'tail.state'), cfg.tail_poll_ms, cfg.tcp_max_frame_bytes, this, parseTailOrigin(rec.lastTailOrigin));
+      this.tail = new TailSource(cfg.tail_file, join(cfg.hot_storage_dir, TAIL_STATE_FILE), cfg.tail_poll_ms, cfg.tcp_max_frame_bytes, this, parseTailOrigin(rec.lastTailOrigin));
       this.sources.push(this.tail);
     }
     this.imports = new ImportJobs(cfg.hot_storage_dir, cfg.cold_storage_dir, cfg.tcp_max_frame_bytes, this, stats, rec.lastImportOrigin, log);

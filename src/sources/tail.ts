@@ -15,6 +15,29 @@ export interface TailPosition {
   offset: number;
 }
 
+/** The tail's state file in the hot directory: the position after the last line it spooled. */
+export const TAIL_STATE_FILE = 'tail.state';
+
+export function readTailState(path: string): TailPosition | null {
+  try {
+    const o = JSON.parse(readFileSync(path, 'utf8'));
+    return Number.isSafeInteger(o.ino) && Number.isSafeInteger(o.offset) ? { ino: o.ino, offset: o.offset } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Write temp, fsync, rename, fsync the folder: a crash leaves the old state or the new one. */
+export function writeTailState(path: string, pos: TailPosition): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(pos));
+  const fd = openSync(tmp, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
 export function parseTailOrigin(origin: string | null): TailPosition | null {
   const m = origin ? /^(\d+):(\d+)$/.exec(origin) : null;
   return m ? { ino: Number(m[1]), offset: Number(m[2]) } : null;
@@ -54,22 +77,11 @@ export class TailSource implements Source {
   persist(): void {
     if (!this.stateDirty || this.ino < 0) return;
     this.stateDirty = false;
-    const tmp = `${this.statePath}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ ino: this.ino, offset: this.offset }));
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.statePath);
-    fsyncDir(dirname(this.statePath));
+    writeTailState(this.statePath, { ino: this.ino, offset: this.offset });
   }
 
   private readState(): TailPosition | null {
-    try {
-      const o = JSON.parse(readFileSync(this.statePath, 'utf8'));
-      return Number.isSafeInteger(o.ino) && Number.isSafeInteger(o.offset) ? { ino: o.ino, offset: o.offset } : null;
-    } catch {
-      return null;
-    }
+    return readTailState(this.statePath);
   }
 
   private openCurrent(known: TailPosition[]): boolean {
