@@ -6,7 +6,8 @@
 //
 // Contract:
 // - A job is a file `<hot>/imports/<id>.job` (JSON: path, sha256, bytes, gzip, mtime_ms), written
-//   by the command with write temp + rename. Jobs run one at a time, oldest first.
+//   by the command with write temp + rename. Jobs run one at a time, oldest first; an ended one is
+//   renamed `<id>.job.done`, so the queue read every second holds only the jobs still to run.
 // - Exactly once: after the spool is fsynced, `<id>.state` records the lines spooled (written with
 //   temp + rename). At start a job resumes after the larger of that count and the last `job:<id>:N`
 //   origin still in the spool, so a crash neither loses nor repeats a line.
@@ -208,8 +209,21 @@ export class ImportJobs implements Source {
     return this.sink.paused || this.stats.get('spool_end') - this.stats.get('committed_pos') > IMPORT_BACKLOG_BYTES;
   }
 
+  /**
+   * Record how a job ended, then set its job file aside (`.job.done`): the queue, read every second
+   * by poll() and progress(), holds only jobs not ended however many ran before.
+   */
+  private end(job: ImportJob, st: ImportState): void {
+    writeJson(join(this.dir, `${job.id}.state`), st);
+    try {
+      renameSync(join(this.dir, `${job.id}.job`), join(this.dir, `${job.id}.job.done`));
+    } catch {
+      /* its state says done: pending() skips it all the same */
+    }
+  }
+
   private finish(job: ImportJob): void {
-    writeJson(join(this.dir, `${job.id}.state`), { lines: this.lines, read_bytes: job.bytes, done: true } satisfies ImportState);
+    this.end(job, { lines: this.lines, read_bytes: job.bytes, done: true });
     try {
       recordImport(this.coldDir, { sha256: job.sha256, file: basename(job.path), bytes: job.bytes, lines: this.lines, at: new Date().toISOString() });
     } catch (err) {
@@ -223,7 +237,7 @@ export class ImportJobs implements Source {
 
   private fail(job: ImportJob, message: string): void {
     this.stream?.destroy();
-    writeJson(join(this.dir, `${job.id}.state`), { lines: this.lines, read_bytes: this.readBytes, done: true, error: message } satisfies ImportState);
+    this.end(job, { lines: this.lines, read_bytes: this.readBytes, done: true, error: message });
     this.log('error', `import ${job.id}: ${job.path}: ${message}; stopped after line ${this.lines}`);
     this.job = null;
     this.stream = null;
