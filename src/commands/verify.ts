@@ -72,7 +72,7 @@ function checkFile(path: string): { problem: string | null; records: number } {
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
     const check = db.pragma('quick_check', { simple: true });
-    const rows = Number(db.prepare('SELECT count(*) FROM nat').pluck().get());
+    const rows = Number(db.prepare('SELECT (SELECT ifnull(sum(n), 0) FROM rec) + (SELECT count(*) FROM blk)').pluck().get());
     const counted = Number(db.prepare("SELECT value FROM meta WHERE key = 'records'").pluck().get() ?? -1);
     if (check !== 'ok') return { problem: `quick_check: ${check}`, records: rows };
     if (rows !== counted) return { problem: `counter says ${counted} records, table holds ${rows}`, records: rows };

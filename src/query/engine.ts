@@ -359,22 +359,9 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
         keys.set(k, { nat: row.nat_ip, port: row.nat_port });
       }
     }
-    // Each key's walk reads whole hours of its address: the readers read them once for all the keys.
-    const ports = new Map<string, { nat: number | Buffer; ports: number[] }>();
-    for (const { nat, port } of keys.values()) {
-      const k = typeof nat === 'number' ? String(nat) : nat.toString('hex');
-      let e = ports.get(k);
-      if (!e) ports.set(k, (e = { nat, ports: [] }));
-      e.ports.push(port);
-    }
-    for (const r of readers) for (const e of ports.values()) r.focusOn(e.nat, e.ports);
     const tl = new OnceTimelines();
     const days = walkDays(ctx, q.to);
-    try {
-      for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
-    } finally {
-      for (const r of readers) r.unfocus();
-    }
+    for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
     const tz = cfg.timezone;
     const mappings = tl
       .finish()

@@ -1,12 +1,10 @@
 // The records of one public ip:port that the interval rules need, read hour by hour.
 //
-// The nat key is (nat_ip, t, nat_port), so reading "port P of address A" costs every row of A in the
-// hours read. The port summary (store/sqlite/ports.ts) says in which closed hours P appears, per
-// protocol class, and port_time at which seconds; only those are read. An hour not closed yet is read
-// through its written 5-minute pieces and then the minutes after them (in files with nat_block; else
-// whole). Port blocks come from nat_block, once a file, where the file has it. Sessions are then read backwards from
-// T's hour until the timeline is pinned down before the window, at the first record that opens a new
-// holder's interval — a change of holder, or a gap longer than the max age (see intervals.ts):
+// A day file packs each public address's session records per hour, sorted by port (store/sqlite
+// schema.ts), so an hour's rows of one port are a binary search away; port blocks are one range of
+// their own table over the whole day. Sessions are read backwards from T's hour until the timeline
+// is pinned down before the window, at the first record that opens a new holder's interval — a
+// change of holder, or a gap longer than the max age (see intervals.ts):
 //
 //   hours      … 07 08 09 10 11 [12 = T]
 //   port P/tcp      A  A     B  B   B      ← walk back from 12; at 10 B opened after A's open:
@@ -18,7 +16,7 @@
 // holder's record or the max age), into the next day file if need be.
 import { DAY_MS, PROTO_NONE } from '../store/codes.js';
 import { HOUR_MS, classesFor, isBlockRow, portClass } from '../store/codes.js';
-import type { DayView, NatRow, PortHours } from '../store/store.js';
+import type { DayView, NatRow } from '../store/store.js';
 import { BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, SESSION_MAX_AGE_MS, toEvent, type Ev, type Timelines } from './intervals.js';
 
 export interface PortWalk {
@@ -41,12 +39,9 @@ interface Slot {
   h: number;
   /** Start of the hour (ms). */
   s: number;
-  hours: PortHours;
-  /** Time of the reader's last row of the address: an still open hour after it has nothing to read. */
+  /** Time of the reader's last row of the address: an hour after it has nothing to read. */
   last: number;
   rows?: Ev[];
-  /** An hour read whole (no port_time): the rows of P and the blocks that may cover it, one scan for both. */
-  scan?: NatRow[];
 }
 
 /** A record matches a protocol filter when it has that protocol or none (port-block logs often carry none). */
@@ -57,40 +52,17 @@ export function protoMatches(want: number | null, code: number): boolean {
 }
 
 function slotsOf(r: DayView, w: PortWalk): Slot[] {
-  const hours = r.portHours(w.natIp, w.port, MAX_BLOCK_PORTS);
   const last = r.lastRowTime(w.natIp);
-  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, hours, last }));
+  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, last }));
 }
 
-const closed = (sl: Slot) => (sl.hours.closed & (1 << sl.h)) !== 0;
-const sessionHour = (sl: Slot, c: number) => (closed(sl) ? (sl.hours.cls[c]! & (1 << sl.h)) !== 0 : sl.s <= sl.last);
-/** With nat_block any hour's blocks are one range of the index; else the summary says which closed hours have some. */
-const blockHour = (sl: Slot) => (closed(sl) && !sl.r.blockIndex ? (sl.hours.blocks & (1 << sl.h)) !== 0 : sl.s <= sl.last);
+const hasRows = (sl: Slot) => sl.s <= sl.last;
 
-/** An still open hour's rows of P or of blocks that may cover P, read once for sessions() and feedBlocks(). */
-function scanOf(sl: Slot, w: PortWalk): NatRow[] {
-  sl.scan ??= sl.r.portOrBlockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS);
-  return sl.scan;
-}
-
-/**
- * Session records of port P in a slot (not blocks), as events, read once: only the seconds where
- * port_time has P when the hour has it (closed, or the pieces written of an hour not closed, then
- * the rows after them), else the whole hour of the address.
- */
+/** Session records of port P in a slot (not blocks), as events, read once. */
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
-    let rows: NatRow[];
-    // Pieces only with nat_block: without it feedBlocks scans the still open hour whole anyway.
-    const pc = !closed(sl) && sl.r.blockIndex ? sl.r.pieceSeconds(w.natIp, w.port, sl.h) : null;
-    if (pc) rows = sl.r.portRowsAt(w.natIp, w.port, sl.s, pc.seconds).concat(sl.r.portRowsIn(w.natIp, w.port, pc.until, sl.s + HOUR_MS));
-    else if (!closed(sl)) rows = scanOf(sl, w).filter((row) => row.nat_port === w.port);
-    else {
-      const secs = sl.r.portSeconds(w.natIp, w.port, sl.h);
-      rows = secs ? sl.r.portRowsAt(w.natIp, w.port, sl.s, secs) : sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS);
-    }
-    for (const row of rows) {
+    for (const row of sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
       if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
       const ev = toEvent(row, sl.r);
       if (ev) sl.rows.push(ev);
@@ -99,26 +71,23 @@ function sessions(sl: Slot, w: PortWalk): Ev[] {
   return sl.rows;
 }
 
-/** Session events of summary class c in a slot (none when the summary rules the slot out). */
+/** Session events of protocol class c in a slot. */
 function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
-  if (!sl || !sessionHour(sl, c)) return [];
+  if (!sl || !hasRows(sl)) return [];
   return sessions(sl, w).filter((e) => portClass(e.row.code % 1024) === c);
 }
 
 /**
- * Feed the block rows of a slot that may hold P (`whole`: of its whole file). A file with nat_block
- * is read once a walk (`files`): the index seeks by first port, not time, so an hour's read would
- * cost the whole day's blocks of that port range.
+ * Feed the block rows of a slot that may hold P (`whole`: of its whole file). A file's blocks are
+ * read once a walk (`files`): its block table is keyed by first port, not time, so an hour's read
+ * would cost the whole day's blocks of that port range.
  */
 function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayView, NatRow[]>, whole = false): void {
-  if (!whole && !blockHour(sl)) return;
-  let rows: NatRow[];
-  if (sl.r.blockIndex) {
-    let all = files.get(sl.r);
-    if (!all) files.set(sl.r, (all = sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.r.start, sl.r.start + DAY_MS)));
-    const from = sl.s - sl.r.start;
-    rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
-  } else rows = closed(sl) ? sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.s, sl.s + HOUR_MS) : scanOf(sl, w);
+  if (!whole && !hasRows(sl)) return;
+  let all = files.get(sl.r);
+  if (!all) files.set(sl.r, (all = sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.r.start, sl.r.start + DAY_MS)));
+  const from = sl.s - sl.r.start;
+  const rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
   for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
     const ev = toEvent(row, sl.r);
@@ -150,12 +119,9 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
   let hiIdx = -1;
   while (hiIdx + 1 < slots.length && slots[hiIdx + 1]!.s <= w.hi) hiIdx++;
 
-  // Port blocks: few rows, read wherever the summary has them over the days the rules need (a file
-  // with nat_block: all of its blocks that may hold P, one range from its first slot).
-  for (const sl of slots) {
-    if (!sl.r.blockIndex) feedBlocks(tl, sl, w, files);
-    else if (sl.h === 0) feedBlocks(tl, sl, w, files, true);
-  }
+  // Port blocks: few rows, read over the days the rules need (all of a file's blocks that may hold
+  // P, one range from its first slot).
+  for (const sl of slots) if (sl.h === 0) feedBlocks(tl, sl, w, files, true);
 
   // Sessions, per class, backwards from T's hour until pinned (tcp, udp) or the lookback ends.
   const classes = classesFor(w.want);
@@ -164,7 +130,7 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
     let from = 0;
     for (let k = hiIdx; k >= 0; k--) {
       const sl = slots[k]!;
-      if (!sessionHour(sl, c)) continue;
+      if (!hasRows(sl)) continue;
       evs = slotEvents(sl, w, c).concat(evs);
       if (c === 2) continue;
       const j = pinned(evs, w.lo);
@@ -198,7 +164,6 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
     classes.forEach((c, i) => {
       if (!open && (after[i]!.size >= 2 || sl.s > w.hi + SESSION_MAX_AGE_MS)) return;
       any = true;
-      if (!sessionHour(sl, c)) return;
       for (const e of slotEvents(sl, w, c)) {
         tl.push(e);
         after[i]!.add(e.holder);
@@ -206,6 +171,8 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
       }
     });
     if (!w.readers.includes(sl.r) && (open || sl.s <= w.hi + BLOCK_MAX_AGE_MS)) feedBlocks(tl, sl, w, files);
-    if (!any && !open) break;
+    // A block released up to its max age after hi may have been allocated before it (its interval then
+    // starts inexactly, max age before the release): blocks are read that far even once sessions are done.
+    if (!any && !open && sl.s > w.hi + BLOCK_MAX_AGE_MS) break;
   }
 }

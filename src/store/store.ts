@@ -35,19 +35,9 @@ export interface NatRow {
   device: number;
 }
 
-/** Hours of one day file where a public ip:port may have rows (from the port summary, ports.ts). */
-export interface PortHours {
-  /** Bit h: hour h is closed, so the masks below are exact for it; still open hours may hold anything. */
-  closed: number;
-  /** Per summary class (tcp, udp, other), bit h: closed hour h has the port. */
-  cls: [number, number, number];
-  /** Bit h: closed hour h has a block starting within MAX_BLOCK_PORTS below the port (0 in files with nat_block: the walk reads blocks from it). */
-  blocks: number;
-}
-
 /**
  * The session opens of one public address as DayReader.ipOpens returns them: per row, in the file's
- * order, a packed key and time and its holder, in typed arrays (see READ_SQL.ipOpens).
+ * order, a packed key and time and its holder, in typed arrays (see DayReader.ipOpens).
  */
 export interface OpenScan {
   /** Rows read: the first n entries of the arrays (which the reader's next ipOpens overwrites). */
@@ -127,12 +117,10 @@ export interface DayView {
   readonly path: string;
   /** ms since the epoch at which the day starts (UTC). */
   readonly start: number;
-  /** Block rows are one indexed range away in any hour (else the walk reads them from the port summary). */
-  readonly blockIndex: boolean;
   /**
    * Start a read transaction: every statement until end() sees one state of the file, the one the
    * caches were (re)loaded from. An answer then reads one snapshot even while the committer writes,
-   * and the piece rows an hour's close deletes cannot vanish between reading meta and reading them.
+   * and the pieces an hour's close replaces cannot vanish between listing and reading them.
    */
   begin(): void;
   /** End the read transaction begin() started. */
@@ -143,55 +131,30 @@ export interface DayView {
    * the request's snapshot. (Original-line blocks never change once written; their cache stays.)
    */
   current(): boolean;
-  /** Where natIp:port may have rows this day, for blocks of at most `maxPorts` ports. */
-  portHours(natIp: number | Buffer, port: number, maxPorts: number): PortHours;
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[];
-  /**
-   * Seconds of `hour` (ascending) at which natIp:port has rows (any protocol), from port_time; null
-   * when that hour has no complete port_time (older writer, or not closed): read the whole hour.
-   */
-  portSeconds(natIp: number | Buffer, port: number, hour: number): number[] | null;
-  /**
-   * For an hour not closed: the seconds (ascending) at which natIp:port has rows in the hour's
-   * written pieces (ports.ts), and the time (ms since the epoch) up to which they cover it; null when
-   * no piece of the hour is written, or the reader is focused on the address (its hours are read whole).
-   */
-  pieceSeconds(natIp: number | Buffer, port: number, hour: number): { seconds: number[]; until: number } | null;
-  /** Rows of natIp:port in the given seconds (ascending) of the hour starting at `hourMs`, in time order. */
-  portRowsAt(natIp: number | Buffer, port: number, hourMs: number, seconds: readonly number[]): NatRow[];
   /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */
   lastRowTime(natIp: number | Buffer): number;
-  /** portRowsIn and blockRowsIn of the same range in one scan, in time order (split with coversBlock). */
-  portOrBlockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[];
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */
   blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[];
-  /**
-   * A subscriber lookup walks many ports of one public address, each walk reading whole hours of the
-   * address (the nat key is (nat_ip, t, nat_port)). While focused, the first walk to ask for an hour
-   * reads the rows of all the focused ports (and the hour's blocks) in one pass, and the others are
-   * served from them. Until unfocus(); ports not focused are read as usual.
-   */
-  focusOn(natIp: number | Buffer, ports: Iterable<number>): void;
-  unfocus(): void;
-  /** Every row of natIp from fromMs on (each port's rows in time order). */
+  /** Every row of natIp from fromMs on, in time order. */
   ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow>;
   /**
-   * Session opens of natIp from fromMs on, packed (see OpenScan), in the file's order. `intern` numbers
+   * Session opens of natIp from fromMs on, packed (see OpenScan), each session key's in time order. `intern` numbers
    * IPv6 holders (from 0, the same string always the same number).
    */
   ipOpens(natIp: number | Buffer, fromMs: number, intern: (holder: string) => number): OpenScan;
   /** The (ord+1)-th session open (by id) of natIp:natPort/proto at tMs (ms since the epoch). */
   openAt(natIp: number | Buffer, tMs: number, natPort: number, proto: number, ord: number): NatRow | undefined;
-  /** The rows of natIp from fromMs on that ipOpens leaves out (blocks, closes), in the file's order. */
+  /** The rows of natIp from fromMs on that ipOpens leaves out (blocks, closes), in time order. */
   ipOthers(natIp: number | Buffer, fromMs: number): NatRow[];
-  /** The session opens of natIp from fromMs on of the keys ((nat_port + 1)·1024 + protocol) given, in the file's order. */
+  /** The session opens of natIp from fromMs on of the keys ((nat_port + 1)·1024 + protocol) given, in time order. */
   ipKeyOpens(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): NatRow[];
   /** Distinct public (ip, port) pairs inside address srcIp used with time in [fromMs, toMs]. */
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[];
   /** Addresses of the devices that logged natIp in this file. */
   owners(natIp: number | Buffer): string[];
-  /** Whether the device at `address` sent anything (a record or a kept line) with time in [fromMs, toMs]. */
+  /** Whether the device at `address` sent anything (a record or a kept line) in [fromMs, toMs] (a gap inside one minute does not count). */
   deviceActive(address: string, fromMs: number, toMs: number): boolean;
   deviceAddress(id: number): string;
   /**

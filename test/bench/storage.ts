@@ -4,15 +4,15 @@
 //   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
 // The generated day is day.ts's (lines made in a worker thread while the previous batch commits, their
 // original-line blocks deflated in libuv's pool meanwhile, as the committer does).
-// The full day is then sealed as the committer seals a day that is over (last hour's summary and
-// port_day) before its lookups and its last size: that file is what is kept for a year.
+// The full day is then sealed as the committer seals a day that is over (every hour packed into
+// parts) before its lookups and its last size: that file is what is kept for a year. Lookups go
+// through DayReader, the query engine's reader.
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/daemon.js';
 import { DayFile } from '../../src/store/sqlite/dayfile.js';
-import { CANDIDATES_SQL, LOOKUP_SQL, SRC_ROWS_SQL, SRC_SEEN_SQL, rawRefOf } from '../../src/store/sqlite/schema.js';
+import { DayReader } from '../../src/store/sqlite/read.js';
 import { CHUNK_LINES, DAY, DAY_MS, DAY_OPTS, DaySource, prepare, type Prepared } from './day.js';
 import { figure, info, pct } from './report.js';
 import { onCleanup } from './procs.js';
@@ -37,36 +37,21 @@ export interface StorageOptions {
 }
 
 
-/** A subscriber's whole day: the public addresses it held, then its rows on each. */
-function subscriberDay(db: Database.Database, srcIp: number): number {
-  const seen = db.prepare(SRC_SEEN_SQL).all(srcIp, 0, 23) as { nat_ip: number; first: number; last: number }[];
-  const rows = db.prepare(SRC_ROWS_SQL);
-  let n = 0;
-  for (const s of seen) n += rows.all(s.nat_ip, s.first, s.last, srcIp).length;
-  return n;
-}
-
-function timeQueries(db: Database.Database, gen: DaySource, n: number, kind: 'lookup' | 'window' | 'day' | 'subscriber'): number[] {
-  if (kind === 'subscriber') {
-    const ms: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const k = gen.pick();
-      const t0 = process.hrtime.bigint();
-      const found = subscriberDay(db, k.srcIp);
-      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (!found) throw new Error('subscriber query found nothing');
-    }
-    return ms;
-  }
-  const st = db.prepare(kind === 'lookup' ? LOOKUP_SQL : CANDIDATES_SQL);
+function timeQueries(r: DayReader, gen: DaySource, n: number, kind: 'lookup' | 'window' | 'day' | 'subscriber'): number[] {
   const ms: number[] = [];
+  r.begin();
   for (let i = 0; i < n; i++) {
     const k = gen.pick();
     const t0 = process.hrtime.bigint();
-    const rows = kind === 'lookup' ? st.all(k.natIp, k.natPort, k.t - WINDOW_MS, k.t + WINDOW_MS) : kind === 'window' ? st.all(k.natIp, k.t - WINDOW_MS, k.t + WINDOW_MS) : st.all(k.natIp, 0, DAY_MS);
+    let found: number;
+    if (kind === 'lookup') found = r.portRowsIn(k.natIp, k.natPort, r.start + k.t - WINDOW_MS, r.start + k.t + WINDOW_MS).length;
+    else if (kind === 'window') found = new Set(r.ipRowsIn(k.natIp, r.start + k.t - WINDOW_MS, r.start + k.t + WINDOW_MS).map((x) => x.src_ip)).size;
+    else if (kind === 'day') found = r.ipOpens(k.natIp, r.start, () => 0).n;
+    else found = r.srcKeys(k.srcIp, r.start, r.start + DAY_MS).length;
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (kind === 'lookup' && rows.length === 0) throw new Error('lookup of a sampled key found nothing');
+    if (!found) throw new Error(`${kind} query of a sampled key found nothing`);
   }
+  r.end();
   return ms;
 }
 
@@ -138,7 +123,9 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
       figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch (blocks deflated ahead), last ${winRecords.toLocaleString('en-US')} rows before the mark` });
       winRecords = 0;
       winMs = 0;
-      const warm = timeQueries(f.db, gen, o.warmQueries, 'lookup');
+      const growthReader = new DayReader(path, DAY);
+      const warm = timeQueries(growthReader, gen, o.warmQueries, 'lookup');
+      growthReader.close();
       figure({ case: 'growth', name: `ip+port+time p99 warm at ${label}`, value: pct(warm, 99), unit: 'ms', note: `p50 ${pct(warm, 50).toFixed(3)} ms` });
       if (mark === o.storageAt) {
         f.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -152,33 +139,35 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     {
       const t0 = performance.now();
       f.closeAllHours();
-      figure({ case: 'storage', name: `seal the day's port summary (${total / 1e6} M records)`, value: (performance.now() - t0) / 1000, unit: 's', note: 'last hour and port_day, in the committer thread once a day is over' });
+      figure({ case: 'storage', name: `pack the day's last hours (${total / 1e6} M records)`, value: (performance.now() - t0) / 1000, unit: 's', note: 'pieces of the hours not closed yet into parts, in the committer thread once a day is over' });
     }
 
     // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before).
     const label = `${total / 1e6} M`;
-    const lw = timeQueries(f.db, gen, o.warmQueries, 'lookup');
+    const reader = new DayReader(path, DAY);
+    const lw = timeQueries(reader, gen, o.warmQueries, 'lookup');
     figure({ case: 'lookup', name: `ip+port+time p50 warm (${label})`, value: pct(lw, 50), unit: 'ms' });
     figure({ case: 'lookup', name: `ip+port+time p99 warm (${label})`, value: pct(lw, 99), unit: 'ms', goal: '≤ 1', met: pct(lw, 99) <= 1 });
-    const cw = timeQueries(f.db, gen, Math.max(20, o.warmQueries / 10), 'window');
+    const cw = timeQueries(reader, gen, Math.max(20, o.warmQueries / 10), 'window');
     figure({ case: 'lookup', name: `ip-only ±60 s p50 warm (${label})`, value: pct(cw, 50), unit: 'ms' });
     figure({ case: 'lookup', name: `ip-only ±60 s p99 warm (${label})`, value: pct(cw, 99), unit: 'ms' });
-    const cd = timeQueries(f.db, gen, 20, 'day');
+    const cd = timeQueries(reader, gen, 20, 'day');
     figure({ case: 'lookup', name: `ip-only whole day p50 warm (${label})`, value: pct(cd, 50), unit: 'ms', note: `${o.publics} public IPs: ~${Math.round(total / o.publics).toLocaleString('en-US')} rows each` });
     figure({ case: 'lookup', name: `ip-only whole day p99 warm (${label})`, value: pct(cd, 99), unit: 'ms', goal: '≤ 100', met: pct(cd, 99) <= 100 });
-    const sd = timeQueries(f.db, gen, 20, 'subscriber');
-    figure({ case: 'lookup', name: `subscriber whole day p50 warm (${label})`, value: pct(sd, 50), unit: 'ms', note: 'src_seen, then nat rows of each public address' });
+    const sd = timeQueries(reader, gen, 20, 'subscriber');
+    figure({ case: 'lookup', name: `subscriber whole day p50 warm (${label})`, value: pct(sd, 50), unit: 'ms', note: 'src_seen, then the hours of each public address' });
     figure({ case: 'lookup', name: `subscriber whole day p99 warm (${label})`, value: pct(sd, 99), unit: 'ms' });
     {
       const t0 = performance.now();
       let ok = 0;
       for (let i = 0; i < 200; i++) {
         const k = gen.pick();
-        const row = f.db.prepare(LOOKUP_SQL).get(k.natIp, k.natPort, k.t - WINDOW_MS, k.t + WINDOW_MS) as { id: number } | undefined;
-        if (row && f.rawLine(rawRefOf(row.id, f.schemaVersion))) ok++;
+        const row = reader.portRowsIn(k.natIp, k.natPort, reader.start + k.t - WINDOW_MS, reader.start + k.t + WINDOW_MS)[0];
+        if (row && reader.rawOf(row)) ok++;
       }
       figure({ case: 'lookup', name: `ip+port+time with original line, mean warm (${label})`, value: (performance.now() - t0) / 200, unit: 'ms', note: `${ok}/200 lines found` });
     }
+    reader.close();
     f.close();
 
     // Cold: a new connection after the OS page cache is dropped (per query when allowed).
@@ -187,10 +176,10 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     const coldC: number[] = [];
     for (let i = 0; i < o.coldQueries; i++) {
       if (dropped) dropCaches();
-      const db = new Database(path, { readonly: true });
-      coldL.push(timeQueries(db, gen, 1, 'lookup')[0]!);
-      coldC.push(timeQueries(db, gen, 1, 'window')[0]!);
-      db.close();
+      const r = new DayReader(path, DAY);
+      coldL.push(timeQueries(r, gen, 1, 'lookup')[0]!);
+      coldC.push(timeQueries(r, gen, 1, 'window')[0]!);
+      r.close();
     }
     const how = dropped ? 'page cache dropped before each query, new connection' : 'new connection only: OS page cache still warm (drop_caches not allowed)';
     figure({ case: 'lookup', name: `ip+port+time p50 cold (${label})`, value: pct(coldL, 50), unit: 'ms', note: how });
@@ -207,7 +196,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
 }
 
 /** Where the bytes go (dbstat), as bytes per record. */
-function breakdown(db: Database.Database, records: number, label: string): void {
+function breakdown(db: DayFile['db'], records: number, label: string): void {
   try {
     const rows = db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC").all() as { name: string; bytes: number }[];
     const parts = rows.filter((r) => r.bytes / records >= 0.5).map((r) => `${r.name} ${(r.bytes / records).toFixed(1)}`);

@@ -186,7 +186,7 @@ export function dayCounters(path: string): Record<string, number> {
   try {
     const o: Record<string, number> = {};
     for (const r of db.prepare('SELECT key, value FROM meta').all() as { key: string; value: unknown }[]) o[r.key] = Number(r.value);
-    o.nat_rows = Number(db.prepare('SELECT count(*) FROM nat').pluck().get());
+    o.nat_rows = Number(db.prepare('SELECT (SELECT ifnull(sum(n), 0) FROM rec) + (SELECT count(*) FROM blk)').pluck().get());
     return o;
   } finally {
     db.close();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DayReader } from '../../src/store/sqlite/read.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, committedRaw, dayCounters, sendTcp, sendUdp, startDaemon, stopDaemon, tempDir, testEnv, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
@@ -51,10 +51,10 @@ describe('ingest pipeline', () => {
     }
     expect(raws.every((r) => !r.endsWith('\n') && !r.endsWith('\0'))).toBe(true);
     // the forensic index answers public ip + port + time
-    const db = new Database(path, { readonly: true });
-    const row = db.prepare('SELECT src_ip, src_port FROM nat WHERE nat_ip = ? AND nat_port = ?').get(203 * 2 ** 24 + 113 * 256 + 7, 20006) as { src_ip: number; src_port: number };
-    db.close();
-    expect(row).toEqual({ src_ip: 100 * 2 ** 24 + 64 * 2 ** 16 + 6, src_port: 10006 });
+    const r = new DayReader(path, day);
+    const row = r.portRowsIn(203 * 2 ** 24 + 113 * 256 + 7, 20006, r.start, r.start + 86_400_000)[0]!;
+    r.close();
+    expect({ src_ip: row.src_ip, src_port: row.src_port }).toEqual({ src_ip: 100 * 2 ** 24 + 64 * 2 ** 16 + 6, src_port: 10006 });
     // `megalog stats --json` contract
     await stopDaemon(d);
     const stats = JSON.parse(execFileSync(process.execPath, [BIN, 'stats', '--json'], { env: testEnv(dir) }).toString());

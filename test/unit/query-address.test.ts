@@ -63,7 +63,9 @@ function everyRow(natIp: string, first: number, last: number, want: number | nul
     const r = DayReader.open(cold, dayOf(d));
     if (!r) continue;
     readers.push(r);
-    for (const row of r.file.db.prepare('SELECT * FROM nat WHERE nat_ip = ? ORDER BY t, nat_port, id').all(ipToDb(natIp)!) as NatRow[]) {
+    const nat = ipToDb(natIp)!;
+    const mine = [...r.file.allRows()].filter((x) => (typeof nat === 'number' ? x.nat_ip === nat : Buffer.isBuffer(x.nat_ip) && nat.equals(x.nat_ip)));
+    for (const row of mine.sort((a, b) => a.t - b.t || a.nat_port - b.nat_port || a.id - b.id)) {
       if (port != null && !(row.port_end != null ? row.nat_port <= port && row.port_end >= port : row.nat_port === port)) continue;
       if (!protoMatches(want, row.code)) continue;
       const ev = toEvent(row, r);
@@ -120,9 +122,9 @@ function subscriberOracle(srcIp: string, from: number, to: number): string[] {
   for (let d = dayStart(dayOf(from - LOOKBACK_MS)); d <= to; d += DAY_MS) {
     const r = DayReader.open(cold, dayOf(d));
     if (!r) continue;
-    const rows = r.file.db.prepare('SELECT nat_ip, nat_port, t FROM nat WHERE src_ip = ?').all(ipToDb(srcIp)!) as { nat_ip: number; nat_port: number; t: number }[];
-    // Portless records (ICMP without id, nat_port −1) included: the port summary does not list them,
-    // and the walk must then read their hours from nat.
+    const src = ipToDb(srcIp)!;
+    const rows = [...r.file.allRows()].filter((x) => x.src_ip != null && (typeof src === 'number' ? x.src_ip === src : Buffer.isBuffer(x.src_ip) && src.equals(x.src_ip)));
+    // Portless records (ICMP without id, nat_port −1) included.
     for (const row of rows) if (r.start + row.t >= from - LOOKBACK_MS && r.start + row.t <= to) keys.add(`${row.nat_ip}|${row.nat_port}`);
     r.close();
   }

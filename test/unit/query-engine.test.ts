@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forensicLookup, subscriberLookup, parseAnalystTime, QueryError, type QueryConfig } from '../../src/query/engine.js';
-import { BLOCKS_BY_INDEX_SQL, DayReader, READ_SQL, SRC_SQL } from '../../src/store/sqlite/read.js';
+import { DayReader, READ_SQL } from '../../src/store/sqlite/read.js';
 import { buildWorld, DEV_A, DEV_B, DEV_C, Z } from '../fixtures/query/world.js';
 
 let dir: string;
@@ -214,60 +214,70 @@ describe('bad input gets a coded error in both languages', () => {
 });
 
 describe('lookups are index descents, not scans', () => {
-  it('starts every lookup with a descent of the nat primary key (or the subscriber index/summary), never a scan', () => {
+  it('reads every table of the day file through its key or an index, never a scan', () => {
     const r = new DayReader(join(cfg.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
     try {
-      for (const q of ['portIn', 'blocksIn', 'ip', 'ipOpens', 'openAt', 'ipOthers', 'ipKeyOpens'] as const) {
-        // ipKeyOpens scans its JSON list of keys (json_each), never nat
-        const scan = q === 'ipKeyOpens' ? /SCAN nat|TEMP B-TREE/ : /SCAN|TEMP B-TREE/;
-        const plan = r.plan(READ_SQL[q]).join(' ');
-        expect(plan, q).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\?/);
-        expect(plan, q).not.toMatch(scan);
+      for (const [q, sql] of Object.entries(READ_SQL)) {
+        if (q === 'version' || q === 'snapshot') continue;
+        const plan = r.plan(sql).join(' ');
+        expect(plan, q).toMatch(/SEARCH/);
+        expect(plan, q).not.toMatch(/SCAN|TEMP B-TREE/);
       }
-      // one hour of ip + port: both key columns bound (schema 1), or the address and the time range (schema 2)
-      expect(r.plan(READ_SQL.portIn).join(' ')).toMatch(/PRIMARY KEY \(nat_ip=\? AND (nat_port=\? AND t>\? AND t<\?|t>\? AND t<\?)\)/);
-      const src = r.has('src_seen') ? [SRC_SQL.seen, SRC_SQL.rows] : [SRC_SQL.v1];
-      for (const sql of src) expect(r.plan(sql).join(' ')).toMatch(/SEARCH (nat|src_seen) USING (PRIMARY KEY|(COVERING )?INDEX nat_by_src)/);
-      // blocks holding a port: a range of the partial index of block rows (a file of this version has it)
-      expect(r.blockIndex).toBe(true);
-      expect(r.plan(BLOCKS_BY_INDEX_SQL).join(' ')).toMatch(/SEARCH nat USING INDEX nat_block \(nat_ip=\? AND nat_port>\? AND nat_port<\?\)/);
+      // one hour of an address: a range of the covering index, never the packed data
+      expect(r.plan(READ_SQL.hour).join(' ')).toMatch(/SEARCH rec USING COVERING INDEX rec_key \(nat_ip=\? AND hour=\?\)/);
+      expect(r.plan(READ_SQL.blocks).join(' ')).toMatch(/SEARCH blk USING PRIMARY KEY \(nat_ip=\? AND nat_port>\? AND nat_port<\?\)/);
     } finally {
       r.close();
     }
   });
 });
 
-describe('day files in the schema 1 layout (port before time, nat_by_src)', () => {
-  let dir1: string;
-  let cfg1: QueryConfig;
+describe('the same answers whatever the layout of the records', () => {
+  const dirs: string[] = [];
+  const cfgs: Record<string, QueryConfig> = {};
   beforeAll(() => {
-    dir1 = mkdtempSync(join(tmpdir(), 'megalog-query-v1-'));
-    cfg1 = { cold_storage_dir: buildWorld(dir1, undefined, 'v1'), timezone: TZ };
-  });
-  afterAll(() => rmSync(dir1, { recursive: true, force: true }));
-
-  it('gives the same answers, original lines included', () => {
-    const r = new DayReader(join(cfg1.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
-    try {
-      expect(r.schemaVersion).toBe(1);
-      expect(r.plan(READ_SQL.portIn).join(' ')).toMatch(/SEARCH nat USING PRIMARY KEY \(nat_ip=\? AND nat_port=\? AND t>\? AND t<\?\)/);
-      expect(r.plan(SRC_SQL.v1).join(' ')).toMatch(/SEARCH nat USING (COVERING )?INDEX nat_by_src/);
-    } finally {
-      r.close();
+    for (const layout of ['trickle', 'parts'] as const) {
+      const d = mkdtempSync(join(tmpdir(), `megalog-query-${layout}-`));
+      dirs.push(d);
+      cfgs[layout] = { cold_storage_dir: buildWorld(d, undefined, layout), timezone: TZ };
     }
+  });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('answers from one piece an hour, from merged and overlapping pieces, and from packed parts alike, original lines included', () => {
+    const levels = (c: QueryConfig) => {
+      const r = new DayReader(join(c.cold_storage_dir, '2026-03-05.db'), '2026-03-05');
+      try {
+        return (r.file.db.prepare('SELECT DISTINCT lvl FROM rec ORDER BY lvl').pluck().all() as number[]).join(',');
+      } finally {
+        r.close();
+      }
+    };
+    expect(levels(cfg)).toBe('0');
+    // hours packed, then written again: parts and pieces in one hour
+    expect(levels(cfgs.trickle!)).toMatch(/^-1,0/);
+    expect(levels(cfgs.parts!)).toBe('-1');
     for (const [ip, port, at] of [
       ['203.0.113.7', 40312, '2026-03-05T13:11:12'],
       ['203.0.113.7', 40000, '2026-03-05T12:00:20'],
       ['198.51.100.1', 1300, '2026-03-05T01:00:00'],
       ['198.51.100.50', 6000, '2026-03-05T12:00:00'],
+      ['203.0.113.7', 20500, '2026-03-05T08:20:40'],
       ['203.0.113.9', null, '2026-03-05T14:00:15'],
+      ['203.0.113.7', null, '2026-03-05T09:00:00'],
     ] as const) {
       const a = forensicLookup({ natIp: ip, natPort: port, at: Z(at) }, cfg);
-      const b = forensicLookup({ natIp: ip, natPort: port, at: Z(at) }, cfg1);
-      const strip = (x: typeof a) => ({ ...x, days_used: x.days_used.map((d) => d.day) });
-      expect(strip(b)).toEqual(strip(a));
+      for (const c of Object.values(cfgs)) {
+        const b = forensicLookup({ natIp: ip, natPort: port, at: Z(at) }, c);
+        const strip = (x: typeof a) => ({ ...x, days_used: x.days_used.map((d) => d.day) });
+        expect(strip(b)).toEqual(strip(a));
+      }
     }
-    const s = subscriberLookup({ srcIp: '100.64.0.10', from: Z('2026-03-04T12:00:00'), to: Z('2026-03-05T23:00:00') }, cfg1);
-    expect(s.mappings.map((m) => m.nat_port_start)).toEqual([30000, 40312]);
+    for (const c of Object.values(cfgs)) {
+      const s = subscriberLookup({ srcIp: '100.64.0.10', from: Z('2026-03-04T12:00:00'), to: Z('2026-03-05T23:00:00') }, c);
+      expect(s.mappings.map((m) => m.nat_port_start)).toEqual([30000, 40312]);
+    }
   });
 });

@@ -1,18 +1,14 @@
 // One day at a glance, read from its day file: records per hour (and kept lines without a record),
 // protocols, the busiest public addresses, and the devices that sent them. Read-only, parameterized.
-// Files whose writer kept day_stat (stats.ts) are summarized from those counts (a few hundred rows,
-// whatever the day's size); older files from their rows, bounded: the nat aggregates read at most
-// DAILY_MAX_ROWS rows (a larger day says `partial`). The top list has DAILY_TOP entries. The file is
-// opened read-only and never created.
+// Summarized from the counts each commit adds to day_stat (day-stat.ts): a few hundred rows, whatever
+// the day's size. The top list has DAILY_TOP entries. The file is opened read-only and never created.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ipFromDb, protoName } from '../codes.js';
 import { STAT_ADDRESS, STAT_LINES, STAT_PROTO, STAT_RECORDS } from './day-stat.js';
 
-export const DAILY_MAX_ROWS = 5_000_000;
 export const DAILY_TOP = 15;
-const HOUR_MS = 3_600_000;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface DailySummary {
@@ -25,7 +21,7 @@ export interface DailySummary {
   devices: { address: string; records: number; lines: number }[];
   unparsed: number;
   ignored: number;
-  /** The nat aggregates stopped at DAILY_MAX_ROWS. */
+  /** Always false: the counts cover the whole file (kept for the JSON contract). */
   partial: boolean;
 }
 
@@ -43,7 +39,7 @@ export function listDays(dir: string): string[] {
 }
 
 /** The summary of `day` (YYYY-MM-DD, a UTC day file), or null when there is no file for it. */
-export function dailySummary(dir: string, day: string, maxRows = DAILY_MAX_ROWS): DailySummary | null {
+export function dailySummary(dir: string, day: string): DailySummary | null {
   if (!DAY_RE.test(day)) return null;
   const path = join(dir, `${day}.db`);
   if (!existsSync(path)) return null;
@@ -54,58 +50,28 @@ export function dailySummary(dir: string, day: string, maxRows = DAILY_MAX_ROWS)
     const hours = Array.from({ length: 24 }, (_, hour) => ({ hour, records: 0, lines: 0 }));
     const protos = new Map<string, number>();
     let records = 0;
-    const counted = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'day_stat'").get() && Number(db.prepare("SELECT value FROM meta WHERE key = 'day_stat'").pluck().get() ?? 0) === 1;
-    if (counted) {
-      let unparsed = 0;
-      let ignored = 0;
-      for (const r of db.prepare('SELECT kind, hour, key, n FROM day_stat WHERE kind IN (?, ?, ?)').all(STAT_RECORDS, STAT_PROTO, STAT_LINES) as { kind: number; hour: number; key: number; n: number }[]) {
-        const h = hours[Math.min(23, Math.max(0, r.hour))]!;
-        if (r.kind === STAT_RECORDS) {
-          records += r.n;
-          h.records += r.n;
-          const dev = devices.get(r.key);
-          if (dev) dev.records += r.n;
-        } else if (r.kind === STAT_PROTO) {
-          const name = protoName(r.key) ?? 'none';
-          protos.set(name, (protos.get(name) ?? 0) + r.n);
-        } else {
-          h.lines += r.n;
-          const dev = devices.get(r.key >> 2);
-          if (dev) dev.lines += r.n;
-          if ((r.key & 3) === 1) unparsed += r.n;
-          else ignored += r.n;
-        }
-      }
-      const top = db.prepare('SELECT key AS ip, n FROM day_stat WHERE kind = ? AND hour = -1 ORDER BY n DESC, key LIMIT ?').all(STAT_ADDRESS, DAILY_TOP) as { ip: unknown; n: number }[];
-      return summaryOf(day, records, hours, protos, top, devices, unparsed, ignored, false);
-    }
-    // One bounded pass: (hour, protocol, device) groups of at most maxRows rows.
-    const groups = db
-      .prepare('SELECT t / ? AS h, code % 1024 AS p, device AS d, count(*) AS n FROM (SELECT t, code, device FROM nat LIMIT ?) GROUP BY h, p, d')
-      .all(HOUR_MS, maxRows) as { h: number; p: number; d: number; n: number }[];
-    for (const g of groups) {
-      records += g.n;
-      const h = hours[Math.min(23, Math.max(0, Math.floor(g.h)))]!;
-      h.records += g.n;
-      const name = protoName(g.p) ?? 'none';
-      protos.set(name, (protos.get(name) ?? 0) + g.n);
-      const dev = devices.get(g.d);
-      if (dev) dev.records += g.n;
-    }
-    const top = db
-      .prepare('SELECT nat_ip AS ip, count(*) AS n FROM (SELECT nat_ip FROM nat LIMIT ?) GROUP BY nat_ip ORDER BY n DESC, nat_ip LIMIT ?')
-      .all(maxRows, DAILY_TOP) as { ip: unknown; n: number }[];
-    const lineRows = db.prepare('SELECT t / ? AS h, device AS d, status AS s, count(*) AS n FROM line GROUP BY h, d, s').all(HOUR_MS) as { h: number; d: number; s: number; n: number }[];
     let unparsed = 0;
     let ignored = 0;
-    for (const l of lineRows) {
-      hours[Math.min(23, Math.max(0, Math.floor(l.h)))]!.lines += l.n;
-      const dev = devices.get(l.d);
-      if (dev) dev.lines += l.n;
-      if (l.s === 1) unparsed += l.n;
-      else if (l.s === 2) ignored += l.n;
+    for (const r of db.prepare('SELECT kind, hour, key, n FROM day_stat WHERE kind IN (?, ?, ?)').all(STAT_RECORDS, STAT_PROTO, STAT_LINES) as { kind: number; hour: number; key: number; n: number }[]) {
+      const h = hours[Math.min(23, Math.max(0, r.hour))]!;
+      if (r.kind === STAT_RECORDS) {
+        records += r.n;
+        h.records += r.n;
+        const dev = devices.get(r.key);
+        if (dev) dev.records += r.n;
+      } else if (r.kind === STAT_PROTO) {
+        const name = protoName(r.key) ?? 'none';
+        protos.set(name, (protos.get(name) ?? 0) + r.n);
+      } else {
+        h.lines += r.n;
+        const dev = devices.get(r.key >> 2);
+        if (dev) dev.lines += r.n;
+        if ((r.key & 3) === 1) unparsed += r.n;
+        else ignored += r.n;
+      }
     }
-    return summaryOf(day, records, hours, protos, top, devices, unparsed, ignored, records >= maxRows);
+    const top = db.prepare('SELECT key AS ip, n FROM day_stat WHERE kind = ? AND hour = -1 ORDER BY n DESC, key LIMIT ?').all(STAT_ADDRESS, DAILY_TOP) as { ip: unknown; n: number }[];
+    return summaryOf(day, records, hours, protos, top, devices, unparsed, ignored, false);
   } finally {
     db.close();
   }

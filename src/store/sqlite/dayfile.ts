@@ -1,21 +1,20 @@
 // One day file: open with the configured pragmas, write a day's share of a batch in one transaction,
-// and read it back (records, original lines, counters).
+// and read it back (records, original lines, counters). The layout is in schema.ts: session records
+// go into packed pieces per (public address, hour), merged by level and packed into port-range parts
+// once the hour is over; port blocks into blk; the original lines into deflated raw blocks.
 import Database from 'better-sqlite3';
 import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
-import { eventCode, eventName, ipFromDb, ipToDb, protoCode, protoName } from '../codes.js';
+import { eventCode, eventName, ipFromDb, ipToDb, isBlockRow, protoCode, protoName } from '../codes.js';
 import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
-import { PortSummary, CLOSE_GRACE_MS, type PortRow } from './ports.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
-import { BLOCK_INDEX_DDL, DDL, HOUR_MS, ID_RECORD_STEP, MAX_RECORDS_PER_LINE, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+import { compareRows, encodePart, Part } from './part.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 
 export type { DayCommitResult, DayLine, NatRow };
 
-/** nat rows bound per INSERT statement (one native call instead of INSERT_ROWS). */
-const INSERT_ROWS = 32;
-const NAT_COLUMNS = 11;
 /**
  * deflate level of raw blocks (1024 lines). On the bench's MikroTik mix: 6 → 34.6 B/line at ~200 k
  * lines/s of one core; 5 → 36.8 B at ~300 k; 9 → 34.2 B at ~150 k; brotli at any quality within
@@ -51,7 +50,23 @@ export interface DayOptions {
   readonly?: boolean;
 }
 
+/** The rec rows of one (public address, hour) as the writer tracks them. */
+interface Group {
+  natIp: number | Buffer;
+  hour: number;
+  /** Pieces per level (rec.lvl ≥ 0). */
+  levels: number[];
+  /** Records in pieces, and in parts (a closed hour). */
+  pieceRows: number;
+  partRows: number;
+  /** Commit that last wrote a piece of it (this process's count). */
+  lastCommit: number;
+}
 
+/** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
+const CLOSE_BUDGET = 400_000;
+
+const ipKey = (ip: number | Buffer): string => (typeof ip === 'number' ? String(ip) : ip.toString('hex'));
 
 export class DayFile {
   readonly db: Database.Database;
@@ -59,15 +74,16 @@ export class DayFile {
   private readonly devices = new Map<string, number>();
   private readonly vocab = new Map<string, number>();
   private spoolPos: number;
-  /** Schema the file was created with (ids and indexes differ between versions). */
-  readonly schemaVersion: number;
   private readonly st: ReturnType<DayFile['prepare']>;
-  /** Port summary kept by writers of schema ≥ 2 files (ports.ts). */
-  private readonly ports: PortSummary | null = null;
-  /** Per-day counts for the daily view (stats.ts), kept by writers. */
+  /** Per-day counts for the daily view (day-stat.ts), kept by writers. */
   private readonly stats: DayStats | null = null;
   /** Dictionary of chunked raw blocks (meta raw_dict), null until the file has one. */
   rawDict: Buffer | null = null;
+  /** Writer: rec rows by `${ipKey}|${hour}`, loaded on open. */
+  private readonly groups = new Map<string, Group>();
+  /** Writer: `${ipKey}|${device}` pairs in `owner`. */
+  private readonly owners = new Set<string>();
+  private commits = 0;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     if (!opts.readonly && path !== ':memory:') ensureMode(path, MODE.data);
@@ -79,26 +95,20 @@ export class DayFile {
       this.db.pragma(`cache_size = ${-opts.cacheSizeMiB * 1024}`);
       this.db.pragma('temp_store = MEMORY');
       if (opts.maxPageCount > 0) this.db.pragma(`max_page_count = ${opts.maxPageCount}`);
-      const statsExisted = !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'day_stat'").get();
-      const fresh = !this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'nat'").get();
-      // One transaction: a crash between the tables and the index would leave a file never indexed.
+      const version = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'meta'").get() ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as number | undefined) : SCHEMA_VERSION;
+      if (version !== undefined && Number(version) !== SCHEMA_VERSION) throw Object.assign(new Error(`${path}: day file of schema ${version}, this version writes ${SCHEMA_VERSION}`), { code: 'SQLITE_CORRUPT' });
       this.db.transaction(() => {
         this.db.exec(DDL);
-        if (fresh) this.db.exec(BLOCK_INDEX_DDL);
+        this.db.exec(DAY_STAT_DDL);
       })();
-      this.db.exec(DAY_STAT_DDL);
-      DayStats.init(this.db, statsExisted);
       this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
-    this.schemaVersion = Number(this.meta('schema_version') ?? SCHEMA_VERSION);
     this.st = this.prepare();
     this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
     if (!opts.readonly) {
-      for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
-      for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
-      if (this.schemaVersion >= 2) this.ports = new PortSummary(this.db);
       this.stats = new DayStats(this.db);
+      this.reload();
     }
   }
 
@@ -107,15 +117,16 @@ export class DayFile {
     return {
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: ro ? null : this.db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
-      // meta summary_pos: this commit's spool position, from a writer that keeps the port pieces
-      // (ports.ts) and the other-row counts (stats.ts). Equal to spool_pos: no older writer since.
-      stampSummaries: ro ? null : this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('summary_pos', ?)"),
       putMeta: ro ? null : this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
       addMeta: ro ? null : this.db.prepare('UPDATE meta SET value = value + ? WHERE key = ?'),
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
       insRaw: ro ? null : this.db.prepare('INSERT INTO raw (id, n, data) VALUES (?, ?, ?)'),
-      insNat: ro ? null : this.db.prepare('INSERT INTO nat VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      insNatMany: ro ? null : this.db.prepare(`INSERT INTO nat VALUES ${new Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
+      insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      recOf: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ?'),
+      recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
+      delRec: ro ? null : this.db.prepare('DELETE FROM rec WHERE id = ?'),
+      insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insOwner: ro ? null : this.db.prepare('INSERT OR IGNORE INTO owner VALUES (?, ?)'),
       upSeen: ro
         ? null
         : this.db.prepare('INSERT INTO src_seen VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET first = min(first, excluded.first), last = max(last, excluded.last), n = n + excluded.n'),
@@ -124,6 +135,33 @@ export class DayFile {
       insVocab: ro ? null : this.db.prepare('INSERT INTO vocab (kind, name, id) VALUES (?, ?, (SELECT coalesce(max(id), 0) + 1 FROM vocab WHERE kind = ?)) RETURNING id').pluck(),
       raw: this.db.prepare('SELECT data FROM raw WHERE id = ?').pluck(),
     };
+  }
+
+  /** (Re)load what the writer caches from the file: devices, vocabulary, rec groups, owners. */
+  private reload(): void {
+    this.devices.clear();
+    this.vocab.clear();
+    this.groups.clear();
+    this.owners.clear();
+    this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
+    for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
+    for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
+    for (const r of this.db.prepare('SELECT nat_ip, hour, lvl, count(*) AS k, sum(n) AS n FROM rec GROUP BY nat_ip, hour, lvl').all() as { nat_ip: number | Buffer; hour: number; lvl: number; k: number; n: number }[]) {
+      const g = this.group(r.nat_ip, r.hour);
+      if (r.lvl === LVL_PART) g.partRows += r.n;
+      else {
+        g.levels[r.lvl] = r.k;
+        g.pieceRows += r.n;
+      }
+    }
+    for (const r of this.db.prepare('SELECT nat_ip, device FROM owner').all() as { nat_ip: number | Buffer; device: number }[]) this.owners.add(`${ipKey(r.nat_ip)}|${r.device}`);
+  }
+
+  private group(natIp: number | Buffer, hour: number): Group {
+    const k = `${ipKey(natIp)}|${hour}`;
+    let g = this.groups.get(k);
+    if (!g) this.groups.set(k, (g = { natIp, hour, levels: [], pieceRows: 0, partRows: 0, lastCommit: -1 }));
+    return g;
   }
 
   meta(key: string): unknown {
@@ -146,22 +184,15 @@ export class DayFile {
     res.skipped = lines.length - todo.length;
     if (batchEnd <= this.spoolPos) return res;
     const st = this.st;
-    // src_seen rows of this batch, keyed by src_ip: a subscriber normally holds one public address
-    // an hour, so each list is one entry long.
-    const seen = new Map<number | string, SeenEntry[]>();
-    const v1 = this.schemaVersion < 2;
-    const ports = this.ports;
-    const stats = this.stats;
-    // Record times close summary hours only up to the wall clock plus the grace (a forged future time
-    // cannot close an hour early; pieces stop at the wall clock itself, ports.ts).
-    const clock = Date.now() + CLOSE_GRACE_MS - this.dayStartMs;
+    const stats = this.stats!;
+    const commitNo = ++this.commits;
     const tx = this.db.transaction(() => {
-      seen.clear();
-      const late: PortRow[] = [];
-      let frontier = -1;
+      // src_seen rows of this batch, keyed by src_ip: a subscriber normally holds one public address
+      // an hour, so each list is one entry long.
+      const seen = new Map<number | string, SeenEntry[]>();
+      const pieces = new Map<string, NatRow[]>();
       let blockId = Number(st.nextRaw.get());
-      const rows: unknown[][] = [];
-      if (!this.rawDict && this.schemaVersion >= 2) {
+      if (!this.rawDict) {
         const dict = rawDictionary(todo);
         if (dict) {
           st.putMeta!.run('raw_dict', dict);
@@ -181,19 +212,41 @@ export class DayFile {
             l.records.slice(0, MAX_RECORDS_PER_LINE).forEach((r, k) => {
               const natIp = ipDb(r.nat_ip);
               if (natIp == null) return;
-              const block = r.nat_port_start != null;
+              const blockRange = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
               const srcIp = ipDb(r.src_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
-              const natPort = block ? r.nat_port_start! : r.nat_port ?? -1;
-              const blockEnd = block ? r.nat_port_end : null;
-              if (t > frontier && t <= clock) frontier = t;
-              // "other": what READ_SQL.ipOthers reads (an inside address, and a block or not a session open)
-              stats?.record(t, device, code % 1024, natIp, srcIp != null && (blockEnd != null || (event !== 0 && event !== 4)));
-              if (ports?.closedAt(t)) late.push({ natIp, natPort, blockEnd, code, t });
-              if (srcIp != null && !v1) {
-                const hour = Math.floor(t / HOUR_MS);
+              const row: NatRow = {
+                nat_ip: natIp,
+                nat_port: blockRange ? r.nat_port_start! : r.nat_port ?? -1,
+                t,
+                id: rawRef + k * ID_RECORD_STEP,
+                port_end: blockRange ? r.nat_port_end : null,
+                src_ip: srcIp,
+                src_port: r.src_port,
+                dst_ip: ipDb(r.dst_ip),
+                dst_port: r.dst_port,
+                code,
+                device,
+              };
+              const block = isBlockRow(row.port_end, code);
+              // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
+              stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
+              const ok = `${ipKey(natIp)}|${device}`;
+              if (!this.owners.has(ok)) {
+                st.insOwner!.run(natIp, device);
+                this.owners.add(ok);
+              }
+              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device);
+              else {
+                const gk = `${ipKey(natIp)}|${hourOf(t)}`;
+                let list = pieces.get(gk);
+                if (!list) pieces.set(gk, (list = []));
+                list.push(row);
+              }
+              if (srcIp != null) {
+                const hour = hourOf(t);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
                 let list = seen.get(key);
                 if (!list) seen.set(key, (list = []));
@@ -203,69 +256,120 @@ export class DayFile {
                 if (t > e.last) e.last = t;
                 e.n++;
               }
-              rows.push([natIp, natPort, t, v1 ? rawRef * MAX_RECORDS_PER_LINE + k : rawRef + k * ID_RECORD_STEP, blockEnd, srcIp, r.src_port, ipDb(r.dst_ip), r.dst_port, code, device]);
+              res.records++;
             });
           } else {
             const reason = l.reason ? this.vocabId('reason', l.reason) : null;
             st.insLine!.run(rawRef, l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2, reason);
-            stats?.line(l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2);
+            stats.line(l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2);
             if (l.status === 'unparsed') res.unparsed++;
             else res.ignored++;
           }
         });
         blockId++;
       }
-      // Insert the whole batch in key order: neighbouring keys share pages, so each page is
-      // written once per commit; INSERT_ROWS rows a statement to cut the per-call cost.
-      rows.sort(compareNatRows);
-      const many = INSERT_ROWS * NAT_COLUMNS;
-      const params: unknown[] = new Array(many);
-      let r = 0;
-      for (; r + INSERT_ROWS <= rows.length; r += INSERT_ROWS) {
-        for (let i = 0; i < INSERT_ROWS; i++) {
-          const row = rows[r + i]!;
-          for (let c = 0; c < NAT_COLUMNS; c++) params[i * NAT_COLUMNS + c] = row[c];
-        }
-        st.insNatMany!.run(params);
+      // One piece per (public address, hour), then merges of full levels.
+      for (const rows of pieces.values()) {
+        const g = this.group(rows[0]!.nat_ip, hourOf(rows[0]!.t));
+        rows.sort(compareRows);
+        this.writeRows(g, 0, rows);
+        g.pieceRows += rows.length;
+        g.lastCommit = commitNo;
+        for (let lvl = 0; (g.levels[lvl] ?? 0) >= FANOUT; lvl++) this.mergeLevel(g, lvl);
       }
-      for (; r < rows.length; r++) st.insNat!.run(rows[r]);
-      res.records += rows.length;
       // Per-hour subscriber summary, in key order (hour, src_ip, nat_ip) for page locality.
       const seenRows: unknown[][] = [];
       for (const list of seen.values()) for (const e of list) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
       seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
       for (const r of seenRows) st.upSeen!.run(r);
-      ports?.update(late, frontier, Date.now() - this.dayStartMs);
-      stats?.flush();
+      this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
+      stats.flush();
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
       st.addMeta!.run(res.ignored, 'ignored');
       st.addMeta!.run(res.lines, 'lines');
       st.setMeta!.run(batchEnd, 'spool_pos');
-      st.stampSummaries!.run(batchEnd);
-      ports?.stampDay(batchEnd);
       fault('commit'); // tests: die with the transaction written but not committed
     });
     try {
       tx();
     } catch (err) {
-      // The cached ids, closed hours and dictionary may name rows the rollback removed.
-      this.ports?.reload();
-      this.stats?.clear();
-      this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
-      this.devices.clear();
-      this.vocab.clear();
-      for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
-      for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
+      // The cached ids, groups and dictionary may name rows the rollback removed.
+      stats.clear();
+      this.reload();
       throw err;
     }
     this.spoolPos = batchEnd;
     return res;
   }
 
-  /** Close the port summary of every hour (the day is over: lookups then read only the hours a port appears in). */
+  /** Write sorted rows as one rec row of `lvl` (a piece) and count it. */
+  private writeRows(g: Group, lvl: number, rows: NatRow[]): void {
+    let tMax = 0;
+    for (const r of rows) if (r.t > tMax) tMax = r.t;
+    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, encodePart(rows));
+    if (lvl >= 0) g.levels[lvl] = (g.levels[lvl] ?? 0) + 1;
+  }
+
+  /** Every record of the rec rows given (id, data), deleted, sorted. */
+  private takeRows(natIp: number | Buffer, recs: { id: number; data: Buffer }[]): NatRow[] {
+    const rows: NatRow[] = [];
+    for (const r of recs) {
+      for (const row of new Part(r.data).rows(natIp)) rows.push(row);
+      this.st.delRec!.run(r.id);
+    }
+    return rows.sort(compareRows);
+  }
+
+  /** Merge the pieces of level `lvl` into one of the next. */
+  private mergeLevel(g: Group, lvl: number): void {
+    const rows = this.takeRows(g.natIp, this.st.recAt.all(g.natIp, g.hour, lvl) as { id: number; data: Buffer }[]);
+    g.levels[lvl] = 0;
+    if (rows.length) this.writeRows(g, lvl + 1, rows);
+  }
+
+  /** Pack an hour into parts: disjoint port ranges of at most PART_ROWS records (a port is never split). */
+  private closeGroup(g: Group): number {
+    const rows = this.takeRows(g.natIp, this.st.recOf.all(g.natIp, g.hour) as { id: number; data: Buffer }[]);
+    for (let i = 0; i < rows.length; ) {
+      let j = Math.min(rows.length, i + PART_ROWS);
+      while (j < rows.length && rows[j]!.nat_port === rows[j - 1]!.nat_port) j++;
+      this.writeRows(g, LVL_PART, rows.slice(i, j));
+      i = j;
+    }
+    g.levels = [];
+    g.pieceRows = 0;
+    g.partRows = rows.length;
+    return rows.length;
+  }
+
+  /**
+   * Close the hours that are over (CLOSE_GRACE_MS past their end, by `clock`, ms since the day's
+   * start) and that this commit did not write, up to `budget` records. An hour already closed is
+   * packed again only once its late pieces reach a quarter of its parts (else readers read both).
+   */
+  private closeHours(commitNo: number, clock: number, budget: number): void {
+    for (const g of this.groups.values()) {
+      if (budget <= 0) return;
+      if (g.pieceRows === 0 || g.lastCommit === commitNo) continue;
+      if ((g.hour + 1) * HOUR_MS + CLOSE_GRACE_MS > clock) continue;
+      if (g.partRows > 0 && g.pieceRows * 4 < g.partRows) continue;
+      budget -= this.closeGroup(g);
+    }
+  }
+
+  /** Pack every hour's pieces into parts (the day is over, before it is sealed). */
   closeAllHours(): void {
-    this.ports?.closeAll();
+    if (![...this.groups.values()].some((g) => g.pieceRows > 0)) return;
+    const tx = this.db.transaction(() => {
+      for (const g of this.groups.values()) if (g.pieceRows > 0) this.closeGroup(g);
+    });
+    try {
+      tx();
+    } catch (err) {
+      this.reload();
+      throw err;
+    }
   }
 
   private deviceId(address: string): number {
@@ -307,6 +411,12 @@ export class DayFile {
     }
   }
 
+  /** Every record of the file, packed and blocks (tests, verify): unordered. */
+  *allRows(): Generator<NatRow> {
+    for (const r of this.db.prepare('SELECT nat_ip, data FROM rec').iterate() as Iterable<{ nat_ip: number | Buffer; data: Buffer }>) yield* new Part(r.data).rows(r.nat_ip);
+    yield* this.db.prepare('SELECT * FROM blk').iterate() as Iterable<NatRow>;
+  }
+
   counters(): { records: number; unparsed: number; ignored: number; lines: number } {
     return {
       records: Number(this.meta('records') ?? 0),
@@ -316,10 +426,10 @@ export class DayFile {
     };
   }
 
-  /** Decode nat rows back to records (query layer and tests). */
+  /** Decode a record row back to a record (query layer and tests). */
   decode(row: NatRow): StoredRecord {
     const vendorId = Math.floor(row.code / 65536);
-    const rawRef = rawRefOf(row.id, this.schemaVersion);
+    const rawRef = rawRefOf(row.id);
     return {
       vendor: this.vocabName('vendor', vendorId),
       event: eventName(Math.floor((row.code % 65536) / 1024)),
@@ -351,6 +461,10 @@ export class DayFile {
   }
 }
 
+/** Hour of the day of a time (ms since the day's start), 0–23. */
+export function hourOf(t: number): number {
+  return Math.min(23, Math.max(0, Math.floor(t / HOUR_MS)));
+}
 
 export interface StoredRecord extends Omit<NatRecord, 'host' | 'time'> {
   time: number;
@@ -396,11 +510,6 @@ function compareIp(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (typeof a !== typeof b) return typeof a === 'number' ? -1 : 1;
   return Buffer.compare(a as Buffer, b as Buffer);
-}
-
-/** Primary key order of nat rows: (nat_ip, t, nat_port). */
-function compareNatRows(a: unknown[], b: unknown[]): number {
-  return compareIp(a[0], b[0]) || (a[2] as number) - (b[2] as number) || (a[1] as number) - (b[1] as number);
 }
 
 /**

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
-import { CLOSE_GRACE_MS } from './ports.js';
+import { CLOSE_GRACE_MS } from './schema.js';
 import { diskOf } from '../../core/fs.js';
 import type { DayCommitResult, DayFiles, DayLine, Prepared, Store } from '../store.js';
 import { DayFile, RawBlocks } from './dayfile.js';
@@ -100,7 +100,7 @@ export class SqliteStore implements Store, DayFiles {
   }
 
   /**
-   * Make a day file ready to be sealed (evidence/seal.ts): port summary hours closed, WAL checkpointed into the file
+   * Make a day file ready to be sealed (evidence/seal.ts): every hour packed into parts, WAL checkpointed into the file
    * and truncated, `PRAGMA optimize`, journal switched to DELETE (a read-only file then opens without
    * -wal/-shm writes), fsynced and closed. Throws SQLITE_BUSY while another connection (a console
    * reader) holds the file: the sealer tries again later. Returns the file's counters.
@@ -127,14 +127,14 @@ export class SqliteStore implements Store, DayFiles {
     return { records: c.records, lines: c.lines };
   }
 
-  /** Close the port summary of a day file whose day ended more than the grace ago (ports.ts). */
+  /** Pack the hours of a day file whose day ended more than the grace ago (schema.ts). */
   private closeHoursIfOver(f: DayFile, now = Date.now()): void {
     if (now < dayStart(f.day) + DAY_MS + CLOSE_GRACE_MS) return;
     try {
       f.closeAllHours();
       this.dirty.add(f.day);
     } catch {
-      // Only a speed-up: still open hours are read from nat. Tried again on the next commit.
+      // Only a speed-up: pieces are read as well as parts. Tried again on the next commit.
     }
   }
 
