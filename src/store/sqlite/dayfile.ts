@@ -67,6 +67,8 @@ interface Group {
 const CLOSE_BUDGET = 400_000;
 
 const ipKey = (ip: number | Buffer): string => (typeof ip === 'number' ? String(ip) : ip.toString('hex'));
+/** A number for (IPv4 address, small value < 2^16) pairs, else a string: map keys on the commit path without a string a record. */
+const pairKey = (ip: number | Buffer, v: number): number | string => (typeof ip === 'number' ? ip * 65536 + v : `${ip.toString('hex')}|${v}`);
 
 export class DayFile {
   readonly db: Database.Database;
@@ -81,8 +83,8 @@ export class DayFile {
   rawDict: Buffer | null = null;
   /** Writer: rec rows by `${ipKey}|${hour}`, loaded on open. */
   private readonly groups = new Map<string, Group>();
-  /** Writer: `${ipKey}|${device}` pairs in `owner`. */
-  private readonly owners = new Set<string>();
+  /** Writer: (public address, device) pairs in `owner` (pairKey). */
+  private readonly owners = new Set<number | string>();
   private commits = 0;
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
@@ -154,7 +156,7 @@ export class DayFile {
         g.pieceRows += r.n;
       }
     }
-    for (const r of this.db.prepare('SELECT nat_ip, device FROM owner').all() as { nat_ip: number | Buffer; device: number }[]) this.owners.add(`${ipKey(r.nat_ip)}|${r.device}`);
+    for (const r of this.db.prepare('SELECT nat_ip, device FROM owner').all() as { nat_ip: number | Buffer; device: number }[]) this.owners.add(pairKey(r.nat_ip, r.device));
   }
 
   private group(natIp: number | Buffer, hour: number): Group {
@@ -187,10 +189,9 @@ export class DayFile {
     const stats = this.stats!;
     const commitNo = ++this.commits;
     const tx = this.db.transaction(() => {
-      // src_seen rows of this batch, keyed by src_ip: a subscriber normally holds one public address
-      // an hour, so each list is one entry long.
-      const seen = new Map<number | string, SeenEntry[]>();
-      const pieces = new Map<string, NatRow[]>();
+      // src_seen rows of this batch, by src_ip, then by (public address, hour) (pairKey).
+      const seen = new Map<number | string, Map<number | string, SeenEntry>>();
+      const pieces = new Map<number | string, NatRow[]>();
       let blockId = Number(st.nextRaw.get());
       if (!this.rawDict) {
         const dict = rawDictionary(todo);
@@ -209,9 +210,11 @@ export class DayFile {
           res.lines++;
           if (l.status === 'records') {
             const vendor = this.vocabId('vendor', l.vendor ?? 'unknown');
-            l.records.slice(0, MAX_RECORDS_PER_LINE).forEach((r, k) => {
+            const recs = l.records;
+            for (let k = 0; k < recs.length && k < MAX_RECORDS_PER_LINE; k++) {
+              const r = recs[k]!;
               const natIp = ipDb(r.nat_ip);
-              if (natIp == null) return;
+              if (natIp == null) continue;
               const blockRange = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
               const srcIp = ipDb(r.src_ip);
@@ -233,14 +236,14 @@ export class DayFile {
               const block = isBlockRow(row.port_end, code);
               // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
               stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
-              const ok = `${ipKey(natIp)}|${device}`;
+              const ok = pairKey(natIp, device);
               if (!this.owners.has(ok)) {
                 st.insOwner!.run(natIp, device);
                 this.owners.add(ok);
               }
               if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device);
               else {
-                const gk = `${ipKey(natIp)}|${hourOf(t)}`;
+                const gk = pairKey(natIp, hourOf(t));
                 let list = pieces.get(gk);
                 if (!list) pieces.set(gk, (list = []));
                 list.push(row);
@@ -248,16 +251,17 @@ export class DayFile {
               if (srcIp != null) {
                 const hour = hourOf(t);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
-                let list = seen.get(key);
-                if (!list) seen.set(key, (list = []));
-                let e = list.find((x) => x.hour === hour && (x.natIp === natIp || (typeof natIp !== 'number' && typeof x.natIp !== 'number' && natIp.equals(x.natIp))));
-                if (!e) list.push((e = { hour, srcIp, natIp, first: t, last: t, n: 0 }));
+                let byNat = seen.get(key);
+                if (!byNat) seen.set(key, (byNat = new Map()));
+                const nk = pairKey(natIp, hour);
+                let e = byNat.get(nk);
+                if (!e) byNat.set(nk, (e = { hour, srcIp, natIp, first: t, last: t, n: 0 }));
                 if (t < e.first) e.first = t;
                 if (t > e.last) e.last = t;
                 e.n++;
               }
               res.records++;
-            });
+            }
           } else {
             const reason = l.reason ? this.vocabId('reason', l.reason) : null;
             st.insLine!.run(rawRef, l.time - this.dayStartMs, device, l.status === 'unparsed' ? 1 : 2, reason);
@@ -279,7 +283,7 @@ export class DayFile {
       }
       // Per-hour subscriber summary, in key order (hour, src_ip, nat_ip) for page locality.
       const seenRows: unknown[][] = [];
-      for (const list of seen.values()) for (const e of list) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
+      for (const byNat of seen.values()) for (const e of byNat.values()) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
       seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
       for (const r of seenRows) st.upSeen!.run(r);
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
