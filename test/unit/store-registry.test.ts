@@ -1,6 +1,7 @@
 // The storage seam: every `storage:` value the schema accepts has a store in the registry, and the
 // SQLite store commits a day's share with its spool position through the interface alone.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { SCHEMA } from '../../src/config/schema.js';
 import { ipToDb } from '../../src/store/codes.js';
 import { openDay, openStore, STORES } from '../../src/store/index.js';
 import type { DayLine } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'megalog-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,5 +54,23 @@ describe('store registry', () => {
     expect(day.rawOf(rows[0]!)?.toString()).toBe(line);
     day.end();
     day.close();
+  });
+});
+
+describe('day files of another layout', () => {
+  it("are moved aside, never read or written as this version's layout", () => {
+    const cold = join(dir, 'other-layout');
+    mkdirSync(cold, { recursive: true });
+    const old = new Database(join(cold, '2026-03-06.db'));
+    old.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY) WITHOUT ROWID; INSERT INTO meta VALUES ('schema_version', 2); CREATE TABLE nat (nat_ip ANY)");
+    old.close();
+    const store = new SqliteStore({ cold_storage_dir: cold, db_journal_mode: 'WAL', db_synchronous: 'NORMAL', db_cache_size_mib: 8, db_max_page_count: 0 });
+    try {
+      expect(store.day('2026-03-06').counters().records).toBe(0);
+      expect(store.quarantined).toHaveLength(1);
+      expect(readdirSync(cold).some((f) => f.startsWith('2026-03-06.db.corrupt-'))).toBe(true);
+    } finally {
+      store.close();
+    }
   });
 });
