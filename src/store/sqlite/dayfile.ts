@@ -63,6 +63,8 @@ interface Group {
   lastCommit: number;
 }
 
+/** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
+const SEEN_HOURS = 3;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
@@ -86,6 +88,12 @@ export class DayFile {
   /** Writer: (public address, device) pairs in `owner` (pairKey). */
   private readonly owners = new Set<number | string>();
   private commits = 0;
+  /**
+   * Writer: (subscriber → public address) pairs known to be in src_seen, for the SEEN_HOURS hours
+   * written last: a subscriber's pair is inserted once an hour, not once a record. One public address
+   * per subscriber and hour is the usual case, kept as a value; a Set once there are more.
+   */
+  private readonly seen = new Map<number, Map<number | string, number | string | Set<number | string>>>();
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     if (!opts.readonly && path !== ':memory:') ensureMode(path, MODE.data);
@@ -131,7 +139,7 @@ export class DayFile {
       insOwner: ro ? null : this.db.prepare('INSERT OR IGNORE INTO owner VALUES (?, ?)'),
       upSeen: ro
         ? null
-        : this.db.prepare('INSERT INTO src_seen VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET first = min(first, excluded.first), last = max(last, excluded.last), n = n + excluded.n'),
+        : this.db.prepare('INSERT OR IGNORE INTO src_seen VALUES (?, ?, ?)'),
       insLine: ro ? null : this.db.prepare('INSERT INTO line (id, t, device, status, reason) VALUES (?, ?, ?, ?, ?)'),
       insDevice: ro ? null : this.db.prepare('INSERT INTO device (address) VALUES (?)'),
       insVocab: ro ? null : this.db.prepare('INSERT INTO vocab (kind, name, id) VALUES (?, ?, (SELECT coalesce(max(id), 0) + 1 FROM vocab WHERE kind = ?)) RETURNING id').pluck(),
@@ -145,6 +153,7 @@ export class DayFile {
     this.vocab.clear();
     this.groups.clear();
     this.owners.clear();
+    this.seen.clear();
     this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
     for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
@@ -157,6 +166,24 @@ export class DayFile {
       }
     }
     for (const r of this.db.prepare('SELECT nat_ip, device FROM owner').all() as { nat_ip: number | Buffer; device: number }[]) this.owners.add(pairKey(r.nat_ip, r.device));
+  }
+
+  /** Whether (hour, src, natIp) is new to src_seen as far as the writer knows (and note it). */
+  private newSeen(hour: number, src: number | string, natIp: number | Buffer): boolean {
+    let byHour = this.seen.get(hour);
+    if (!byHour) {
+      this.seen.set(hour, (byHour = new Map()));
+      while (this.seen.size > SEEN_HOURS) this.seen.delete(this.seen.keys().next().value as number);
+    }
+    const nat = typeof natIp === 'number' ? natIp : natIp.toString('hex');
+    const known = byHour.get(src);
+    if (known === undefined) byHour.set(src, nat);
+    else if (known === nat) return false;
+    else if (known instanceof Set) {
+      if (known.has(nat)) return false;
+      known.add(nat);
+    } else byHour.set(src, new Set([known, nat]));
+    return true;
   }
 
   private group(natIp: number | Buffer, hour: number): Group {
@@ -189,8 +216,6 @@ export class DayFile {
     const stats = this.stats!;
     const commitNo = ++this.commits;
     const tx = this.db.transaction(() => {
-      // src_seen rows of this batch, by src_ip, then by (public address, hour) (pairKey).
-      const seen = new Map<number | string, Map<number | string, SeenEntry>>();
       const pieces = new Map<number | string, NatRow[]>();
       let blockId = Number(st.nextRaw.get());
       if (!this.rawDict) {
@@ -251,14 +276,7 @@ export class DayFile {
               if (srcIp != null) {
                 const hour = hourOf(t);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
-                let byNat = seen.get(key);
-                if (!byNat) seen.set(key, (byNat = new Map()));
-                const nk = pairKey(natIp, hour);
-                let e = byNat.get(nk);
-                if (!e) byNat.set(nk, (e = { hour, srcIp, natIp, first: t, last: t, n: 0 }));
-                if (t < e.first) e.first = t;
-                if (t > e.last) e.last = t;
-                e.n++;
+                if (this.newSeen(hour, key, natIp)) st.upSeen!.run(hour, srcIp, natIp);
               }
               res.records++;
             }
@@ -281,11 +299,6 @@ export class DayFile {
         g.lastCommit = commitNo;
         for (let lvl = 0; (g.levels[lvl] ?? 0) >= FANOUT; lvl++) this.mergeLevel(g, lvl);
       }
-      // Per-hour subscriber summary, in key order (hour, src_ip, nat_ip) for page locality.
-      const seenRows: unknown[][] = [];
-      for (const byNat of seen.values()) for (const e of byNat.values()) seenRows.push([e.hour, e.srcIp, e.natIp, e.first, e.last, e.n]);
-      seenRows.sort((a, b) => (a[0] as number) - (b[0] as number) || compareIp(a[1], b[1]) || compareIp(a[2], b[2]));
-      for (const r of seenRows) st.upSeen!.run(r);
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
       stats.flush();
       st.addMeta!.run(res.records, 'records');
@@ -476,14 +489,6 @@ export interface StoredRecord extends Omit<NatRecord, 'host' | 'time'> {
   raw_ref: number;
 }
 
-interface SeenEntry {
-  hour: number;
-  srcIp: number | Buffer;
-  natIp: number | Buffer;
-  first: number;
-  last: number;
-  n: number;
-}
 
 /** ipToDb with a fast path for plain dotted-quad IPv4 (3 calls a record on the commit path). */
 function ipDb(ip: string | null): number | Buffer | null {
@@ -507,13 +512,6 @@ function ipDb(ip: string | null): number | Buffer | null {
   }
   if (dots !== 3 || digits === 0) return ipToDb(ip);
   return n * 256 + part;
-}
-
-/** SQLite's order for an ANY column holding integers (IPv4) and blobs (IPv6): numbers first. */
-function compareIp(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a !== typeof b) return typeof a === 'number' ? -1 : 1;
-  return Buffer.compare(a as Buffer, b as Buffer);
 }
 
 /**

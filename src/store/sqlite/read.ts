@@ -62,7 +62,7 @@ export const READ_SQL = {
   others: `SELECT n FROM day_stat WHERE kind = ${STAT_OTHERS} AND hour = -1 AND key = ?`,
   owners: 'SELECT device FROM owner WHERE nat_ip = ?',
   active: 'SELECT 1 FROM active WHERE device = ? AND minute BETWEEN ? AND ? AND first <= ? AND last >= ? LIMIT 1',
-  seen: 'SELECT nat_ip, first, last FROM src_seen WHERE hour = ? AND src_ip = ?',
+  seen: 'SELECT nat_ip FROM src_seen WHERE hour = ? AND src_ip = ?',
   rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
   version: 'PRAGMA data_version',
   snapshot: "SELECT value FROM meta WHERE key = 'day'",
@@ -96,7 +96,7 @@ export class DayReader implements DayView {
     this.start = dayStart(day);
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
-    for (const k of ['data', 'last', 'others', 'version', 'owners'] as const) this.st[k].pluck();
+    for (const k of ['data', 'last', 'others', 'version', 'owners', 'seen'] as const) this.st[k].pluck();
     this.ino = statSync(path).ino;
     this.load();
   }
@@ -327,33 +327,22 @@ export class DayReader implements DayView {
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[] {
     const lo = this.rel(fromMs);
     const hi = toMs - this.start;
-    const nats = new Map<string, { nat: number | Buffer; first: number; last: number }>();
-    for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi)); h++) {
-      for (const r of this.st.seen.all(h, srcIp) as { nat_ip: number | Buffer; first: number; last: number }[]) {
-        const k = ipKey(r.nat_ip);
-        const e = nats.get(k);
-        if (e) {
-          e.first = Math.min(e.first, r.first);
-          e.last = Math.max(e.last, r.last);
-        } else nats.set(k, { nat: r.nat_ip, first: r.first, last: r.last });
-      }
-    }
     const out = new Map<string, { nat_ip: number | Buffer; nat_port: number }>();
     const add = (nat: number | Buffer, port: number) => out.set(`${ipKey(nat)}|${port}`, { nat_ip: nat, nat_port: port });
-    for (const n of nats.values()) {
-      const from = Math.max(lo, n.first);
-      const to = Math.min(hi, n.last);
-      for (let h = hourOf(Math.max(0, from)); h <= hourOf(Math.max(0, to)); h++) {
-        for (const ref of this.list(n.nat, h)) {
+    const nats = new Map<string, number | Buffer>();
+    for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi)); h++) {
+      for (const nat of this.st.seen.all(h, srcIp) as (number | Buffer)[]) {
+        nats.set(ipKey(nat), nat);
+        for (const ref of this.list(nat, h)) {
           const p = this.part(ref.id);
           for (let i = 0; i < p.n; i++) {
             const t = p.t(i);
-            if (t >= from && t <= to && sameIp(p.srcIp(i), srcIp)) add(n.nat, p.port(i));
+            if (t >= lo && t <= hi && sameIp(p.srcIp(i), srcIp)) add(nat, p.port(i));
           }
         }
       }
-      for (const r of this.st.blocksOfSrc.all(n.nat, from, to, srcIp) as { nat_ip: number | Buffer; nat_port: number }[]) add(r.nat_ip, r.nat_port);
     }
+    for (const nat of nats.values()) for (const r of this.st.blocksOfSrc.all(nat, lo, hi, srcIp) as { nat_ip: number | Buffer; nat_port: number }[]) add(r.nat_ip, r.nat_port);
     return [...out.values()];
   }
 

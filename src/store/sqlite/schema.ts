@@ -14,8 +14,8 @@
 //            id names the original line: raw_ref + k·2^32 for the k-th record of a message.
 //   blk      port-block records (a block of ports, or a block allocate/release event), one row each,
 //            by (nat_ip, nat_port, t): few, and read by port range over the whole day.
-//   src_seen one row per (hour, subscriber, public address): first/last time and count. "What did
-//            this subscriber hold over a range" reads these rows, then the hours of each public address.
+//   src_seen one row per (hour, subscriber, public address) seen: "what did this subscriber hold over
+//            a range" reads these rows, then those hours of each public address.
 //   owner    which devices logged each public address (an answer names them).
 //   day_stat per-day counts for the daily view, and per-minute device activity (day-stat.ts).
 //   raw      the original messages, exact bytes, in blocks of up to RAW_BLOCK lines, raw_ref =
@@ -79,9 +79,6 @@ CREATE TABLE IF NOT EXISTS src_seen (
   hour INTEGER NOT NULL,
   src_ip ANY NOT NULL,
   nat_ip ANY NOT NULL,
-  first INTEGER NOT NULL,
-  last INTEGER NOT NULL,
-  n INTEGER NOT NULL,
   PRIMARY KEY (hour, src_ip, nat_ip)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS owner (nat_ip ANY NOT NULL, device INTEGER NOT NULL, PRIMARY KEY (nat_ip, device)) WITHOUT ROWID;
