@@ -9,17 +9,25 @@
 //   column    u8 kind, then
 //     kind 0  every value null; nothing follows
 //     kind 1  frame of reference: f64 LE base, u8 scale exponent e (values are multiples of 10^e),
-//             u8 width w (0–6), n × w bytes LE: value = base + stored·10^e
+//             u8 width w in bits (0–45), ⌈n·w/8⌉ bytes: the n stored values bit-packed, least
+//             significant bit first; value = base + stored·10^e
 //     kind 2  as kind 1 with nulls: stored 0 is null, else value = base + (stored − 1)·10^e
 //     kind 3  dictionary: varint k, k entries (u8 tag: 0 null, 1 f64 LE number, 2 varint length +
 //             bytes), then the entry index of each row as a kind 1 column
+//     kind 4  dictionary of whole numbers ≥ 0: u8 has-null, varint k, the k numbers ascending as
+//             varint deltas (the first as its value); then the index of each row as a kind 1
+//             column (with has-null, index 0 is null and the numbers start at 1)
 //
-// A dictionary is chosen when a column holds a blob (IPv6 addresses) or has at most n/4 distinct
-// values (inside addresses behind one public address, protocols, devices); else a frame of
-// reference (ports, times, ids). Times of lines with whole seconds take 2 bytes an hour, not 3.
+// A column holding a blob (IPv6 addresses) is a dictionary; a column of numbers is whichever of a
+// frame of reference and a dictionary takes fewer bits: the inside addresses behind one public
+// address, protocols and devices come out as dictionaries, ports, times and ids as frames. Times of
+// lines with whole seconds take 12 bits in an hour.
 import type { NatRow } from '../store.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
+/** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
+const MAX_BITS = 45;
+const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
 export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device'] as const;
 type Column = (typeof COLUMNS)[number];
 const NCOL = COLUMNS.length;
@@ -79,23 +87,36 @@ class Out {
     this.len += b.length;
   }
 
-  /** n unsigned integers of `w` bytes, little endian. */
-  fixed(vals: Float64Array, n: number, w: number): void {
-    this.ensure(n * w);
+  /** n unsigned integers of `w` bits each, packed least significant bit first. */
+  bits(vals: ArrayLike<number>, n: number, w: number): void {
+    if (w === 0) return;
+    const bytes = Math.ceil((n * w) / 8);
+    this.ensure(bytes + 8);
     const buf = this.buf;
     let at = this.len;
+    let acc = 0;
+    let nacc = 0;
     for (let i = 0; i < n; i++) {
-      let v = vals[i]!;
-      for (let k = 0; k < w; k++) {
-        buf[at++] = v % 256;
-        v = Math.floor(v / 256);
+      acc += vals[i]! * POW2[nacc]!;
+      nacc += w;
+      while (nacc >= 8) {
+        const b = acc % 256;
+        buf[at++] = b;
+        acc = (acc - b) / 256;
+        nacc -= 8;
       }
     }
+    if (nacc > 0) buf[at++] = acc;
     this.len = at;
   }
 }
 
-const widthOf = (max: number): number => (max <= 0 ? 0 : max < 256 ? 1 : max < 65536 ? 2 : max < 2 ** 24 ? 3 : max < 2 ** 32 ? 4 : max < 2 ** 40 ? 5 : 6);
+function widthOf(max: number): number {
+  let w = 0;
+  while (w < 53 && POW2[w]! <= max) w++;
+  if (w > MAX_BITS) throw new Error(`record part: a value needs ${w} bits`);
+  return w;
+}
 
 function writeFor(out: Out, vals: (number | null)[], n: number, nullable: boolean): void {
   let min = Infinity;
@@ -134,29 +155,37 @@ function writeFor(out: Out, vals: (number | null)[], n: number, nullable: boolea
   out.f64(min);
   out.u8(e);
   out.u8(w);
-  out.fixed(stored, n, w);
+  out.bits(stored, n, w);
 }
 
 function writeColumn(out: Out, vals: (number | Buffer | null)[], n: number): void {
   let blobs = false;
   let nulls = false;
-  const distinct = new Map<number | string, number>();
-  const limit = Math.max(1, n >> 2);
+  let min = Infinity;
+  let max = -Infinity;
+  const distinct = new Set<number | string>();
+  const limit = Math.max(1, n >> 1);
   for (let i = 0; i < n; i++) {
     const v = vals[i];
     if (v == null) nulls = true;
-    else if (typeof v !== 'number') blobs = true;
-    if (distinct.size <= limit || blobs) {
-      const k = v == null ? 'n' : typeof v === 'number' ? v : v.toString('latin1');
-      if (!distinct.has(k)) distinct.set(k, distinct.size);
+    else if (typeof v === 'number') {
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (distinct.size <= limit) distinct.add(v);
+    } else blobs = true;
+  }
+  if (!blobs) {
+    // The cheaper of a frame of reference and a dictionary (~3 bytes an entry, then an index a row).
+    const k = distinct.size + (nulls ? 1 : 0);
+    const forBits = n * (min === Infinity ? 0 : widthOf(max - min + (nulls ? 1 : 0)));
+    const dictBits = distinct.size > limit ? Infinity : distinct.size * 24 + n * widthOf(k - 1);
+    if (forBits <= dictBits) {
+      writeFor(out, vals as (number | null)[], n, nulls);
+      return;
     }
   }
-  if (!blobs && distinct.size > limit) {
-    writeFor(out, vals as (number | null)[], n, nulls);
-    return;
-  }
-  if (!blobs && distinct.size === 1 && !nulls) {
-    writeFor(out, vals as (number | null)[], n, false);
+  if (!blobs) {
+    writeNumberDict(out, vals as (number | null)[], n, nulls);
     return;
   }
   out.u8(3);
@@ -188,10 +217,39 @@ function writeColumn(out: Out, vals: (number | Buffer | null)[], n: number): voi
   writeFor(out, idx, n, false);
 }
 
+/** Kind 4: the distinct numbers ascending, as varint deltas, and each row's index. */
+function writeNumberDict(out: Out, vals: (number | null)[], n: number, nulls: boolean): void {
+  const distinct = [...new Set(vals.slice(0, n).filter((v): v is number => v != null))].sort((a, b) => a - b);
+  if (distinct.some((v) => v < 0 || !Number.isInteger(v))) {
+    writeFor(out, vals, n, nulls);
+    return;
+  }
+  out.u8(4);
+  out.u8(nulls ? 1 : 0);
+  out.varint(distinct.length);
+  let prev = 0;
+  const index = new Map<number, number>();
+  distinct.forEach((v, j) => {
+    out.varint(v - prev);
+    prev = v;
+    index.set(v, j + (nulls ? 1 : 0));
+  });
+  const idx = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = vals[i];
+    idx[i] = v == null ? 0 : index.get(v)!;
+  }
+  writeFor(out, idx as unknown as number[], n, false);
+}
+
+/** One output buffer for every part (grown when needed): the part is copied out once. */
+const shared = new Out();
+
 /** Pack rows (already sorted with compareRows) into one part. */
 export function encodePart(rows: readonly NatRow[]): Buffer {
   const n = rows.length;
-  const out = new Out();
+  const out = shared;
+  out.len = 0;
   out.u8(FORMAT);
   out.varint(n);
   const col: (number | Buffer | null)[] = new Array(n);
@@ -239,11 +297,12 @@ export class Part {
     };
     this.n = varint();
     const readFor = (kind: number): ColView => {
+      if (kind === 0) return { kind: 1, base: 0, mul: 1, w: 0, at, dict: null };
       const base = data.readDoubleLE(at);
       const e = data[at + 8]!;
       const w = data[at + 9]!;
       const col = { kind, base, mul: POW10[e]!, w, at: at + 10, dict: null };
-      at += 10 + w * this.n;
+      at += 10 + Math.ceil((w * this.n) / 8);
       return col;
     };
     for (let c = 0; c < NCOL; c++) {
@@ -267,27 +326,33 @@ export class Part {
         }
         const idx = readFor(data[at++]!);
         this.cols.push({ ...idx, kind: 3, dict });
+      } else if (kind === 4) {
+        const hasNull = data[at++] === 1;
+        const k = varint();
+        const dict: (number | null)[] = hasNull ? [null] : [];
+        let v = 0;
+        for (let j = 0; j < k; j++) dict.push((v += varint()));
+        const idx = readFor(data[at++]!);
+        this.cols.push({ ...idx, kind: 3, dict });
       } else throw new Error(`record part: unknown column kind ${kind}`);
     }
   }
 
   private raw(c: ColView, i: number): number {
+    const w = c.w;
+    if (w === 0) return 0;
     const d = this.data;
-    let at = c.at + i * c.w;
-    switch (c.w) {
-      case 0:
-        return 0;
-      case 1:
-        return d[at]!;
-      case 2:
-        return d[at]! | (d[at + 1]! << 8);
-      default: {
-        let v = 0;
-        let mul = 1;
-        for (let k = 0; k < c.w; k++, mul *= 256) v += d[at++]! * mul;
-        return v;
-      }
+    const bit = i * w;
+    const at = c.at + (bit >>> 3);
+    const shift = bit & 7;
+    if (shift + w <= 24) {
+      const v = d[at]! | ((d[at + 1] ?? 0) << 8) | ((d[at + 2] ?? 0) << 16);
+      return (v >>> shift) & ((1 << w) - 1);
     }
+    const need = (shift + w + 7) >>> 3;
+    let v = 0;
+    for (let k = 0, mul = 1; k < need; k++, mul *= 256) v += d[at + k]! * mul;
+    return Math.floor(v / POW2[shift]!) % POW2[w]!;
   }
 
   /** Value of column c at row i. */
