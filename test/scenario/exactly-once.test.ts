@@ -1,11 +1,14 @@
 // Exactly once across SIGKILL: numbered lines through the tailed file and over TCP while the daemon
-// is killed at random moments (and once, deterministically, inside a commit transaction). Every line
-// that reached the spool must be committed once: no loss, no duplicate.
+// is killed at random moments (and deterministically inside a commit transaction, and inside the
+// merge of an hour's pieces). Every line that reached the spool must be committed once, its original
+// line and its record: no loss, no duplicate.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { committedRaw, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
+import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { mikrotikLine } from '../helpers/gen.js';
 
 const line = (tag: string, i: number) =>
@@ -16,7 +19,7 @@ function allRaw(dir: string): string[] {
 }
 
 describe('exactly once across crashes', () => {
-  it('commits every spooled line once through 6 SIGKILLs, one of them inside a commit', async () => {
+  it('commits every spooled line once through 7 SIGKILLs, inside a commit and inside a merge among them', async () => {
     const dir = tempDir();
     const tail = join(dir, 'hot_logs.raw');
     writeFileSync(tail, '');
@@ -54,11 +57,12 @@ describe('exactly once across crashes', () => {
       return s;
     };
     try {
-      for (let round = 0; round < 6; round++) {
-        // round 2 dies deterministically inside its 3rd commit transaction
-        d = await startDaemon(dir, round === 2 ? { ...env, MEGALOG_FAULT: 'commit:3' } : env);
+      const faults: Record<number, string> = { 2: 'commit:3', 4: 'pack:5' };
+      for (let round = 0; round < 7; round++) {
+        // round 2 dies deterministically inside its 3rd commit transaction, round 4 inside a merge of pieces
+        d = await startDaemon(dir, faults[round] ? { ...env, MEGALOG_FAULT: faults[round] } : env);
         sock = openTcp(d.tcpPort);
-        if (round === 2) {
+        if (faults[round]) {
           expect(await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('alive'), 15_000))])).not.toBe('alive');
         } else {
           await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
@@ -99,6 +103,21 @@ describe('exactly once across crashes', () => {
       }
       expect(tcpCommitted).toBeGreaterThan(100);
       expect(tailN).toBeGreaterThan(1000);
+      // …and each line's record once in the packed records, as the counters say
+      let records = 0;
+      const ids = new Set<string>();
+      const cold = join(dir, 'cold');
+      for (const f of readdirSync(cold).filter((n) => /^\d{4}-\d{2}-\d{2}\.db$/.test(n))) {
+        const day = new DayFile(join(cold, f), f.slice(0, 10), { journalMode: '', synchronous: '', cacheSizeMiB: 8, maxPageCount: 0, readonly: true });
+        for (const row of day.allRows()) {
+          ids.add(`${f}|${row.id}`);
+          records++;
+        }
+        expect(day.counters().records).toBe([...day.allRows()].length);
+        day.close();
+      }
+      expect(records).toBe(raws.length);
+      expect(ids.size).toBe(records);
     } finally {
       stopWriting = true;
       sock?.destroy();

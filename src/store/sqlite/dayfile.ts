@@ -334,6 +334,7 @@ export class DayFile {
     for (const r of recs) {
       for (const row of new Part(r.data).rows(natIp)) rows.push(row);
       this.st.delRec!.run(r.id);
+      fault('pack'); // tests: die with pieces deleted and their merge not written yet
     }
     return rows.sort(compareRows);
   }
