@@ -1,0 +1,60 @@
+// The receiver's side of the handoff (spool/handoff.ts): parse what a flush just wrote to the spool,
+// pack it and transfer it to the committer, unless the committer holds `handoff_max_bytes` already;
+// then the committer reads those positions back from the spool instead.
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/load.js';
+import { fault } from '../config/fault.js';
+import { Stats } from '../core/counters.js';
+import type { ToCommitter } from '../core/messages.js';
+import { MessageParser } from '../parse/message.js';
+import { forEachRecord } from '../spool/format.js';
+import { HandoffBuilder } from '../spool/handoff.js';
+
+const SENT = Stats.slot('handoff_sent_bytes');
+const RELEASED = Stats.slot('handoff_released_bytes');
+const OVERFLOW = Stats.slot('handoff_overflow_bytes');
+
+export class HandoffSender {
+  private readonly parser: MessageParser;
+  private readonly builder = new HandoffBuilder();
+  /** Spool position up to which the committer was told what is in memory and what is not. */
+  private told = -1;
+
+  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly port: MessagePort) {
+    this.parser = new MessageParser(cfg);
+  }
+
+  /** Hand over `written`, the bytes a flush wrote, ending at spool position `end`. */
+  send(written: Buffer, end: number): void {
+    const start = end - written.length;
+    const v = this.stats.values;
+    if (v[SENT]! - v[RELEASED]! + written.length > this.cfg.handoff_max_bytes) {
+      // The committer is behind: the spool absorbs the backlog, and it reads these bytes from there.
+      v[OVERFLOW]! += written.length;
+      return;
+    }
+    const t0 = process.hrtime.bigint();
+    forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
+      this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+    });
+    const buffer = this.builder.finish(start, end, Number(process.hrtime.bigint() - t0) / 1e9);
+    v[SENT]! += buffer.byteLength;
+    this.post({ type: 'batch', buffer }, [buffer]);
+    this.told = end;
+    fault('handoff'); // tests: die with this batch between the threads
+  }
+
+  /**
+   * Tell the committer that everything below `end` it has not got in memory is in the spool (at start:
+   * the backlog to recover; after an overflow, when nothing is sent that would show the gap).
+   */
+  mark(end: number): void {
+    if (end === this.told) return;
+    this.post({ type: 'mark', end });
+    this.told = end;
+  }
+
+  private post(m: ToCommitter, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(m, transfer);
+  }
+}
