@@ -27,7 +27,8 @@
 //            u32 first_record[n + 1] | u8 status[n] (records, ignored, unparsed, noise) | u8 flags[n] (1: invalid UTF-8)
 //   record   f64 time, src_port, nat_port, nat_port_start, nat_port_end, dst_port [m each; NaN = null]
 //            u32 vendor, proto, src_ip, nat_ip, dst_ip, host [m each] | u8 event[m] (index in EVENT_KINDS)
-//   strings  u32 str_end[k] | utf8 bytes[str_bytes]      (a u32 string field: 0 = null, i = i-th string)
+//   strings  u32 str_end[k] | utf8 bytes[str_bytes]      (a u32 string field: 0 = null, i = i-th string;
+//            a string may be there twice)
 //   payload  the messages' bytes, as received
 import { EVENT_KINDS, type EventKind, type NatRecord } from '../parse/types.js';
 import type { ParsedMessage } from '../parse/message.js';
@@ -42,6 +43,13 @@ const S_IGNORED = 1;
 const S_UNPARSED = 2;
 const S_NOISE = 3;
 const F_INVALID_UTF8 = 1;
+/** Fields whose strings are looked up in the table (HandoffBuilder.intern). */
+const F_DEVICE = 0;
+const F_VENDOR = 1;
+const F_REASON = 2;
+const F_PROTO = 3;
+const F_NAT_IP = 4;
+const F_HOST = 5;
 
 const REC_NUM = ['time', 'src_port', 'nat_port', 'nat_port_start', 'nat_port_end', 'dst_port'] as const;
 const REC_STR = ['vendor', 'proto', 'src_ip', 'nat_ip', 'dst_ip', 'host'] as const;
@@ -120,6 +128,8 @@ export class HandoffBuilder {
   private recStr: Uint32Array[] = REC_STR.map(() => new Uint32Array(0));
   private event = new Uint8Array(0);
   private strings = new Map<string, number>();
+  private readonly last: (string | null)[] = [null, null, null, null, null, null];
+  private readonly lastIdx = new Uint32Array(6);
   private strEnd: number[] = [];
   private str: Buffer = Buffer.alloc(0);
   private strUsed = 0;
@@ -136,16 +146,16 @@ export class HandoffBuilder {
     this.end[i] = end;
     this.recv[i] = recvMs;
     if (this.payUsed + payload.length > this.payload.length) this.payload = grown(this.payload, this.payUsed + payload.length);
-    payload.copy(this.payload, this.payUsed);
+    this.payload.set(payload, this.payUsed);
     this.payOff[i] = this.payUsed;
     this.payLen[i] = payload.length;
     this.payUsed += payload.length;
-    this.device[i] = this.intern(p.device);
+    this.device[i] = this.intern(p.device, F_DEVICE);
     this.flags[i] = p.invalidUtf8 ? F_INVALID_UTF8 : 0;
     const res = p.res;
     this.time[i] = num(res.time);
-    this.vendor[i] = res.kind === 'unparsed' ? 0 : this.intern(res.vendor);
-    this.reason[i] = res.kind === 'ignored' ? this.intern(res.reason) : 0;
+    this.vendor[i] = res.kind === 'unparsed' ? 0 : this.intern(res.vendor, F_VENDOR);
+    this.reason[i] = res.kind === 'ignored' ? this.intern(res.reason, F_REASON) : 0;
     if (p.noise) this.status[i] = S_NOISE;
     else if (res.kind === 'ignored') this.status[i] = S_IGNORED;
     else if (res.kind === 'records' && res.records.length) {
@@ -195,6 +205,7 @@ export class HandoffBuilder {
     this.n = 0;
     this.m = 0;
     this.strings.clear();
+    this.last.fill(null);
     this.strEnd = [];
     this.strUsed = 0;
     this.payUsed = 0;
@@ -212,27 +223,38 @@ export class HandoffBuilder {
     nums[4]![j] = num(r.nat_port_end);
     nums[5]![j] = num(r.dst_port);
     const strs = this.recStr;
-    strs[0]![j] = this.intern(r.vendor);
-    strs[1]![j] = this.intern(r.proto);
-    strs[2]![j] = this.intern(r.src_ip);
-    strs[3]![j] = this.intern(r.nat_ip);
-    strs[4]![j] = this.intern(r.dst_ip);
-    strs[5]![j] = this.intern(r.host);
+    strs[0]![j] = this.intern(r.vendor, F_VENDOR);
+    strs[1]![j] = this.intern(r.proto, F_PROTO);
+    strs[2]![j] = this.append(r.src_ip); // nearly one per line: a table lookup would cost more than it saves
+    strs[3]![j] = this.intern(r.nat_ip, F_NAT_IP);
+    strs[4]![j] = this.append(r.dst_ip);
+    strs[5]![j] = this.intern(r.host, F_HOST);
     this.event[j] = EVENT_CODE.get(r.event) ?? 0;
   }
 
-  /** A string's number in this buffer's table (0 for null). */
-  private intern(s: string | null): number {
+  /**
+   * A string's number in this buffer's table (0 for null), the same number for the same string.
+   * `field` keeps the field's last string: consecutive lines mostly repeat it, and comparing is
+   * cheaper than hashing.
+   */
+  private intern(s: string | null, field: number): number {
     if (s == null) return 0;
+    if (this.last[field] === s) return this.lastIdx[field]!;
     let i = this.strings.get(s);
-    if (i !== undefined) return i;
+    if (i === undefined) this.strings.set(s, (i = this.append(s)));
+    this.last[field] = s;
+    this.lastIdx[field] = i;
+    return i;
+  }
+
+  /** Append a string to the table, without looking for it there first (0 for null). */
+  private append(s: string | null): number {
+    if (s == null) return 0;
     const need = this.strUsed + s.length * 3;
     if (need > this.str.length) this.str = grown(this.str, need);
     this.strUsed += this.str.write(s, this.strUsed, 'utf8');
     this.strEnd.push(this.strUsed);
-    i = this.strEnd.length;
-    this.strings.set(s, i);
-    return i;
+    return this.strEnd.length;
   }
 
   private growMessages(): void {
@@ -300,7 +322,7 @@ export class Handoff {
   private readonly recStr: Uint32Array[];
   private readonly event: Uint8Array;
   private readonly strEnd: Uint32Array;
-  private readonly strBase: number;
+  private readonly strBuf: Buffer;
   private readonly strCache: (string | null)[];
   private readonly payBase: number;
 
@@ -330,7 +352,7 @@ export class Handoff {
     this.recStr = L.recStr.map((o) => new Uint32Array(ab, o, m));
     this.event = new Uint8Array(ab, L.event, m);
     this.strEnd = new Uint32Array(ab, L.strEnd, k);
-    this.strBase = L.str;
+    this.strBuf = Buffer.from(ab, L.str, h.getUint32(16, true));
     this.strCache = new Array<string | null>(k + 1).fill(null);
     this.payBase = L.payload;
   }
@@ -397,8 +419,7 @@ export class Handoff {
     if (i === 0) return null;
     const hit = this.strCache[i];
     if (hit != null) return hit;
-    const from = this.strBase + (i === 1 ? 0 : this.strEnd[i - 2]!);
-    const s = Buffer.from(this.ab, from, this.strBase + this.strEnd[i - 1]! - from).toString('utf8');
+    const s = this.strBuf.toString('utf8', i === 1 ? 0 : this.strEnd[i - 2]!, this.strEnd[i - 1]!);
     this.strCache[i] = s;
     return s;
   }
