@@ -2,7 +2,8 @@
 // never blocks the thread that reads the sockets.
 //
 // Contract:
-// - Lines come parsed from the receiver in memory (spool/handoff.ts); the spool is read back only
+// - Lines come parsed from the receiver in memory (spool/handoff.ts; import-job lines unparsed, and
+//   parsed here, so that bulk history never takes the sockets' thread); the spool is read back only
 //   from the committed position at start (recovery) and where the receiver sent nothing because this
 //   thread was handoff_max_bytes behind. Both paths parse with parse/message.ts and pack with the same
 //   builder, so a line gives the same DayLine either way.
@@ -25,6 +26,7 @@ import type { Config } from '../config/load.js';
 import type { ToCommitter } from '../core/messages.js';
 import { MessageParser } from '../parse/message.js';
 import type { NatRecord } from '../parse/types.js';
+import { forEachRecord } from '../spool/format.js';
 import { Handoff, HandoffBuilder } from '../spool/handoff.js';
 import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../core/fs.js';
@@ -58,7 +60,7 @@ export class Committer {
   private pendingLines = 0;
   private pendingSince = 0;
   /** Handoffs received from the receiver and not wholly moved to `pending` yet, in position order. */
-  private readonly inbox: Handoff[] = [];
+  private readonly inbox: (Handoff | Spooled)[] = [];
   /** Below this position, what the inbox does not hold is in the spool (the receiver's last mark). */
   private spoolUntil = 0;
   /** Batches taken from `pending`, filed by day, raw blocks being deflated; committed in order. */
@@ -144,7 +146,7 @@ export class Committer {
       const msg = m.message as ToCommitter;
       if (msg.type === 'mark') this.spoolUntil = Math.max(this.spoolUntil, msg.end);
       else {
-        const h = new Handoff(msg.buffer);
+        const h = msg.type === 'batch' ? new Handoff(msg.buffer) : { start: msg.start, end: msg.start + msg.buffer.byteLength, buffer: msg.buffer };
         this.spoolUntil = Math.max(this.spoolUntil, h.start);
         this.inbox.push(h);
       }
@@ -159,7 +161,15 @@ export class Committer {
   private fill(now: number, force: boolean): void {
     const max = this.cfg.batch_max_lines;
     while (this.pendingLines < max) {
-      const h = this.inbox[0];
+      let h = this.inbox[0];
+      if (h && !(h instanceof Handoff)) {
+        if (h.end <= this.readPos) {
+          this.inbox.shift();
+          this.stats.add('handoff_released_bytes', h.buffer.byteLength);
+          continue;
+        }
+        h = this.inbox[0] = this.parseSpooled(h);
+      }
       if (h) {
         while (h.next < h.n && h.ends[h.next]! <= this.readPos) h.next++; // read from the spool meanwhile
         if (h.next < h.n && h.start <= this.readPos) {
@@ -178,6 +188,15 @@ export class Committer {
       const until = h ? h.start : this.handoff && !force ? this.spoolUntil : this.stats.get('spool_end');
       if (!this.readSpool(until, now)) break;
     }
+  }
+
+  /** Parse and pack records the receiver handed over as spooled (import-job lines). */
+  private parseSpooled(s: Spooled): Handoff {
+    const t0 = process.hrtime.bigint();
+    forEachRecord(Buffer.from(s.buffer), s.start, (end, recvMs, transport, origin, payload) => {
+      this.builder.add(end, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+    });
+    return new Handoff(this.builder.finish(s.start, s.end, Number(process.hrtime.bigint() - t0) / 1e9), s.buffer.byteLength);
   }
 
   /** Read the spool from `readPos` up to `until`, parse it and queue it. False when nothing was read. */
@@ -398,7 +417,7 @@ export class Committer {
   /** Messages received or read and not committed yet. */
   get pendingCount(): number {
     let n = this.pendingLines;
-    for (const h of this.inbox) n += h.n - h.next;
+    for (const h of this.inbox) if (h instanceof Handoff) n += h.n - h.next;
     for (const b of this.taken) n += b.size;
     return n;
   }
@@ -407,6 +426,13 @@ export class Committer {
     this.sealer?.stop();
     this.store.close();
   }
+}
+
+/** Spool records the receiver handed over unparsed, from `start` to `end`. */
+interface Spooled {
+  start: number;
+  end: number;
+  buffer: ArrayBuffer;
 }
 
 /** Messages [from, to) of a handoff, waiting in `pending`. */

@@ -1,6 +1,7 @@
 // The receiver's side of the handoff (spool/handoff.ts): parse what a flush just wrote to the spool,
 // pack it and transfer it to the committer, unless the committer holds `handoff_max_bytes` already;
-// then the committer reads those positions back from the spool instead.
+// then the committer reads those positions back from the spool instead. Import-job lines go over as
+// spooled, unparsed: the committer parses them, so an import never takes the sockets' time.
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import { fault } from '../config/fault.js';
@@ -24,7 +25,11 @@ export class HandoffSender {
     this.parser = new MessageParser(cfg);
   }
 
-  /** Hand over `written`, the bytes a flush wrote, ending at spool position `end`. */
+  /**
+   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of live lines
+   * parsed and packed, runs of import-job lines as spooled (the committer parses those: bulk history
+   * must not take this thread's time from the sockets). One message per run, in position order.
+   */
   send(written: Buffer, end: number): void {
     const start = end - written.length;
     const v = this.stats.values;
@@ -33,13 +38,35 @@ export class HandoffSender {
       v[OVERFLOW]! += written.length;
       return;
     }
-    const t0 = process.hrtime.bigint();
+    let t0 = process.hrtime.bigint();
+    let runStart = start; // spool position where the current run starts
+    let runImport = false;
+    let at = start; // end of the last record seen
+    const endRun = () => {
+      if (at === runStart) return;
+      if (runImport) {
+        const buffer = new ArrayBuffer(at - runStart);
+        new Uint8Array(buffer).set(written.subarray(runStart - start, at - start));
+        v[SENT]! += buffer.byteLength;
+        this.post({ type: 'spooled', start: runStart, buffer }, [buffer]);
+      } else {
+        const buffer = this.builder.finish(runStart, at, Number(process.hrtime.bigint() - t0) / 1e9);
+        v[SENT]! += buffer.byteLength;
+        this.post({ type: 'batch', buffer }, [buffer]);
+      }
+      runStart = at;
+      t0 = process.hrtime.bigint();
+    };
     forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
-      this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+      const isImport = transport === 'import';
+      if (isImport !== runImport) {
+        endRun();
+        runImport = isImport;
+      }
+      if (!isImport) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+      at = recEnd;
     });
-    const buffer = this.builder.finish(start, end, Number(process.hrtime.bigint() - t0) / 1e9);
-    v[SENT]! += buffer.byteLength;
-    this.post({ type: 'batch', buffer }, [buffer]);
+    endRun();
     this.told = end;
     fault('handoff'); // tests: die with this batch between the threads
   }

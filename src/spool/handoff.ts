@@ -16,6 +16,8 @@
 //   committer has not got in memory (recovery at start, overflow) is in the spool.
 // - Parsing is one code path (parse/message.ts) packed by one builder: the committer packs what it
 //   reads back exactly as the receiver packs what it received, so both give the same DayLines.
+// - Import-job lines go over unparsed (`spooled`: the spool records as written): the committer
+//   parses them, so bulk history does not take the receiver's time from the sockets.
 //
 // Layout (little-endian; n messages, m records, k distinct strings; each section 8-byte aligned):
 //
@@ -326,7 +328,8 @@ export class Handoff {
   private readonly strCache: (string | null)[];
   private readonly payBase: number;
 
-  constructor(private readonly ab: ArrayBuffer) {
+  /** `counted`: the bytes the memory bound counted for it (the buffer's size, unless it was made from another). */
+  constructor(private readonly ab: ArrayBuffer, counted = ab.byteLength) {
     const h = new DataView(ab);
     if (ab.byteLength < HEADER_BYTES || h.getUint32(0, true) !== MAGIC) throw new Error('not a handoff buffer');
     const n = (this.n = h.getUint32(4, true));
@@ -336,7 +339,7 @@ export class Handoff {
     this.start = h.getFloat64(24, true);
     this.end = h.getFloat64(32, true);
     this.parseSecs = h.getFloat64(40, true);
-    this.bytes = ab.byteLength;
+    this.bytes = counted;
     this.ends = new Float64Array(ab, L.end, n);
     this.recvMs = new Float64Array(ab, L.recv, n);
     this.time = new Float64Array(ab, L.time, n);
