@@ -1,7 +1,12 @@
 // The receiver's side of the handoff (spool/handoff.ts): parse what a flush just wrote to the spool,
 // pack it and transfer it to the committer, unless the committer holds `handoff_max_bytes` already;
-// then the committer reads those positions back from the spool instead. Import-job lines go over as
-// spooled, unparsed: the committer parses them, so an import never takes the sockets' time.
+// then the committer reads those positions back from the spool instead.
+//
+// Reading the sockets comes first: lines go over unparsed (as spooled; the committer parses them)
+// when they come from an import job, whose bulk history would otherwise take this thread's time, and
+// while this thread's event loop is more than PARSE_BUSY_MAX busy (a burst, or a CPU shared with
+// other work), when parsing here could make the kernel drop datagrams.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import { fault } from '../config/fault.js';
@@ -14,12 +19,19 @@ import { HandoffBuilder } from '../spool/handoff.js';
 const SENT = Stats.slot('handoff_sent_bytes');
 const RELEASED = Stats.slot('handoff_released_bytes');
 const OVERFLOW = Stats.slot('handoff_overflow_bytes');
+const UNPARSED = Stats.slot('handoff_unparsed_bytes');
+/** Share of the last BUSY_WINDOW_MS this thread's event loop may have been busy for it to parse. */
+const PARSE_BUSY_MAX = 0.7;
+const BUSY_WINDOW_MS = 100;
 
 export class HandoffSender {
   private readonly parser: MessageParser;
   private readonly builder = new HandoffBuilder();
   /** Spool position up to which the committer was told what is in memory and what is not. */
   private told = -1;
+  private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  private eluAt = 0;
+  private parseHere = true;
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly port: MessagePort) {
     this.parser = new MessageParser(cfg);
@@ -27,8 +39,8 @@ export class HandoffSender {
 
   /**
    * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of live lines
-   * parsed and packed, runs of import-job lines as spooled (the committer parses those: bulk history
-   * must not take this thread's time from the sockets). One message per run, in position order.
+   * parsed and packed, runs of import-job lines as spooled (all of it as spooled while this thread is
+   * busy). One message per run, in position order.
    */
   send(written: Buffer, end: number): void {
     const start = end - written.length;
@@ -38,16 +50,24 @@ export class HandoffSender {
       v[OVERFLOW]! += written.length;
       return;
     }
+    const now = Date.now();
+    if (now - this.eluAt >= BUSY_WINDOW_MS) {
+      const busy = performance.eventLoopUtilization(this.elu).utilization;
+      this.elu = performance.eventLoopUtilization();
+      this.eluAt = now;
+      this.parseHere = busy <= PARSE_BUSY_MAX;
+    }
     let t0 = process.hrtime.bigint();
     let runStart = start; // spool position where the current run starts
-    let runImport = false;
+    let runRaw = false; // the current run goes over unparsed
     let at = start; // end of the last record seen
     const endRun = () => {
       if (at === runStart) return;
-      if (runImport) {
+      if (runRaw) {
         const buffer = new ArrayBuffer(at - runStart);
         new Uint8Array(buffer).set(written.subarray(runStart - start, at - start));
         v[SENT]! += buffer.byteLength;
+        v[UNPARSED]! += buffer.byteLength;
         this.post({ type: 'spooled', start: runStart, buffer }, [buffer]);
       } else {
         const buffer = this.builder.finish(runStart, at, Number(process.hrtime.bigint() - t0) / 1e9);
@@ -57,15 +77,20 @@ export class HandoffSender {
       runStart = at;
       t0 = process.hrtime.bigint();
     };
-    forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
-      const isImport = transport === 'import';
-      if (isImport !== runImport) {
-        endRun();
-        runImport = isImport;
-      }
-      if (!isImport) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
-      at = recEnd;
-    });
+    if (this.parseHere) {
+      forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
+        const isImport = transport === 'import';
+        if (isImport !== runRaw) {
+          endRun();
+          runRaw = isImport;
+        }
+        if (!isImport) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+        at = recEnd;
+      });
+    } else {
+      runRaw = true; // one unparsed run
+      at = end;
+    }
     endRun();
     this.told = end;
     fault('handoff'); // tests: die with this batch between the threads

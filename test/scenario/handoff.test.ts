@@ -67,6 +67,9 @@ describe('handoff between the receiver and the committer', () => {
     expect(await metric('megalog_spool_reread_bytes_total')).toBe(0);
     expect(await metric('megalog_handoff_overflow_bytes_total')).toBe(0);
     expect(await metric('megalog_handoff_queued_bytes')).toBe(0);
+    // Parsed in the receiver, at least in part (all of it while that thread is not busy).
+    const unparsed = await metric('megalog_handoff_unparsed_bytes_total');
+    expect(unparsed).toBeLessThan(await metric('megalog_received_bytes_total'));
     await stopDaemon(d);
     d = null;
     const count = tagCounts(dir);
