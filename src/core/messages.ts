@@ -72,7 +72,7 @@ export type FromWorker = FromCommitter | FromReceiver;
 /**
  * Receiver → committer, on their own channel (spool/handoff.ts): a batch of spooled messages, parsed
  * and packed in one transferred buffer; spool records as written from position `start`, for the
- * committer to parse (import-job lines); or a mark: what the committer has not got in memory below
+ * committer to parse (import-job lines; every line while the receiver is busy); or a mark: what the committer has not got in memory below
  * `end` is in the spool.
  */
 export type ToCommitter = { type: 'batch'; buffer: ArrayBuffer } | { type: 'spooled'; start: number; buffer: ArrayBuffer } | { type: 'mark'; end: number };

@@ -1,10 +1,11 @@
 // The receiver: every configured source, feeding one spool writer. Runs in its own thread; it does
-// no SQLite work, only framing, spooling, counting and parsing what it spooled, so sockets are read
-// promptly.
+// no SQLite work, only framing, spooling, counting and, while it has time, parsing what it spooled,
+// so sockets are read promptly.
 //
 // Per event-loop turn the sources append to the writer's buffer; one setImmediate flushes it with a
 // single write(2), publishes the new spool end through the shared Stats, and hands the bytes just
-// written, parsed, to the committer (sources/handoff.ts): the one point every source's messages pass.
+// written, parsed unless this thread is busy, to the committer (sources/handoff.ts): the one point
+// every source's messages pass.
 import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
