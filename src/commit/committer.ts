@@ -1,10 +1,15 @@
-// Committer: spool → parse → store, in batches. Runs in its own worker thread so that SQLite work
+// Committer: handoff (or spool) → store, in batches. Runs in its own worker thread so that SQLite work
 // never blocks the thread that reads the sockets.
 //
 // Contract:
+// - Lines come parsed from the receiver in memory (spool/handoff.ts; import-job lines unparsed, and
+//   parsed here, so that bulk history never takes the sockets' thread); the spool is read back only
+//   from the committed position at start (recovery) and where the receiver sent nothing because this
+//   thread was handoff_max_bytes behind. Both paths parse with parse/message.ts and pack with the same
+//   builder, so a line gives the same DayLine either way.
 // - A batch is taken when `batch_size` messages wait or the oldest has waited `batch_timeout_sec`;
 //   when behind, one batch takes up to `batch_max_lines`.
-// - Each message is parsed once; each record is filed in the day file of its own UTC day, an
+// - Each message is parsed once (read back from the spool, parsed again); each record is filed in the day file of its own UTC day, an
 //   unparsed or ignored line in the day of its header time (else its receive time). A day's share is
 //   written in one transaction together with the spool position, so a replay after any crash skips
 //   exactly what was committed: nothing twice, nothing skipped.
@@ -14,13 +19,15 @@
 // - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
 //   spooling meanwhile and /health says degraded.
 // - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
-import { isAscii } from 'node:buffer';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
-import { configureParsers, parseMessage } from '../parse/chain.js';
-import type { NatRecord, ParseResult } from '../parse/types.js';
-import type { SpoolRecord } from '../spool/format.js';
+import type { ToCommitter } from '../core/messages.js';
+import { MessageParser } from '../parse/message.js';
+import type { NatRecord } from '../parse/types.js';
+import { forEachRecord } from '../spool/format.js';
+import { Handoff, HandoffBuilder } from '../spool/handoff.js';
 import { SpoolReader } from '../spool/reader.js';
 import { fsyncDir } from '../core/fs.js';
 import { IGNORE_REASONS, type Slot, type Stats } from '../core/counters.js';
@@ -41,13 +48,22 @@ export class Committer {
   private readonly reader: SpoolReader;
   private readonly spoolDir: string;
   private readonly checkpointPath: string;
+  /** Parses what is read back from the spool, as the receiver parses what it hands over. */
+  private readonly parser: MessageParser;
+  private readonly builder = new HandoffBuilder();
   /** Position up to which everything is committed. */
   pos: number;
-  /** Position up to which `pending` was read. */
+  /** Position up to which `pending` was filled (from handoffs or the spool). */
   private readPos: number;
-  private pending: SpoolRecord[] = [];
+  /** Messages waiting to be taken as a batch: spans of handoffs, in position order. */
+  private pending: Span[] = [];
+  private pendingLines = 0;
   private pendingSince = 0;
-  /** Batches taken from `pending`, parsed, raw blocks being deflated; committed in order. */
+  /** Handoffs received from the receiver and not wholly moved to `pending` yet, in position order. */
+  private readonly inbox: (Handoff | Spooled)[] = [];
+  /** Below this position, what the inbox does not hold is in the spool (the receiver's last mark). */
+  private spoolUntil = 0;
+  /** Batches taken from `pending`, filed by day, raw blocks being deflated; committed in order. */
   private readonly taken: Batch[] = [];
   /** Position up to which batches were taken. */
   private takenPos: number;
@@ -56,15 +72,14 @@ export class Committer {
   private lastDurable = Date.now();
   private backoffUntil = 0;
   private backoffMs = 0;
-  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
-  private readonly strict = new TextDecoder('utf-8', { fatal: true });
   private todayDay = '';
-  /** Configured devices by name (lower case), for lines whose sender is only in the header. */
-  private readonly deviceByName: Map<string, string>;
 
-  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: Log) {
-    configureParsers(cfg);
-    this.deviceByName = new Map(Object.entries(cfg.devices).map(([addr, d]) => [d.name.toLowerCase(), addr]));
+  /**
+   * `handoff`: the committer thread's end of the channel from the receiver (spool/handoff.ts); without
+   * it (`megalog import`), everything is read from the spool up to the published spool end.
+   */
+  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: Log, private readonly handoff: MessagePort | null = null) {
+    this.parser = new MessageParser(cfg);
     this.store = openStore(cfg);
     this.sealer = this.store.dayFiles ? new Sealer(cfg, this.store.dayFiles, stats, log) : null;
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
@@ -82,26 +97,18 @@ export class Committer {
   }
 
   /**
-   * One step of the loop: read what the writer published, take a batch when one is due, commit the
-   * oldest taken batch once deflated (`force`: at once). Returns true when it took or committed a
-   * batch (call again soon); a batch still deflating calls `onReady` when done.
+   * One step of the loop: take what the receiver handed over (or read the spool where it did not),
+   * take a batch when one is due, commit the oldest taken batch once deflated (`force`: at once).
+   * Returns true when it took or committed a batch (call again soon); a batch still deflating calls
+   * `onReady` when done.
    */
   step(now = Date.now(), force = false): boolean {
-    const end = this.stats.get('spool_end');
-    if (this.readPos < end && this.pending.length < this.cfg.batch_max_lines) {
-      const b = this.reader.read(this.readPos, end, this.cfg.batch_max_lines - this.pending.length);
-      if (b.corruptBytes) {
-        this.stats.add('dropped_bytes_spool_corrupt', b.corruptBytes);
-        this.log('warn', `spool: skipped ${b.corruptBytes} corrupt bytes in ${b.corruptRegions} region(s) before position ${b.next}`);
-      }
-      if (b.records.length && !this.pending.length) this.pendingSince = now;
-      for (const r of b.records) this.pending.push(r);
-      this.readPos = b.next;
-    }
+    this.receive();
+    this.fill(now, force);
     const due =
-      this.pending.length >= this.cfg.batch_size ||
-      (this.pending.length > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
-      (this.pending.length === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
+      this.pendingLines >= this.cfg.batch_size ||
+      (this.pendingLines > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
+      (this.pendingLines === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
     let did = false;
     if (now >= this.backoffUntil) {
       // Take the next batch just before committing the oldest, so that its blocks deflate meanwhile
@@ -126,115 +133,178 @@ export class Committer {
     for (let i = 0; i < 1000; i++) {
       this.backoffUntil = 0;
       this.step(Date.now(), true);
-      if (!this.pending.length && !this.taken.length && this.readPos >= this.stats.get('spool_end')) break;
+      if (!this.pendingLines && !this.taken.length && !this.inbox.length && this.readPos >= this.stats.get('spool_end')) break;
       if (this.stats.get('cold_full')) break;
     }
     this.makeDurable(Date.now());
   }
 
-  private parse(text: string, recvMs: number, peer: string | null): ParseResult {
-    try {
-      return parseMessage(text, { receivedAt: recvMs, peer, device: peer ? this.cfg.devices[peer] ?? null : null, timezone: this.cfg.timezone });
-    } catch {
-      return { kind: 'unparsed', time: null, host: null };
+  /** Move the receiver's handoffs and marks off the channel (it queues at most handoff_max_bytes). */
+  private receive(): void {
+    if (!this.handoff) return;
+    for (let m = receiveMessageOnPort(this.handoff); m; m = receiveMessageOnPort(this.handoff)) {
+      const msg = m.message as ToCommitter;
+      if (msg.type === 'mark') this.spoolUntil = Math.max(this.spoolUntil, msg.end);
+      else {
+        const h = msg.type === 'batch' ? new Handoff(msg.buffer) : { start: msg.start, end: msg.start + msg.buffer.byteLength, buffer: msg.buffer };
+        this.spoolUntil = Math.max(this.spoolUntil, h.start);
+        this.inbox.push(h);
+      }
     }
   }
 
   /**
-   * The device a header's host names: a configured device's address when the host is that address
-   * or that device's name, else the host as written (at most 64 characters); null without a host.
+   * Fill `pending` up to batch_max_lines, in position order: from the next handoff when it goes on
+   * where `pending` ends, else from the spool up to where it does start (recovery, or handoffs the
+   * receiver did not send because this thread was behind). `force`: read the spool up to its end.
    */
-  private senderOf(host: string | null): string | null {
-    if (!host) return null;
-    if (this.cfg.devices[host]) return host;
-    return this.deviceByName.get(host.toLowerCase()) ?? host.slice(0, 64);
+  private fill(now: number, force: boolean): void {
+    const max = this.cfg.batch_max_lines;
+    while (this.pendingLines < max) {
+      let h = this.inbox[0];
+      if (h && !(h instanceof Handoff)) {
+        if (h.end <= this.readPos) {
+          this.inbox.shift();
+          this.stats.add('handoff_released_bytes', h.buffer.byteLength);
+          continue;
+        }
+        h = this.inbox[0] = this.parseSpooled(h);
+      }
+      if (h) {
+        while (h.next < h.n && h.ends[h.next]! <= this.readPos) h.next++; // read from the spool meanwhile
+        if (h.next < h.n && h.start <= this.readPos) {
+          const to = Math.min(h.n, h.next + max - this.pendingLines);
+          this.queue(h, h.next, to, now);
+          h.next = to;
+          this.readPos = h.ends[to - 1]!;
+        }
+        if (h.next === h.n) {
+          this.inbox.shift();
+          this.stats.add('handoff_released_bytes', h.bytes);
+          continue;
+        }
+        if (h.start <= this.readPos) continue;
+      }
+      const until = h ? h.start : this.handoff && !force ? this.spoolUntil : this.stats.get('spool_end');
+      if (!this.readSpool(until, now)) break;
+    }
+  }
+
+  /** Parse and pack records the receiver handed over as spooled (import-job lines). */
+  private parseSpooled(s: Spooled): Handoff {
+    const t0 = process.hrtime.bigint();
+    forEachRecord(Buffer.from(s.buffer), s.start, (end, recvMs, transport, origin, payload) => {
+      this.builder.add(end, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+    });
+    return new Handoff(this.builder.finish(s.start, s.end, Number(process.hrtime.bigint() - t0) / 1e9), s.buffer.byteLength);
+  }
+
+  /** Read the spool from `readPos` up to `until`, parse it and queue it. False when nothing was read. */
+  private readSpool(until: number, now: number): boolean {
+    const from = this.readPos;
+    if (from >= until) return false;
+    const b = this.reader.read(from, until, this.cfg.batch_max_lines - this.pendingLines);
+    if (b.corruptBytes) {
+      this.stats.add('dropped_bytes_spool_corrupt', b.corruptBytes);
+      this.log('warn', `spool: skipped ${b.corruptBytes} corrupt bytes in ${b.corruptRegions} region(s) before position ${b.next}`);
+    }
+    if (b.next <= from) return false;
+    this.stats.add('spool_reread_bytes', b.next - from);
+    if (b.records.length) {
+      const t0 = process.hrtime.bigint();
+      for (const r of b.records) this.builder.add(r.end, r.recvMs, r.payload, this.parser.parse(r.payload, r.recvMs, r.transport, r.origin));
+      const h = new Handoff(this.builder.finish(from, b.next, Number(process.hrtime.bigint() - t0) / 1e9));
+      this.queue(h, 0, h.n, now);
+    }
+    this.readPos = b.next;
+    return true;
+  }
+
+  private queue(h: Handoff, from: number, to: number, now: number): void {
+    if (!this.pendingLines) this.pendingSince = now;
+    this.pending.push({ h, from, to });
+    this.pendingLines += to - from;
   }
 
   /**
-   * Take `pending` as a batch: parse it, file its lines by day, start deflating their raw blocks
-   * (not when it is to be committed at once: `commit` deflates them).
+   * Take `pending` as a batch: file its lines by day, start deflating their raw blocks (not when it
+   * is to be committed at once: `commit` deflates them).
    */
   private take(force: boolean): Batch {
-    const batch = this.pending;
+    const spans = this.pending;
+    const size = this.pendingLines;
     this.pending = [];
-    const batchEnd = batch.length ? batch[batch.length - 1]!.end : this.readPos;
+    this.pendingLines = 0;
+    const last = spans.at(-1);
+    const batchEnd = last ? last.h.ends[last.to - 1]! : this.readPos;
     this.takenPos = batchEnd;
     const t0 = process.hrtime.bigint();
     const byDay = new Map<string, DayLine[]>();
+    let parseSecs = 0;
     let records = 0;
     let unparsed = 0;
     let ignored = 0;
     let noise = 0;
     let outOfRange = 0;
     let invalidUtf8 = 0;
-    const filters = this.cfg.noise_filters;
     const oldestMs = this.cfg.log_retention_days * DAY_MS;
-    for (const m of batch) {
-      let text: string;
-      if (isAscii(m.payload)) text = m.payload.toString('latin1');
-      else {
-        try {
-          text = this.strict.decode(m.payload);
-        } catch {
-          invalidUtf8++;
-          text = this.decoder.decode(m.payload);
-        }
-      }
-      if (filters.length && filters.some((f) => text.includes(f))) {
-        noise++;
-        continue;
-      }
-      const peer = m.transport === 'udp' || m.transport === 'tcp' || m.transport === 'tls' ? m.origin : null;
-      let res = this.parse(text, m.recvMs, peer);
-      let device = peer ?? m.transport;
-      if (!peer) {
-        // Imported and tailed lines name their router only in the syslog header: take it from there,
-        // and when it is a configured device, parse again with its settings (zone, vendor pin).
-        const sender = this.senderOf(res.host);
-        if (sender) {
-          device = sender;
-          if (this.cfg.devices[sender]) res = this.parse(text, m.recvMs, sender);
-        }
-      }
-      if (res.kind === 'records' && res.records.length) {
-        const recs = res.records;
-        const first = recs[0]!.time;
-        const day = inRange(first, m.recvMs, oldestMs) ? dayOf(first) : '';
-        let same = day !== '';
-        for (let i = 1; same && i < recs.length; i++) same = inRange(recs[i]!.time, m.recvMs, oldestMs) && dayOf(recs[i]!.time!) === day;
-        if (same) {
-          // The usual case: every record in range and on one day, kept as parsed.
-          push(byDay, day, { end: m.end, payload: m.payload, device, time: first!, status: 'records', vendor: res.vendor, reason: null, records: recs });
-          records += recs.length;
+    for (const { h, from, to } of spans) {
+      parseSecs += (h.parseSecs * (to - from)) / h.n; // the parse time of these lines, wherever it was spent
+      for (let i = from; i < to; i++) {
+        if (h.invalidUtf8(i)) invalidUtf8++;
+        const status = h.status(i);
+        if (status === 'noise') {
+          noise++;
           continue;
         }
-        // Records of one message may fall on different days, or out of range (rare): split them.
-        const perDay = new Map<string, NatRecord[]>();
-        for (const r of recs) {
-          const t = inRange(r.time, m.recvMs, oldestMs) ? r.time : m.recvMs;
-          if (r.time != null && t !== r.time) outOfRange++;
-          const rec = r.time === t ? r : { ...r, time: t };
-          const day = dayOf(t);
-          let list = perDay.get(day);
-          if (!list) perDay.set(day, (list = []));
-          list.push(rec);
+        const end = h.ends[i]!;
+        const recvMs = h.recvMs[i]!;
+        const device = h.device(i);
+        const payload = h.payload(i);
+        if (status === 'records') {
+          const recs = h.records(i);
+          const vendor = h.vendorOf(i);
+          const first = recs[0]!.time;
+          const day = inRange(first, recvMs, oldestMs) ? dayOf(first) : '';
+          let same = day !== '';
+          for (let j = 1; same && j < recs.length; j++) same = inRange(recs[j]!.time, recvMs, oldestMs) && dayOf(recs[j]!.time!) === day;
+          if (same) {
+            // The usual case: every record in range and on one day, kept as parsed.
+            push(byDay, day, { end, payload, device, time: first!, status: 'records', vendor, reason: null, records: recs });
+            records += recs.length;
+            continue;
+          }
+          // Records of one message may fall on different days, or out of range (rare): split them.
+          const perDay = new Map<string, NatRecord[]>();
+          for (const r of recs) {
+            const t = inRange(r.time, recvMs, oldestMs) ? r.time : recvMs;
+            if (r.time != null && t !== r.time) outOfRange++;
+            const rec = r.time === t ? r : { ...r, time: t };
+            const day = dayOf(t);
+            let list = perDay.get(day);
+            if (!list) perDay.set(day, (list = []));
+            list.push(rec);
+          }
+          for (const [day, recs] of perDay) {
+            push(byDay, day, { end, payload, device, time: recs[0]!.time!, status: 'records', vendor, reason: null, records: recs });
+            records += recs.length;
+          }
+        } else {
+          const time = h.timeOf(i);
+          const t = inRange(time, recvMs, oldestMs) ? time : recvMs;
+          if (time != null && t !== time) outOfRange++;
+          let reason: string | null = null;
+          if (status === 'ignored') {
+            ignored++;
+            reason = h.reasonOf(i);
+            this.stats.add(ignoredSlot(reason ?? ''), 1);
+          } else unparsed++;
+          push(byDay, dayOf(t), { end, payload, device, time: t, status, vendor: status === 'ignored' ? h.vendorOf(i) : null, reason, records: [] });
         }
-        for (const [day, recs] of perDay) {
-          push(byDay, day, { end: m.end, payload: m.payload, device, time: recs[0]!.time!, status: 'records', vendor: res.vendor, reason: null, records: recs });
-          records += recs.length;
-        }
-      } else {
-        const t = inRange(res.time, m.recvMs, oldestMs) ? res.time : m.recvMs;
-        if (res.time != null && t !== res.time) outOfRange++;
-        const status = res.kind === 'ignored' ? 'ignored' : 'unparsed';
-        if (status === 'ignored') {
-          ignored++;
-          this.stats.add(ignoredSlot(res.kind === 'ignored' ? res.reason : ''), 1);
-        } else unparsed++;
-        push(byDay, dayOf(t), { end: m.end, payload: m.payload, device, time: t, status, vendor: res.kind === 'ignored' ? res.vendor : null, reason: res.kind === 'ignored' ? res.reason : null, records: [] });
       }
     }
-    const b: Batch = { size: batch.length, firstRecvMs: batch.length ? batch[0]!.recvMs : Date.now(), batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
+    const firstRecvMs = spans.length ? spans[0]!.h.recvMs[spans[0]!.from]! : Date.now();
+    const b: Batch = { size, firstRecvMs, batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
     for (const [day, lines] of force ? [] : byDay) {
       const blocks = this.store.prepare(day, lines, () => {
         if (--b.deflating === 0) this.onReady?.();
@@ -242,7 +312,7 @@ export class Committer {
       if (blocks.pending) b.deflating++;
       b.blocks.set(day, blocks);
     }
-    b.parseSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+    b.parseSecs = parseSecs + Number(process.hrtime.bigint() - t0) / 1e9;
     return b;
   }
 
@@ -332,7 +402,8 @@ export class Committer {
    */
   caughtUpTo(now = Date.now()): number {
     if (this.taken.length) return this.taken[0]!.firstRecvMs;
-    if (this.pending.length) return this.pending[0]!.recvMs;
+    const p = this.pending[0];
+    if (p) return p.h.recvMs[p.from]!;
     return this.readPos >= this.stats.get('spool_end') ? now : 0;
   }
 
@@ -343,9 +414,10 @@ export class Committer {
     return out;
   }
 
-  /** Messages read and not committed yet. */
+  /** Messages received or read and not committed yet. */
   get pendingCount(): number {
-    let n = this.pending.length;
+    let n = this.pendingLines;
+    for (const h of this.inbox) if (h instanceof Handoff) n += h.n - h.next;
     for (const b of this.taken) n += b.size;
     return n;
   }
@@ -356,7 +428,21 @@ export class Committer {
   }
 }
 
-/** A batch taken from the spool: parsed, filed by day, raw blocks deflating, not committed yet. */
+/** Spool records the receiver handed over unparsed, from `start` to `end`. */
+interface Spooled {
+  start: number;
+  end: number;
+  buffer: ArrayBuffer;
+}
+
+/** Messages [from, to) of a handoff, waiting in `pending`. */
+interface Span {
+  h: Handoff;
+  from: number;
+  to: number;
+}
+
+/** A batch taken from `pending`: filed by day, raw blocks deflating, not committed yet. */
 interface Batch {
   /** Messages in it. */
   size: number;

@@ -1,18 +1,19 @@
-// Committer thread entry: spool → parse → SQLite, off the thread that reads sockets.
+// Committer thread entry: the receiver's parsed handoffs (or the spool on recovery) → SQLite, off the
+// thread that reads sockets.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Stats } from '../core/counters.js';
 import type { LogLevel } from '../core/log.js';
 import type { CommitterData, FromCommitter, ToWorker } from '../core/messages.js';
 import { Committer } from './committer.js';
 
-const { config, statsBuffer } = workerData as CommitterData;
+const { config, statsBuffer, handoff } = workerData as CommitterData;
 const send = (m: FromCommitter) => parentPort!.postMessage(m);
 const stats = new Stats(statsBuffer);
 const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
 
 let committer: Committer;
 try {
-  committer = new Committer(config, stats, log);
+  committer = new Committer(config, stats, log, handoff);
   send({ type: 'floor', floor: committer.floor() });
 } catch (err) {
   send({ type: 'fatal', msg: (err as Error).message, code: (err as NodeJS.ErrnoException).code ?? null });

@@ -51,6 +51,7 @@ export const SCHEMA = {
   spool_fsync_interval_ms: { kind: { type: 'int', min: 1, max: 60_000 }, default: 1000, help: 'fsync period with spool_fsync: interval' },
   spool_segment_bytes: { kind: { type: 'int', min: 4096, max: 2 ** 31 - 1 }, default: 67_108_864, help: 'spool segment size' },
   spool_max_bytes: { kind: { type: 'int', min: 65_536, max: Number.MAX_SAFE_INTEGER }, default: 20 * 2 ** 30, help: 'uncommitted spool beyond which TCP pauses and UDP drops' },
+  handoff_max_bytes: { kind: { type: 'int', min: 0, max: 2 ** 31 - 1 }, default: 64 * 2 ** 20, help: 'received lines held in memory for the committer; beyond it, it reads them back from the spool (0 = always from the spool)' },
   spool_degraded_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 256 * 2 ** 20, help: 'uncommitted spool beyond which /health says degraded' },
   cold_min_free_bytes: { kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 1 * 2 ** 30, help: 'free space on the cold disk below which /health says degraded' },
   web_listen: { kind: { type: 'address' }, default: '127.0.0.1:5000', help: 'web console address, host:port (behind nginx)' },

@@ -65,6 +65,11 @@ const NAMES = [
   'tcp_connections',
   'spool_end',
   'spool_records_written',
+  'handoff_sent_bytes', // receiver: handoff buffers sent to the committer (spool/handoff.ts)
+  'handoff_released_bytes', // committer: handoff buffers it is done with
+  'handoff_overflow_bytes', // receiver: spooled bytes not handed over, the committer being handoff_max_bytes behind
+  'handoff_unparsed_bytes', // receiver: spooled bytes handed over unparsed (import jobs, a busy receiver)
+  'spool_reread_bytes', // committer: spool bytes read back (recovery, overflow)
   'committed_pos',
   'records_committed',
   'lines_committed',

@@ -1,6 +1,7 @@
 // Messages between the processor's main thread and its two worker threads (receiver, committer):
 // one union per direction and thread, so a message no one sends or no one handles does not compile.
 // Counters travel separately, through the shared Stats buffer (core/counters.ts).
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import type { DeviceSeen } from './counters.js';
 import type { LogLevel } from './log.js';
@@ -26,10 +27,11 @@ export interface ImportProgress {
   error?: string;
 }
 
-/** workerData of the committer thread. */
+/** workerData of the committer thread; `handoff` is the thread's end of the receiver → committer channel. */
 export interface CommitterData {
   config: Config;
   statsBuffer: SharedArrayBuffer;
+  handoff: MessagePort;
 }
 
 /** workerData of the receiver thread: it resumes the spool at `floor`, the committer's highest committed position. */
@@ -66,3 +68,11 @@ export type FromReceiver =
   | { type: 'stopped' };
 
 export type FromWorker = FromCommitter | FromReceiver;
+
+/**
+ * Receiver → committer, on their own channel (spool/handoff.ts): a batch of spooled messages, parsed
+ * and packed in one transferred buffer; spool records as written from position `start`, for the
+ * committer to parse (import-job lines; every line while the receiver is busy); or a mark: what the committer has not got in memory below
+ * `end` is in the spool.
+ */
+export type ToCommitter = { type: 'batch'; buffer: ArrayBuffer } | { type: 'spooled'; start: number; buffer: ArrayBuffer } | { type: 'mark'; end: number };

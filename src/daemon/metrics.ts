@@ -55,6 +55,10 @@ export class Metrics {
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
     labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');
+    counter('megalog_spool_reread_bytes_total', 'Spool bytes the committer read back: the backlog at start-up, and what the receiver did not hand over in memory because the committer was behind.', 'spool_reread_bytes');
+    counter('megalog_handoff_overflow_bytes_total', 'Spooled bytes the receiver did not hand over in memory, the committer holding handoff_max_bytes already (it reads them from the spool).', 'handoff_overflow_bytes');
+    counter('megalog_handoff_unparsed_bytes_total', 'Spooled bytes the receiver handed over unparsed, for the committer to parse: import-job lines, and all lines while the receiver is busy.', 'handoff_unparsed_bytes');
+    gauge('megalog_handoff_queued_bytes', 'Handoff buffers the receiver sent and the committer has not taken yet.', () => Math.max(0, (s().handoff_sent_bytes ?? 0) - (s().handoff_released_bytes ?? 0)));
     gauge('megalog_spool_backlog_bytes', 'Spooled bytes not yet committed.', () => Math.max(0, (s().spool_end ?? 0) - (s().committed_pos ?? 0)));
     gauge('megalog_cold_storage_full', '1 while the store refuses writes (disk full).', () => s().cold_full ?? 0);
     gauge('megalog_last_commit_timestamp_seconds', 'Time of the last successful commit.', () => (s().last_commit_ms ?? 0) / 1000);

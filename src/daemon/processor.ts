@@ -1,6 +1,7 @@
-// The processor: receiver thread (sources → spool) and committer thread (spool → store), supervised
-// from the main thread, which only relays logs, keeps the device table and answers health questions.
-import { Worker } from 'node:worker_threads';
+// The processor: receiver thread (sources → spool, parsed batches handed over in memory) and committer
+// thread (handoff, or the spool on recovery → store), supervised from the main thread, which only
+// relays logs, keeps the device table and answers health questions.
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
@@ -35,11 +36,13 @@ export class Processor {
 
   private async boot(): Promise<void> {
     this.lock = acquireLock({ hot: this.cfg.hot_storage_dir, cold: this.cfg.cold_storage_dir }, 'processor');
-    const committerData: CommitterData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer };
-    this.committer = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: committerData });
+    // The receiver hands what it spooled to the committer on a channel of their own (spool/handoff.ts).
+    const { port1, port2 } = new MessageChannel();
+    const committerData: CommitterData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer, handoff: port1 };
+    this.committer = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: committerData, transferList: [port1] });
     const { floor } = await this.waitFor(this.committer, 'floor');
-    const receiverData: ReceiverData = { ...committerData, floor };
-    this.receiver = new Worker(new URL('../sources/thread.js', import.meta.url), { workerData: receiverData });
+    const receiverData: ReceiverData = { ...committerData, handoff: port2, floor };
+    this.receiver = new Worker(new URL('../sources/thread.js', import.meta.url), { workerData: receiverData, transferList: [port2] });
     this.ports = (await this.waitFor(this.receiver, 'ready')).ports;
     for (const w of [this.committer, this.receiver]) {
       w.on('message', (m: FromWorker) => {

@@ -1,9 +1,13 @@
 // The receiver: every configured source, feeding one spool writer. Runs in its own thread; it does
-// no parsing and no SQLite work, only framing, spooling and counting, so sockets are read promptly.
+// no SQLite work, only framing, spooling, counting and, while it has time, parsing what it spooled,
+// so sockets are read promptly.
 //
 // Per event-loop turn the sources append to the writer's buffer; one setImmediate flushes it with a
-// single write(2) and publishes the new spool end to the committer through the shared Stats.
+// single write(2), publishes the new spool end through the shared Stats, and hands the bytes just
+// written, parsed unless this thread is busy, to the committer (sources/handoff.ts): the one point
+// every source's messages pass.
 import { join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import { splitHostPort } from '../config/load.js';
 import type { Transport } from '../spool/format.js';
@@ -14,6 +18,7 @@ import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+import { HandoffSender } from './handoff.js';
 import type { Log } from '../core/log.js';
 
 const RECEIVED_BYTES = Stats.slot('received_bytes');
@@ -34,8 +39,11 @@ export class Receiver implements Sink {
   private readonly local: Float64Array;
   private readonly slotOf: Record<Transport, number>;
   private writeErrorLogged = 0;
+  private readonly handoff: HandoffSender | null;
 
-  constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log) {
+  /** Without `handoff` (a port to the committer thread), the committer reads everything from the spool. */
+  constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log, handoff: MessagePort | null = null) {
+    this.handoff = handoff ? new HandoffSender(cfg, stats, handoff) : null;
     this.local = new Float64Array(stats.values.length);
     this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
     this.writer = new SpoolWriter({
@@ -51,6 +59,7 @@ export class Receiver implements Sink {
       log('warn', `spool: cut a torn tail of ${rec.tornBytes} bytes at recovery`);
     }
     stats.set('spool_end', this.writer.end);
+    this.handoff?.mark(this.writer.end); // the backlog from the committed position on is in the spool
     for (const l of cfg.syslog_udp_listen) {
       const hp = splitHostPort(l)!;
       const s = new UdpSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
@@ -176,8 +185,9 @@ export class Receiver implements Sink {
   flush(): void {
     this.flushScheduled = false;
     const before = this.writer.recordsWritten;
+    let written: Buffer | null = null;
     try {
-      this.writer.flush();
+      written = this.writer.flush();
     } catch (err) {
       // The hot disk refused the write: those messages are lost, counted with their reason.
       let lost = 0;
@@ -202,6 +212,7 @@ export class Receiver implements Sink {
       this.stats.set('spool_records_written', this.writer.recordsWritten);
       this.stats.set('spool_end', this.writer.end);
     }
+    if (written) this.handoff?.send(written, this.writer.end);
     this.checkBackpressure();
   }
 
@@ -234,6 +245,7 @@ export class Receiver implements Sink {
 
   private housekeeping(): void {
     this.checkBackpressure();
+    this.handoff?.mark(this.writer.end); // shows the committer a gap that no handoff since has shown
     let drops = 0;
     for (const u of this.udp) drops += u.kernelDrops() ?? 0;
     this.stats.set('udp_kernel_drops', drops);
@@ -256,6 +268,7 @@ export class Receiver implements Sink {
     for (const t of this.timers) clearInterval(t);
     for (const s of this.sources) await s.stop();
     this.flush();
+    this.handoff?.mark(this.writer.end);
     this.writer.close();
     this.tail?.persist();
   }

@@ -1,18 +1,19 @@
-// Receiver thread entry: sources + spool writer. Talks to the main thread by messages only.
+// Receiver thread entry: sources + spool writer. Talks to the main thread by messages only, and hands
+// what it spooled to the committer thread on their own channel.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Stats } from '../core/counters.js';
 import type { LogLevel } from '../core/log.js';
 import type { FromReceiver, ReceiverData, ToWorker } from '../core/messages.js';
 import { Receiver } from './receiver.js';
 
-const { config, statsBuffer, floor } = workerData as ReceiverData;
+const { config, statsBuffer, floor, handoff } = workerData as ReceiverData;
 const send = (m: FromReceiver) => parentPort!.postMessage(m);
 const stats = new Stats(statsBuffer);
 const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
 
 let receiver: Receiver;
 try {
-  receiver = new Receiver(config, stats, floor, log);
+  receiver = new Receiver(config, stats, floor, log, handoff);
   await receiver.start();
   send({ type: 'ready', ports: receiver.ports() });
 } catch (err) {

@@ -93,3 +93,19 @@ export function decodeAt(buf: Buffer, at: number, limit: number): ScanStep {
     },
   };
 }
+
+/**
+ * Each record of `buf`, records the writer has just encoded and written (so no checksum is checked):
+ * `start` is the spool position of buf[0]; `end` is the record's position. `payload` aliases `buf`.
+ */
+export function forEachRecord(buf: Buffer, start: number, fn: (end: number, recvMs: number, transport: Transport, origin: string, payload: Buffer) => void): void {
+  let at = 0;
+  while (at + HEADER_BYTES <= buf.length) {
+    const bodyStart = at + HEADER_BYTES;
+    const next = bodyStart + buf.readUInt32LE(at);
+    const originLen = buf[bodyStart + 9]!;
+    const payloadStart = bodyStart + BODY_FIXED_BYTES + originLen;
+    fn(start + next, buf.readDoubleLE(bodyStart), TRANSPORTS[buf[bodyStart + 8]!]!, buf.toString('latin1', bodyStart + BODY_FIXED_BYTES, payloadStart), buf.subarray(payloadStart, next));
+    at = next;
+  }
+}

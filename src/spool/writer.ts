@@ -74,9 +74,13 @@ export class SpoolWriter {
     this.pendingRecords++;
   }
 
-  /** Write what is buffered. Throws on I/O errors (ENOSPC…): the caller counts and drops. */
-  flush(): void {
-    if (this.used === 0) return;
+  /**
+   * Write what is buffered. Throws on I/O errors (ENOSPC…): the caller counts and drops. Returns the
+   * bytes written (a view of the writer's buffer, valid until the next append; they end at `end`), or
+   * null when nothing was buffered.
+   */
+  flush(): Buffer | null {
+    if (this.used === 0) return null;
     if (this.segSize > 0 && this.segSize + this.used > this.opts.segmentBytes) this.rotate();
     let off = 0;
     try {
@@ -95,10 +99,12 @@ export class SpoolWriter {
     this.segSize += this.used;
     this.end = this.segStart + this.segSize;
     this.recordsWritten += this.pendingRecords;
+    const written = this.buf.subarray(0, this.used);
     this.used = 0;
     this.pendingRecords = 0;
     this.dirty = true;
     if (this.opts.fsync === 'always') this.sync();
+    return written;
   }
 
   sync(): void {

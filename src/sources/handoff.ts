@@ -1,0 +1,112 @@
+// The receiver's side of the handoff (spool/handoff.ts): parse what a flush just wrote to the spool,
+// pack it and transfer it to the committer, unless the committer holds `handoff_max_bytes` already;
+// then the committer reads those positions back from the spool instead.
+//
+// Reading the sockets comes first: lines go over unparsed (as spooled; the committer parses them)
+// when they come from an import job, whose bulk history would otherwise take this thread's time, and
+// while this thread's event loop is more than PARSE_BUSY_MAX busy (a burst, or a CPU shared with
+// other work), when parsing here could make the kernel drop datagrams.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/load.js';
+import { fault } from '../config/fault.js';
+import { Stats } from '../core/counters.js';
+import type { ToCommitter } from '../core/messages.js';
+import { MessageParser } from '../parse/message.js';
+import { forEachRecord } from '../spool/format.js';
+import { HandoffBuilder } from '../spool/handoff.js';
+
+const SENT = Stats.slot('handoff_sent_bytes');
+const RELEASED = Stats.slot('handoff_released_bytes');
+const OVERFLOW = Stats.slot('handoff_overflow_bytes');
+const UNPARSED = Stats.slot('handoff_unparsed_bytes');
+/** Share of the last BUSY_WINDOW_MS this thread's event loop may have been busy for it to parse. */
+const PARSE_BUSY_MAX = 0.7;
+const BUSY_WINDOW_MS = 100;
+
+export class HandoffSender {
+  private readonly parser: MessageParser;
+  private readonly builder = new HandoffBuilder();
+  /** Spool position up to which the committer was told what is in memory and what is not. */
+  private told = -1;
+  private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  private eluAt = 0;
+  private parseHere = true;
+
+  constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly port: MessagePort) {
+    this.parser = new MessageParser(cfg);
+  }
+
+  /**
+   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of live lines
+   * parsed and packed, runs of import-job lines as spooled (all of it as spooled while this thread is
+   * busy). One message per run, in position order.
+   */
+  send(written: Buffer, end: number): void {
+    const start = end - written.length;
+    const v = this.stats.values;
+    if (v[SENT]! - v[RELEASED]! + written.length > this.cfg.handoff_max_bytes) {
+      // The committer is behind: the spool absorbs the backlog, and it reads these bytes from there.
+      v[OVERFLOW]! += written.length;
+      return;
+    }
+    const now = Date.now();
+    if (now - this.eluAt >= BUSY_WINDOW_MS) {
+      const busy = performance.eventLoopUtilization(this.elu).utilization;
+      this.elu = performance.eventLoopUtilization();
+      this.eluAt = now;
+      this.parseHere = busy <= PARSE_BUSY_MAX;
+    }
+    let t0 = process.hrtime.bigint();
+    let runStart = start; // spool position where the current run starts
+    let runRaw = false; // the current run goes over unparsed
+    let at = start; // end of the last record seen
+    const endRun = () => {
+      if (at === runStart) return;
+      if (runRaw) {
+        const buffer = new ArrayBuffer(at - runStart);
+        new Uint8Array(buffer).set(written.subarray(runStart - start, at - start));
+        v[SENT]! += buffer.byteLength;
+        v[UNPARSED]! += buffer.byteLength;
+        this.post({ type: 'spooled', start: runStart, buffer }, [buffer]);
+      } else {
+        const buffer = this.builder.finish(runStart, at, Number(process.hrtime.bigint() - t0) / 1e9);
+        v[SENT]! += buffer.byteLength;
+        this.post({ type: 'batch', buffer }, [buffer]);
+      }
+      runStart = at;
+      t0 = process.hrtime.bigint();
+    };
+    if (this.parseHere) {
+      forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
+        const isImport = transport === 'import';
+        if (isImport !== runRaw) {
+          endRun();
+          runRaw = isImport;
+        }
+        if (!isImport) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+        at = recEnd;
+      });
+    } else {
+      runRaw = true; // one unparsed run
+      at = end;
+    }
+    endRun();
+    this.told = end;
+    fault('handoff'); // tests: die with this batch between the threads
+  }
+
+  /**
+   * Tell the committer that everything below `end` it has not got in memory is in the spool (at start:
+   * the backlog to recover; after an overflow, when nothing is sent that would show the gap).
+   */
+  mark(end: number): void {
+    if (end === this.told) return;
+    this.post({ type: 'mark', end });
+    this.told = end;
+  }
+
+  private post(m: ToCommitter, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(m, transfer);
+  }
+}
