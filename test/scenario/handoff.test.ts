@@ -4,7 +4,7 @@
 // the spool takes the backlog; and a line read back gives the same records as one handed over.
 import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { committedRaw, metricValue, metricsOf, sendTcp, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mappings, mikrotikLine } from '../helpers/gen.js';
@@ -32,16 +32,16 @@ function tagCounts(dir: string): Map<string, number> {
   return count;
 }
 
-/** Every nat row of every day file, as text, sorted (what a search can find). */
+/** Every record of every day file, as text, sorted (what a search can find). */
 function natRows(dir: string): string[] {
   const out: string[] = [];
   const cold = join(dir, 'cold');
   for (const n of readdirSync(cold).filter((f) => /^\d{4}-\d{2}-\d{2}\.db$/.test(f))) {
-    const db = new Database(join(cold, n), { readonly: true });
+    const f = new DayFile(join(cold, n), n.slice(0, 10), { journalMode: '', synchronous: '', cacheSizeMiB: 8, maxPageCount: 0, readonly: true });
     try {
-      for (const r of db.prepare('SELECT nat_ip, nat_port, t, src_ip, src_port, dst_ip, dst_port, code, port_end FROM nat').raw().all()) out.push(JSON.stringify(r));
+      for (const r of f.allRows()) out.push(JSON.stringify([r.nat_ip, r.nat_port, r.t, r.src_ip, r.src_port, r.dst_ip, r.dst_port, r.code, r.port_end]));
     } finally {
-      db.close();
+      f.close();
     }
   }
   return out.sort();
