@@ -1,0 +1,90 @@
+// Line codec bench (src/store/line-codec.ts): bytes per line and one core's encode / decode rates on
+// the evidence corpora (evidence-corpus.ts). Bounded (about a minute), one thread; CPU time, so a busy
+// machine changes the figures less.
+//
+//   npx tsc -p tsconfig.json && node dist/test/bench/line-codec.js [--lines N] [--warm N] [--only a,b] [--level 0-9]
+//
+// encode: LineWriter.add per line (match, residue, write-time check), then finishBlock (deflate);
+// decode: blockLines over every measured block (each line compared), and random lineAt reads.
+import { LineReader, LineWriter, type LineRecord } from '../../src/store/line-codec.js';
+import { CORPORA, lineRecord, makeCorpus, rng, type CorpusName } from './evidence-corpus.js';
+
+const BLOCK = 1024;
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : dflt;
+};
+const lines = Number(opt('--lines', String(64 * BLOCK)));
+const warm = Number(opt('--warm', String(64 * BLOCK)));
+const level = Number(opt('--level', '6'));
+const only = opt('--only', CORPORA.filter((c) => c !== 'mikrotik-lcg').join(',')).split(',') as CorpusName[];
+
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+console.log('| corpus | text B/line | B/line | stored whole | encode lines/s: add | + finishBlock | decode block lines/s | read 1 line µs p50 (p99) | shapes | keyed words | tables KB |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const name of only) {
+  const c = makeCorpus(name, warm, lines);
+  const recs: (LineRecord | null)[] = c.lines.map((l) => lineRecord(l));
+  const devs = c.lines.map((l) => l.device);
+  const w = new LineWriter(null, { level });
+  const shapes: Buffer[] = [];
+  const words: Buffer[] = [];
+  const blocks: Buffer[] = [];
+  let addMs = 0;
+  let finMs = 0;
+  let base = { ...w.stats };
+  for (let b = 0; b < c.lines.length; b += BLOCK) {
+    if (b === c.warm) base = { ...w.stats };
+    const t0 = process.cpuUsage();
+    for (let i = b; i < Math.min(c.lines.length, b + BLOCK); i++) w.add(c.lines[i]!.payload, devs[i]!, recs[i]!);
+    const t1 = process.cpuUsage();
+    const blk = w.finishBlock();
+    const t2 = process.cpuUsage();
+    const fresh = w.takeNew();
+    shapes.push(...fresh.shapes);
+    if (fresh.words) words.push(fresh.words);
+    if (b >= c.warm) {
+      blocks.push(blk);
+      addMs += (t1.user + t1.system - t0.user - t0.system) / 1000;
+      finMs += (t2.user + t2.system - t1.user - t1.system) / 1000;
+    }
+  }
+  const n = c.lines.length - c.warm;
+  let bytes = 0;
+  for (const b of blocks) bytes += b.length;
+  const reader = new LineReader({ shapes, words });
+  const t3 = process.cpuUsage();
+  let wrong = 0;
+  blocks.forEach((blk, k) => {
+    const from = c.warm + k * BLOCK;
+    const got = reader.blockLines(blk, recs.slice(from, from + BLOCK), devs.slice(from, from + BLOCK));
+    got.forEach((g, i) => (wrong += g.equals(c.lines[from + i]!.payload) ? 0 : 1));
+  });
+  const decMs = cpuMs(t3);
+  if (wrong) throw new Error(`${name}: ${wrong} lines wrong`);
+  const rnd = rng(9);
+  const us: number[] = [];
+  for (let k = -50; k < 2000; k++) {
+    const b = Math.floor(rnd() * blocks.length);
+    const i = Math.floor(rnd() * BLOCK);
+    const at = c.warm + b * BLOCK + i;
+    const tR = process.hrtime.bigint();
+    const got = reader.lineAt(blocks[b]!, i, recs[at]!, devs[at]!);
+    const dt = Number(process.hrtime.bigint() - tR) / 1000;
+    if (!got.equals(c.lines[at]!.payload)) throw new Error(`${name}: line ${at} wrong`);
+    if (k >= 0) us.push(dt);
+  }
+  us.sort((a, b) => a - b);
+  let text = 0;
+  for (let i = c.warm; i < c.lines.length; i++) text += c.lines[i]!.payload.length;
+  const s = w.stats;
+  const d = (k: keyof typeof s) => s[k] - base[k];
+  const tables = [...shapes, ...words].reduce((a, b) => a + b.length, 0) / 1024;
+  console.log(`| ${name} | ${(text / n).toFixed(1)} | ${(bytes / n).toFixed(2)} | ${d('wholeNoRecord')} no record, ${d('wholeNoShape')} no shape, ${d('wholeMismatch')} mismatch | ${n0((n * 1000) / addMs)} | ${n0((n * 1000) / (addMs + finMs))} | ${n0((n * 1000) / decMs)} | ${us[1000]!.toFixed(0)} (${us[1980]!.toFixed(0)}) | ${w.shapeCount} | ${n0(w.keyedCount)} | ${tables.toFixed(1)} |`);
+}
