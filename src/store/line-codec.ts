@@ -47,7 +47,7 @@
 // is a new field or format version). If the transaction holding a block and its takeNew() fails, the
 // writer is ahead of the file: drop it and open a new one from the persisted state. A writer and a
 // reader are each used by one thread.
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { MEGALOG_ERR_LINE_CORRUPT } from '../core/errors.js';
 import { ipFromDb, protoName } from './codes.js';
 
@@ -983,6 +983,56 @@ function unpack(block: Buffer, only = -1): Plain {
   return { n, buf: at.slice(1).map(() => plain), start: at.slice(0, -1), end: at.slice(1) };
 }
 
+/** How a plain block is deflated: one stream, or (past SEGMENTED_BYTES) one per segment. */
+function packPlan(plain: Buffer): { p: Plain; segmented: boolean } {
+  if (plain[0] !== FORMAT_PLAIN) throw new TypeError('line codec: packBlock takes a plain block (finishPlain, toPlainBlock)');
+  return { p: unpack(plain), segmented: plain.length > SEGMENTED_BYTES };
+}
+
+function segmentedBlock(n: number, parts: Buffer[]): Buffer {
+  const head = new Bytes(64);
+  head.buf[head.len++] = FORMAT_SEGMENTS;
+  head.varint(n);
+  for (let s = 0; s < parts.length - 1; s++) head.varint(parts[s]!.length);
+  return Buffer.concat([head.buf.subarray(0, head.len), ...parts]);
+}
+
+function deflatedBlock(plain: Buffer, packed: Buffer): Buffer {
+  return packed.length < plain.length - 1 ? Buffer.concat([Buffer.of(FORMAT_DEFLATE), packed]) : plain;
+}
+
+/** A plain block deflated (format 1, or 2 when its residues pass SEGMENTED_BYTES; left plain when deflate does not shrink it). */
+export function packBlock(plain: Buffer, level = DEFLATE_LEVEL): Buffer {
+  const { p, segmented } = packPlan(plain);
+  if (segmented) return segmentedBlock(p.n, p.buf.map((b, s) => deflateRawSync(b!.subarray(p.start[s], p.end[s]), { level })));
+  return deflatedBlock(plain, deflateRawSync(plain.subarray(1), { level }));
+}
+
+/** packBlock on libuv's thread pool (off the calling thread). */
+export function packBlockAsync(plain: Buffer, level: number, done: (err: Error | null, block: Buffer | null) => void): void {
+  let plan: ReturnType<typeof packPlan>;
+  try {
+    plan = packPlan(plain);
+  } catch (err) {
+    return done(err as Error, null);
+  }
+  const { p, segmented } = plan;
+  if (!segmented) {
+    deflateRaw(plain.subarray(1), { level }, (err, packed) => done(err, err ? null : deflatedBlock(plain, packed)));
+    return;
+  }
+  const parts: Buffer[] = [];
+  let left = p.buf.length;
+  let failed: Error | null = null;
+  p.buf.forEach((b, s) => {
+    deflateRaw(b!.subarray(p.start[s], p.end[s]), { level }, (err, packed) => {
+      if (err) failed = err;
+      else parts[s] = packed;
+      if (--left === 0) done(failed, failed ? null : segmentedBlock(p.n, parts));
+    });
+  });
+}
+
 /** A stored block in the plain format (residues not deflated): to recompress it another way, or measure. */
 export function toPlainBlock(block: Buffer): Buffer {
   const p = unpack(block);
@@ -1255,27 +1305,22 @@ export class LineWriter extends DayTables {
     return true;
   }
 
-  /** The block's stored bytes; the writer starts the next block. */
+  /** The block's stored bytes, deflated here (packBlock); the writer starts the next block. */
   finishBlock(): Buffer {
+    return packBlock(this.finishPlain(), this.level);
+  }
+
+  /**
+   * The block in the plain format (residues not deflated), to deflate elsewhere with packBlock or
+   * packBlockAsync (a reader reads either); the writer starts the next block.
+   */
+  finishPlain(): Buffer {
     if (this.n > 0) this.segLens.push(this.body.len - this.segAt);
-    const body = this.body.buf.subarray(0, this.body.len);
     const head = new Bytes(64);
-    let out: Buffer;
-    if (body.length > SEGMENTED_BYTES) {
-      // Mostly whole lines: each segment deflated apart, so that reading a line inflates one.
-      const parts: Buffer[] = [];
-      for (let s = 0, at = 0; s < this.segLens.length; at += this.segLens[s++]!) parts.push(deflateRawSync(body.subarray(at, at + this.segLens[s]!), { level: this.level }));
-      head.buf[head.len++] = FORMAT_SEGMENTS;
-      head.varint(this.n);
-      for (let s = 0; s < parts.length - 1; s++) head.varint(parts[s]!.length);
-      out = Buffer.concat([head.buf.subarray(0, head.len), ...parts]);
-    } else {
-      head.varint(this.n);
-      for (let i = 0; i < this.segLens.length - 1; i++) head.varint(this.segLens[i]!);
-      const plain = Buffer.concat([head.buf.subarray(0, head.len), body]);
-      const packed = deflateRawSync(plain, { level: this.level });
-      out = packed.length < plain.length ? Buffer.concat([Buffer.of(FORMAT_DEFLATE), packed]) : Buffer.concat([Buffer.of(FORMAT_PLAIN), plain]);
-    }
+    head.buf[head.len++] = FORMAT_PLAIN;
+    head.varint(this.n);
+    for (let i = 0; i < this.segLens.length - 1; i++) head.varint(this.segLens[i]!);
+    const out = Buffer.concat([head.buf.subarray(0, head.len), this.body.buf.subarray(0, this.body.len)]);
     this.body.len = 0;
     this.segLens = [];
     this.segAt = 0;
@@ -1334,16 +1379,24 @@ export class LineWriter extends DayTables {
         const end = i + len;
         for (; i < end; i++, at++) if (line[at] !== p[i]) return false;
       } else if (k === OP_WORD) {
+        // Most words are their reference: compare it and the boundary after it in one pass.
         const st = at;
-        while (at < n && WORD[line[at]!] === 1) at++;
-        if (at === st) return false;
         const j = a[o]!;
         const rl = refLen[j]!;
-        if (at - st !== rl || !sameBytes(line, st, arena, refOff[j]!, rl)) {
-          this.mJ[nm] = j;
-          this.mS[nm] = st;
-          this.mE[nm++] = at;
+        let r = refOff[j]!;
+        const e = st + rl;
+        if (e <= n) {
+          while (at < e && line[at] === arena[r]) {
+            at++;
+            r++;
+          }
+          if (at === e && (at === n || WORD[line[at]!] === 0)) continue;
         }
+        while (at < n && WORD[line[at]!] === 1) at++;
+        if (at === st) return false;
+        this.mJ[nm] = j;
+        this.mS[nm] = st;
+        this.mE[nm++] = at;
       } else {
         const f = a[o]!;
         const len = this.slotText(f, b[o]!, rec);

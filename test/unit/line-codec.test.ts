@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ipToDb } from '../../src/store/codes.js';
 import {
-  LineCodecError, LineReader, LineWriter, MAX_DEVICE_SHAPES, MAX_LINE_BYTES, MAX_SHAPES, RESTART, toPlainBlock,
+  LineCodecError, LineReader, LineWriter, MAX_DEVICE_SHAPES, MAX_LINE_BYTES, MAX_SHAPES, RESTART, packBlock, packBlockAsync, toPlainBlock,
   type LineCodecOptions, type LineRecord,
 } from '../../src/store/line-codec.js';
 import { lineRecord, makeCorpus, rng, type CorpusName } from '../bench/evidence-corpus.js';
@@ -237,6 +237,26 @@ describe('line codec', () => {
       const l = lines[i]!;
       expect(reader.lineAt(day.blocks[0]!, i, l.rec, l.device).equals(l.payload)).toBe(true);
       expect(reader.lineAt(plain, i, l.rec, l.device).equals(l.payload)).toBe(true);
+    }
+  });
+
+  it('reads a block deflated elsewhere (finishPlain, packBlock, packBlockAsync) as the writer would have', async () => {
+    for (const name of ['mikrotik', 'fortinet'] as const) {
+      // fortinet: lines stored whole, residues past SEGMENTED_BYTES: one deflate stream per segment.
+      const lines = corpusLines(name, BLOCK + 300);
+      const w = new LineWriter();
+      const plain: Buffer[] = [];
+      for (let b = 0; b < lines.length; b += BLOCK) {
+        for (const l of lines.slice(b, b + BLOCK)) w.add(l.payload, l.device, l.rec);
+        plain.push(w.finishPlain());
+      }
+      const fresh = w.takeNew();
+      const shapes = fresh.shapes;
+      const words = fresh.words ? [fresh.words] : [];
+      const pooled = await Promise.all(plain.map((p) => new Promise<Buffer>((ok, ko) => packBlockAsync(p, 6, (err, b) => (err ? ko(err) : ok(b!))))));
+      for (const blocks of [plain, plain.map((p) => packBlock(p)), pooled]) expectExact({ blocks, shapes, words, writer: w }, lines, 50);
+      expect(pooled[0]![0]).toBe(name === 'fortinet' ? 2 : 1);
+      expect(pooled[0]!.length).toBeLessThan(plain[0]!.length / 2);
     }
   });
 
