@@ -39,8 +39,10 @@
 //   varint id, varint len + device (utf8), varint ops, per op: varint kind (0 punct, 1 word, 2 slot),
 //   punct: varint len + bytes, slot: varint field, varint zigzag(zone minutes); then per word:
 //   varint len + bytes (the template)
-// Keyed words (takeNew().words, one Buffer per take): deflateRaw of entries
-//   u8 family (4 | 6), src_ip (4 bytes BE | 16 bytes), varint shape, varint word index, varint len + bytes
+// Keyed words: takeNew().words are rows (src_ip, shape, index, word); a store keeps them as rows (a
+// reader then looks words up one by one: LineCodecState.words as a function) or as packWords blobs:
+//   deflateRaw of entries: u8 family (4 | 6), src_ip (4 bytes BE | 16 bytes), varint shape,
+//   varint word index, varint len + bytes
 //
 // Caveats: a residue is read with its record as the store keeps it (codes.ts forms), the shapes and the
 // keyed words of its day: renderers may never change how an existing residue renders (a new rendering
@@ -67,16 +69,31 @@ export interface LineRecord {
   code: number;
 }
 
-/** What a day has persisted of the codec's tables: every shape row and every keyed-words blob. */
+/** A keyed word: the word subscriber `src` had at word `index` of shape `shape` (first seen wins). */
+export interface KeyedWord {
+  /** src_ip as the store keeps it (codes.ts ipToDb: IPv4 integer, IPv6 16 bytes). */
+  src: number | Buffer;
+  shape: number;
+  index: number;
+  word: Buffer;
+}
+
+/** A reader's way to one keyed word kept in a table of the store (null or undefined: none). */
+export type KeyedWordLookup = (src: number | Uint8Array, shape: number, index: number) => Uint8Array | null | undefined;
+
+/**
+ * What a day has persisted of the codec's tables: every shape row, and the keyed words as packWords
+ * blobs (all loaded on first need), or, for a reader only, a lookup of one word in a table.
+ */
 export interface LineCodecState {
   shapes: Iterable<Buffer>;
-  words: Iterable<Buffer>;
+  words: Iterable<Buffer> | KeyedWordLookup;
 }
 
 /** Tables learned since the last take: insert them in the transaction of the block(s) encoded since. */
 export interface LineCodecNew {
   shapes: Buffer[];
-  words: Buffer | null;
+  words: KeyedWord[];
 }
 
 export interface LineCodecOptions {
@@ -109,6 +126,8 @@ export const MAX_SHAPE_WORDS = 512;
 /** Keyed words per day, and the longest word kept as one. */
 export const MAX_KEYED_WORDS = 1 << 20;
 export const MAX_KEYED_WORD_BYTES = 63;
+/** Keyed words a reader with a lookup keeps in memory (then it starts afresh). */
+const LOOKUP_CACHE = 1 << 16;
 /** Devices whose recent shapes a writer remembers (then it forgets them all and relearns). */
 const MAX_DEVICES = 4096;
 /** Shapes tried per device before cutting a line afresh. */
@@ -665,7 +684,7 @@ class KeyedWords {
 
 class DayTables {
   protected readonly shapes: (Shape | undefined)[] = [undefined];
-  private readonly kw = new KeyedWords();
+  private kw = new KeyedWords();
   private pendingWords: Buffer[] = [];
   protected readonly timeBase: number;
 
@@ -693,11 +712,15 @@ class DayTables {
   protected out: Buffer = Buffer.allocUnsafe(MAX_LINE_BYTES + 2 * SLOT_MAX);
   protected outLen = 0;
 
+  /** Keyed words looked up one at a time (kw then caches them). */
+  protected lookup: KeyedWordLookup | null = null;
+
   constructor(state: LineCodecState | null | undefined, opts: LineCodecOptions | undefined) {
     this.timeBase = opts?.timeBase ?? 0;
     if (state) {
       for (const row of state.shapes) this.addShape(parseShape(row));
-      for (const w of state.words) this.pendingWords.push(w);
+      if (typeof state.words === 'function') this.lookup = state.words;
+      else for (const w of state.words) this.pendingWords.push(w);
     }
   }
 
@@ -825,9 +848,20 @@ class DayTables {
         this.decJ[nd++] = j;
       } else if (tag === T_KEYED) {
         if (rec === null) continue;
-        const kw = this.words();
-        if (src === undefined) src = kw.srcOf(rec.src_ip, false);
-        const v = kw.get(src, s.id, j);
+        let kw = this.words();
+        if (src === undefined) src = kw.srcOf(rec.src_ip, this.lookup !== null);
+        let v = kw.get(src, s.id, j);
+        if (v < 0 && this.lookup !== null && src >= 0) {
+          const word = this.lookup(rec.src_ip!, s.id, j);
+          if (word && word.length <= MAX_KEYED_WORD_BYTES) {
+            if (kw.size >= LOOKUP_CACHE) {
+              kw = this.kw = new KeyedWords();
+              src = kw.srcOf(rec.src_ip, true);
+            }
+            kw.put(src, s.id, j, word, 0, word.length);
+            v = kw.get(src, s.id, j);
+          }
+        }
         if (v < 0) corrupt(`no keyed word ${j} of shape ${s.id} for this record`);
         wOff[j] = -1 - Math.floor(v / 64);
         wLen[j] = v % 64;
@@ -1033,6 +1067,29 @@ export function packBlockAsync(plain: Buffer, level: number, done: (err: Error |
   });
 }
 
+/** Keyed words as one blob (the format in the header), for a store that keeps them so. */
+export function packWords(words: readonly KeyedWord[], level = DEFLATE_LEVEL): Buffer {
+  const b = new Bytes(1 << 12);
+  for (const w of words) {
+    if (typeof w.src === 'number') {
+      b.ensure(5);
+      b.buf[b.len++] = 4;
+      b.buf.writeUInt32BE(w.src, b.len);
+      b.len += 4;
+    } else {
+      if (w.src.length !== 16) throw new TypeError('line codec: an IPv6 src_ip is 16 bytes');
+      b.ensure(17);
+      b.buf[b.len++] = 6;
+      b.bytes(w.src, 0, 16);
+    }
+    b.varint(w.shape);
+    b.varint(w.index);
+    b.varint(w.word.length);
+    b.bytes(w.word, 0, w.word.length);
+  }
+  return deflateRawSync(b.buf.subarray(0, b.len), { level });
+}
+
 /** A stored block in the plain format (residues not deflated): to recompress it another way, or measure. */
 export function toPlainBlock(block: Buffer): Buffer {
   const p = unpack(block);
@@ -1155,7 +1212,7 @@ export class LineWriter extends DayTables {
   private readonly perDevice = new Map<string, number>();
   private nShapes = 0;
   private newShapes: Buffer[] = [];
-  private newWords = new Bytes(1 << 12);
+  private newWords: KeyedWord[] = [];
   // The block being written.
   private body = new Bytes(1 << 16);
   private segLens: number[] = [];
@@ -1180,6 +1237,7 @@ export class LineWriter extends DayTables {
 
   constructor(state?: LineCodecState | null, opts?: LineCodecOptions) {
     super(state, opts);
+    if (this.lookup) throw new TypeError('line codec: a writer needs the keyed words themselves (packWords blobs), not a lookup');
     this.level = opts?.level ?? DEFLATE_LEVEL;
     this.fullCheck = opts?.fullCheck ?? false;
     this.keyedOn = opts?.keyed ?? true;
@@ -1202,14 +1260,10 @@ export class LineWriter extends DayTables {
 
   /** Tables learned since the last take (persist them with the block(s) encoded since). */
   takeNew(): LineCodecNew {
-    const shapes = this.newShapes;
+    const out = { shapes: this.newShapes, words: this.newWords };
     this.newShapes = [];
-    let words: Buffer | null = null;
-    if (this.newWords.len > 0) {
-      words = deflateRawSync(this.newWords.buf.subarray(0, this.newWords.len), { level: DEFLATE_LEVEL });
-      this.newWords.len = 0;
-    }
-    return { shapes, words };
+    this.newWords = [];
+    return out;
   }
 
   /**
@@ -1474,28 +1528,15 @@ export class LineWriter extends DayTables {
   private learn(s: Shape, line: Buffer, rec: LineRecord): void {
     const kw = this.words();
     const src = kw.srcOf(rec.src_ip, true);
-    const w = this.newWords;
+    const ip = rec.src_ip!;
+    const key = typeof ip === 'number' ? ip : Buffer.from(ip);
     for (let k = 0; k < this.learnN; k++) {
       const m = this.learnJ[k]!;
       const j = this.mJ[m]!;
       const ws = this.mS[m]!;
       const we = this.mE[m]!;
       kw.put(src, s.id, j, line, ws, we);
-      const ip = rec.src_ip!;
-      if (typeof ip === 'number' || typeof ip === 'bigint') {
-        w.ensure(5);
-        w.buf[w.len++] = 4;
-        w.buf.writeUInt32BE(Number(ip), w.len);
-        w.len += 4;
-      } else {
-        w.ensure(17);
-        w.buf[w.len++] = 6;
-        w.bytes(ip, 0, 16);
-      }
-      w.varint(s.id);
-      w.varint(j);
-      w.varint(we - ws);
-      w.bytes(line, ws, we);
+      this.newWords.push({ src: key, shape: s.id, index: j, word: Buffer.from(line.subarray(ws, we)) });
     }
     this.learnN = 0;
   }

@@ -38,7 +38,7 @@ import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, in
 import { parseMessage } from '../../src/parse/chain.js';
 import { RAW_CHUNK, RAW_DEFLATE_LEVEL, chunkOf, frameChunks, isChunked, lineAt, packBlock, packLines, rawDictionary, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { RAW_BLOCK } from '../../src/store/sqlite/schema.js';
-import { DEFLATE_LEVEL, LineReader, LineWriter, toPlainBlock, type LineRecord } from '../../src/store/line-codec.js';
+import { DEFLATE_LEVEL, LineReader, LineWriter, packWords, toPlainBlock, type LineRecord } from '../../src/store/line-codec.js';
 import { CORPORA, T0, lineRecord, makeCorpus, rng, type Corpus, type CorpusName } from './evidence-corpus.js';
 import { COLUMNS, indexCost, indexRows, type IndexCost } from './evidence-index.js';
 
@@ -256,7 +256,7 @@ function runTemplate(c: Corpus, keyed: boolean, packers: Packer[], samples: numb
     const out = codec.finishBlock();
     const fresh = codec.takeNew();
     shapes.push(...fresh.shapes);
-    if (fresh.words) words.push(fresh.words);
+    if (fresh.words.length) words.push(packWords(fresh.words));
     return out;
   };
   const all = blocksOf(c.lines);

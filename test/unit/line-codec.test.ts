@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { ipToDb } from '../../src/store/codes.js';
 import {
-  LineCodecError, LineReader, LineWriter, MAX_DEVICE_SHAPES, MAX_LINE_BYTES, MAX_SHAPES, RESTART, packBlock, packBlockAsync, toPlainBlock,
+  LineCodecError, LineReader, LineWriter, MAX_DEVICE_SHAPES, MAX_LINE_BYTES, MAX_SHAPES, RESTART, packBlock, packBlockAsync, packWords, toPlainBlock,
+  type KeyedWord,
   type LineCodecOptions, type LineRecord,
 } from '../../src/store/line-codec.js';
 import { lineRecord, makeCorpus, rng, type CorpusName } from '../bench/evidence-corpus.js';
@@ -20,27 +21,42 @@ interface Line {
 interface Day {
   blocks: Buffer[];
   shapes: Buffer[];
+  /** The keyed words as packWords blobs, and as the rows takeNew gave. */
   words: Buffer[];
+  rows: KeyedWord[];
   writer: LineWriter;
 }
 
 /** Encode lines in blocks of BLOCK as the store would, keeping what takeNew hands over after each. */
 function encode(lines: Line[], opts?: LineCodecOptions, from?: Day): Day {
-  const day: Day = from ?? { blocks: [], shapes: [], words: [], writer: new LineWriter(null, opts) };
+  const day: Day = from ?? { blocks: [], shapes: [], words: [], rows: [], writer: new LineWriter(null, opts) };
   const w = day.writer;
   for (let b = 0; b < lines.length; b += BLOCK) {
     for (const l of lines.slice(b, b + BLOCK)) w.add(l.payload, l.device, l.rec);
     day.blocks.push(w.finishBlock());
     const fresh = w.takeNew();
     day.shapes.push(...fresh.shapes);
-    if (fresh.words) day.words.push(fresh.words);
+    if (fresh.words.length) day.words.push(packWords(fresh.words));
+    day.rows.push(...fresh.words);
   }
   return day;
 }
 
-/** Every line read back by a reader made from the persisted tables only: whole blocks and single lines. */
+/** A keyed-word table as a store could keep it, and its lookup. */
+function lookupOf(rows: KeyedWord[]): (src: number | Uint8Array, shape: number, index: number) => Buffer | undefined {
+  const key = (src: number | Uint8Array, shape: number, index: number) => `${typeof src === 'number' ? src : Buffer.from(src).toString('hex')}|${shape}|${index}`;
+  const table = new Map<string, Buffer>();
+  for (const r of rows) if (!table.has(key(r.src, r.shape, r.index))) table.set(key(r.src, r.shape, r.index), r.word);
+  return (src, shape, index) => table.get(key(src, shape, index));
+}
+
+/**
+ * Every line read back by a reader made from the persisted tables only (keyed words as blobs, or
+ * looked up one by one): whole blocks and single lines.
+ */
 function expectExact(day: Day, lines: Line[], singles = 200): void {
   const reader = new LineReader({ shapes: day.shapes, words: day.words });
+  const looked = new LineReader({ shapes: day.shapes, words: lookupOf(day.rows) });
   let wrong = 0;
   day.blocks.forEach((blk, k) => {
     const part = lines.slice(k * BLOCK, (k + 1) * BLOCK);
@@ -53,6 +69,7 @@ function expectExact(day: Day, lines: Line[], singles = 200): void {
     const at = Math.floor(r() * lines.length);
     const l = lines[at]!;
     expect(reader.lineAt(day.blocks[Math.floor(at / BLOCK)]!, at % BLOCK, l.rec, l.device).equals(l.payload)).toBe(true);
+    expect(looked.lineAt(day.blocks[Math.floor(at / BLOCK)]!, at % BLOCK, l.rec, l.device).equals(l.payload)).toBe(true);
   }
 }
 
@@ -103,7 +120,8 @@ describe('line codec', () => {
     const lines = corpusLines('mikrotik', 6 * BLOCK);
     const first = encode(lines.slice(0, 3 * BLOCK));
     const shapes = first.shapes.length;
-    const reopened: Day = { blocks: [...first.blocks], shapes: [...first.shapes], words: [...first.words], writer: new LineWriter({ shapes: first.shapes, words: first.words }) };
+    const reopened: Day = { blocks: [...first.blocks], shapes: [...first.shapes], words: [...first.words], rows: [...first.rows], writer: new LineWriter({ shapes: first.shapes, words: first.words }) };
+    expect(() => new LineWriter({ shapes: first.shapes, words: lookupOf(first.rows) })).toThrow(TypeError);
     encode(lines.slice(3 * BLOCK), undefined, reopened);
     expect(reopened.shapes.length).toBe(shapes); // the same shapes found again, none added
     expect(reopened.writer.stats.keyedWords).toBeGreaterThan(0); // the subscribers' words of the first half used
@@ -252,9 +270,10 @@ describe('line codec', () => {
       }
       const fresh = w.takeNew();
       const shapes = fresh.shapes;
-      const words = fresh.words ? [fresh.words] : [];
+      const words = fresh.words.length ? [packWords(fresh.words)] : [];
+      const rows = fresh.words;
       const pooled = await Promise.all(plain.map((p) => new Promise<Buffer>((ok, ko) => packBlockAsync(p, 6, (err, b) => (err ? ko(err) : ok(b!))))));
-      for (const blocks of [plain, plain.map((p) => packBlock(p)), pooled]) expectExact({ blocks, shapes, words, writer: w }, lines, 50);
+      for (const blocks of [plain, plain.map((p) => packBlock(p)), pooled]) expectExact({ blocks, shapes, words, rows, writer: w }, lines, 50);
       expect(pooled[0]![0]).toBe(name === 'fortinet' ? 2 : 1);
       expect(pooled[0]!.length).toBeLessThan(plain[0]!.length / 2);
     }
