@@ -589,14 +589,11 @@ export interface LineCodecStats {
  */
 class KeyedWords {
   private bits = 12;
-  /** src_ip (IPv4) or IPv6 id. */
-  private k1 = new Uint32Array(1 << 12);
-  /** shape·512 + index, + 2^21 for an IPv6 id; 0: empty (shape ids start at 1). */
-  private k2 = new Uint32Array(1 << 12);
-  readonly off = new Uint32Array(0);
-  readonly len = new Uint8Array(0);
-  private offs = new Uint32Array(1 << 12);
-  private lens = new Uint8Array(1 << 12);
+  /**
+   * Per slot, side by side (one cache line): src_ip (IPv4) or IPv6 id; shape·512 + index, + 2^21 for
+   * an IPv6 id (0: empty; shape ids start at 1); offset of the word in `bytes`; its length.
+   */
+  private tab = new Uint32Array(4 << 12);
   private readonly v6 = new Map<string, number>();
   size = 0;
   bytes: Buffer = Buffer.allocUnsafe(1 << 16);
@@ -617,14 +614,14 @@ class KeyedWords {
     return 4_294_967_296 + id;
   }
 
-  private slot(src: number, shape: number, j: number): number {
-    const a = src % 4_294_967_296 >>> 0;
-    const b = (src >= 4_294_967_296 ? 2_097_152 : 0) + shape * 512 + j;
+  /** Index in tab of the key's slot (its own, or the empty one where it would go). */
+  private slot(a: number, b: number): number {
+    const tab = this.tab;
     const mask = (1 << this.bits) - 1;
     let i = Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - this.bits);
     for (;;) {
-      const k = this.k2[i]!;
-      if (k === 0 || (k === b && this.k1[i] === a)) return i;
+      const k = tab[i * 4 + 1]!;
+      if (k === 0 || (k === b && tab[i * 4] === a)) return i * 4;
       i = (i + 1) & mask;
     }
   }
@@ -632,49 +629,43 @@ class KeyedWords {
   /** Where the word is: offset·64 + length in `bytes`, or −1. */
   get(src: number, shape: number, j: number): number {
     if (src < 0) return -1;
-    const i = this.slot(src, shape, j);
-    return this.k2[i] === 0 ? -1 : this.offs[i]! * 64 + this.lens[i]!;
+    const x = this.slot(src % 4_294_967_296 >>> 0, (src >= 4_294_967_296 ? 2_097_152 : 0) + shape * 512 + j);
+    return this.tab[x + 1] === 0 ? -1 : this.tab[x + 2]! * 64 + this.tab[x + 3]!;
   }
 
   /** Keep buf[s, e) (≤ 63 bytes) as the word; a word already there stays. */
   put(src: number, shape: number, j: number, buf: Uint8Array, s: number, e: number): void {
     if (src < 0 || e - s > MAX_KEYED_WORD_BYTES) return;
-    if ((this.size + 1) * 2 > this.k2.length) this.grow();
-    const i = this.slot(src, shape, j);
-    if (this.k2[i] !== 0) return;
+    if ((this.size + 1) * 2 > 1 << this.bits) this.grow();
+    const a = src % 4_294_967_296 >>> 0;
+    const b = (src >= 4_294_967_296 ? 2_097_152 : 0) + shape * 512 + j;
+    const x = this.slot(a, b);
+    if (this.tab[x + 1] !== 0) return;
     if (this.used + (e - s) > this.bytes.length) {
       const bigger = Buffer.allocUnsafe(this.bytes.length * 2 + (e - s));
       this.bytes.copy(bigger, 0, 0, this.used);
       this.bytes = bigger;
     }
-    for (let x = s; x < e; x++) this.bytes[this.used + x - s] = buf[x]!;
-    this.k1[i] = src % 4_294_967_296 >>> 0;
-    this.k2[i] = (src >= 4_294_967_296 ? 2_097_152 : 0) + shape * 512 + j;
-    this.offs[i] = this.used;
-    this.lens[i] = e - s;
+    for (let k = s; k < e; k++) this.bytes[this.used + k - s] = buf[k]!;
+    this.tab[x] = a;
+    this.tab[x + 1] = b;
+    this.tab[x + 2] = this.used;
+    this.tab[x + 3] = e - s;
     this.used += e - s;
     this.size++;
   }
 
   private grow(): void {
-    const { k1, k2, offs, lens } = this;
+    const old = this.tab;
     this.bits++;
-    const n = 1 << this.bits;
-    this.k1 = new Uint32Array(n);
-    this.k2 = new Uint32Array(n);
-    this.offs = new Uint32Array(n);
-    this.lens = new Uint8Array(n);
-    const mask = n - 1;
-    for (let x = 0; x < k2.length; x++) {
-      const b = k2[x]!;
-      if (b === 0) continue;
-      const a = k1[x]!;
-      let i = Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - this.bits);
-      while (this.k2[i] !== 0) i = (i + 1) & mask;
-      this.k1[i] = a;
-      this.k2[i] = b;
-      this.offs[i] = offs[x]!;
-      this.lens[i] = lens[x]!;
+    this.tab = new Uint32Array(4 << this.bits);
+    for (let x = 0; x < old.length; x += 4) {
+      if (old[x + 1] === 0) continue;
+      const y = this.slot(old[x]!, old[x + 1]!);
+      this.tab[y] = old[x]!;
+      this.tab[y + 1] = old[x + 1]!;
+      this.tab[y + 2] = old[x + 2]!;
+      this.tab[y + 3] = old[x + 3]!;
     }
   }
 }
