@@ -103,6 +103,9 @@ export interface LineCodecOptions {
   level?: number;
   /** Writer: code words as the subscriber's (default true; false only to measure what they save). */
   keyed?: boolean;
+  /** Writer: lines cut afresh at first and per block (default CUT_BURST, CUTS_PER_BLOCK). */
+  cutBurst?: number;
+  cutsPerBlock?: number;
   /** Writer: a lower cap than MAX_KEYED_WORDS (tests). */
   maxKeyedWords?: number;
   /** Writer: render every line whole at write time, not only every FULL_CHECK_EVERY-th (about +40 % CPU). */
@@ -130,6 +133,14 @@ export const MAX_KEYED_WORD_BYTES = 63;
 const LOOKUP_CACHE = 1 << 16;
 /** Devices whose recent shapes a writer remembers (then it forgets them all and relearns). */
 const MAX_DEVICES = 4096;
+/**
+ * Lines cut afresh (the slow path, ~20–40 µs for a 250-byte line) a writer allows itself: CUT_BURST
+ * at first (a day's first lines, every device's shapes), then CUTS_PER_BLOCK more each block. Past it
+ * a line that fits none of its device's recent shapes is stored whole: lines crafted to miss every
+ * shape cost their bytes, not the writer's throughput (≤ ~1 µs a line on average).
+ */
+export const CUTS_PER_BLOCK = 32;
+export const CUT_BURST = 1024;
 /** Shapes tried per device before cutting a line afresh. */
 const RECENT = 8;
 /** Zone offsets learned per device. */
@@ -574,6 +585,8 @@ export interface LineCodecStats {
   wholeNoRecord: number;
   wholeTooLong: number;
   wholeNoShape: number;
+  /** Stored whole: no recent shape fits and the writer's slow-path budget (CUTS_PER_BLOCK) is spent. */
+  wholeCutBudget: number;
   wholeMismatch: number;
   /** Lines matched against one of the device's recent shapes (no cutting). */
   fast: number;
@@ -1197,7 +1210,7 @@ const CLOCK_RE = /(\d\d):(\d\d):(\d\d)/g;
  * from the persisted state to go on with a day after a restart.
  */
 export class LineWriter extends DayTables {
-  readonly stats: LineCodecStats = { lines: 0, wholeNoRecord: 0, wholeTooLong: 0, wholeNoShape: 0, wholeMismatch: 0, fast: 0, changedWords: 0, keyedWords: 0, literalWords: 0 };
+  readonly stats: LineCodecStats = { lines: 0, wholeNoRecord: 0, wholeTooLong: 0, wholeNoShape: 0, wholeCutBudget: 0, wholeMismatch: 0, fast: 0, changedWords: 0, keyedWords: 0, literalWords: 0 };
   private readonly byKey = new Map<string, Shape>();
   private readonly devices = new Map<string, Device>();
   private readonly perDevice = new Map<string, number>();
@@ -1225,12 +1238,17 @@ export class LineWriter extends DayTables {
   private readonly keyedOn: boolean;
   private readonly maxKeyed: number;
   private untilFull = 0;
+  private cutTokens: number;
+  private readonly cutBurst: number;
+  private readonly cutsPerBlock: number;
 
   constructor(state?: LineCodecState | null, opts?: LineCodecOptions) {
     super(state, opts);
     if (this.lookup) throw new TypeError('line codec: a writer needs the keyed words themselves (packWords blobs), not a lookup');
     this.level = opts?.level ?? DEFLATE_LEVEL;
     this.fullCheck = opts?.fullCheck ?? false;
+    this.cutTokens = this.cutBurst = opts?.cutBurst ?? CUT_BURST;
+    this.cutsPerBlock = opts?.cutsPerBlock ?? CUTS_PER_BLOCK;
     this.keyedOn = opts?.keyed ?? true;
     this.maxKeyed = Math.min(MAX_KEYED_WORDS, opts?.maxKeyedWords ?? MAX_KEYED_WORDS);
     for (const s of this.shapes) if (s) this.index(s, null);
@@ -1294,6 +1312,11 @@ export class LineWriter extends DayTables {
       }
     }
     if (s === null) {
+      if (this.cutTokens <= 0) {
+        this.stats.wholeCutBudget++;
+        return this.whole(payload);
+      }
+      this.cutTokens--;
       s = this.cut(payload, device, dev, rec);
       if (s === null || !this.match(s, payload, rec)) {
         this.stats.wholeNoShape++;
@@ -1360,6 +1383,7 @@ export class LineWriter extends DayTables {
    * packBlockAsync (a reader reads either); the writer starts the next block.
    */
   finishPlain(): Buffer {
+    this.cutTokens = Math.min(this.cutBurst, this.cutTokens + this.cutsPerBlock);
     if (this.n > 0) this.segLens.push(this.body.len - this.segAt);
     const head = new Bytes(64);
     head.buf[head.len++] = FORMAT_PLAIN;
@@ -1551,6 +1575,13 @@ export class LineWriter extends DayTables {
 
   /** The slow way: punch the record's fields out of the line, cut the rest in words; the shape found or added (null: a cap). */
   private cut(line: Buffer, device: string, dev: Device, rec: LineRecord): Shape | null {
+    // A line with more words than a shape may have is not cut (slots only ever merge words).
+    let words = 0;
+    for (let i = 0, w = 0; i < line.length; i++) {
+      const x = WORD[line[i]!]!;
+      if (x > w && ++words > 2 * MAX_SHAPE_WORDS) return null;
+      w = x;
+    }
     const text = line.toString('latin1');
     const offs = dev.offsets;
     let spans = this.punch(text, this.candidates(rec, offs));
@@ -1582,6 +1613,7 @@ export class LineWriter extends DayTables {
     };
     let at = 0;
     for (const sp of spans) {
+      if (parts.words.length > MAX_SHAPE_WORDS) return null;
       literal(at, sp.at);
       parts.ops.push({ k: OP_SLOT, f: sp.f, off: sp.off });
       key += `\u0002${sp.f}.${sp.off}\u0003`;

@@ -275,9 +275,9 @@ function runTemplate(c: Corpus, keyed: boolean, packers: Packer[], samples: numb
   const changed = d('changedWords');
   const shapeBytes = deflateRawSync(Buffer.concat(shapes), { level: 9 }).length;
   const subscriberBytes = words.reduce((a, w) => a + w.length, 0);
-  const whole = d('wholeNoRecord') + d('wholeTooLong') + d('wholeNoShape') + d('wholeMismatch');
+  const whole = d('wholeNoRecord') + d('wholeTooLong') + d('wholeNoShape') + d('wholeCutBudget') + d('wholeMismatch');
   const notes = [
-    `${whole} of ${n0(lines)} lines stored whole (${d('wholeNoRecord')} without a single record, ${d('wholeMismatch')} not reproduced, ${d('wholeNoShape')} past the shape caps)`,
+    `${whole} of ${n0(lines)} lines stored whole (${d('wholeNoRecord')} without a single record, ${d('wholeMismatch')} not reproduced, ${d('wholeNoShape') + d('wholeCutBudget')} past the shape caps or the slow-path budget)`,
     `${(changed / Math.max(1, lines - whole)).toFixed(2)} changed words a coded line${keyed ? `, ${((100 * d('keyedWords')) / Math.max(1, changed)).toFixed(0)} % of them the subscriber's` : ''}`,
     `${codec.shapeCount} shapes, ${((100 * d('fast')) / lines).toFixed(1)} % of lines read against a recent one`,
   ];

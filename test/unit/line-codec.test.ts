@@ -92,7 +92,7 @@ describe('line codec', () => {
       const day = encode(lines);
       expectExact(day, lines);
       const s = day.writer.stats;
-      expect(s.wholeMismatch + s.wholeNoShape + s.wholeTooLong).toBe(0);
+      expect(s.wholeMismatch + s.wholeNoShape + s.wholeCutBudget + s.wholeTooLong).toBe(0);
       expect(s.fast / s.lines).toBeGreaterThan(0.95);
       expect(bytesOf(day) / lines.length).toBeLessThan(8);
     });
@@ -179,7 +179,7 @@ describe('line codec', () => {
     expectExact(day, lines, 500);
     const s = day.writer.stats;
     expect(s.wholeTooLong).toBe(1);
-    expect(s.lines - s.wholeNoRecord - s.wholeTooLong - s.wholeNoShape - s.wholeMismatch).toBeGreaterThan(lines.length / 2);
+    expect(s.lines - s.wholeNoRecord - s.wholeTooLong - s.wholeNoShape - s.wholeCutBudget - s.wholeMismatch).toBeGreaterThan(lines.length / 2);
   });
 
   it('renders IPv6 records and keys IPv6 subscribers', () => {
@@ -231,11 +231,28 @@ describe('line codec', () => {
     const lines: Line[] = [];
     // 70 devices × 64 + 2 line shapes each (the punctuation differs: a new shape each).
     for (let d = 0; d < 70; d++) for (let k = 0; k < MAX_DEVICE_SHAPES + 2; k++) lines.push({ payload: Buffer.from(`${'.'.repeat(k + 1)} 0.0.0.3:4 -> 0.0.0.1:2`), device: `10.9.${d}.1`, rec });
-    const day = encode(lines);
+    const day = encode(lines, { cutBurst: lines.length });
     expectExact(day, lines);
     expect(day.writer.shapeCount).toBe(MAX_SHAPES);
     expect(day.shapes.length).toBe(MAX_SHAPES);
     expect(day.writer.stats.wholeNoShape).toBe(lines.length - MAX_SHAPES);
+  });
+
+  it('cuts only so many lines afresh a block: lines crafted to miss every shape are stored whole', () => {
+    // Every line with one punctuation byte changed at random: nearly each one a new shape.
+    const base = corpusLines('mikrotik', 4 * BLOCK);
+    const r = rng(13);
+    const lines = base.map((l) => {
+      const p = Buffer.from(l.payload);
+      const at = 5 + Math.floor(r() * (p.length - 5));
+      if (p[at] === 0x20 || p[at] === 0x2c) p[at] = 0x3b;
+      return { ...l, payload: p };
+    });
+    const day = encode(lines, { cutBurst: 100, cutsPerBlock: 10 });
+    expectExact(day, lines);
+    const s = day.writer.stats;
+    expect(s.wholeCutBudget).toBeGreaterThan(0);
+    expect(s.lines - s.fast - s.wholeNoRecord - s.wholeCutBudget).toBeLessThanOrEqual(100 + 4 * 10);
   });
 
   it('keeps keyed words under their cap', () => {
