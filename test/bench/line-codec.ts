@@ -8,6 +8,7 @@
 // takeNew (keyed words deflated); the least CPU of `reps` runs. decode: blockLines over every measured
 // block (each line compared), the least of `reps`; random lineAt reads (wall µs, p50 and p99).
 import { LineReader, LineWriter, packWords, type KeyedWord, type LineRecord } from '../../src/store/line-codec.js';
+import { packBlock, rawDictionary } from '../../src/store/sqlite/dayfile.js';
 import { CORPORA, lineRecord, makeCorpus, rng, type CorpusName } from './evidence-corpus.js';
 
 const BLOCK = 1024;
@@ -30,8 +31,8 @@ function cpuMs(from: NodeJS.CpuUsage): number {
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
-console.log('| corpus | text B/line | B/line | stored whole | encode lines/s: add | + finishBlock | + takeNew | decode block lines/s | read 1 line µs p50 (p99) | reader open ms | with a lookup: open ms, read µs p50 (p99) | shapes | keyed words | tables KB |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| corpus | text B/line | today: B/line, lines/s | B/line | stored whole | encode lines/s: add | + finishBlock | + takeNew | decode block lines/s | read 1 line µs p50 (p99) | reader open ms | with a lookup: open ms, read µs p50 (p99) | shapes | keyed words | tables KB |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const name of only) {
   const c = makeCorpus(name, warm, lines);
   const recs: (LineRecord | null)[] = c.lines.map((l) => lineRecord(first && l.records.length > 1 ? { ...l, records: l.records.slice(0, 1) } : l));
@@ -74,6 +75,16 @@ for (const name of only) {
     run = r;
   }
   const { w, base, shapes, words, rows, blocks } = run;
+  // Baseline in the same run: today's raw blocks (dayfile.ts packBlock, 256-line chunks, day dictionary).
+  const dict = rawDictionary(c.lines.slice(0, c.warm));
+  let todayMs = Infinity;
+  let todayBytes = 0;
+  for (let rep = 0; rep < reps; rep++) {
+    todayBytes = 0;
+    const t = process.cpuUsage();
+    for (let b = c.warm; b < c.lines.length; b += BLOCK) todayBytes += packBlock(c.lines.slice(b, b + BLOCK), dict).length;
+    todayMs = Math.min(todayMs, cpuMs(t));
+  }
   const n = c.lines.length - c.warm;
   let bytes = 0;
   for (const b of blocks) bytes += b.length;
@@ -130,5 +141,5 @@ for (const name of only) {
   const s = w.stats;
   const d = (k: keyof typeof s) => s[k] - base[k];
   const tables = [...shapes, ...words].reduce((a, b) => a + b.length, 0) / 1024;
-  console.log(`| ${name}${first ? ' (first record)' : ''} | ${(text / n).toFixed(1)} | ${(bytes / n).toFixed(2)} | ${d('wholeNoRecord')} no record, ${d('wholeNoShape') + d('wholeCutBudget')} no shape, ${d('wholeMismatch')} mismatch | ${n0((n * 1000) / addMs)} | ${n0((n * 1000) / (addMs + finMs))} | ${n0((n * 1000) / (addMs + finMs + takeMs))} | ${n0((n * 1000) / decMs)} | ${us[1000]!.toFixed(0)} (${us[1980]!.toFixed(0)}) | ${openMs.toFixed(1)} | ${open2Ms.toFixed(1)}, ${us2[1000]!.toFixed(0)} (${us2[1980]!.toFixed(0)}) | ${w.shapeCount} | ${n0(w.keyedCount)} | ${tables.toFixed(1)} |`);
+  console.log(`| ${name}${first ? ' (first record)' : ''} | ${(text / n).toFixed(1)} | ${(todayBytes / n).toFixed(2)}, ${n0((n * 1000) / todayMs)} | ${(bytes / n).toFixed(2)} | ${d('wholeNoRecord')} no record, ${d('wholeNoShape') + d('wholeCutBudget')} no shape, ${d('wholeMismatch')} mismatch | ${n0((n * 1000) / addMs)} | ${n0((n * 1000) / (addMs + finMs))} | ${n0((n * 1000) / (addMs + finMs + takeMs))} | ${n0((n * 1000) / decMs)} | ${us[1000]!.toFixed(0)} (${us[1980]!.toFixed(0)}) | ${openMs.toFixed(1)} | ${open2Ms.toFixed(1)}, ${us2[1000]!.toFixed(0)} (${us2[1980]!.toFixed(0)}) | ${w.shapeCount} | ${n0(w.keyedCount)} | ${tables.toFixed(1)} |`);
 }
