@@ -97,7 +97,10 @@ export interface LineCodecNew {
 }
 
 export interface LineCodecOptions {
-  /** Added to each record's t to get ms since the epoch (default 0). */
+  /**
+   * Added to each record's t to get ms since the epoch (default 0): the day's start when the store
+   * keeps day-relative times. Part of how residues read: a reader must use the writer's.
+   */
   timeBase?: number;
   /** deflate level of blocks (writer; default DEFLATE_LEVEL). */
   level?: number;
@@ -126,6 +129,8 @@ export const MAX_SHAPES = 4095;
 export const MAX_DEVICE_SHAPES = 64;
 /** Words of one shape (a word index fits 9 bits of a keyed-word key). */
 export const MAX_SHAPE_WORDS = 512;
+/** Epoch µs / ns slots of one shape (each has a residue varint). */
+const MAX_EXTRAS = 64;
 /** Keyed words per day, and the longest word kept as one. */
 export const MAX_KEYED_WORDS = 1 << 20;
 export const MAX_KEYED_WORD_BYTES = 63;
@@ -497,6 +502,7 @@ function buildShape(id: number, p: ShapeParts): Shape {
     }
   });
   if (j !== p.words.length) corrupt(`shape ${id}: ${j} word positions, ${p.words.length} words`);
+  if (j > MAX_SHAPE_WORDS || extras > MAX_EXTRAS) corrupt(`shape ${id}: ${j} words, ${extras} extra digit slots`);
   const tmplOff = new Int32Array(j);
   const tmplLen = new Int32Array(j);
   let at = 0;
@@ -704,7 +710,7 @@ class DayTables {
   /** Every changed word of the last readResidue (keyed ones too, when read with a record), in order. */
   protected decJ = new Int32Array(MAX_SHAPE_WORDS);
   protected ndec = 0;
-  protected extraV = new Float64Array(64);
+  protected extraV = new Float64Array(MAX_EXTRAS);
   // Slot texts of the current line's record, each rendered once a line (bump `gen` for a new record):
   // field f's text is slotBuf[f·SLOT_MAX, + slotLen[f]) when slotGen[f] = gen and slotZone[f] = its zone.
   protected gen = 0;
@@ -881,6 +887,7 @@ class DayTables {
         }
         if (!(v >= 0 && v < 1e12)) corrupt('number out of range');
         const fixed = tag === T_DELTA_FIXED || tag === T_VALUE_FIXED;
+        if (fixed && rl > 12) corrupt('fixed-width number over 12 digits');
         this.arenaRoom(16);
         const o = this.aLen;
         const e = fixed ? writeFixed(v, rl, this.arena, o) : writeDec(v, this.arena, o);
@@ -1000,15 +1007,15 @@ function segmentTable(buf: Buffer, at: number, n: number, end: number): number[]
   return start;
 }
 
-/** Open a stored block; `only` ≥ 0: of a segmented block, inflate only that segment. */
-function unpack(block: Buffer, only = -1): Plain {
+/** Open a stored block; `only`: of a segmented block, inflate only that segment (null: all). */
+function unpack(block: Buffer, only: number | null = null): Plain {
   const fmt = block[0];
   if (fmt === FORMAT_SEGMENTS) {
     const n = readVarint(block, 1);
     const at = segmentTable(block, rdEnd, n, block.length);
     const p: Plain = { n, buf: [], start: [], end: [] };
     for (let s = 0; s < at.length - 1; s++) {
-      const buf = only < 0 || s === only ? inflateRawSync(block.subarray(at[s], at[s + 1])) : undefined;
+      const buf = only === null || s === only ? inflateRawSync(block.subarray(at[s], at[s + 1])) : undefined;
       p.buf.push(buf);
       p.start.push(0);
       p.end.push(buf?.length ?? 0);
@@ -1117,10 +1124,10 @@ export class LineReader extends DayTables {
 
   /** Lines in a stored block. */
   static count(block: Buffer): number {
-    return unpack(block).n;
+    return unpack(block, -1).n;
   }
 
-  /** Line `i` of a stored block, byte for byte. */
+  /** Line `i` of a stored block, byte for byte (`device`: the string its writer was given). */
   lineAt(block: Buffer, i: number, rec: LineRecord | null, device: string): Buffer {
     const s = Math.floor(i / RESTART);
     const p = unpack(block, s);
@@ -1227,7 +1234,7 @@ export class LineWriter extends DayTables {
   private mS = new Int32Array(MAX_SHAPE_WORDS);
   private mE = new Int32Array(MAX_SHAPE_WORDS);
   private mN = 0;
-  private mX = new Float64Array(64);
+  private mX = new Float64Array(MAX_EXTRAS);
   private learnJ = new Int32Array(MAX_SHAPE_WORDS);
   private learnN = 0;
   private readonly slot = Buffer.allocUnsafe(SLOT_MAX);
@@ -1592,6 +1599,7 @@ export class LineWriter extends DayTables {
         spans = this.punch(text, this.candidates(rec, offs));
       }
     }
+    if (spans.filter((sp) => extraWidth(sp.f) > 0).length > MAX_EXTRAS) return null;
     const parts: ShapeParts = { device, ops: [], words: [] };
     let key = `${device}\u0000`;
     const literal = (x: number, y: number) => {
@@ -1622,10 +1630,11 @@ export class LineWriter extends DayTables {
     literal(at, text.length);
     const found = this.byKey.get(key);
     if (found) return found;
-    if (this.nShapes >= MAX_SHAPES || (this.perDevice.get(device) ?? 0) >= MAX_DEVICE_SHAPES || parts.words.length > MAX_SHAPE_WORDS) return null;
+    // Ids follow the highest one of the day (shapes.length − 1), whatever was loaded.
+    if (this.shapes.length > MAX_SHAPES || (this.perDevice.get(device) ?? 0) >= MAX_DEVICE_SHAPES || parts.words.length > MAX_SHAPE_WORDS) return null;
     parts.words = parts.words.map((w) => Buffer.from(w));
     parts.ops = parts.ops.map((op) => (op.k === OP_PUNCT ? { k: op.k, s: Buffer.from(op.s) } : op));
-    const s = buildShape(this.nShapes + 1, parts);
+    const s = buildShape(this.shapes.length, parts);
     this.addShape(s);
     this.index(s, key);
     this.newShapes.push(s.row);
