@@ -2,7 +2,8 @@
 // hostile lines, lines stored whole, a reader opened from the persisted tables alone, a writer that
 // goes on with a day after a restart, and the caps on shapes and keyed words.
 import { describe, expect, it } from 'vitest';
-import { ipToDb } from '../../src/store/codes.js';
+import { DAY_MS, ipToDb } from '../../src/store/codes.js';
+import type { NatRow } from '../../src/store/store.js';
 import {
   LineCodecError, LineReader, LineWriter, MAX_DEVICE_SHAPES, MAX_LINE_BYTES, MAX_SHAPES, RESTART, packBlock, packBlockAsync, packWords, toPlainBlock,
   type KeyedWord,
@@ -97,6 +98,30 @@ describe('line codec', () => {
       expect(bytesOf(day) / lines.length).toBeLessThan(8);
     });
   }
+
+  it('reads records with day-relative times (timeBase) and the store\'s nat rows as they are', () => {
+    const lines = corpusLines('juniper-srx', 2 * BLOCK);
+    const dayStart = Math.floor(lines[0]!.rec!.t / DAY_MS) * DAY_MS;
+    // A nat row (store.ts NatRow) is a LineRecord: t since the day's start, nat_port −1 for none.
+    const rows: Line[] = lines.map((l) => {
+      const row: NatRow = { ...l.rec!, t: l.rec!.t - dayStart, nat_ip: l.rec!.nat_ip as number, nat_port: l.rec!.nat_port ?? -1, id: 0, device: 1, src_ip: l.rec!.src_ip as number, dst_ip: l.rec!.dst_ip as number };
+      return { ...l, rec: row };
+    });
+    const day = encode(rows, { timeBase: dayStart, fullCheck: true });
+    expect(day.writer.stats.wholeMismatch + day.writer.stats.wholeNoShape).toBe(0);
+    const reader = new LineReader({ shapes: day.shapes, words: day.words }, { timeBase: dayStart });
+    const l = rows[777]!;
+    expect(reader.lineAt(day.blocks[0]!, 777, l.rec, l.device).equals(l.payload)).toBe(true);
+    // Without the writer's timeBase the times render wrong: refused or different, never silently equal.
+    const wrong = new LineReader({ shapes: day.shapes, words: day.words });
+    let same = false;
+    try {
+      same = wrong.lineAt(day.blocks[0]!, 777, l.rec, l.device).equals(l.payload);
+    } catch (err) {
+      expect(err).toBeInstanceOf(LineCodecError);
+    }
+    expect(same).toBe(false);
+  });
 
   it('stores a line with two records whole (FortiGate close logs) and gives it back', () => {
     const lines = corpusLines('fortinet', 3 * BLOCK);
