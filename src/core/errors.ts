@@ -59,6 +59,9 @@ export type StartErrorCode = keyof typeof START_ERRORS;
 /** Too many password checks are queued: the login answers "try again" (503) instead of queueing without end. */
 export const MEGALOG_ERR_HASH_BUSY = 'MEGALOG_ERR_HASH_BUSY';
 
+/** A stored block of original lines, or the day's shape / keyed-word table, does not decode (store/line-codec.ts). */
+export const MEGALOG_ERR_LINE_CORRUPT = 'MEGALOG_ERR_LINE_CORRUPT';
+
 /** An error that stops start-up; `message` is the one line the operator reads. */
 export class StartError extends Error {
   constructor(

@@ -26,6 +26,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configureParsers, parseMessage } from '../../src/parse/chain.js';
 import type { DayLine } from '../../src/store/sqlite/dayfile.js';
+import { eventCode, ipToDb, protoCode } from '../../src/store/codes.js';
+import type { LineRecord } from '../../src/store/line-codec.js';
 import { bsdTime, mappings, mikrotikLine, type Mapping } from '../helpers/gen.js';
 import { TrafficMix } from './mix.js';
 
@@ -220,6 +222,27 @@ function* fortinet(n: number, seed: number): Generator<Gen> {
     // The log is written at session end: its time is the close; the mapping's time is the close too.
     yield { text: `<189>${line(v)}`, device: '10.3.0.1', m };
   }
+}
+
+/**
+ * A line's one record as the store keeps it (codes.ts forms, as dayfile.ts makes its nat rows), what
+ * the line codec encodes against; null when the line has no record or several (stored whole).
+ */
+export function lineRecord(l: DayLine, vendor = 1): LineRecord | null {
+  if (l.status !== 'records' || l.records.length !== 1) return null;
+  const r = l.records[0]!;
+  const block = r.nat_port_start != null;
+  return {
+    t: r.time ?? l.time,
+    nat_ip: ipToDb(r.nat_ip),
+    nat_port: block ? r.nat_port_start : r.nat_port ?? -1,
+    port_end: block ? r.nat_port_end : null,
+    src_ip: ipToDb(r.src_ip),
+    src_port: r.src_port,
+    dst_ip: ipToDb(r.dst_ip),
+    dst_port: r.dst_port,
+    code: vendor * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto),
+  };
 }
 
 export const CORPORA = ['mikrotik-asis', 'mikrotik', 'juniper-srx', 'cisco-asa', 'fortinet', 'mikrotik-lcg'] as const;

@@ -13,7 +13,34 @@
 import { deflateRawSync } from 'node:zlib';
 import { eventCode, ipToDb, protoCode } from '../../src/store/codes.js';
 import type { DayLine } from '../../src/store/sqlite/dayfile.js';
-import { Bytes, zigzag } from './evidence-codec.js';
+
+/** A growable byte buffer with LEB128 varints (values up to 2^53). */
+class Bytes {
+  buf = Buffer.allocUnsafe(1 << 16);
+  len = 0;
+
+  varint(v: number): void {
+    if (this.len + 8 > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    while (v >= 128) {
+      this.buf[this.len++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  /** A copy of the bytes written. */
+  take(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+}
+
+function zigzag(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
 
 export const INDEX_BLOCK = 1024;
 /** Directory entry of a block: first nat_ip (4), first t (4), file offset (8). */

@@ -18,12 +18,14 @@
 //   (b) brotli at quality 5 / 9 / 11 on the same packed blocks and chunks (Node 20's brotli takes no
 //       custom dictionary; zstd is not in Node 20). Quality 9 and 11 compress at ~2 and ~0.5 MB/s: they
 //       are measured on the first `q9-blocks` / `q11-blocks` measured blocks only (same kind of lines).
-//   (c) template + diff (evidence-codec.ts): residues against per-shape templates, checked at write
-//       time, in blocks of 1,024 lines (restart points every 128) deflated at the same level; "keyed"
-//       adds the subscriber table; the keyed residues also with brotli-11 (a recompression at seal).
-//       Every measured line is read back from the packed blocks and compared. Reading one line
-//       inflates the block's residues, walks to the line and renders it with its records (taken as
-//       given: a search has them already).
+//   (c) template + diff (src/store/line-codec.ts, the store's codec): residues against per-shape
+//       templates, checked at write time, in blocks of 1,024 lines (restart points every 128),
+//       deflated at the codec's level; lines with no record or several are stored whole; "keyed" adds
+//       the subscriber table; the keyed residues also with brotli-11 (a recompression at seal, on the
+//       codec's plain block). Every measured line is read back from the packed blocks by a reader made
+//       from the persisted tables and compared. Reading one line inflates the block's residues (one
+//       segment of a segmented block), walks to the line and renders it with its record (taken as
+//       given: a search has it already).
 // Bytes counted: the blobs (chunk offset tables and segment tables included); the day's tables
 // (dictionary, shapes, subscriber words) are listed apart, and amortised over a day of DAY_LINES lines
 // in the totals. SQLite page slack is not counted (the same few blobs per 1,024 lines in every scheme).
@@ -36,8 +38,8 @@ import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, in
 import { parseMessage } from '../../src/parse/chain.js';
 import { RAW_CHUNK, RAW_DEFLATE_LEVEL, chunkOf, frameChunks, isChunked, lineAt, packBlock, packLines, rawDictionary, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { RAW_BLOCK } from '../../src/store/sqlite/schema.js';
-import { TemplateCodec, storedRecs, type StoredRec } from './evidence-codec.js';
-import { CORPORA, T0, makeCorpus, rng, type Corpus, type CorpusName } from './evidence-corpus.js';
+import { DEFLATE_LEVEL, LineReader, LineWriter, packWords, toPlainBlock, type LineRecord } from '../../src/store/line-codec.js';
+import { CORPORA, T0, lineRecord, makeCorpus, rng, type Corpus, type CorpusName } from './evidence-corpus.js';
 import { COLUMNS, indexCost, indexRows, type IndexCost } from './evidence-index.js';
 
 /** A day's lines, to amortise the per-day tables (the storage bench's day: 50 M records). */
@@ -229,55 +231,70 @@ interface TemplateResult {
   subscriberBytes: number;
 }
 
-/** A compressor of residue blocks and its inverse. */
+/** How the codec's blocks are stored: as written (deflate), or recompressed from their plain form. */
 interface Packer {
   name: string;
-  pack: (b: Buffer) => Buffer;
+  /** null: as the codec wrote it. */
+  pack: ((plainBlock: Buffer) => Buffer) | null;
   unpack: (b: Buffer) => Buffer;
 }
 
-const DEFLATE: Packer = { name: `deflate-${RAW_DEFLATE_LEVEL}`, pack: (b) => deflateRawSync(b, { level: RAW_DEFLATE_LEVEL }), unpack: (b) => inflateRawSync(b) };
+const DEFLATE: Packer = { name: `deflate-${DEFLATE_LEVEL}`, pack: null, unpack: (b) => b };
 const BROTLI_11: Packer = { name: 'brotli-11', pack: brotli(11), unpack: (b) => brotliDecompressSync(b) };
 
 /**
  * (c): the day's warm-up lines through the codec (tables learned, not counted), then the measured
- * blocks; their residues packed by each packer (encode cost: the codec's CPU plus the packer's).
+ * blocks, stored by each packer (encode cost: the codec's CPU, deflate included, plus the packer's).
  */
 function runTemplate(c: Corpus, keyed: boolean, packers: Packer[], samples: number): TemplateResult {
-  const codec = new TemplateCodec(keyed);
+  const codec = new LineWriter(null, { keyed });
+  const shapes: Buffer[] = [];
+  const words: Buffer[] = [];
+  const recsOf = (b: DayLine[]) => b.map((l) => lineRecord(l));
+  const encode = (b: DayLine[], recs: (LineRecord | null)[]) => {
+    b.forEach((l, i) => codec.add(l.payload, l.device, recs[i]!));
+    const out = codec.finishBlock();
+    const fresh = codec.takeNew();
+    shapes.push(...fresh.shapes);
+    if (fresh.words.length) words.push(packWords(fresh.words));
+    return out;
+  };
   const all = blocksOf(c.lines);
   const warmBlocks = c.warm / RAW_BLOCK;
-  for (const b of all.slice(0, warmBlocks)) codec.encodeBlock(b);
+  for (const b of all.slice(0, warmBlocks)) encode(b, recsOf(b));
   const base = { ...codec.stats };
   const blocks = all.slice(warmBlocks);
+  // Records as the store gives them back, made before the CPU is counted (the committer has them).
+  const recs = blocks.map(recsOf);
   const t0 = process.cpuUsage();
-  const plain = blocks.map((b) => codec.encodeBlock(b));
+  const stored = blocks.map((b, k) => encode(b, recs[k]!));
   const codecMs = cpuMs(t0);
   const s = codec.stats;
-  const lines = s.lines - base.lines;
-  const changed = s.changedWords - base.changedWords;
-  // Records as the index gives them back, made before the reads are timed (a search has them).
-  const recs: StoredRec[][][] = blocks.map((b) => b.map((l) => storedRecs(l.records, l.time)));
-  const shapeBytes = codec.shapeTableBytes();
-  const subscriberBytes = keyed ? codec.subscriberTableBytes() : 0;
+  const d = (k: keyof typeof s) => s[k] - base[k];
+  const lines = d('lines');
+  const changed = d('changedWords');
+  const shapeBytes = deflateRawSync(Buffer.concat(shapes), { level: 9 }).length;
+  const subscriberBytes = words.reduce((a, w) => a + w.length, 0);
+  const whole = d('wholeNoRecord') + d('wholeTooLong') + d('wholeNoShape') + d('wholeCutBudget') + d('wholeMismatch');
   const notes = [
-    `${s.whole - base.whole} of ${n0(lines)} lines stored whole (${s.wholeNoRecord - base.wholeNoRecord} without a record, ${s.wholeMismatch - base.wholeMismatch} not reproduced)`,
-    `${(changed / lines).toFixed(2)} changed words a line${keyed ? `, ${((100 * (s.keyedHits - base.keyedHits)) / Math.max(1, changed)).toFixed(0)} % of them the subscriber's` : ''}`,
-    `${codec.shapeCount} shapes, ${((100 * (s.fast - base.fast)) / lines).toFixed(1)} % of lines read against a recent one`,
+    `${whole} of ${n0(lines)} lines stored whole (${d('wholeNoRecord')} without a single record, ${d('wholeMismatch')} not reproduced, ${d('wholeNoShape') + d('wholeCutBudget')} past the shape caps or the slow-path budget)`,
+    `${(changed / Math.max(1, lines - whole)).toFixed(2)} changed words a coded line${keyed ? `, ${((100 * d('keyedWords')) / Math.max(1, changed)).toFixed(0)} % of them the subscriber's` : ''}`,
+    `${codec.shapeCount} shapes, ${((100 * d('fast')) / lines).toFixed(1)} % of lines read against a recent one`,
   ];
-  if (keyed) notes.push(`subscriber table ${n0(codec.subscriberEntries)} entries`);
+  if (keyed) notes.push(`subscriber table ${n0(codec.keyedCount)} entries`);
+  const reader = new LineReader({ shapes, words });
   const rows = packers.map((p): Row => {
     const t1 = process.cpuUsage();
-    const data = plain.map((b) => p.pack(b));
+    const data = p.pack ? stored.map((b) => p.pack!(toPlainBlock(b))) : stored;
     const ms = codecMs + cpuMs(t1);
     // Every line read back from what is stored, in block order (the random reads below check a sample).
     const t2 = process.cpuUsage();
     let wrong = 0;
-    data.forEach((d, b) => codec.decodeBlock(p.unpack(d), recs[b]!).forEach((line, i) => (wrong += line.equals(blocks[b]![i]!.payload) ? 0 : 1)));
+    data.forEach((x, b) => reader.blockLines(p.unpack(x), recs[b]!, blocks[b]!.map((l) => l.device)).forEach((line, i) => (wrong += line.equals(blocks[b]![i]!.payload) ? 0 : 1)));
     const wholeRate = (lines * 1000) / cpuMs(t2);
     if (wrong) throw new Error(`evidence: ${c.name}: ${wrong} lines not read back byte for byte from the ${p.name} blocks`);
-    const reads = timeReads(lines, blocks.length, samples, (b, i) => codec.decodeAt(p.unpack(data[b]!), i, recs[b]![i]!), (b, i) => blocks[b]![i]!.payload);
-    const bytes = data.reduce((a, d) => a + d.length, 0);
+    const reads = timeReads(lines, blocks.length, samples, (b, i) => reader.lineAt(p.unpack(data[b]!), i, recs[b]![i]!, blocks[b]![i]!.device), (b, i) => blocks[b]![i]!.payload);
+    const bytes = data.reduce((a, x) => a + x.length, 0);
     return {
       corpus: c.name,
       scheme: `(c) template + diff${keyed ? ', keyed' : ''}, ${p.name}`,
@@ -388,8 +405,8 @@ function totalTable(results: CorpusResult[]): string[] {
   const schemes = [
     `(a) deflate-${RAW_DEFLATE_LEVEL}, 256-line chunks + day dictionary`,
     '(b) brotli-11, 1,024-line blocks',
-    `(c) template + diff, deflate-${RAW_DEFLATE_LEVEL}`,
-    `(c) template + diff, keyed, deflate-${RAW_DEFLATE_LEVEL}`,
+    `(c) template + diff, deflate-${DEFLATE_LEVEL}`,
+    `(c) template + diff, keyed, deflate-${DEFLATE_LEVEL}`,
     '(c) template + diff, keyed, brotli-11',
   ];
   const out = [`| corpus | index (sealed) | ${schemes.join(' | ')} |`, `| --- | ---: | ${schemes.map(() => '---:').join(' | ')} |`];
