@@ -13,9 +13,8 @@
 //   unparsed or ignored line in the day of its header time (else its receive time). A day's share is
 //   written in one transaction together with the spool position, so a replay after any crash skips
 //   exactly what was committed: nothing twice, nothing skipped.
-// - A batch is parsed once, then its raw blocks are deflated in libuv's thread pool (another core)
-//   while this thread commits the batch before it: at most two batches are taken and not committed,
-//   and they commit in order. A forced step (drain, import) commits at once, deflating here.
+// - A batch is committed as soon as it is taken, in order; the store encodes its original lines
+//   inside the day's transaction (store/line-codec.ts).
 // - A failing store (disk full, I/O error) keeps the batch and retries with backoff; the sources keep
 //   spooling meanwhile and /health says degraded.
 // - Every few seconds the written day files are fsynced, then spool segments below that point deleted.
@@ -33,7 +32,7 @@ import { fsyncDir } from '../core/fs.js';
 import { IGNORE_REASONS, type Slot, type Stats } from '../core/counters.js';
 import { DAY_MS, dayOf } from '../store/codes.js';
 import { openStore } from '../store/index.js';
-import type { DayLine, Prepared, Store } from '../store/store.js';
+import type { DayLine, Store } from '../store/store.js';
 import { Sealer } from '../evidence/seal.js';
 import type { Log } from '../core/log.js';
 
@@ -63,12 +62,10 @@ export class Committer {
   private readonly inbox: (Handoff | Spooled)[] = [];
   /** Below this position, what the inbox does not hold is in the spool (the receiver's last mark). */
   private spoolUntil = 0;
-  /** Batches taken from `pending`, filed by day, raw blocks being deflated; committed in order. */
-  private readonly taken: Batch[] = [];
+  /** A batch taken from `pending` whose commit failed: tried again (after the backoff) before any other. */
+  private taken: Batch | null = null;
   /** Position up to which batches were taken. */
   private takenPos: number;
-  /** Called when a taken batch's blocks are deflated (the loop may be waiting for it). */
-  onReady: (() => void) | null = null;
   private lastDurable = Date.now();
   private backoffUntil = 0;
   private backoffMs = 0;
@@ -98,9 +95,8 @@ export class Committer {
 
   /**
    * One step of the loop: take what the receiver handed over (or read the spool where it did not),
-   * take a batch when one is due, commit the oldest taken batch once deflated (`force`: at once).
-   * Returns true when it took or committed a batch (call again soon); a batch still deflating calls
-   * `onReady` when done.
+   * take a batch when one is due and commit it (`force`: whatever is pending, at once). Returns true
+   * when it committed a batch (call again soon).
    */
   step(now = Date.now(), force = false): boolean {
     this.receive();
@@ -110,17 +106,10 @@ export class Committer {
       (this.pendingLines > 0 && (force || now - this.pendingSince >= this.cfg.batch_timeout_sec * 1000)) ||
       (this.pendingLines === 0 && this.readPos > this.takenPos); // only skipped bytes: advance
     let did = false;
-    if (now >= this.backoffUntil) {
-      // Take the next batch just before committing the oldest, so that its blocks deflate meanwhile
-      // (taken earlier, while the oldest still deflates, it would hold only a few milliseconds of lines).
-      const ready = this.taken.length > 0 && (force || this.taken[0]!.deflating === 0);
-      if (due && (this.taken.length === 0 || (ready && this.taken.length < 2))) {
-        this.taken.push(this.take(force));
-        did = true;
-      }
-      while (this.taken.length && (force || this.taken[0]!.deflating === 0)) {
-        if (!this.commitBatch(this.taken[0]!, now)) break;
-        this.taken.shift();
+    if (now >= this.backoffUntil && (this.taken || due)) {
+      this.taken ??= this.take();
+      if (this.commitBatch(this.taken, now)) {
+        this.taken = null;
         did = true;
       }
     }
@@ -133,7 +122,7 @@ export class Committer {
     for (let i = 0; i < 1000; i++) {
       this.backoffUntil = 0;
       this.step(Date.now(), true);
-      if (!this.pendingLines && !this.taken.length && !this.inbox.length && this.readPos >= this.stats.get('spool_end')) break;
+      if (!this.pendingLines && !this.taken && !this.inbox.length && this.readPos >= this.stats.get('spool_end')) break;
       if (this.stats.get('cold_full')) break;
     }
     this.makeDurable(Date.now());
@@ -226,11 +215,8 @@ export class Committer {
     this.pendingLines += to - from;
   }
 
-  /**
-   * Take `pending` as a batch: file its lines by day, start deflating their raw blocks (not when it
-   * is to be committed at once: `commit` deflates them).
-   */
-  private take(force: boolean): Batch {
+  /** Take `pending` as a batch: its lines filed by day. */
+  private take(): Batch {
     const spans = this.pending;
     const size = this.pendingLines;
     this.pending = [];
@@ -304,14 +290,7 @@ export class Committer {
       }
     }
     const firstRecvMs = spans.length ? spans[0]!.h.recvMs[spans[0]!.from]! : Date.now();
-    const b: Batch = { size, firstRecvMs, batchEnd, byDay, blocks: new Map(), deflating: 0, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
-    for (const [day, lines] of force ? [] : byDay) {
-      const blocks = this.store.prepare(day, lines, () => {
-        if (--b.deflating === 0) this.onReady?.();
-      });
-      if (blocks.pending) b.deflating++;
-      b.blocks.set(day, blocks);
-    }
+    const b: Batch = { size, firstRecvMs, batchEnd, byDay, parseSecs: 0, records, unparsed, ignored, noise, outOfRange, invalidUtf8 };
     b.parseSecs = parseSecs + Number(process.hrtime.bigint() - t0) / 1e9;
     return b;
   }
@@ -323,7 +302,7 @@ export class Committer {
       late = 0;
       for (const [day, lines] of b.byDay) {
         if (this.sealer?.admit(day, lines.length)) late += lines.length;
-        this.store.commitDay(day, lines, b.batchEnd, b.blocks.get(day));
+        this.store.commitDay(day, lines, b.batchEnd);
       }
     } catch (err) {
       this.stats.add('commit_errors', 1);
@@ -401,7 +380,7 @@ export class Committer {
    * is below it (nothing received before the seal time is still on its way to that day).
    */
   caughtUpTo(now = Date.now()): number {
-    if (this.taken.length) return this.taken[0]!.firstRecvMs;
+    if (this.taken) return this.taken.firstRecvMs;
     const p = this.pending[0];
     if (p) return p.h.recvMs[p.from]!;
     return this.readPos >= this.stats.get('spool_end') ? now : 0;
@@ -410,7 +389,7 @@ export class Committer {
   /** Days of batches taken and not committed yet. */
   daysInFlight(): Set<string> {
     const out = new Set<string>();
-    for (const b of this.taken) for (const d of b.byDay.keys()) out.add(d);
+    if (this.taken) for (const d of this.taken.byDay.keys()) out.add(d);
     return out;
   }
 
@@ -418,7 +397,7 @@ export class Committer {
   get pendingCount(): number {
     let n = this.pendingLines;
     for (const h of this.inbox) if (h instanceof Handoff) n += h.n - h.next;
-    for (const b of this.taken) n += b.size;
+    if (this.taken) n += this.taken.size;
     return n;
   }
 
@@ -442,7 +421,7 @@ interface Span {
   to: number;
 }
 
-/** A batch taken from `pending`: filed by day, raw blocks deflating, not committed yet. */
+/** A batch taken from `pending`: filed by day, not committed yet. */
 interface Batch {
   /** Messages in it. */
   size: number;
@@ -450,9 +429,6 @@ interface Batch {
   firstRecvMs: number;
   batchEnd: number;
   byDay: Map<string, DayLine[]>;
-  blocks: Map<string, Prepared>;
-  /** Days whose blocks are still being deflated. */
-  deflating: number;
   parseSecs: number;
   records: number;
   unparsed: number;

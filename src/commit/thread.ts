@@ -77,12 +77,6 @@ function loop(): void {
   timer = setTimeout(loop, busy ? 0 : 20);
 }
 loop();
-// A batch's raw blocks finished deflating in the thread pool: commit it now, not at the next tick.
-committer.onReady = () => {
-  if (stopping || !timer) return;
-  clearTimeout(timer);
-  timer = setTimeout(loop, 0);
-};
 
 parentPort!.on('message', (m: ToWorker) => {
   if (m.type === 'stop') {

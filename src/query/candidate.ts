@@ -1,7 +1,7 @@
 // A candidate of a forensic answer (one interval, or one inside address of an IP-only answer), and
 // its original line: read with the answer, or left for later (LookupInput.raw false) and read by
 // fillRaw when the console shows or exports it.
-import { ipFromDb, protoName } from '../store/codes.js';
+import { ipFromDb, ipToDb, protoName } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
@@ -46,13 +46,18 @@ export function rawText(b: Buffer | null): string {
 }
 
 /**
- * The nat row id of a candidate whose original line was left unread (in its day file `day`), under a
- * symbol and not enumerable: copies, comparisons and JSON leave it out. The console keeps its last
- * answers in memory: a number on the candidate costs the garbage collector less than the WeakMap
- * entry holding the whole row that this replaced.
+ * Where the record of a candidate whose original line was left unread is (in its day file `day`):
+ * its id, time (ms since the epoch) and public port; with the candidate's public address that finds
+ * it again (DayView.rawAt). Under a symbol and not enumerable: copies, comparisons and JSON leave it
+ * out. The console keeps its last answers in memory: three numbers on the candidate cost the garbage
+ * collector less than the WeakMap entry holding the whole row that this replaced.
  */
-const RAW_ID = Symbol('raw id');
-type Pending = Candidate & { [RAW_ID]?: number };
+const RAW_KEY = Symbol('raw key');
+/** A record's id, time (ms since the epoch) and public port (a block's first port, −1 for none). */
+export type RawKey = readonly [id: number, t: number, port: number];
+/** Numbers a RawKey takes in a Float64Array of keys. */
+export const RAW_KEY_SIZE = 3;
+type Pending = Candidate & { [RAW_KEY]?: RawKey };
 
 /**
  * Read the original lines `cands` left unread, from the day files `get` opens. Candidates that have
@@ -60,28 +65,42 @@ type Pending = Candidate & { [RAW_ID]?: number };
  */
 export function fillRawFrom(cands: readonly Candidate[], get: (day: string) => DayView | null): void {
   const todo = cands.filter(rawPending) as Pending[];
-  // Day by day, in row id order: neighbouring lines share what the reader has inflated.
-  const ref = (c: Pending) => c[RAW_ID]! % 2 ** 32;
+  // Day by day, in line order: neighbouring lines share a block.
+  const ref = (c: Pending) => c[RAW_KEY]![0] % 2 ** 32;
   todo.sort((a, b) => a.day.localeCompare(b.day) || ref(a) - ref(b));
   for (const c of todo) {
-    c.raw = rawText(get(c.day)?.rawOf({ id: c[RAW_ID]! }) ?? null);
-    c[RAW_ID] = undefined; // (not delete: the object keeps its shape)
+    const [id, t, port] = c[RAW_KEY]!;
+    const nat = ipToDb(c.nat_ip);
+    c.raw = nat == null ? '' : rawText(get(c.day)?.rawAt(nat, port, t, id) ?? null);
+    c[RAW_KEY] = undefined; // (not delete: the object keeps its shape)
   }
 }
 
 /** Whether a candidate's original line is still unread. */
 export function rawPending(c: Candidate): boolean {
-  return rawIdOf(c) !== null;
+  return rawKeyOf(c) !== null;
 }
 
-/** The row id of a candidate's unread original line, or null (kept apart when the candidate is stored as JSON, which leaves the symbol out). */
-export function rawIdOf(c: Candidate): number | null {
-  return (c as Pending)[RAW_ID] ?? null;
+/** Where the record of a candidate's unread original line is, or null (kept apart when the candidate is stored as JSON, which leaves the symbol out). */
+export function rawKeyOf(c: Candidate): RawKey | null {
+  return (c as Pending)[RAW_KEY] ?? null;
 }
 
-/** Mark a copy of a candidate as having its original line unread, at row `id` (null: read already). */
-export function withRawId(c: Candidate, id: number | null): void {
-  if (id != null) Object.defineProperty(c, RAW_ID, { value: id, writable: true });
+/** Write a candidate's RawKey (NaNs: none) into `keys` at slot i. */
+export function putRawKey(keys: Float64Array, i: number, c: Candidate): void {
+  const key = rawKeyOf(c);
+  for (let k = 0; k < RAW_KEY_SIZE; k++) keys[RAW_KEY_SIZE * i + k] = key ? key[k]! : NaN;
+}
+
+/** The RawKey at slot i of `keys`, or null. */
+export function getRawKey(keys: Float64Array, i: number): RawKey | null {
+  const at = RAW_KEY_SIZE * i;
+  return Number.isNaN(keys[at]!) ? null : [keys[at]!, keys[at + 1]!, keys[at + 2]!];
+}
+
+/** Mark a copy of a candidate as having its original line unread, its record at `key` (null: read already). */
+export function withRawKey(c: Candidate, key: RawKey | null): void {
+  if (key != null) Object.defineProperty(c, RAW_KEY, { value: key, writable: true });
 }
 
 /** The candidate of one interval. */
@@ -112,7 +131,7 @@ export function candidateOfRow(row: NatRow, r: DayView, iv: Pick<Interval, 'kind
     end_reason: iv.end_reason,
     day: r.day,
   };
-  if (!withRaw) withRawId(c, row.id);
+  if (!withRaw) withRawKey(c, [row.id, r.start + row.t, row.nat_port]);
   return c;
 }
 

@@ -28,7 +28,7 @@ export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from 
 export { parseAnalystTime } from './time.js';
 export { formatInZone } from '../core/time.js';
 export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
-export { rawText, rawPending, rawIdOf, withRawId, type Candidate } from './candidate.js';
+export { getRawKey, putRawKey, rawText, rawPending, rawKeyOf, withRawKey, RAW_KEY_SIZE, type Candidate, type RawKey } from './candidate.js';
 
 export const DEFAULT_WINDOW_SEC = 60;
 /** Longest ± window of a public-address query (an STJ-style "IP over an interval" request). */

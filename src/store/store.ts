@@ -67,23 +67,15 @@ export interface DayCommitResult {
   skipped: number;
 }
 
-/** Work started on a day's share of a batch before its commit (compressing the original lines off this thread). */
-export interface Prepared {
-  /** Parts still being prepared; 0 when ready. */
-  readonly pending: number;
-}
-
 /** The write side: what the committer needs. */
 export interface Store {
   /** Highest spool position that a committed transaction recorded: the spool resumes from there. */
   maxCommittedPos(): number;
-  /** Start preparing `lines` for `day` ahead of commitDay; `onReady` once it is done. */
-  prepare(day: string, lines: DayLine[], onReady: () => void): Prepared;
   /**
    * Commit a day's share of a batch and the spool position `batchEnd` it reaches, in one transaction:
    * a replay after a crash skips exactly what was committed (lines at or below the recorded position).
    */
-  commitDay(day: string, lines: DayLine[], batchEnd: number, prepared?: Prepared): DayCommitResult;
+  commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult;
   /** Records `day` holds (the dashboard's "today"). */
   recordsOf(day: string): number;
   /** Make every commit so far durable (fsync); the spool below that point may then be deleted. */
@@ -157,11 +149,9 @@ export interface DayView {
   /** Whether the device at `address` sent anything (a record or a kept line) in [fromMs, toMs] (a gap inside one minute does not count). */
   deviceActive(address: string, fromMs: number, toMs: number): boolean;
   deviceAddress(id: number): string;
-  /**
-   * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
-   * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
-   * it up to that line (plus a margin) is inflated, the whole block when that falls short.
-   */
-  rawOf(row: Pick<NatRow, 'id'>): Buffer | null;
+  /** The exact bytes the device sent for a record (its original line), null when the line is gone or damaged. */
+  rawOf(row: NatRow): Buffer | null;
+  /** The original line of the record `id` of natIp:port (a port block's first port) at tMs (ms since the epoch). */
+  rawAt(natIp: number | Buffer, port: number, tMs: number, id: number): Buffer | null;
   close(): void;
 }

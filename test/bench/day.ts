@@ -22,7 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import type { NatRecord } from '../../src/parse/types.js';
 import { ipFromDb, ipToDb } from '../../src/store/codes.js';
-import { DayFile, RawBlocks, type DayLine, type DayOptions } from '../../src/store/sqlite/dayfile.js';
+import { DayFile, type DayLine, type DayOptions } from '../../src/store/sqlite/dayfile.js';
 import { mikrotikLine } from '../helpers/gen.js';
 import { TrafficMix } from './mix.js';
 
@@ -289,28 +289,17 @@ export interface FilledDay {
   source: DaySource;
 }
 
-/** A batch of the day's lines with its original-line blocks being deflated in libuv's pool. */
+/** A batch of the day's lines, made in the worker while the batch before commits. */
 export interface Prepared {
   lines: DayLine[];
   /** Spool position of its last line (DayFile.commit's batchEnd). */
   end: number;
-  blocks: RawBlocks;
-  /** Resolves when every block is deflated. */
-  deflated: Promise<void>;
 }
 
-/**
- * The next `n` lines, their blocks set deflating, as the committer prepares a batch while the one
- * before commits (committer.ts): await it before committing the previous batch, so the deflate
- * overlaps that commit. Its lines stay valid until the DaySource.next call after the one behind it.
- */
-export async function prepare(src: DaySource, n: number, f: DayFile): Promise<Prepared> {
+/** The next `n` lines (valid until the DaySource.next call after the one behind it). */
+export async function prepare(src: DaySource, n: number): Promise<Prepared> {
   const lines = await src.next(n);
-  let done!: () => void;
-  const deflated = new Promise<void>((r) => (done = r));
-  const blocks = new RawBlocks(lines, done, f.dictionary()); // the file's chunk dictionary (none before its first commit)
-  if (!blocks.pending) done();
-  return { lines, end: src.position, blocks, deflated };
+  return { lines, end: src.position };
 }
 
 /**
@@ -322,13 +311,12 @@ export async function fillDay(path: string, spec: DaySpec, seal = false): Promis
   const f = new DayFile(path, spec.day, DAY_OPTS);
   try {
     let asked = Math.min(CHUNK_LINES, spec.total);
-    let cur: Prepared | null = await prepare(src, asked, f);
+    let cur: Prepared | null = await prepare(src, asked);
     while (cur?.lines.length) {
-      await cur.deflated;
       const n = Math.min(CHUNK_LINES, spec.total - asked);
       asked += n;
-      const next: Prepared | null = n > 0 ? await prepare(src, n, f) : null;
-      f.commit(cur.lines, cur.end, cur.blocks);
+      const next: Prepared | null = n > 0 ? await prepare(src, n) : null;
+      f.commit(cur.lines, cur.end);
       cur = next;
     }
     if (seal) f.closeAllHours();

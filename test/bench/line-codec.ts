@@ -8,7 +8,7 @@
 // takeNew (keyed words deflated); the least CPU of `reps` runs. decode: blockLines over every measured
 // block (each line compared), the least of `reps`; random lineAt reads (wall µs, p50 and p99).
 import { LineReader, LineWriter, packWords, type KeyedWord, type LineRecord } from '../../src/store/line-codec.js';
-import { packBlock, rawDictionary } from '../../src/store/sqlite/dayfile.js';
+import { packBlock, rawDictionary } from './baseline-deflate.js';
 import { CORPORA, lineRecord, makeCorpus, rng, type CorpusName } from './evidence-corpus.js';
 
 const BLOCK = 1024;

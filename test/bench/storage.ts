@@ -2,8 +2,8 @@
 //   storage — bytes per record on disk (tables, indexes, compressed original lines) vs the raw text;
 //   lookup  — p50/p99 of the ip+port+time query and of the ip-only candidate list, warm and cold;
 //   growth  — DayFile.commit rows/s and warm lookup latency as the day fills (e.g. 1, 10, 50 M).
-// The generated day is day.ts's (lines made in a worker thread while the previous batch commits, their
-// original-line blocks deflated in libuv's pool meanwhile, as the committer does).
+// The generated day is day.ts's (lines made in a worker thread while the previous batch commits; each
+// commit encodes its original lines, as the committer's does).
 // The full day is then sealed as the committer seals a day that is over (every hour packed into
 // parts) before its lookups and its last size: that file is what is kept for a year. Lookups go
 // through DayReader, the query engine's reader.
@@ -87,7 +87,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   const opts = DAY_OPTS;
   let f = new DayFile(path, DAY, opts);
   let records = 0;
-  /** Time spent waiting for lines and their deflated blocks (not overlapped with commits). */
+  /** Time spent waiting for lines (not overlapped with commits). */
   let genMs = 0;
   let commitMs = 0;
   const window = Math.max(o.batch, Math.min(500_000, Math.floor(o.marks[0]! / 2)));
@@ -95,18 +95,17 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
   let winMs = 0;
   const tStart = Date.now();
   let asked = o.batch;
-  let cur: Prepared | null = await prepare(gen, o.batch, f);
+  let cur: Prepared | null = await prepare(gen, o.batch);
   try {
     for (const mark of o.marks) {
       while (records < mark && cur) {
         let t0 = performance.now();
-        await cur.deflated;
-        // The next batch is unpacked and set deflating before this one commits (its lines stay valid).
-        const next: Prepared | null = asked < total ? await prepare(gen, o.batch, f) : null;
+        // The next batch is unpacked before this one commits (its lines stay valid).
+        const next: Prepared | null = asked < total ? await prepare(gen, o.batch) : null;
         if (next) asked += o.batch;
         genMs += performance.now() - t0;
         t0 = performance.now();
-        f.commit(cur.lines, cur.end, cur.blocks);
+        f.commit(cur.lines, cur.end);
         gen.committed = cur.end;
         const dt = performance.now() - t0;
         const n = cur.lines.length;
@@ -120,7 +119,7 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
         if (records % 5_000_000 < o.batch) info(`store: ${(records / 1e6).toFixed(1)} M records, commit ${Math.round((records * 1000) / commitMs)} rows/s overall, waited for lines ${Math.round(genMs / 1000)} s, ${Math.round((Date.now() - tStart) / 1000)} s elapsed`);
       }
       const label = mark >= 1e6 ? `${mark / 1e6} M` : `${mark / 1e3} k`;
-      figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch (blocks deflated ahead), last ${winRecords.toLocaleString('en-US')} rows before the mark` });
+      figure({ case: 'growth', name: `commit rate at ${label} records`, value: (winRecords * 1000) / winMs, unit: 'rows/s', note: `DayFile.commit, ${o.batch} lines a batch (original lines encoded in it), last ${winRecords.toLocaleString('en-US')} rows before the mark` });
       winRecords = 0;
       winMs = 0;
       const growthReader = new DayReader(path, DAY);

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 
 /** The checkout: the first folder above this file with a package.json (test/helpers/ under vitest, dist/test/helpers/ once compiled). */
@@ -166,20 +166,15 @@ export function committedRaw(cold: string): Map<string, string[]> {
 
 export function readRawLines(path: string): string[] {
   // Read through the store's own decoder so the test checks what the console will show.
-  const db = new Database(path, { readonly: true });
+  const f = new DayFile(path, basename(path).slice(0, 10), { journalMode: '', synchronous: '', cacheSizeMiB: 8, maxPageCount: 0, readonly: true });
   try {
-    const lines: string[] = [];
-    const dict = (db.prepare("SELECT value FROM meta WHERE key = 'raw_dict'").pluck().get() as Buffer | undefined) ?? null;
-    for (const data of db.prepare('SELECT data FROM raw ORDER BY id').pluck().all() as Buffer[]) {
-      for (const l of blockLines(data, dict)) lines.push(l.toString('utf8'));
-    }
-    return lines;
+    return [...f.allRawLines()].map((l) => l.toString('utf8'));
   } finally {
-    db.close();
+    f.close();
   }
 }
 
-import { blockLines } from '../../src/store/sqlite/dayfile.js';
+import { DayFile } from '../../src/store/sqlite/dayfile.js';
 
 export function dayCounters(path: string): Record<string, number> {
   const db = new Database(path, { readonly: true });

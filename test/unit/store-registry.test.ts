@@ -37,11 +37,7 @@ describe('store registry', () => {
         records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.10', src_port: 51000, nat_ip: '203.0.113.7', nat_port: 40312, nat_port_start: null, nat_port_end: null, dst_ip: '198.51.100.1', dst_port: 443, time: t, host: null }],
       },
     ];
-    const prepared = await new Promise<ReturnType<typeof store.prepare>>((resolve) => {
-      const p = store.prepare('2026-03-05', lines, () => resolve(p));
-    });
-    expect(prepared.pending).toBe(0);
-    expect(store.commitDay('2026-03-05', lines, 100, prepared)).toMatchObject({ records: 1, lines: 1 });
+    expect(store.commitDay('2026-03-05', lines, 100)).toMatchObject({ records: 1, lines: 1 });
     // a replay of the same position commits nothing twice
     expect(store.commitDay('2026-03-05', lines, 100)).toMatchObject({ records: 0, skipped: 1 });
     expect(store.maxCommittedPos()).toBe(100);
@@ -52,6 +48,7 @@ describe('store registry', () => {
     const rows = day.portRowsIn(ipToDb('203.0.113.7')!, 40312, t - 1000, t + 1000);
     expect(rows).toHaveLength(1);
     expect(day.rawOf(rows[0]!)?.toString()).toBe(line);
+    expect(day.rawAt(ipToDb('203.0.113.7')!, 40312, t, rows[0]!.id)?.toString()).toBe(line);
     day.end();
     day.close();
   });

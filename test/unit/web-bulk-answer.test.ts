@@ -36,7 +36,7 @@ const items = (n: number, pad = 0): BulkItem[] =>
   Array.from({ length: n }, (_, i) => ({ line: i + 1, input: `203.0.113.7 2026-03-05T10:00:30Z #${i}`.padEnd(pad, ';'), ip: '203.0.113.7', port: '', time: '2026-03-05T10:00:30Z', proto: '' }));
 const never = { cancelled: () => false, progress: () => {} };
 const linesOf = (a: PackedBulk) => new JsonChunks<BulkLine>(a.lineChunks, a.lineCount, LINES_PER_CHUNK).slice(0, a.lineCount);
-const rowsOf = (a: PackedBulk) => new PackedRows(new JsonChunks<Candidate>(a.rowChunks, a.rawIds.length, ROWS_PER_CHUNK), a.rawIds);
+const rowsOf = (a: PackedBulk) => new PackedRows(new JsonChunks<Candidate>(a.rowChunks, a.rawKeys.length / 3, ROWS_PER_CHUNK), a.rawKeys);
 
 describe('bulk answer', () => {
   it('keeps at most per_line candidates a line and counts the rest; original lines are read later, by row id', () => {
@@ -71,7 +71,7 @@ describe('bulk answer', () => {
       ['ambiguous', 0],
       ['ambiguous', 0],
     ]);
-    expect(a.rawIds).toHaveLength(250);
+    expect(a.rawKeys).toHaveLength(750);
     expect(a.unanswered).toBe(0);
     expect(a.truncated).toBe(true);
   });

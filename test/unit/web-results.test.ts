@@ -3,7 +3,7 @@
 // packed, and read back equal, with their unread original lines still unread; original lines read
 // since kept only up to a byte cap.
 import { describe, expect, it } from 'vitest';
-import { rawIdOf, rawPending, withRawId, type Candidate, type SubscriberAnswer } from '../../src/query/engine.js';
+import { rawKeyOf, rawPending, withRawKey, type Candidate, type SubscriberAnswer } from '../../src/query/engine.js';
 import { JsonChunks } from '../../src/web/routes/json-chunks.js';
 import { LINES_PER_CHUNK, MAX_KEPT_RAW_BYTES, MAX_RESULT_BYTES, MAX_RESULTS, MAX_ROWS, MAX_STORED_BYTES, MAX_STORED_ROWS, PackedRows, RESULT_TTL_MS, ResultStore, ROWS_PER_CHUNK, type BulkLine } from '../../src/web/routes/search-store.js';
 
@@ -16,7 +16,7 @@ function cand(i: number): Candidate {
 /** A bulk result of `rows` candidates (chunks left empty: quick to make many; `bytes` of packed lines). */
 function put(store: ResultStore, rows: number, owner = 1, now = 0, bytes = 0) {
   const lines = new JsonChunks<BulkLine>(bytes ? ['x'.repeat(bytes)] : [], 0, LINES_PER_CHUNK);
-  const packed = new PackedRows(new JsonChunks<Candidate>([], rows, ROWS_PER_CHUNK), new Float64Array(rows));
+  const packed = new PackedRows(new JsonChunks<Candidate>([], rows, ROWS_PER_CHUNK), new Float64Array(3 * rows));
   const bulk = { counts: {}, answered: 0, found: rows, unanswered: 0, days_used: [], window_sec: 60, proto: null };
   return store.put({ kind: 'bulk', owner, user: 'ana', case: CASE, input: {}, rows: packed, truncated: false, lines, ...bulk }, now);
 }
@@ -55,7 +55,7 @@ describe('result store', () => {
   it("keeps a subscriber answer's candidates packed, and gives them back equal, unread lines still unread", () => {
     const n = 2 * ROWS_PER_CHUNK + 50;
     const list = Array.from({ length: n }, (_, i) => cand(i));
-    list.forEach((c, i) => withRawId(c, i % 3 ? 2 ** 33 + i : null)); // lines read with the answer: i % 3 = 0
+    list.forEach((c, i) => withRawKey(c, i % 3 ? [2 ** 33 + i, 1_700_000_000_000 + i, 1024 + i] : null)); // lines read with the answer: i % 3 = 0
     const answer = { query: {}, mappings: list, truncated: false, days_used: [], days_missing: [], timezone: 'America/Sao_Paulo' } as unknown as SubscriberAnswer;
     const store = new ResultStore();
     const r = store.put({ kind: 'subscriber', owner: 1, user: 'ana', case: CASE, input: {}, rows: list, truncated: false, answer }, 0);
@@ -65,7 +65,7 @@ describe('result store', () => {
       expect(got).toEqual(list.slice(from, from + got.length));
       got.forEach((c, j) => {
         expect(c).not.toBe(list[from + j]); // a copy read back from the packed chunk
-        expect(rawIdOf(c)).toBe(rawIdOf(list[from + j]!));
+        expect(rawKeyOf(c)).toEqual(rawKeyOf(list[from + j]!));
         expect(rawPending(c)).toBe((from + j) % 3 !== 0);
       });
     };
@@ -104,7 +104,7 @@ describe('result store', () => {
   it(`packs original lines read since back in only up to ${MAX_KEPT_RAW_BYTES / 2 ** 20} MiB an answer; the rest stay unread`, () => {
     const n = 2 * ROWS_PER_CHUNK;
     const list = Array.from({ length: n }, (_, i) => ({ ...cand(i), raw: '' }));
-    list.forEach((c, i) => withRawId(c, 1000 + i));
+    list.forEach((c, i) => withRawKey(c, [1000 + i, 1_700_000_000_000, 1024]));
     const answer = { query: {}, mappings: list, truncated: false, days_used: [], days_missing: [], timezone: 'UTC' } as unknown as SubscriberAnswer;
     const store = new ResultStore();
     const r = store.put({ kind: 'subscriber', owner: 1, user: 'ana', case: CASE, input: {}, rows: list, truncated: false, answer }, 0);

@@ -1,9 +1,9 @@
 // One day file: open with the configured pragmas, write a day's share of a batch in one transaction,
 // and read it back (records, original lines, counters). The layout is in schema.ts: session records
 // go into packed pieces per (public address, hour), merged by level and packed into port-range parts
-// once the hour is over; port blocks into blk; the original lines into deflated raw blocks.
+// once the hour is over; port blocks into blk; the original lines into blocks of residues against
+// their records (store/line-codec.ts), 1,024 lines a block.
 import Database from 'better-sqlite3';
-import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { NatRecord } from '../../parse/types.js';
 import { eventCode, eventName, ipFromDb, ipToDb, isBlockRow, protoCode, protoName } from '../codes.js';
 import { fault } from '../../config/fault.js';
@@ -11,36 +11,11 @@ import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
 import { compareRows, encodePart, Part } from './part.js';
+import { LineReader, LineWriter, packWords, type KeyedWord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 
 export type { DayCommitResult, DayLine, NatRow };
 
-/**
- * deflate level of raw blocks (1024 lines). On the bench's MikroTik mix: 6 → 34.6 B/line at ~200 k
- * lines/s of one core; 5 → 36.8 B at ~300 k; 9 → 34.2 B at ~150 k; brotli at any quality within
- * 1 B of deflate on blocks this size. Compression was 15 % of the committer thread at level 6.
- */
-export const RAW_DEFLATE_LEVEL = 5;
-/**
- * Raw blocks written with a day dictionary are cut in chunks of RAW_CHUNK lines deflated apart, so
- * that one line costs inflating ~60 KB (~0.1 ms) instead of ~250 KB. On the bench's MikroTik mix
- * (lines of ~245 B, level 5), offset table included: 1,024-line blocks 36.8 B/line; 256-line chunks
- * 37.8 B without a dictionary, 36.6 B with 32 KB of the day's first lines (8 KB: 36.8 B); 128-line
- * chunks 36.9 B (~0.06 ms a line) but twice the deflate streams to set up on the committer's thread
- * (each loads the dictionary), 64: 37.3 B, 32: 38.1 B.
- *
- *   chunked block   0x07, u16 LE lines per chunk c, u16 LE chunks k, k × u32 LE end offset of
- *                   chunk j after the header, chunks; chunk j = deflateRaw(lines j·c …, dictionary
- *                   = meta raw_dict). c is written, so RAW_CHUNK may change between versions.
- *   whole block     deflateRaw(all lines): the first byte of a deflate stream never has BTYPE 11
- *                   (bits 1–2 set), so 0x07 cannot start one.
- *   meta raw_dict   ≤ RAW_DICT_BYTES of the first commit's packed lines, set once per file (by the
- *                   first commit with at least RAW_DICT_MIN bytes of lines; blocks before are whole).
- */
-export const RAW_CHUNK = 256;
-export const CHUNKED = 0x07;
-const RAW_DICT_BYTES = 32 * 1024;
-const RAW_DICT_MIN = 8 * 1024;
 
 export interface DayOptions {
   journalMode: string;
@@ -81,8 +56,8 @@ export class DayFile {
   private readonly st: ReturnType<DayFile['prepare']>;
   /** Per-day counts for the daily view (day-stat.ts), kept by writers. */
   private readonly stats: DayStats | null = null;
-  /** Dictionary of chunked raw blocks (meta raw_dict), null until the file has one. */
-  rawDict: Buffer | null = null;
+  /** Writer: the original-line encoder, opened from the file's shapes and keyed words on first use. */
+  private lineWriter: LineWriter | null = null;
   /** Writer: rec rows by `${ipKey}|${hour}`, loaded on open. */
   private readonly groups = new Map<string, Group>();
   /** Writer: (public address, device) pairs in `owner` (pairKey). */
@@ -115,7 +90,6 @@ export class DayFile {
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
     this.st = this.prepare();
-    this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
     if (!opts.readonly) {
       this.stats = new DayStats(this.db);
       this.reload();
@@ -143,7 +117,8 @@ export class DayFile {
       insLine: ro ? null : this.db.prepare('INSERT INTO line (id, t, device, status, reason) VALUES (?, ?, ?, ?, ?)'),
       insDevice: ro ? null : this.db.prepare('INSERT INTO device (address) VALUES (?)'),
       insVocab: ro ? null : this.db.prepare('INSERT INTO vocab (kind, name, id) VALUES (?, ?, (SELECT coalesce(max(id), 0) + 1 FROM vocab WHERE kind = ?)) RETURNING id').pluck(),
-      raw: this.db.prepare('SELECT data FROM raw WHERE id = ?').pluck(),
+      insShape: ro ? null : this.db.prepare('INSERT INTO shape (data) VALUES (?)'),
+      insWord: ro ? null : this.db.prepare('INSERT OR IGNORE INTO kword VALUES (?, ?, ?, ?)'),
     };
   }
 
@@ -154,7 +129,7 @@ export class DayFile {
     this.groups.clear();
     this.owners.clear();
     this.seen.clear();
-    this.rawDict = (this.meta('raw_dict') as Buffer | undefined) ?? null;
+    this.lineWriter = null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
     for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
     for (const r of this.db.prepare('SELECT nat_ip, hour, lvl, count(*) AS k, sum(n) AS n FROM rec GROUP BY nat_ip, hour, lvl').all() as { nat_ip: number | Buffer; hour: number; lvl: number; k: number; n: number }[]) {
@@ -204,10 +179,9 @@ export class DayFile {
 
   /**
    * Write this day's share of a batch in ONE transaction, skipping messages at or below the
-   * committed spool position, and move the position to `batchEnd`. `blocks`: the raw blocks of
-   * `lines`, deflated ahead (used when no line is skipped).
+   * committed spool position, and move the position to `batchEnd`.
    */
-  commit(lines: DayLine[], batchEnd: number, blocks?: RawBlocks): DayCommitResult {
+  commit(lines: DayLine[], batchEnd: number): DayCommitResult {
     const res: DayCommitResult = { records: 0, lines: 0, unparsed: 0, ignored: 0, skipped: 0 };
     const todo = lines.filter((l) => l.end > this.spoolPos);
     res.skipped = lines.length - todo.length;
@@ -218,21 +192,15 @@ export class DayFile {
     const tx = this.db.transaction(() => {
       const pieces = new Map<number | string, NatRow[]>();
       let blockId = Number(st.nextRaw.get());
-      if (!this.rawDict) {
-        const dict = rawDictionary(todo);
-        if (dict) {
-          st.putMeta!.run('raw_dict', dict);
-          this.rawDict = dict;
-        }
-      }
+      const codec = this.codec();
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
         const chunk = todo.slice(b, b + RAW_BLOCK);
-        const ahead = todo.length === lines.length ? blocks?.get(b / RAW_BLOCK, this.rawDict) : undefined;
-        st.insRaw!.run(blockId, chunk.length, ahead ?? packBlock(chunk, this.rawDict));
         chunk.forEach((l, i) => {
           const rawRef = blockId * RAW_BLOCK + i;
           const device = this.deviceId(l.device);
           res.lines++;
+          // The line's record when it has exactly one: its original line is kept as a residue against it.
+          let only: NatRow | null = null;
           if (l.status === 'records') {
             const vendor = this.vocabId('vendor', l.vendor ?? 'unknown');
             const recs = l.records;
@@ -258,6 +226,7 @@ export class DayFile {
                 code,
                 device,
               };
+              if (recs.length === 1) only = row;
               const block = isBlockRow(row.port_end, code);
               // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
               stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
@@ -287,7 +256,9 @@ export class DayFile {
             if (l.status === 'unparsed') res.unparsed++;
             else res.ignored++;
           }
+          codec.add(l.payload, l.device, only);
         });
+        st.insRaw!.run(blockId, chunk.length, codec.finishBlock());
         blockId++;
       }
       // One piece per (public address, hour), then merges of full levels.
@@ -299,6 +270,9 @@ export class DayFile {
         g.lastCommit = commitNo;
         for (let lvl = 0; (g.levels[lvl] ?? 0) >= FANOUT; lvl++) this.mergeLevel(g, lvl);
       }
+      const learned = codec.takeNew();
+      for (const shape of learned.shapes) st.insShape!.run(shape);
+      for (const w of learned.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
       stats.flush();
       st.addMeta!.run(res.records, 'records');
@@ -409,23 +383,40 @@ export class DayFile {
     return id;
   }
 
-  /** The dictionary of chunked raw blocks (re-read while absent: a writer may have set it since this opened). */
-  dictionary(): Buffer | null {
-    return (this.rawDict ??= (this.meta('raw_dict') as Buffer | undefined) ?? null);
+  /** The writer's line encoder, opened from what the file has learned (shapes, keyed words). */
+  private codec(): LineWriter {
+    if (!this.lineWriter) {
+      const { shapes, words } = lineState(this.db);
+      this.lineWriter = new LineWriter({ shapes, words: words.length ? [packWords(words)] : [] }, { timeBase: this.dayStartMs });
+    }
+    return this.lineWriter;
   }
 
-  /** The exact bytes of the message behind a raw ref, or null. */
-  rawLine(rawRef: number): Buffer | null {
-    const block = Math.floor(rawRef / RAW_BLOCK);
-    const data = this.st.raw.get(block) as Buffer | undefined;
-    if (!data) return null;
-    return blockLines(data, this.dictionary())[rawRef % RAW_BLOCK] ?? null;
+  /** A reader of this file's original lines (shapes loaded now: make a new one to see lines written since). */
+  lineReader(): LineReader {
+    const shapes = this.db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
+    const word = this.db.prepare('SELECT word FROM kword WHERE src_ip = ? AND shape = ? AND idx = ?').pluck();
+    return new LineReader({ shapes, words: (src, shape, index) => word.get(typeof src === 'number' ? src : Buffer.from(src), shape, index) as Buffer | undefined }, { timeBase: this.dayStartMs });
   }
 
   /** Every original message of this day in commit order (tests, export, re-parse). */
   *allRawLines(): Generator<Buffer> {
-    for (const data of this.db.prepare('SELECT data FROM raw ORDER BY id').pluck().iterate() as Iterable<Buffer>) {
-      yield* blockLines(data, this.dictionary());
+    const devices = new Map((this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]).map((d) => [d.id, d.address]));
+    // the record each line was encoded against (its first), and the device of lines without one
+    const first = new Map<number, NatRow>();
+    for (const r of this.allRows()) if (r.id < ID_RECORD_STEP) first.set(r.id, r);
+    const lineDev = new Map((this.db.prepare('SELECT id, device FROM line').all() as { id: number; device: number }[]).map((l) => [l.id, l.device]));
+    const reader = this.lineReader();
+    for (const b of this.db.prepare('SELECT id, n, data FROM raw ORDER BY id').iterate() as Iterable<{ id: number; n: number; data: Buffer }>) {
+      const recs: (NatRow | null)[] = [];
+      const devs: string[] = [];
+      for (let i = 0; i < b.n; i++) {
+        const ref = b.id * RAW_BLOCK + i;
+        const rec = first.get(ref) ?? null;
+        recs.push(rec);
+        devs.push(devices.get(rec ? rec.device : lineDev.get(ref) ?? -1) ?? 'unknown');
+      }
+      yield* reader.blockLines(b.data, recs, devs);
     }
   }
 
@@ -515,153 +506,9 @@ function ipDb(ip: string | null): number | Buffer | null {
   return n * 256 + part;
 }
 
-/**
- * The raw blocks of one day's lines (RAW_BLOCK lines each, as `commit` cuts them), deflated in
- * libuv's thread pool, so on another core than the committer's while it parses or writes SQLite.
- * All blocks (or chunks) are queued at once: a chain (next from the callback) would wait for this
- * thread, busy in SQLite. `onDone` runs once all are done; `commit` deflates any block not done, and
- * any block deflated with another dictionary than the file's (the file got its first one meanwhile).
- */
-export class RawBlocks {
-  private readonly done: (Buffer | undefined)[] = [];
-  /** Blocks not deflated yet. */
-  pending = 0;
-
-  constructor(lines: DayLine[], onDone: () => void, private readonly dict: Buffer | null = null) {
-    for (let b = 0; b < lines.length; b += RAW_BLOCK) {
-      const k = this.pending++;
-      const block = lines.slice(b, b + RAW_BLOCK);
-      const finish = (out: Buffer | undefined) => {
-        this.done[k] = out;
-        if (--this.pending === 0) onDone();
-      };
-      if (!dict) {
-        const packed = packLines(block);
-        // One output chunk for the whole block: one round trip to the pool, nothing to concatenate.
-        deflateRaw(packed, { level: RAW_DEFLATE_LEVEL, chunkSize: Math.max(64 * 1024, packed.length) }, (err, out) => finish(err ? undefined : out));
-        continue;
-      }
-      const parts: (Buffer | undefined)[] = [];
-      let left = Math.ceil(block.length / RAW_CHUNK);
-      let failed = false;
-      for (let c = 0; c * RAW_CHUNK < block.length; c++) {
-        const packed = packLines(block.slice(c * RAW_CHUNK, (c + 1) * RAW_CHUNK));
-        deflateRaw(packed, { level: RAW_DEFLATE_LEVEL, dictionary: dict, chunkSize: Math.max(16 * 1024, packed.length) }, (err, out) => {
-          if (err) failed = true;
-          parts[c] = out;
-          if (--left === 0) finish(failed ? undefined : frameChunks(parts as Buffer[]));
-        });
-      }
-    }
-  }
-
-  /** Block k, when it was deflated for the dictionary `dict` (the file's). */
-  get(k: number, dict: Buffer | null): Buffer | undefined {
-    if (dict !== this.dict && !(dict && this.dict && dict.equals(this.dict))) return undefined;
-    return this.done[k];
-  }
-}
-
-/** The dictionary of a file's chunked blocks from its first lines, or null when they are too few. */
-export function rawDictionary(lines: DayLine[]): Buffer | null {
-  const packed = packLines(lines.slice(0, 256));
-  return packed.length >= RAW_DICT_MIN ? Buffer.from(packed.subarray(0, RAW_DICT_BYTES)) : null;
-}
-
-/** A raw block: chunked with the day dictionary when the file has one, else one deflate stream. */
-export function packBlock(lines: DayLine[], dict: Buffer | null): Buffer {
-  if (!dict) return deflateRawSync(packLines(lines), { level: RAW_DEFLATE_LEVEL });
-  const parts: Buffer[] = [];
-  for (let c = 0; c < lines.length; c += RAW_CHUNK) parts.push(deflateRawSync(packLines(lines.slice(c, c + RAW_CHUNK)), { level: RAW_DEFLATE_LEVEL, dictionary: dict }));
-  return frameChunks(parts);
-}
-
-/** Chunks deflated separately, framed as one chunked block (the layout `chunkOf` reads). */
-export function frameChunks(parts: Buffer[]): Buffer {
-  const head = Buffer.allocUnsafe(5 + 4 * parts.length);
-  head[0] = CHUNKED;
-  head.writeUInt16LE(RAW_CHUNK, 1);
-  head.writeUInt16LE(parts.length, 3);
-  let end = 0;
-  parts.forEach((p, j) => head.writeUInt32LE((end += p.length), 5 + 4 * j));
-  return Buffer.concat([head, ...parts]);
-}
-
-/** Whether a raw block is chunked (else one deflate stream). */
-export function isChunked(data: Buffer): boolean {
-  return data.length > 0 && data[0] === CHUNKED;
-}
-
-/** Lines per chunk of a chunked block. */
-export function chunkLines(data: Buffer): number {
-  return data.readUInt16LE(1);
-}
-
-/** Compressed bytes of chunk j of a chunked block, or null when it has no such chunk. */
-export function chunkOf(data: Buffer, j: number): Buffer | null {
-  const k = data.readUInt16LE(3);
-  if (j >= k) return null;
-  const base = 5 + 4 * k;
-  return data.subarray(base + (j === 0 ? 0 : data.readUInt32LE(5 + 4 * (j - 1))), base + data.readUInt32LE(5 + 4 * j));
-}
-
-/** Every line of a raw block, in order (`dict`: the file's meta raw_dict). */
-export function blockLines(data: Buffer, dict: Buffer | null): Buffer[] {
-  if (!isChunked(data)) return unpackLines(inflateRawSync(data));
-  const out: Buffer[] = [];
-  for (let j = 0, c = chunkOf(data, 0); c; c = chunkOf(data, ++j)) out.push(...unpackLines(inflateRawSync(c, { dictionary: dict! })));
-  return out;
-}
-
-export function packLines(lines: DayLine[]): Buffer {
-  let size = 0;
-  for (const l of lines) size += l.payload.length + 5;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const l of lines) {
-    let n = l.payload.length;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    out[at++] = n;
-    at += l.payload.copy(out, at);
-  }
-  return out.subarray(0, at);
-}
-
-/**
- * Line `index` of packed lines (as packLines writes them), without splitting the others; null when
- * `buf` ends before that line does (an inflated prefix of a block).
- */
-export function lineAt(buf: Buffer, index: number): Buffer | null {
-  for (let i = 0, at = 0; at < buf.length; i++) {
-    const [n, from] = lenAt(buf, at);
-    if (i === index) return from + n <= buf.length ? buf.subarray(from, from + n) : null;
-    at = from + n;
-  }
-  return null;
-}
-
-export function unpackLines(buf: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at < buf.length; ) {
-    const [n, from] = lenAt(buf, at);
-    out.push(buf.subarray(from, from + n));
-    at = from + n;
-  }
-  return out;
-}
-
-/** The varint line length at `at` (packLines' format) and the offset just after it. */
-function lenAt(buf: Buffer, at: number): [number, number] {
-  let n = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = buf[at++]!;
-    n += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (b & 0x80 && at < buf.length);
-  return [n, at];
+/** The shapes and keyed words a day file has learned (store/line-codec.ts). */
+function lineState(db: Database.Database): { shapes: Buffer[]; words: KeyedWord[] } {
+  const shapes = db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
+  const words = db.prepare('SELECT src_ip AS src, shape, idx AS "index", word FROM kword').all() as KeyedWord[];
+  return { shapes, words };
 }

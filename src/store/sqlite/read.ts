@@ -4,10 +4,10 @@
 // never writes, never creates a file. A request reads one snapshot of each file (begin/end).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants, inflateRawSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
 import { dayStart, HOUR_MS } from '../codes.js';
-import { chunkLines, chunkOf, DayFile, hourOf, isChunked, lineAt } from './dayfile.js';
+import { DayFile, hourOf } from './dayfile.js';
+import type { LineReader } from '../line-codec.js';
 import { RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { compareRows, Part } from './part.js';
@@ -59,6 +59,7 @@ export const READ_SQL = {
   blocks: 'SELECT * FROM blk WHERE nat_ip = ? AND nat_port BETWEEN ? AND ? AND t >= ? AND t < ? AND (port_end >= ? OR nat_port = ?)',
   blocksFrom: 'SELECT * FROM blk WHERE nat_ip = ? AND t >= ?',
   blocksOfSrc: 'SELECT nat_ip, nat_port FROM blk WHERE nat_ip = ? AND t BETWEEN ? AND ? AND src_ip = ?',
+  blockAt: 'SELECT * FROM blk WHERE nat_ip = ? AND nat_port = ? AND t = ? AND id = ?',
   others: `SELECT n FROM day_stat WHERE kind = ${STAT_OTHERS} AND hour = -1 AND key = ?`,
   owners: 'SELECT device FROM owner WHERE nat_ip = ?',
   active: 'SELECT 1 FROM active WHERE device = ? AND minute BETWEEN ? AND ? AND first <= ? AND last >= ? LIMIT 1',
@@ -75,8 +76,8 @@ export class DayReader implements DayView {
   private readonly st: { [K in keyof typeof READ_SQL]: Database.Statement };
   /** Owners per public address (a bulk request asks about the same addresses again and again). */
   private readonly ownerCache = new Map<string, string[]>();
-  /** Per raw block, the lines last inflated from it: a chunk (its first line `from`), a whole block or a prefix of one. */
-  private readonly rawCache = new Map<number, { from: number; plain: Buffer }>();
+  /** The original-line decoder, for the snapshot the caches were loaded from (new shapes come with new lines). */
+  private lines: LineReader | null = null;
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
   /** Parts by rec id, least recently used first. */
@@ -128,6 +129,7 @@ export class DayReader implements DayView {
     this.ownerCache.clear();
     this.lastCache.clear();
     this.lists.clear();
+    this.lines = null;
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
       this.devId.set(r.address, r.id);
@@ -371,49 +373,23 @@ export class DayReader implements DayView {
     return this.devAddr.get(id) ?? 'unknown';
   }
 
-  /**
-   * The exact bytes the device sent for a nat row. A chunked block (dayfile.ts) inflates only the
-   * chunk of that line (~60 KB). A whole block is 1,024 lines (~250 KB inflated): only the share of
-   * it up to that line (plus a margin) is inflated, the whole block when that falls short.
-   */
-  rawOf(row: Pick<NatRow, 'id'>): Buffer | null {
+  /** The exact bytes the device sent for a record: its line's residue decoded against it (one block inflated, ≤ 127 residues walked). */
+  rawOf(row: NatRow): Buffer | null {
     const ref = rawRefOf(row.id);
-    const block = Math.floor(ref / RAW_BLOCK);
-    let index = ref % RAW_BLOCK;
-    const cached = this.rawCache.get(block);
-    const hit = cached && index >= cached.from && lineAt(cached.plain, index - cached.from);
-    if (hit) return Buffer.from(hit);
-    const got = this.st.rawBlock.get(block) as { n: number; data: Buffer } | undefined;
-    if (!got || index >= got.n) return null;
-    let { n, data } = got;
-    let from = 0;
-    let dict: Buffer | null = null;
-    if (isChunked(data)) {
-      const per = chunkLines(data);
-      const c = chunkOf(data, Math.floor(index / per));
-      dict = this.file.dictionary();
-      if (!c || !dict) return null;
-      data = c;
-      from = index - (index % per);
-      n = Math.min(per, n - from);
-      index -= from;
+    const got = this.st.rawBlock.get(Math.floor(ref / RAW_BLOCK)) as { n: number; data: Buffer } | undefined;
+    if (!got || ref % RAW_BLOCK >= got.n) return null;
+    this.lines ??= this.file.lineReader();
+    try {
+      return this.lines.lineAt(got.data, ref % RAW_BLOCK, row, this.deviceAddress(row.device));
+    } catch {
+      return null; // a damaged block: `megalog verify` reports the file
     }
-    // Compressed size grows about linearly with the lines: an eighth of the block and 1 KB past the line's share.
-    const cut = Math.ceil((data.length * (index + 1)) / n) + (data.length >> 3) + 1024;
-    // One output chunk (no concatenation): blocks inflate to ~7× their compressed size.
-    const chunkSize = Math.max(16 * 1024, Math.min(cut, data.length) * 10);
-    const opts = dict ? { dictionary: dict } : {};
-    let plain = cut < data.length ? inflateRawSync(data.subarray(0, cut), { ...opts, finishFlush: constants.Z_SYNC_FLUSH, chunkSize }) : null;
-    let line = plain && lineAt(plain, index);
-    if (!line) {
-      plain = inflateRawSync(data, { ...opts, chunkSize: Math.max(16 * 1024, data.length * 10) });
-      line = lineAt(plain, index);
-    }
-    // A few blocks are kept: a bulk answer or an IP-only list reads neighbouring lines.
-    if (this.rawCache.size >= 8) this.rawCache.delete(this.rawCache.keys().next().value as number);
-    this.rawCache.delete(block);
-    this.rawCache.set(block, { from, plain: plain! });
-    return line ? Buffer.from(line) : null;
+  }
+
+  /** The original line of the record `id` of natIp:port (a block's first port) at tMs (ms since the epoch). */
+  rawAt(natIp: number | Buffer, port: number, tMs: number, id: number): Buffer | null {
+    const row = this.portRowsIn(natIp, port, tMs, tMs + 1).find((r) => r.id === id) ?? (this.st.blockAt.get(natIp, port, tMs - this.start, id) as NatRow | undefined);
+    return row ? this.rawOf(row) : null;
   }
 
   /** EXPLAIN QUERY PLAN details of a statement (tests). */

@@ -18,8 +18,10 @@
 //            a range" reads these rows, then those hours of each public address.
 //   owner    which devices logged each public address (an answer names them).
 //   day_stat per-day counts for the daily view, and per-minute device activity (day-stat.ts).
-//   raw      the original messages, exact bytes, in blocks of up to RAW_BLOCK lines, raw_ref =
-//            block_id·RAW_BLOCK + index (layout in dayfile.ts).
+//   raw      the original messages, exact bytes recoverable, in blocks of up to RAW_BLOCK lines,
+//            raw_ref = block_id·RAW_BLOCK + index: each line kept as its residue against its record
+//            (or whole), store/line-codec.ts.
+//   shape, kword  what the line codec learned this day: line shapes, and the subscribers' words.
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
 //   device   sender addresses seen this day; vocab: vendor and reason names → small ids.
 //   meta     spool_pos (end position of the last spool record committed here: replays skip up to
@@ -82,5 +84,7 @@ CREATE TABLE IF NOT EXISTS src_seen (
   PRIMARY KEY (hour, src_ip, nat_ip)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS owner (nat_ip ANY NOT NULL, device INTEGER NOT NULL, PRIMARY KEY (nat_ip, device)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shape (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS kword (src_ip ANY NOT NULL, shape INTEGER NOT NULL, idx INTEGER NOT NULL, word BLOB NOT NULL, PRIMARY KEY (src_ip, shape, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS line (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, device INTEGER NOT NULL, status INTEGER NOT NULL, reason INTEGER);
 `;

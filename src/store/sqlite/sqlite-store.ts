@@ -6,8 +6,8 @@ import type { Config } from '../../config/load.js';
 import { DAY_FILE_RE, DAY_MS, dayOf, dayStart } from '../codes.js';
 import { CLOSE_GRACE_MS } from './schema.js';
 import { diskOf } from '../../core/fs.js';
-import type { DayCommitResult, DayFiles, DayLine, Prepared, Store } from '../store.js';
-import { DayFile, RawBlocks } from './dayfile.js';
+import type { DayCommitResult, DayFiles, DayLine, Store } from '../store.js';
+import { DayFile } from './dayfile.js';
 
 export { diskOf };
 
@@ -77,18 +77,8 @@ export class SqliteStore implements Store, DayFiles {
     });
   }
 
-  /** The raw dictionary of `day`'s file when it is open here (RawBlocks deflate ahead with it), else null. */
-  rawDictionary(day: string): Buffer | null {
-    return this.open.get(day)?.rawDict ?? null;
-  }
-
-  /** Deflate the day's original lines in libuv's thread pool, with the file's dictionary when it has one. */
-  prepare(day: string, lines: DayLine[], onReady: () => void): Prepared {
-    return new RawBlocks(lines, onReady, this.rawDictionary(day));
-  }
-
-  commitDay(day: string, lines: DayLine[], batchEnd: number, prepared?: Prepared): DayCommitResult {
-    const r = this.day(day).commit(lines, batchEnd, prepared as RawBlocks | undefined);
+  commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult {
+    const r = this.day(day).commit(lines, batchEnd);
     this.dirty.add(day);
     for (const [d, f] of this.open) if (d < day) this.closeHoursIfOver(f);
     return r;

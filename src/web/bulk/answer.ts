@@ -11,7 +11,7 @@
 // A line the bytes cannot hold stops the answer there (`unanswered`); a candidate the caps cannot hold
 // is counted (`found` > `kept`). Both show as a truncation message. Runs in the bulk worker thread
 // (worker.ts); synchronous, it asks `cancelled()` before each line and reports each line done.
-import { forensicLookup, parseAnalystTime, rawIdOf, ReaderPool, type Candidate, type QueryConfig } from '../../query/engine.js';
+import { forensicLookup, parseAnalystTime, putRawKey, RAW_KEY_SIZE, ReaderPool, type Candidate, type QueryConfig } from '../../query/engine.js';
 import type { BulkRequest } from '../routes/bulk-parse.js';
 import { storeError } from '../routes/search-form.js';
 import { byteSize, ChunkWriter } from '../routes/json-chunks.js';
@@ -43,8 +43,8 @@ export interface PackedBulk extends Omit<BulkFields, 'lines' | 'window_sec' | 'p
   lineChunks: string[];
   lineCount: number;
   rowChunks: string[];
-  /** Per kept candidate, the nat row id of its original line (NaN: none to read). */
-  rawIds: Float64Array;
+  /** Per kept candidate, RAW_KEY_SIZE numbers: where its record is (rawKeyOf; NaN: no line to read). */
+  rawKeys: Float64Array;
   truncated: boolean;
 }
 
@@ -52,7 +52,7 @@ export interface PackedBulk extends Omit<BulkFields, 'lines' | 'window_sec' | 'p
 export function answerBulk(run: BulkRun, cfg: QueryConfig, hooks: { cancelled(): boolean; progress(done: number): void }, caps: Readonly<BulkCaps> = BULK_CAPS): PackedBulk | null {
   const lines = new ChunkWriter(LINES_PER_CHUNK);
   const rows = new ChunkWriter(ROWS_PER_CHUNK);
-  const rawIds = new Float64Array(caps.rows);
+  const rawKeys = new Float64Array(RAW_KEY_SIZE * caps.rows);
   const counts: Record<string, number> = { unique: 0, ambiguous: 0, no_match: 0, no_data: 0, error: 0 };
   const days = new Map<string, string>();
   let bytes = 0;
@@ -101,7 +101,7 @@ export function answerBulk(run: BulkRun, cfg: QueryConfig, hooks: { cancelled():
     lineChunks: lines.finish(),
     lineCount: lines.count,
     rowChunks: rows.finish(),
-    rawIds: rawIds.slice(0, rows.count),
+    rawKeys: rawKeys.slice(0, RAW_KEY_SIZE * rows.count),
     counts,
     answered,
     found,
@@ -118,7 +118,7 @@ export function answerBulk(run: BulkRun, cfg: QueryConfig, hooks: { cancelled():
       const json = JSON.stringify(c);
       const size = byteSize(json) + 1;
       if (used + took + size > caps.bytes) break;
-      rawIds[rows.count] = rawIdOf(c) ?? NaN;
+      putRawKey(rawKeys, rows.count, c);
       rows.push(json);
       took += size;
       line.kept++;

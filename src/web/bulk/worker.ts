@@ -19,7 +19,7 @@ try {
     cancelled: () => Atomics.load(slots, SLOT.CANCEL) !== 0,
     progress: (n) => Atomics.store(slots, SLOT.DONE, n),
   });
-  if (answer) post({ type: 'done', answer }, [answer.rawIds.buffer as ArrayBuffer]);
+  if (answer) post({ type: 'done', answer }, [answer.rawKeys.buffer as ArrayBuffer]);
   else post({ type: 'cancelled' });
 } catch (err) {
   post({ type: 'failed', error: String((err as Error)?.stack ?? err) });

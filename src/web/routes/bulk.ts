@@ -10,7 +10,7 @@
 // The answer is kept like a search's (search-store.ts, bounded in bytes by bulk/answer.ts) for
 // paging, original lines and the CSV / report exports.
 import { createHash } from 'node:crypto';
-import { DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, type Candidate } from '../../query/engine.js';
+import { DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, RAW_KEY_SIZE, type Candidate } from '../../query/engine.js';
 import { parseProto, parseWindow } from '../../query/input.js';
 import { MAX_LINE_CANDIDATES } from '../bulk/answer.js';
 import { BULK_WORKER_HEAP_MIB, MAX_RUNNING_BULKS, type BulkJob, type JobEnd } from '../bulk/jobs.js';
@@ -156,7 +156,7 @@ export function bulkRoutes(svc: Services, results: ResultStore): RouteDef[] {
         user: user.username,
         case: kase,
         input,
-        rows: new PackedRows(new JsonChunks<Candidate>(a.rowChunks, a.rawIds.length, ROWS_PER_CHUNK), a.rawIds),
+        rows: new PackedRows(new JsonChunks<Candidate>(a.rowChunks, a.rawKeys.length / RAW_KEY_SIZE, ROWS_PER_CHUNK), a.rawKeys),
         truncated: a.truncated,
         lines: new JsonChunks<BulkLine>(a.lineChunks, a.lineCount, LINES_PER_CHUNK),
         counts: a.counts,

@@ -9,7 +9,7 @@
 // Bytes: every answer is kept as JSON text (JsonChunks), so what it holds is counted, not guessed:
 // the UTF-8 size of its chunks (what the heap holds for them, give or take the two-byte strings of
 // non-Latin-1 text). Original lines are not part of an answer: a candidate keeps the row id of its
-// line (rawIds) and the line is read from its day file when shown or exported. Lines read for a click
+// line (rawKeys) and the line is read from its day file when shown or exported. Lines read for a click
 // are packed back in up to MAX_KEPT_RAW_BYTES an answer (a 64 KB line planted by any syslog sender
 // must not make a kept answer grow without bound); beyond that they are read again when asked.
 //
@@ -20,7 +20,7 @@
 // same comparison came out even (p99 70-77 ms both ways, in a noisier hour). A page parses the chunks
 // it shows. A bulk answer's lines are packed the same way (LINES_PER_CHUNK, a page of them).
 import { randomBytes } from 'node:crypto';
-import { rawIdOf, rawPending, withRawId, type Answer, type Candidate, type SubscriberAnswer } from '../../query/engine.js';
+import { getRawKey, putRawKey, RAW_KEY_SIZE, rawPending, withRawKey, type Answer, type Candidate, type SubscriberAnswer } from '../../query/engine.js';
 import { WebError } from '../errors.js';
 import { byteSize, JsonChunks } from './json-chunks.js';
 
@@ -59,31 +59,30 @@ export class PackedRows implements Rows {
   /** Bytes of original lines packed back in by update. */
   private rawKept = 0;
 
-  /** `rawIds`: per row, the nat row id of its unread original line, NaN when it was read with the answer. */
+  /** `rawKeys`: per row, RAW_KEY_SIZE numbers: where the record of its unread original line is (rawKeyOf), NaN when it was read with the answer. */
   constructor(
     private readonly packed: JsonChunks<Candidate>,
-    private readonly rawIds: Float64Array,
+    private readonly rawKeys: Float64Array,
   ) {
-    if (packed.per !== ROWS_PER_CHUNK || rawIds.length !== packed.length) throw new Error('PackedRows: chunks and row ids disagree');
+    if (packed.per !== ROWS_PER_CHUNK || rawKeys.length !== RAW_KEY_SIZE * packed.length) throw new Error('PackedRows: chunks and record keys disagree');
     this.length = packed.length;
   }
 
   static of(list: readonly Candidate[]): PackedRows {
-    const rawIds = new Float64Array(list.length);
-    list.forEach((c, i) => (rawIds[i] = rawIdOf(c) ?? NaN));
-    return new PackedRows(JsonChunks.of(list, ROWS_PER_CHUNK), rawIds);
+    const rawKeys = new Float64Array(RAW_KEY_SIZE * list.length);
+    list.forEach((c, i) => putRawKey(rawKeys, i, c));
+    return new PackedRows(JsonChunks.of(list, ROWS_PER_CHUNK), rawKeys);
   }
 
   get bytes(): number {
-    return this.packed.bytes + this.rawIds.byteLength;
+    return this.packed.bytes + this.rawKeys.byteLength;
   }
 
   slice(from: number, to: number): Candidate[] {
     const lo = Math.max(0, Math.floor(from));
     const out = this.packed.slice(lo, to);
     out.forEach((c, j) => {
-      const id = this.rawIds[lo + j]!;
-      withRawId(c, Number.isNaN(id) ? null : id);
+      withRawKey(c, getRawKey(this.rawKeys, lo + j));
     });
     return out;
   }
@@ -104,12 +103,12 @@ export class PackedRows implements Rows {
       let chunk: Candidate[] | null = null;
       for (let i = lo; i < hi; i++) {
         const c = list[i - from]!;
-        if (Number.isNaN(this.rawIds[i]!) || rawPending(c)) continue;
+        if (getRawKey(this.rawKeys, i) == null || rawPending(c)) continue;
         const size = byteSize(c.raw);
         if (this.rawKept + size > MAX_KEPT_RAW_BYTES) continue; // read again when asked
         chunk ??= this.packed.chunk(k);
         chunk[i - k * ROWS_PER_CHUNK] = c;
-        this.rawIds[i] = NaN;
+        this.rawKeys[RAW_KEY_SIZE * i] = NaN;
         this.rawKept += size;
       }
       if (chunk) this.packed.replace(k, chunk);
