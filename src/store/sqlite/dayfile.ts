@@ -106,7 +106,8 @@ export class DayFile {
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
       insRaw: ro ? null : this.db.prepare('INSERT INTO raw (id, n, data) VALUES (?, ?, ?)'),
       insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      recOf: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ?'),
+      recOf: this.db.prepare('SELECT id, n, lvl, data FROM rec WHERE nat_ip = ? AND hour = ?'),
+      toPart: ro ? null : this.db.prepare(`UPDATE rec SET lvl = ${LVL_PART} WHERE id = ?`),
       recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
       delRec: ro ? null : this.db.prepare('DELETE FROM rec WHERE id = ?'),
       insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -322,7 +323,16 @@ export class DayFile {
 
   /** Pack an hour into parts: disjoint port ranges of at most PART_ROWS records (a port is never split). */
   private closeGroup(g: Group): number {
-    const rows = this.takeRows(g.natIp, this.st.recOf.all(g.natIp, g.hour) as { id: number; data: Buffer }[]);
+    const recs = this.st.recOf.all(g.natIp, g.hour) as { id: number; n: number; lvl: number; data: Buffer }[];
+    // A single piece small enough to be a part is one already: relabelled, not packed again.
+    if (recs.length === 1 && recs[0]!.lvl >= 0 && recs[0]!.n <= PART_ROWS) {
+      this.st.toPart!.run(recs[0]!.id);
+      g.levels = [];
+      g.pieceRows = 0;
+      g.partRows = recs[0]!.n;
+      return recs[0]!.n;
+    }
+    const rows = this.takeRows(g.natIp, recs);
     for (let i = 0; i < rows.length; ) {
       let j = Math.min(rows.length, i + PART_ROWS);
       while (j < rows.length && rows[j]!.nat_port === rows[j - 1]!.nat_port) j++;
