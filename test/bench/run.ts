@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only parse,ingest,storage,search,soak] [--systems rsyslog,megalog] [--results FILE]`: the
+// `npm run bench [-- --quick] [--only parse,ingest,storage,import,search,soak] [--systems rsyslog,megalog] [--results FILE]`: the
 // benchmark suite. Prints one JSON line per figure as it is measured, then a table and the time each
 // case took; with --results writes the Markdown quoted by docs/performance.md
 // (test/bench/RESULTS.md). Budgets on the 2-core reference machine: full < 30 min (the search case fills
@@ -7,6 +7,7 @@
 // Everything it starts runs on 127.0.0.1 and is stopped on exit, error or Ctrl-C; net.core.rmem_max
 // is raised for the ingest case (root only) and restored.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { benchImport } from './import.js';
 import { benchIngest } from './ingest.js';
 import { benchParse } from './parse.js';
 import { benchSearch } from './search.js';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (want('import')) await timed('import', () => benchImport(quick ? 500_000 : 2_000_000));
   // The search case reads a day of 10 M records (quick: 1 M) and a day before as dense, both its own.
   if (want('search')) await timed('search', () => benchSearch({ samples: quick ? 40 : 300, budgetMs: quick ? 1500 : 15_000 }, quick ? 1_000_000 : 10_000_000));
 

@@ -17,8 +17,9 @@ import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../stor
 const KEEP_OPENS = 1 << 17;
 /** Bytes of packed parts a reader keeps (parts never change once written: cached by rec id). */
 const PART_CACHE_BYTES = 32 * 1024 * 1024;
-/** Hour listings a reader keeps between its snapshots' changes. */
+/** Addresses whose rec rows (all hours) a reader keeps between its snapshots' changes. */
 const LIST_CACHE = 4096;
+const NONE: RecRef[] = [];
 const SRC_PORT_SPAN = 131_072;
 
 /** One rec row of an hour, without its data. */
@@ -49,8 +50,8 @@ const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat
 
 /** The reader's statements, exported so a test can check their plans. */
 export const READ_SQL = {
-  /** The rec rows of one address and hour (the rec_key index covers it). */
-  hour: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ? AND hour = ?',
+  /** The rec rows of one address, every hour (the rec_key index covers it). */
+  day: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ?',
   /** …of one address from an hour on. */
   from: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ? AND hour >= ? ORDER BY hour',
   data: 'SELECT data FROM rec WHERE id = ?',
@@ -83,8 +84,8 @@ export class DayReader implements DayView {
   /** Parts by rec id, least recently used first. */
   private readonly parts = new Map<number, Part>();
   private partBytes = 0;
-  /** Rec rows by `${ipKey}|${hour}`, for the snapshot the caches were loaded from. */
-  private readonly lists = new Map<string, RecRef[]>();
+  /** Rec rows by address, then by hour, for the snapshot the caches were loaded from. */
+  private readonly lists = new Map<string, RecRef[][]>();
   private readonly lastCache = new Map<string, number>();
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
@@ -148,16 +149,17 @@ export class DayReader implements DayView {
     return Number.isFinite(ms) ? ms - this.start : Number.MIN_SAFE_INTEGER;
   }
 
-  /** The rec rows of an address in one hour. */
+  /** The rec rows of an address in one hour (the address's whole day is listed once: a walk reads many of its hours). */
   private list(natIp: number | Buffer, hour: number): RecRef[] {
-    const k = `${ipKey(natIp)}|${hour}`;
+    const k = ipKey(natIp);
     let l = this.lists.get(k);
     if (!l) {
-      l = this.st.hour.all(natIp, hour) as RecRef[];
+      l = [];
+      for (const r of this.st.day.all(natIp) as RecRef[]) (l[r.hour] ??= []).push(r);
       if (this.lists.size >= LIST_CACHE) this.lists.delete(this.lists.keys().next().value as string);
       this.lists.set(k, l);
     }
-    return l;
+    return l[hour] ?? NONE;
   }
 
   private part(id: number): Part {
