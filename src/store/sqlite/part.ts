@@ -23,6 +23,7 @@
 // address, protocols and devices come out as dictionaries, ports, times and ids as frames. Times of
 // lines with whole seconds take 12 bits in an hour.
 import type { NatRow } from '../store.js';
+import { Bytes } from '../line-codec/bytes.js';
 
 const FORMAT = 2;
 /** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
@@ -50,28 +51,10 @@ export function compareRows(a: NatRow, b: NatRow): number {
 // ---------------------------------------------------------------------------------------------------
 // Writing
 
-class Out {
-  buf = Buffer.allocUnsafe(1 << 14);
-  len = 0;
-
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(b, 0, 0, this.len);
-    this.buf = b;
-  }
-
+/** The line codec's growable bytes, with what a part also writes: bytes, doubles, bit-packed values. */
+class Out extends Bytes {
   u8(v: number): void {
     this.ensure(1);
-    this.buf[this.len++] = v;
-  }
-
-  varint(v: number): void {
-    this.ensure(8);
-    while (v >= 128) {
-      this.buf[this.len++] = (v % 128) | 128;
-      v = Math.floor(v / 128);
-    }
     this.buf[this.len++] = v;
   }
 
@@ -81,10 +64,8 @@ class Out {
     this.len += 8;
   }
 
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+  blob(b: Uint8Array): void {
+    this.bytes(b, 0, b.length);
   }
 
   /** n unsigned integers of `w` bits each, packed least significant bit first. */
@@ -211,7 +192,7 @@ function writeColumn(out: Out, vals: (number | Buffer | null)[], n: number): voi
     } else {
       out.u8(2);
       out.varint(v.length);
-      out.bytes(v);
+      out.blob(v);
     }
   }
   writeFor(out, idx, n, false);
