@@ -48,6 +48,11 @@ export function ipToDb(ip: string | null): number | Buffer | null {
   return null;
 }
 
+/** A map key for an address as the store keeps it (IPv4 number, IPv6 bytes). */
+export function ipKey(ip: number | Buffer): string {
+  return typeof ip === 'number' ? String(ip) : ip.toString('hex');
+}
+
 export function ipFromDb(v: unknown): string | null {
   if (typeof v === 'number' || typeof v === 'bigint') {
     const n = Number(v);

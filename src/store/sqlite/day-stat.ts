@@ -16,7 +16,7 @@
 // Each commit adds its batch's counts in the same transaction, so they match the rows exactly,
 // rollbacks included.
 import type Database from 'better-sqlite3';
-import { HOUR_MS } from './schema.js';
+import { hourOf } from './schema.js';
 
 export const STAT_RECORDS = 0;
 export const STAT_PROTO = 1;
@@ -28,7 +28,6 @@ const MINUTE_MS = 60_000;
 export const DAY_STAT_DDL = `CREATE TABLE IF NOT EXISTS day_stat (kind INTEGER NOT NULL, hour INTEGER NOT NULL, key ANY NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (kind, hour, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS active (device INTEGER NOT NULL, minute INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (device, minute)) WITHOUT ROWID`;
 
-const hourOf = (t: number) => Math.min(23, Math.max(0, Math.floor(t / HOUR_MS)));
 const minuteOf = (t: number) => Math.min(1439, Math.max(0, Math.floor(t / MINUTE_MS)));
 
 /** One transaction's counts (numeric keys: hour·2^16 + device, hour·2^10 + proto, IPv4 address). */

@@ -4,12 +4,11 @@
 // once the hour is over; port blocks into blk; the original lines into blocks of residues against
 // their records (store/line-codec.ts), 1,024 lines a block.
 import Database from 'better-sqlite3';
-import type { NatRecord } from '../../parse/types.js';
-import { eventCode, eventName, ipFromDb, ipToDb, isBlockRow, protoCode, protoName } from '../codes.js';
+import { eventCode, ipKey, ipToDb, isBlockRow, protoCode } from '../codes.js';
 import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
-import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION, rawRefOf } from './schema.js';
+import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, hourOf, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
 import { compareRows, encodePart, Part } from './part.js';
 import { LineReader, LineWriter, packWords, type KeyedWord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
@@ -43,7 +42,6 @@ const SEEN_HOURS = 3;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
-const ipKey = (ip: number | Buffer): string => (typeof ip === 'number' ? String(ip) : ip.toString('hex'));
 /** A number for (IPv4 address, small value < 2^16) pairs, else a string: map keys on the commit path without a string a record. */
 const pairKey = (ip: number | Buffer, v: number): number | string => (typeof ip === 'number' ? ip * 65536 + v : `${ip.toString('hex')}|${v}`);
 
@@ -396,17 +394,16 @@ export class DayFile {
   /** The writer's line encoder, opened from what the file has learned (shapes, keyed words). */
   private codec(): LineWriter {
     if (!this.lineWriter) {
-      const { shapes, words } = lineState(this.db);
-      this.lineWriter = new LineWriter({ shapes, words: words.length ? [packWords(words)] : [] }, { timeBase: this.dayStartMs });
+      const words = this.db.prepare('SELECT src_ip AS src, shape, idx AS "index", word FROM kword').all() as KeyedWord[];
+      this.lineWriter = new LineWriter({ shapes: shapesOf(this.db), words: words.length ? [packWords(words)] : [] }, { timeBase: this.dayStartMs });
     }
     return this.lineWriter;
   }
 
   /** A reader of this file's original lines (shapes loaded now: make a new one to see lines written since). */
   lineReader(): LineReader {
-    const shapes = this.db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
     const word = this.db.prepare('SELECT word FROM kword WHERE src_ip = ? AND shape = ? AND idx = ?').pluck();
-    return new LineReader({ shapes, words: (src, shape, index) => word.get(typeof src === 'number' ? src : Buffer.from(src), shape, index) as Buffer | undefined }, { timeBase: this.dayStartMs });
+    return new LineReader({ shapes: shapesOf(this.db), words: (src, shape, index) => word.get(typeof src === 'number' ? src : Buffer.from(src), shape, index) as Buffer | undefined }, { timeBase: this.dayStartMs });
   }
 
   /** Every original message of this day in commit order (tests, export, re-parse). */
@@ -445,52 +442,10 @@ export class DayFile {
     };
   }
 
-  /** Decode a record row back to a record (query layer and tests). */
-  decode(row: NatRow): StoredRecord {
-    const vendorId = Math.floor(row.code / 65536);
-    const rawRef = rawRefOf(row.id);
-    return {
-      vendor: this.vocabName('vendor', vendorId),
-      event: eventName(Math.floor((row.code % 65536) / 1024)),
-      proto: protoName(row.code % 1024),
-      src_ip: ipFromDb(row.src_ip),
-      src_port: row.src_port,
-      nat_ip: ipFromDb(row.nat_ip),
-      nat_port: row.port_end == null ? (row.nat_port < 0 ? null : row.nat_port) : null,
-      nat_port_start: row.port_end == null ? null : row.nat_port,
-      nat_port_end: row.port_end,
-      dst_ip: ipFromDb(row.dst_ip),
-      dst_port: row.dst_port,
-      time: this.dayStartMs + row.t,
-      device: this.deviceAddress(row.device),
-      raw_ref: rawRef,
-    };
-  }
-
-  private vocabName(kind: string, id: number): string {
-    return (this.db.prepare('SELECT name FROM vocab WHERE kind = ? AND id = ?').pluck().get(kind, id) as string | undefined) ?? 'unknown';
-  }
-
-  private deviceAddress(id: number): string {
-    return (this.db.prepare('SELECT address FROM device WHERE id = ?').pluck().get(id) as string | undefined) ?? 'unknown';
-  }
-
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
-
-/** Hour of the day of a time (ms since the day's start), 0–23. */
-export function hourOf(t: number): number {
-  return Math.min(23, Math.max(0, Math.floor(t / HOUR_MS)));
-}
-
-export interface StoredRecord extends Omit<NatRecord, 'host' | 'time'> {
-  time: number;
-  device: string;
-  raw_ref: number;
-}
-
 
 /** ipToDb with a fast path for plain dotted-quad IPv4 (3 calls a record on the commit path). */
 function ipDb(ip: string | null): number | Buffer | null {
@@ -516,9 +471,7 @@ function ipDb(ip: string | null): number | Buffer | null {
   return n * 256 + part;
 }
 
-/** The shapes and keyed words a day file has learned (store/line-codec.ts). */
-function lineState(db: Database.Database): { shapes: Buffer[]; words: KeyedWord[] } {
-  const shapes = db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
-  const words = db.prepare('SELECT src_ip AS src, shape, idx AS "index", word FROM kword').all() as KeyedWord[];
-  return { shapes, words };
+/** The line shapes a day file has learned (store/line-codec.ts), in the order they were learned. */
+function shapesOf(db: Database.Database): Buffer[] {
+  return db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
 }

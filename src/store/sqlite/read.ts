@@ -5,10 +5,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { dayStart, HOUR_MS } from '../codes.js';
-import { DayFile, hourOf } from './dayfile.js';
+import { dayStart, HOUR_MS, ipKey } from '../codes.js';
+import { DayFile } from './dayfile.js';
 import type { LineReader } from '../line-codec.js';
-import { RAW_BLOCK, rawRefOf } from './schema.js';
+import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { compareRows, Part } from './part.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
@@ -37,7 +37,6 @@ const isOpen = (code: number): boolean => {
   return e === 0 || e === 4;
 };
 
-const ipKey = (ip: number | Buffer): string => (typeof ip === 'number' ? String(ip) : ip.toString('hex'));
 
 function sameIp(a: number | Buffer | null, b: number | Buffer): boolean {
   if (a == null) return false;
@@ -52,8 +51,6 @@ const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat
 export const READ_SQL = {
   /** The rec rows of one address, every hour (the rec_key index covers it). */
   day: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ?',
-  /** …of one address from an hour on. */
-  from: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ? AND hour >= ? ORDER BY hour',
   data: 'SELECT data FROM rec WHERE id = ?',
   last: 'SELECT max(t) FROM (SELECT max(t_max) AS t FROM rec WHERE nat_ip = ? UNION ALL SELECT max(t) FROM blk WHERE nat_ip = ?)',
   /** Port blocks that may hold a port: first port in [lo, port], last ≥ port or first = port, time in [from, to). */
@@ -180,15 +177,13 @@ export class DayReader implements DayView {
     return p;
   }
 
-  /** Hours (ascending) from `fromMs`'s on, each with its rec rows. */
-  private hoursFrom(natIp: number | Buffer, fromMs: number): Map<number, RecRef[]> {
-    const out = new Map<number, RecRef[]>();
-    for (const r of this.st.from.all(natIp, hourOf(Math.max(0, this.rel(fromMs)))) as RecRef[]) {
-      let l = out.get(r.hour);
-      if (!l) out.set(r.hour, (l = []));
-      l.push(r);
+  /** The rec rows of each hour of natIp that [fromMs, toMs] touches and has any, ascending. */
+  private *hours(natIp: number | Buffer, fromMs: number, toMs: number): Generator<RecRef[]> {
+    const last = toMs === Infinity ? 23 : hourOf(Math.max(0, toMs - this.start));
+    for (let h = hourOf(Math.max(0, this.rel(fromMs))); h <= last; h++) {
+      const refs = this.list(natIp, h);
+      if (refs.length) yield refs;
     }
-    return out;
   }
 
   /**
@@ -244,40 +239,34 @@ export class DayReader implements DayView {
     return this.st.blocks.all(natIp, lo, port, this.rel(fromMs), toMs - this.start, port, port) as NatRow[];
   }
 
-  /** Every record of natIp from fromMs on whose packed row `keep` accepts, plus its blocks when `blocks` accepts them. */
-  private scan(natIp: number | Buffer, fromMs: number, keep: (p: Part, i: number) => boolean, blocks: ((r: NatRow) => boolean) | null): NatRow[] {
+  /**
+   * Every record of natIp with time in [fromMs, toMs] whose packed row `keep` accepts, plus its
+   * blocks when `blocks` accepts them, in time order.
+   */
+  private scan(natIp: number | Buffer, fromMs: number, toMs: number, keep: (p: Part, i: number) => boolean, blocks: ((r: NatRow) => boolean) | null): NatRow[] {
     const from = this.rel(fromMs);
+    const to = toMs - this.start;
     const out: NatRow[] = [];
-    for (const refs of this.hoursFrom(natIp, fromMs).values()) {
+    for (const refs of this.hours(natIp, fromMs, toMs)) {
       for (const ref of refs) {
         const p = this.part(ref.id);
-        for (let i = 0; i < p.n; i++) if (p.t(i) >= from && keep(p, i)) out.push(p.row(natIp, i));
+        for (let i = 0; i < p.n; i++) {
+          const t = p.t(i);
+          if (t >= from && t <= to && keep(p, i)) out.push(p.row(natIp, i));
+        }
       }
     }
-    if (blocks) for (const r of this.st.blocksFrom.all(natIp, from) as NatRow[]) if (blocks(r)) out.push(r);
+    if (blocks) for (const r of this.st.blocksFrom.all(natIp, from) as NatRow[]) if (r.t <= to && blocks(r)) out.push(r);
     return out.sort(byTime);
   }
 
   /** Every record of natIp with time in [fromMs, toMs], blocks included, in time order (reads only the hours of the range). */
   ipRowsIn(natIp: number | Buffer, fromMs: number, toMs: number): NatRow[] {
-    const lo = this.rel(fromMs);
-    const hi = toMs - this.start;
-    const out: NatRow[] = [];
-    for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi)); h++) {
-      for (const ref of this.list(natIp, h)) {
-        const p = this.part(ref.id);
-        for (let i = 0; i < p.n; i++) {
-          const t = p.t(i);
-          if (t >= lo && t <= hi) out.push(p.row(natIp, i));
-        }
-      }
-    }
-    for (const r of this.st.blocksFrom.all(natIp, lo) as NatRow[]) if (r.t <= hi) out.push(r);
-    return out.sort(byTime);
+    return this.scan(natIp, fromMs, toMs, () => true, () => true);
   }
 
   ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow> {
-    return this.scan(natIp, fromMs, () => true, () => true)[Symbol.iterator]();
+    return this.scan(natIp, fromMs, Infinity, () => true, () => true)[Symbol.iterator]();
   }
 
   ipOpens(natIp: number | Buffer, fromMs: number, intern: (holder: string) => number): OpenScan {
@@ -296,7 +285,7 @@ export class DayReader implements DayView {
       scan.keys[scan.n] = key;
       scan.holders[scan.n++] = holder;
     };
-    for (const refs of this.hoursFrom(natIp, fromMs).values()) {
+    for (const refs of this.hours(natIp, fromMs, Infinity)) {
       this.eachInOrder(refs, (p, i) => {
         const t = p.t(i);
         if (t < from) return;
@@ -320,12 +309,12 @@ export class DayReader implements DayView {
 
   ipOthers(natIp: number | Buffer, fromMs: number): NatRow[] {
     if (!this.st.others.get(natIp)) return [];
-    return this.scan(natIp, fromMs, (p, i) => p.srcIp(i) != null && !isOpen(p.code(i)), (r) => r.src_ip != null);
+    return this.scan(natIp, fromMs, Infinity, (p, i) => p.srcIp(i) != null && !isOpen(p.code(i)), (r) => r.src_ip != null);
   }
 
   ipKeyOpens(natIp: number | Buffer, fromMs: number, keys: Iterable<number>): NatRow[] {
     const want = new Set(keys);
-    return this.scan(natIp, fromMs, (p, i) => p.srcIp(i) != null && isOpen(p.code(i)) && want.has((p.port(i) + 1) * 1024 + (p.code(i) % 1024)), null);
+    return this.scan(natIp, fromMs, Infinity, (p, i) => p.srcIp(i) != null && isOpen(p.code(i)) && want.has((p.port(i) + 1) * 1024 + (p.code(i) % 1024)), null);
   }
 
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[] {

@@ -29,7 +29,13 @@
 export const SCHEMA_VERSION = 3;
 export const RAW_BLOCK = 1024;
 export const MAX_RECORDS_PER_LINE = 64;
-export { HOUR_MS } from '../codes.js';
+import { HOUR_MS } from '../codes.js';
+export { HOUR_MS };
+
+/** Hour of the day of a time (ms since the day's start), 0–23. */
+export function hourOf(t: number): number {
+  return Math.min(23, Math.max(0, Math.floor(t / HOUR_MS)));
+}
 /** id = raw_ref + k·ID_RECORD_STEP. */
 export const ID_RECORD_STEP = 2 ** 32;
 /** Pieces of one level merged into one of the next. */
