@@ -9,7 +9,7 @@ import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, hourOf, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
-import { compareRows, encodePart, Part } from './part.js';
+import { compareRows, encodePart, Part, portFilter } from './part.js';
 import { LineReader, LineWriter, packWords, type KeyedWord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 
@@ -103,7 +103,7 @@ export class DayFile {
       addMeta: ro ? null : this.db.prepare('UPDATE meta SET value = value + ? WHERE key = ?'),
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
       insRaw: ro ? null : this.db.prepare('INSERT INTO raw (id, n, data) VALUES (?, ?, ?)'),
-      insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, ports, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       recOf: this.db.prepare('SELECT id, n, lvl, data FROM rec WHERE nat_ip = ? AND hour = ?'),
       toPart: ro ? null : this.db.prepare(`UPDATE rec SET lvl = ${LVL_PART} WHERE id = ?`),
       recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
@@ -297,7 +297,7 @@ export class DayFile {
   private writeRows(g: Group, lvl: number, rows: NatRow[]): void {
     let tMax = 0;
     for (const r of rows) if (r.t > tMax) tMax = r.t;
-    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, encodePart(rows));
+    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, portFilter(rows), encodePart(rows));
     if (lvl >= 0) g.levels[lvl] = (g.levels[lvl] ?? 0) + 1;
   }
 

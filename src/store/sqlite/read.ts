@@ -10,7 +10,7 @@ import { DayFile } from './dayfile.js';
 import type { LineReader } from '../line-codec.js';
 import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
-import { compareRows, Part } from './part.js';
+import { mayHold, Part } from './part.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 
 /** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
@@ -29,6 +29,8 @@ interface RecRef {
   port_lo: number;
   port_hi: number;
   n: number;
+  /** Port filter (part.ts portFilter). */
+  ports: Buffer;
 }
 
 /** A session open with an inside address (events 0 and 4: session and mapping creates). */
@@ -50,7 +52,7 @@ const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat
 /** The reader's statements, exported so a test can check their plans. */
 export const READ_SQL = {
   /** The rec rows of one address, every hour (the rec_key index covers it). */
-  day: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ?',
+  day: 'SELECT id, hour, port_lo, port_hi, n, ports FROM rec WHERE nat_ip = ?',
   data: 'SELECT data FROM rec WHERE id = ?',
   last: 'SELECT max(t) FROM (SELECT max(t_max) AS t FROM rec WHERE nat_ip = ? UNION ALL SELECT max(t) FROM blk WHERE nat_ip = ?)',
   /** Port blocks that may hold a port: first port in [lo, port], last ≥ port or first = port, time in [from, to). */
@@ -211,7 +213,7 @@ export class DayReader implements DayView {
     const out: NatRow[] = [];
     for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi - 1)) && h * HOUR_MS < hi; h++) {
       for (const ref of this.list(natIp, h)) {
-        if (port < ref.port_lo || port > ref.port_hi) continue;
+        if (!mayHold(ref.ports, ref.port_lo, ref.port_hi, port)) continue;
         const p = this.part(ref.id);
         for (let i = p.lowerBound(port); i < p.n && p.port(i) === port; i++) {
           const t = p.t(i);

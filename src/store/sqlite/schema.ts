@@ -7,7 +7,9 @@
 //            most. Once an hour is over (CLOSE_GRACE_MS past its end and no longer written), its
 //            pieces are merged into parts (lvl −1): disjoint port ranges of at most PART_ROWS
 //            records, [port_lo, port_hi] in the row. "Who had ip:port in this hour" reads the rows of
-//            (nat_ip, hour) whose range holds the port, and binary-searches each.
+//            (nat_ip, hour) whose range and port filter (`ports`, part.ts portFilter; in the index,
+//            so an hour without the port costs no read of its data) may hold the port, and
+//            binary-searches each.
 //            rec ids are never reused (AUTOINCREMENT): a reader caches parts by id.
 //            nat_ip: INTEGER for IPv4, 16-byte BLOB for IPv6; t = ms since the day's 00:00 UTC.
 //            code = vendor·65536 + event·1024 + proto (IANA number; 511 none, 510 other).
@@ -70,9 +72,10 @@ CREATE TABLE IF NOT EXISTS rec (
   port_hi INTEGER NOT NULL,
   n INTEGER NOT NULL,
   t_max INTEGER NOT NULL,
+  ports BLOB NOT NULL,
   data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rec_key ON rec (nat_ip, hour, port_lo, port_hi, lvl, n, t_max);
+CREATE INDEX IF NOT EXISTS rec_key ON rec (nat_ip, hour, port_lo, port_hi, lvl, n, t_max, ports);
 CREATE TABLE IF NOT EXISTS blk (
   nat_ip ANY NOT NULL,
   nat_port INTEGER NOT NULL,
