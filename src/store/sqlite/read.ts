@@ -17,9 +17,8 @@ import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../stor
 const KEEP_OPENS = 1 << 17;
 /** Bytes of packed parts a reader keeps (parts never change once written: cached by rec id). */
 const PART_CACHE_BYTES = 32 * 1024 * 1024;
-/** Addresses whose rec rows (all hours) a reader keeps between its snapshots' changes. */
-const LIST_CACHE = 4096;
-const NONE: RecRef[] = [];
+/** Rec rows (each with its ~256-byte port filter) a reader keeps listed between its snapshots' changes. */
+const LIST_CACHE_ROWS = 64 * 1024;
 const SRC_PORT_SPAN = 131_072;
 
 /** One rec row of an hour, without its data. */
@@ -51,8 +50,8 @@ const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat
 
 /** The reader's statements, exported so a test can check their plans. */
 export const READ_SQL = {
-  /** The rec rows of one address, every hour (the rec_key index covers it). */
-  day: 'SELECT id, hour, port_lo, port_hi, n, ports FROM rec WHERE nat_ip = ?',
+  /** The rec rows of one address and hour, with their port filters (the rec_key index covers it). */
+  hour: 'SELECT id, hour, port_lo, port_hi, n, ports FROM rec WHERE nat_ip = ? AND hour = ?',
   data: 'SELECT data FROM rec WHERE id = ?',
   last: 'SELECT max(t) FROM (SELECT max(t_max) AS t FROM rec WHERE nat_ip = ? UNION ALL SELECT max(t) FROM blk WHERE nat_ip = ?)',
   /** Port blocks that may hold a port: first port in [lo, port], last ≥ port or first = port, time in [from, to). */
@@ -83,8 +82,9 @@ export class DayReader implements DayView {
   /** Parts by rec id, least recently used first. */
   private readonly parts = new Map<number, Part>();
   private partBytes = 0;
-  /** Rec rows by address, then by hour, for the snapshot the caches were loaded from. */
-  private readonly lists = new Map<string, RecRef[][]>();
+  /** Rec rows by `${ipKey}|${hour}`, for the snapshot the caches were loaded from; listRows in all. */
+  private readonly lists = new Map<string, RecRef[]>();
+  private listRows = 0;
   private readonly lastCache = new Map<string, number>();
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
@@ -129,6 +129,7 @@ export class DayReader implements DayView {
     this.ownerCache.clear();
     this.lastCache.clear();
     this.lists.clear();
+    this.listRows = 0;
     this.lines = null;
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
@@ -148,17 +149,21 @@ export class DayReader implements DayView {
     return Number.isFinite(ms) ? ms - this.start : Number.MIN_SAFE_INTEGER;
   }
 
-  /** The rec rows of an address in one hour (the address's whole day is listed once: a walk reads many of its hours). */
+  /** The rec rows of an address in one hour, with their port filters. */
   private list(natIp: number | Buffer, hour: number): RecRef[] {
-    const k = ipKey(natIp);
+    const k = `${ipKey(natIp)}|${hour}`;
     let l = this.lists.get(k);
     if (!l) {
-      l = [];
-      for (const r of this.st.day.all(natIp) as RecRef[]) (l[r.hour] ??= []).push(r);
-      if (this.lists.size >= LIST_CACHE) this.lists.delete(this.lists.keys().next().value as string);
+      l = this.st.hour.all(natIp, hour) as RecRef[];
       this.lists.set(k, l);
+      this.listRows += l.length + 1;
+      while (this.listRows > LIST_CACHE_ROWS && this.lists.size > 1) {
+        const [oldK, old] = this.lists.entries().next().value as [string, RecRef[]];
+        this.lists.delete(oldK);
+        this.listRows -= old.length + 1;
+      }
     }
-    return l[hour] ?? NONE;
+    return l;
   }
 
   private part(id: number): Part {
