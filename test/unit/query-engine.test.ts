@@ -225,6 +225,7 @@ describe('lookups are index descents, not scans', () => {
       }
       // one hour of an address: a range of the covering index, never the packed data
       expect(r.plan(READ_SQL.hour).join(' ')).toMatch(/SEARCH rec USING COVERING INDEX rec_key \(nat_ip=\? AND hour=\?\)/);
+      expect(r.plan(READ_SQL.pset).join(' ')).toMatch(/SEARCH pset USING PRIMARY KEY \(nat_ip=\? AND seg=\?\)/);
       expect(r.plan(READ_SQL.blocks).join(' ')).toMatch(/SEARCH blk USING PRIMARY KEY \(nat_ip=\? AND nat_port>\? AND nat_port<\?\)/);
     } finally {
       r.close();

@@ -15,6 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DayFile, type DayLine } from '../../src/store/sqlite/dayfile.js';
 import { commitWithLateLines } from '../helpers/late.js';
 import { Part } from '../../src/store/sqlite/part.js';
+import { decodeSegment, PSET_SEGS, PSET_SPAN } from '../../src/store/sqlite/port-set.js';
 import type { NatRow } from '../../src/store/store.js';
 import { DayReader } from '../../src/store/sqlite/read.js';
 import { FANOUT, HOUR_MS, LVL_PART, PART_ROWS } from '../../src/store/sqlite/schema.js';
@@ -125,12 +126,23 @@ describe('packed records', () => {
         // the parts of an hour never overlap: a port is in one of them
         for (const list of parts.values()) for (let i = 1; i < list.length; i++) expect(list[i]!.port_lo).toBeGreaterThan(list[i - 1]!.port_hi);
         expect(parts.size).toBeGreaterThan(20);
+        expectExactPortSets(r.file.db);
         // no level holds a full set of pieces (they were merged into the next)
         const full = r.file.db.prepare(`SELECT count(*) FROM (SELECT nat_ip, hour, lvl FROM rec WHERE lvl >= 0 GROUP BY nat_ip, hour, lvl HAVING count(*) >= ${FANOUT})`).pluck().get();
         expect(full).toBe(0);
       } finally {
         r.close();
       }
+    }
+  });
+
+  it('keeps the port set of each closed hour exact, with late records beside its parts in a day still written', () => {
+    const day = dayOf(LIVE_END);
+    const r = new DayReader(join(dir, 'live', `${day}.db`), day);
+    try {
+      expect(expectExactPortSets(r.file.db)).toBeGreaterThan(0);
+    } finally {
+      r.close();
     }
   });
 
@@ -159,6 +171,36 @@ describe('packed records', () => {
     }
   });
 });
+
+/**
+ * Each closed hour (one with parts) has a port set of PSET_SEGS rows holding exactly its records'
+ * ports, those of late pieces beside its parts included; an hour still written has none. Returns
+ * how many closed hours had late pieces.
+ */
+function expectExactPortSets(db: DayFile['db']): number {
+  const want = new Map<string, Set<number>>();
+  const closed = new Set<string>();
+  const late = new Set<string>();
+  const recs = db.prepare('SELECT nat_ip, hour, lvl, data FROM rec').all() as { nat_ip: number; hour: number; lvl: number; data: Buffer }[];
+  for (const x of recs) {
+    const k = `${x.nat_ip}|${x.hour}`;
+    if (x.lvl === LVL_PART) closed.add(k);
+    const p = new Part(x.data);
+    if (!want.has(k)) want.set(k, new Set());
+    for (let i = 0; i < p.n; i++) if (p.port(i) >= 0) want.get(k)!.add(p.port(i));
+  }
+  for (const x of recs) if (x.lvl >= 0 && closed.has(`${x.nat_ip}|${x.hour}`)) late.add(`${x.nat_ip}|${x.hour}`);
+  const got = new Map<string, Set<number>>();
+  for (const x of db.prepare('SELECT nat_ip, seg, hour, ports FROM pset').all() as { nat_ip: number; seg: number; hour: number; ports: Buffer }[]) {
+    const k = `${x.nat_ip}|${x.hour}`;
+    if (!got.has(k)) got.set(k, new Set());
+    for (const o of decodeSegment(x.ports)) got.get(k)!.add(x.seg * PSET_SPAN + o);
+  }
+  expect([...got.keys()].sort()).toEqual([...closed].sort());
+  for (const [k, ports] of got) expect([...ports].sort((a, b) => a - b)).toEqual([...want.get(k)!].sort((a, b) => a - b));
+  expect(db.prepare('SELECT count(*) FROM pset').pluck().get()).toBe(closed.size * PSET_SEGS);
+  return late.size;
+}
 
 /** 400 random ip:port lookups at times drawn by `at` answer as the oracle does; more than `nonEmpty` find something. */
 function matchesOracle(cold: string, at: () => number, nonEmpty: number): void {

@@ -1,7 +1,8 @@
 // Packed record parts (src/store/sqlite/part.ts): every column kind round-trips exactly, rows are
 // found by port, and a column costs the bits its values need.
 import { describe, expect, it } from 'vitest';
-import { compareRows, encodePart, mayHold, Part, portFilter } from '../../src/store/sqlite/part.js';
+import { compareRows, encodePart, Part } from '../../src/store/sqlite/part.js';
+import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SEGS, PSET_SPAN, segmentHas } from '../../src/store/sqlite/port-set.js';
 import type { NatRow } from '../../src/store/store.js';
 
 let seed = 11;
@@ -54,29 +55,25 @@ describe('record parts', () => {
     expect(data.length / 2000).toBeLessThan(12.5);
   });
 
-  it('keeps a port filter that never misses a port of the part and lets few others through', () => {
-    for (const n of [1, 5, 256]) {
-      const part = rows(n, 'mixed').filter((r) => r.nat_port >= 0);
-      const f = portFilter(part);
-      const lo = part[0]!.nat_port;
-      const hi = part.at(-1)!.nat_port;
-      for (const r of part) expect(mayHold(f, lo, hi, r.nat_port)).toBe(true);
-      expect(mayHold(f, lo, hi, lo - 1)).toBe(false);
-      expect(mayHold(f, lo, hi, hi + 1)).toBe(false);
-      if (n === 256) {
-        // a part of 256 records over 4,096 ports (a 10 M day's hour of one address): ~10 % pass
-        const dense = part.map((r, i) => ({ ...r, nat_port: 20_000 + ((i * 16 + (r.id % 16)) % 4096) })).sort(compareRows);
-        const g = portFilter(dense);
-        const have = new Set(dense.map((r) => r.nat_port));
-        let pass = 0;
-        let absent = 0;
-        for (let p = 20_000; p < 24_096; p++) {
-          if (have.has(p)) continue;
-          absent++;
-          if (mayHold(g, dense[0]!.nat_port, dense.at(-1)!.nat_port, p)) pass++;
-        }
-        expect(pass / absent).toBeLessThan(0.2);
-      }
+  it('keeps each closed hour\'s exact port set: every port found, no other, in the fewest bytes of gaps or bitmap', () => {
+    for (const n of [0, 1, 5, 300, 3000, 20_000]) {
+      const ports = rows(n, 'mixed').map((r) => r.nat_port);
+      const have = new Set(ports.filter((p) => p >= 0));
+      const segs = portSegments(ports);
+      expect(segs).toHaveLength(PSET_SEGS);
+      const wrong: number[] = [];
+      for (let p = 0; p < 65536; p++) if (segmentHas(segs[psetSeg(p)]!, p % PSET_SPAN) !== have.has(p)) wrong.push(p);
+      expect(wrong).toEqual([]);
+      segs.forEach((seg, i) => {
+        const offs = decodeSegment(seg);
+        expect(offs).toEqual([...have].filter((p) => psetSeg(p) === i).map((p) => p % PSET_SPAN).sort((a, b) => a - b));
+        // gaps of ~1 byte while sparse, never more than the 512-byte bitmap
+        expect(seg.length).toBeLessThanOrEqual(Math.min(512, 2 * offs.length));
+      });
     }
+    // the largest offset, and gaps that need two bytes
+    expect(decodeSegment(encodeSegment([0, 200, 4095]))).toEqual([0, 200, 4095]);
+    expect(segmentHas(encodeSegment([4095]), 4095)).toBe(true);
+    expect(segmentHas(encodeSegment([4095]), 4094)).toBe(false);
   });
 });

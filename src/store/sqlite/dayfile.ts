@@ -9,7 +9,8 @@ import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, hourOf, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
-import { compareRows, encodePart, Part, portFilter } from './part.js';
+import { compareRows, encodePart, Part } from './part.js';
+import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SPAN } from './port-set.js';
 import { LineReader, LineWriter, packWords, type KeyedWord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 
@@ -103,7 +104,9 @@ export class DayFile {
       addMeta: ro ? null : this.db.prepare('UPDATE meta SET value = value + ? WHERE key = ?'),
       nextRaw: this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM raw').pluck(),
       insRaw: ro ? null : this.db.prepare('INSERT INTO raw (id, n, data) VALUES (?, ?, ?)'),
-      insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, ports, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insRec: ro ? null : this.db.prepare('INSERT INTO rec (nat_ip, hour, lvl, port_lo, port_hi, n, t_max, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      putPset: ro ? null : this.db.prepare('INSERT OR REPLACE INTO pset VALUES (?, ?, ?, ?)'),
+      psetAt: this.db.prepare('SELECT ports FROM pset WHERE nat_ip = ? AND seg = ? AND hour = ?').pluck(),
       recOf: this.db.prepare('SELECT id, n, lvl, data FROM rec WHERE nat_ip = ? AND hour = ?'),
       toPart: ro ? null : this.db.prepare(`UPDATE rec SET lvl = ${LVL_PART} WHERE id = ?`),
       recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
@@ -264,6 +267,7 @@ export class DayFile {
       for (const rows of pieces.values()) {
         const g = this.group(rows[0]!.nat_ip, hourOf(rows[0]!.t));
         rows.sort(compareRows);
+        if (g.partRows > 0) this.widenPortSet(g, rows);
         this.writeRows(g, 0, rows);
         g.pieceRows += rows.length;
         g.lastCommit = commitNo;
@@ -297,8 +301,27 @@ export class DayFile {
   private writeRows(g: Group, lvl: number, rows: NatRow[]): void {
     let tMax = 0;
     for (const r of rows) if (r.t > tMax) tMax = r.t;
-    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, portFilter(rows), encodePart(rows));
+    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, encodePart(rows));
     if (lvl >= 0) g.levels[lvl] = (g.levels[lvl] ?? 0) + 1;
+  }
+
+  /** Write the port set of a closed hour (port-set.ts): every segment, an empty one too (the hour is then known). */
+  private writePortSet(g: Group, ports: Iterable<number>): void {
+    portSegments(ports).forEach((seg, i) => this.st.putPset!.run(g.natIp, i, g.hour, seg));
+  }
+
+  /** Add the ports of late rows (sorted by port) to their closed hour's port set. */
+  private widenPortSet(g: Group, rows: readonly NatRow[]): void {
+    for (let i = 0; i < rows.length; ) {
+      if (rows[i]!.nat_port < 0) {
+        i++;
+        continue;
+      }
+      const seg = psetSeg(rows[i]!.nat_port);
+      const offs = new Set(decodeSegment((this.st.psetAt.get(g.natIp, seg, g.hour) as Buffer | undefined) ?? Buffer.alloc(0)));
+      for (; i < rows.length && psetSeg(rows[i]!.nat_port) === seg; i++) offs.add(rows[i]!.nat_port % PSET_SPAN);
+      this.st.putPset!.run(g.natIp, seg, g.hour, encodeSegment([...offs].sort((a, b) => a - b)));
+    }
   }
 
   /** Every record of the rec rows given (id, data), deleted, sorted. */
@@ -325,6 +348,8 @@ export class DayFile {
     // A single piece small enough to be a part is one already: relabelled, not packed again.
     if (recs.length === 1 && recs[0]!.lvl >= 0 && recs[0]!.n <= PART_ROWS) {
       this.st.toPart!.run(recs[0]!.id);
+      const p = new Part(recs[0]!.data);
+      this.writePortSet(g, Array.from({ length: p.n }, (_, i) => p.port(i)));
       g.levels = [];
       g.pieceRows = 0;
       g.partRows = recs[0]!.n;
@@ -337,6 +362,7 @@ export class DayFile {
       this.writeRows(g, LVL_PART, rows.slice(i, j));
       i = j;
     }
+    this.writePortSet(g, rows.map((r) => r.nat_port));
     g.levels = [];
     g.pieceRows = 0;
     g.partRows = rows.length;

@@ -43,32 +43,6 @@ const C_CODE = 7;
 const C_DEV = 8;
 const POW10 = [1, 10, 100, 1000];
 
-/**
- * A part's port filter, kept beside it in the index so that a walk skips the hours without its port
- * without reading their part: a bitmap of max(64, 8·n) bits (at most 2,048) over [port_lo, port_hi],
- * each bit a bucket of ⌈(port_hi − port_lo + 1) / bits⌉ ports; a set bit: some record of the bucket.
- * For a 256-record part over a few thousand ports, ~10 % of the ports absent from it pass.
- */
-export function portFilter(rows: readonly NatRow[]): Buffer {
-  const lo = rows[0]!.nat_port;
-  const bits = Math.min(2048, Math.max(64, 8 * rows.length));
-  const bucket = Math.ceil((rows[rows.length - 1]!.nat_port - lo + 1) / bits);
-  const out = Buffer.alloc(bits / 8);
-  for (const r of rows) {
-    const b = Math.floor((r.nat_port - lo) / bucket);
-    out[b >> 3]! |= 1 << (b & 7);
-  }
-  return out;
-}
-
-/** Whether a part with that filter over [portLo, portHi] may hold `port` (portFilter). */
-export function mayHold(filter: Uint8Array, portLo: number, portHi: number, port: number): boolean {
-  if (port < portLo || port > portHi) return false;
-  const bucket = Math.ceil((portHi - portLo + 1) / (filter.length * 8));
-  const b = Math.floor((port - portLo) / bucket);
-  return (filter[b >> 3]! & (1 << (b & 7))) !== 0;
-}
-
 /** Sort order of a part: (nat_port, t, id). */
 export function compareRows(a: NatRow, b: NatRow): number {
   return a.nat_port - b.nat_port || a.t - b.t || a.id - b.id;

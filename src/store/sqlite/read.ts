@@ -10,15 +10,19 @@ import { DayFile } from './dayfile.js';
 import type { LineReader } from '../line-codec.js';
 import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
-import { mayHold, Part } from './part.js';
+import { Part } from './part.js';
+import { psetSeg, PSET_SPAN, segmentHas } from './port-set.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 
 /** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
 const KEEP_OPENS = 1 << 17;
 /** Bytes of packed parts a reader keeps (parts never change once written: cached by rec id). */
 const PART_CACHE_BYTES = 32 * 1024 * 1024;
-/** Rec rows (each with its ~256-byte port filter) a reader keeps listed between its snapshots' changes. */
+/** Rec rows a reader keeps listed between its snapshots' changes. */
 const LIST_CACHE_ROWS = 64 * 1024;
+/** (address, port segment) hour masks a reader keeps. */
+const HOURS_CACHE = 16 * 1024;
+const ALL_HOURS = 0xffffff;
 const SRC_PORT_SPAN = 131_072;
 
 /** One rec row of an hour, without its data. */
@@ -28,8 +32,6 @@ interface RecRef {
   port_lo: number;
   port_hi: number;
   n: number;
-  /** Port filter (part.ts portFilter). */
-  ports: Buffer;
 }
 
 /** A session open with an inside address (events 0 and 4: session and mapping creates). */
@@ -50,8 +52,10 @@ const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat
 
 /** The reader's statements, exported so a test can check their plans. */
 export const READ_SQL = {
-  /** The rec rows of one address and hour, with their port filters (the rec_key index covers it). */
-  hour: 'SELECT id, hour, port_lo, port_hi, n, ports FROM rec WHERE nat_ip = ? AND hour = ?',
+  /** The rec rows of one address and hour (the rec_key index covers it). */
+  hour: 'SELECT id, hour, port_lo, port_hi, n FROM rec WHERE nat_ip = ? AND hour = ?',
+  /** The closed hours' port sets of one address and port segment. */
+  pset: 'SELECT hour, ports FROM pset WHERE nat_ip = ? AND seg = ?',
   data: 'SELECT data FROM rec WHERE id = ?',
   last: 'SELECT max(t) FROM (SELECT max(t_max) AS t FROM rec WHERE nat_ip = ? UNION ALL SELECT max(t) FROM blk WHERE nat_ip = ?)',
   /** Port blocks that may hold a port: first port in [lo, port], last ≥ port or first = port, time in [from, to). */
@@ -86,6 +90,8 @@ export class DayReader implements DayView {
   private readonly lists = new Map<string, RecRef[]>();
   private listRows = 0;
   private readonly lastCache = new Map<string, number>();
+  /** portHours answers by `${ipKey}|${port}`. */
+  private readonly hoursCache = new Map<string, number>();
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version = -1;
@@ -128,6 +134,7 @@ export class DayReader implements DayView {
     this.devId.clear();
     this.ownerCache.clear();
     this.lastCache.clear();
+    this.hoursCache.clear();
     this.lists.clear();
     this.listRows = 0;
     this.lines = null;
@@ -211,14 +218,38 @@ export class DayReader implements DayView {
     for (const [p, i] of all) visit(p, i);
   }
 
+  /**
+   * The hours (bit h: hour h) that may hold records of natIp:port: closed hours whose port set has
+   * it, and every hour not closed yet (no port set: it may hold any port).
+   */
+  portHours(natIp: number | Buffer, port: number): number {
+    if (port < 0 || port > 65535) return ALL_HOURS;
+    const k = `${ipKey(natIp)}|${port}`;
+    let mask = this.hoursCache.get(k);
+    if (mask === undefined) {
+      let known = 0;
+      let has = 0;
+      for (const r of this.st.pset.all(natIp, psetSeg(port)) as { hour: number; ports: Buffer }[]) {
+        known |= 1 << r.hour;
+        if (segmentHas(r.ports, port % PSET_SPAN)) has |= 1 << r.hour;
+      }
+      mask = (ALL_HOURS & ~known) | has;
+      if (this.hoursCache.size >= HOURS_CACHE) this.hoursCache.delete(this.hoursCache.keys().next().value as string);
+      this.hoursCache.set(k, mask);
+    }
+    return mask;
+  }
+
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
     const lo = this.rel(fromMs);
     const hi = toMs - this.start;
     const out: NatRow[] = [];
+    const hours = this.portHours(natIp, port);
     for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi - 1)) && h * HOUR_MS < hi; h++) {
+      if (!(hours & (1 << h))) continue;
       for (const ref of this.list(natIp, h)) {
-        if (!mayHold(ref.ports, ref.port_lo, ref.port_hi, port)) continue;
+        if (port < ref.port_lo || port > ref.port_hi) continue;
         const p = this.part(ref.id);
         for (let i = p.lowerBound(port); i < p.n && p.port(i) === port; i++) {
           const t = p.t(i);

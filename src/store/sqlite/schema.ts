@@ -7,9 +7,11 @@
 //            most. Once an hour is over (CLOSE_GRACE_MS past its end and no longer written), its
 //            pieces are merged into parts (lvl −1): disjoint port ranges of at most PART_ROWS
 //            records, [port_lo, port_hi] in the row. "Who had ip:port in this hour" reads the rows of
-//            (nat_ip, hour) whose range and port filter (`ports`, part.ts portFilter; in the index,
-//            so an hour without the port costs no read of its data) may hold the port, and
-//            binary-searches each.
+//            (nat_ip, hour) whose range holds the port, and binary-searches each.
+//   pset     the exact set of ports of each closed hour of each public address, per segment of
+//            4,096 ports (port-set.ts): which hours hold ip:port is one read of ≤ 24 small rows.
+//            Written when an hour is packed, widened when late records come into a closed hour; an
+//            hour without pset rows (still written) may hold any port.
 //            rec ids are never reused (AUTOINCREMENT): a reader caches parts by id.
 //            nat_ip: INTEGER for IPv4, 16-byte BLOB for IPv6; t = ms since the day's 00:00 UTC.
 //            code = vendor·65536 + event·1024 + proto (IANA number; 511 none, 510 other).
@@ -28,7 +30,7 @@
 //   device   sender addresses seen this day; vocab: vendor and reason names → small ids.
 //   meta     spool_pos (end position of the last spool record committed here: replays skip up to
 //            it, which makes commits exactly-once), counters, schema version.
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 export const RAW_BLOCK = 1024;
 export const MAX_RECORDS_PER_LINE = 64;
 import { HOUR_MS } from '../codes.js';
@@ -43,11 +45,11 @@ export const ID_RECORD_STEP = 2 ** 32;
 /** Pieces of one level merged into one of the next. */
 export const FANOUT = 16;
 /**
- * Most records of a closed hour's part: a lookup reads the one part an hour that holds its port. 256
- * keeps that read to ~3 KB (a walk back over a day's hours reads one a hour); 2,048 saved 1.5 B a
- * record of headers and dictionaries but made the forensic answer's p50 8× slower on a 10 M day.
+ * Most records of a closed hour's part. A lookup reads a part only in the hours whose port set
+ * (pset) holds its port, so a part can be large: 2,048 records (~16 KB) keep a whole-day read of a
+ * busy address to a few hundred parts and save ~1.5 B a record of headers and dictionaries against 256.
  */
-export const PART_ROWS = 256;
+export const PART_ROWS = 2048;
 /** An hour is closed (its pieces packed into parts) this long after its end, once no commit writes it. */
 export const CLOSE_GRACE_MS = 5 * 60_000;
 /** lvl of a closed hour's parts. */
@@ -72,10 +74,10 @@ CREATE TABLE IF NOT EXISTS rec (
   port_hi INTEGER NOT NULL,
   n INTEGER NOT NULL,
   t_max INTEGER NOT NULL,
-  ports BLOB NOT NULL,
   data BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rec_key ON rec (nat_ip, hour, port_lo, port_hi, lvl, n, t_max, ports);
+CREATE INDEX IF NOT EXISTS rec_key ON rec (nat_ip, hour, port_lo, port_hi, lvl, n, t_max);
+CREATE TABLE IF NOT EXISTS pset (nat_ip ANY NOT NULL, seg INTEGER NOT NULL, hour INTEGER NOT NULL, ports BLOB NOT NULL, PRIMARY KEY (nat_ip, seg, hour)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blk (
   nat_ip ANY NOT NULL,
   nat_port INTEGER NOT NULL,

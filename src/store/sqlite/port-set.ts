@@ -1,0 +1,82 @@
+// The exact set of ports one public address used in one closed hour, split in PSET_SEGS segments of
+// PSET_SPAN ports: one `pset` row per (address, segment, hour). A lookup of ip:port reads the rows of
+// its port's segment, at most 24 (one a closed hour), and learns which hours hold the port without
+// reading any record: a port used once a day is found in one hour, not looked for in 48.
+//
+// A segment's offsets (port − segment start, ascending) are stored as unsigned LEB128 gaps (the first
+// offset, then each one less the previous minus one) while that is shorter than PSET_BITMAP bytes,
+// else as a bitmap of PSET_SPAN bits. The length tells them apart: gaps are always shorter.
+export const PSET_SPAN = 4096;
+export const PSET_SEGS = 65536 / PSET_SPAN;
+const PSET_BITMAP = PSET_SPAN / 8;
+
+/** Segment of a port (≥ 0). */
+export const psetSeg = (port: number): number => Math.floor(port / PSET_SPAN);
+
+/** Encode ascending distinct offsets in [0, PSET_SPAN). */
+export function encodeSegment(offs: readonly number[]): Buffer {
+  const out: number[] = [];
+  let prev = -1;
+  for (const o of offs) {
+    let gap = o - prev - 1;
+    prev = o;
+    while (gap >= 0x80) {
+      out.push((gap & 0x7f) | 0x80);
+      gap >>>= 7;
+    }
+    out.push(gap);
+    if (out.length >= PSET_BITMAP) break;
+  }
+  if (out.length < PSET_BITMAP) return Buffer.from(out);
+  const bits = Buffer.alloc(PSET_BITMAP);
+  for (const o of offs) bits[o >> 3]! |= 1 << (o & 7);
+  return bits;
+}
+
+/** The offsets of an encoded segment, ascending. */
+export function decodeSegment(buf: Uint8Array): number[] {
+  const offs: number[] = [];
+  if (buf.length === PSET_BITMAP) {
+    for (let o = 0; o < PSET_SPAN; o++) if (buf[o >> 3]! & (1 << (o & 7))) offs.push(o);
+    return offs;
+  }
+  let prev = -1;
+  for (let i = 0; i < buf.length; ) {
+    let gap = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[i++]!;
+      gap += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80 && i < buf.length);
+    prev += gap + 1;
+    offs.push(prev);
+  }
+  return offs;
+}
+
+/** Whether an encoded segment holds the offset. */
+export function segmentHas(buf: Uint8Array, off: number): boolean {
+  if (buf.length === PSET_BITMAP) return (buf[off >> 3]! & (1 << (off & 7))) !== 0;
+  let prev = -1;
+  for (let i = 0; i < buf.length && prev < off; ) {
+    let gap = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = buf[i++]!;
+      gap += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80 && i < buf.length);
+    prev += gap + 1;
+  }
+  return prev === off;
+}
+
+/** The PSET_SEGS encoded segments of a set of ports (any order, repeats and ports < 0 ignored). */
+export function portSegments(ports: Iterable<number>): Buffer[] {
+  const segs: Set<number>[] = Array.from({ length: PSET_SEGS }, () => new Set());
+  for (const p of ports) if (p >= 0 && p < 65536) segs[psetSeg(p)]!.add(p % PSET_SPAN);
+  return segs.map((s) => encodeSegment([...s].sort((a, b) => a - b)));
+}
