@@ -41,6 +41,8 @@ interface Slot {
   s: number;
   /** Time of the reader's last row of the address: an hour after it has nothing to read. */
   last: number;
+  /** The reader's hours that may hold the port (DayView.portHours). */
+  hours: number;
   rows?: Ev[];
 }
 
@@ -53,7 +55,8 @@ export function protoMatches(want: number | null, code: number): boolean {
 
 function slotsOf(r: DayView, w: PortWalk): Slot[] {
   const last = r.lastRowTime(w.natIp);
-  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, last }));
+  const hours = last === -Infinity ? 0 : r.portHours(w.natIp, w.port);
+  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, last, hours }));
 }
 
 const hasRows = (sl: Slot) => sl.s <= sl.last;
@@ -62,6 +65,7 @@ const hasRows = (sl: Slot) => sl.s <= sl.last;
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
+    if (!(sl.hours & (1 << sl.h))) return sl.rows;
     for (const row of sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
       if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
       const ev = toEvent(row, sl.r);

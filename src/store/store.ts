@@ -125,6 +125,8 @@ export interface DayView {
   current(): boolean;
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[];
+  /** The hours of the day (bit h: hour h) that may hold records of natIp:port, blocks aside: a walk reads no other. */
+  portHours(natIp: number | Buffer, port: number): number;
   /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */
   lastRowTime(natIp: number | Buffer): number;
   /** Block rows of natIp covering `port` (blocks of at most `maxPorts` ports) with time in [fromMs, toMs). */

@@ -20,8 +20,8 @@ const KEEP_OPENS = 1 << 17;
 const PART_CACHE_BYTES = 32 * 1024 * 1024;
 /** Rec rows a reader keeps listed between its snapshots' changes. */
 const LIST_CACHE_ROWS = 64 * 1024;
-/** (address, port segment) hour masks a reader keeps. */
-const HOURS_CACHE = 16 * 1024;
+/** Bytes of port-set rows a reader keeps (a few KB per address and segment). */
+const PSET_CACHE_BYTES = 4 * 1024 * 1024;
 const ALL_HOURS = 0xffffff;
 const SRC_PORT_SPAN = 131_072;
 
@@ -90,8 +90,9 @@ export class DayReader implements DayView {
   private readonly lists = new Map<string, RecRef[]>();
   private listRows = 0;
   private readonly lastCache = new Map<string, number>();
-  /** portHours answers by `${ipKey}|${port}`. */
-  private readonly hoursCache = new Map<string, number>();
+  /** Port-set rows by `${ipKey}|${segment}`, psetBytes in all. */
+  private readonly psets = new Map<string, { hour: number; ports: Buffer }[]>();
+  private psetBytes = 0;
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version = -1;
@@ -134,7 +135,8 @@ export class DayReader implements DayView {
     this.devId.clear();
     this.ownerCache.clear();
     this.lastCache.clear();
-    this.hoursCache.clear();
+    this.psets.clear();
+    this.psetBytes = 0;
     this.lists.clear();
     this.listRows = 0;
     this.lines = null;
@@ -220,24 +222,32 @@ export class DayReader implements DayView {
 
   /**
    * The hours (bit h: hour h) that may hold records of natIp:port: closed hours whose port set has
-   * it, and every hour not closed yet (no port set: it may hold any port).
+   * it, and every hour not closed yet (no port set: it may hold any port). One read of ≤ 24 rows.
    */
   portHours(natIp: number | Buffer, port: number): number {
     if (port < 0 || port > 65535) return ALL_HOURS;
-    const k = `${ipKey(natIp)}|${port}`;
-    let mask = this.hoursCache.get(k);
-    if (mask === undefined) {
-      let known = 0;
-      let has = 0;
-      for (const r of this.st.pset.all(natIp, psetSeg(port)) as { hour: number; ports: Buffer }[]) {
-        known |= 1 << r.hour;
-        if (segmentHas(r.ports, port % PSET_SPAN)) has |= 1 << r.hour;
+    const seg = psetSeg(port);
+    // A subscriber's or a bulk request's walks ask many ports of the same few addresses.
+    const k = `${ipKey(natIp)}|${seg}`;
+    let rows = this.psets.get(k);
+    if (!rows) {
+      rows = this.st.pset.all(natIp, seg) as { hour: number; ports: Buffer }[];
+      this.psets.set(k, rows);
+      this.psetBytes += rows.reduce((n, r) => n + r.ports.length + 64, 64);
+      while (this.psetBytes > PSET_CACHE_BYTES && this.psets.size > 1) {
+        const [oldK, old] = this.psets.entries().next().value as [string, { hour: number; ports: Buffer }[]];
+        this.psets.delete(oldK);
+        this.psetBytes -= old.reduce((n, r) => n + r.ports.length + 64, 64);
       }
-      mask = (ALL_HOURS & ~known) | has;
-      if (this.hoursCache.size >= HOURS_CACHE) this.hoursCache.delete(this.hoursCache.keys().next().value as string);
-      this.hoursCache.set(k, mask);
     }
-    return mask;
+    let known = 0;
+    let has = 0;
+    const off = port % PSET_SPAN;
+    for (const r of rows) {
+      known |= 1 << r.hour;
+      if (segmentHas(r.ports, off)) has |= 1 << r.hour;
+    }
+    return (ALL_HOURS & ~known) | has;
   }
 
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
@@ -245,9 +255,7 @@ export class DayReader implements DayView {
     const lo = this.rel(fromMs);
     const hi = toMs - this.start;
     const out: NatRow[] = [];
-    const hours = this.portHours(natIp, port);
     for (let h = hourOf(Math.max(0, lo)); h <= hourOf(Math.max(0, hi - 1)) && h * HOUR_MS < hi; h++) {
-      if (!(hours & (1 << h))) continue;
       for (const ref of this.list(natIp, h)) {
         if (port < ref.port_lo || port > ref.port_hi) continue;
         const p = this.part(ref.id);
