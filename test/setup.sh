@@ -3,10 +3,11 @@
 # openssl (TLS certificates), nginx (the shipped site in front of the console), and what `npm ci` needs
 # to build native/megalog.c (node-gyp: g++, make, python3, which also plays systemd in
 # test/systemd.test.ts), lintian (the .deb in test/scenario/packaging.test.ts), systemd-analyze (the
-# units' sandbox scores), promtool from Debian's prometheus package (the alerting rules), and
-# unshare (util-linux: the maintainer scripts run in a mount namespace). Idempotent and quick when
-# everything is there. Runs as root (CI) or sudo. On a machine where systemd runs, installing
-# prometheus also starts a Prometheus server; stop it with `systemctl disable --now prometheus`.
+# units' sandbox scores), promtool from Debian's prometheus package (the alerting rules), unshare
+# (util-linux: the maintainer scripts run in a mount namespace), and mmdebstrap and systemd-nspawn
+# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts). Idempotent
+# and quick when everything is there. Runs as root (CI) or sudo. On a machine where systemd runs,
+# installing prometheus also starts a Prometheus server; stop it with `systemctl disable --now prometheus`.
 set -euo pipefail
 need=()
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
@@ -22,6 +23,8 @@ command -v lintian >/dev/null 2>&1 || need+=(lintian)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -7,15 +7,16 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/daemon.js';
+import { builtDeb } from '../helpers/deb.js';
 
 let deb = '';
 let list = '';
 
 describe('Debian package', () => {
-  // Compiles better-sqlite3 and the sd_notify addon from source: about 4 min, over 5 on a busy 2-core machine.
+  // The first build of a checkout compiles better-sqlite3 and the sd_notify addon from source: about
+  // 4 min, over 5 on a busy 2-core machine; deb-install.test.ts and later runs reuse it.
   beforeAll(() => {
-    const out = tempDir('megalog-deb-');
-    deb = execFileSync('bash', [join(ROOT, 'packaging', 'build-deb.sh'), out], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    deb = builtDeb();
     list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   }, 600_000);
 
