@@ -11,7 +11,7 @@ import type { LineReader } from '../line-codec.js';
 import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { Part } from './part.js';
-import { psetSeg, PSET_SPAN, segmentHas } from './port-set.js';
+import { decodeSegment, psetSeg, PSET_SPAN, segmentHas } from './port-set.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 
 /** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
@@ -21,9 +21,21 @@ const PART_CACHE_BYTES = 32 * 1024 * 1024;
 /** Rec rows a reader keeps listed between its snapshots' changes. */
 const LIST_CACHE_ROWS = 64 * 1024;
 /** Bytes of port-set rows a reader keeps (a few KB per address and segment). */
-const PSET_CACHE_BYTES = 4 * 1024 * 1024;
+const PSET_CACHE_BYTES = 8 * 1024 * 1024;
+const PSET_MASK_AFTER = 4;
 const ALL_HOURS = 0xffffff;
 const SRC_PORT_SPAN = 131_072;
+
+/** The port-set rows of one (address, segment) as a reader keeps them. */
+interface PsetEntry {
+  rows: { hour: number; ports: Buffer }[];
+  /** Closed hours (bit h). */
+  known: number;
+  hits: number;
+  /** Per port of the segment, the hours that hold it: made once the segment is asked PSET_MASK_AFTER times. */
+  masks: Uint32Array | null;
+  bytes: number;
+}
 
 /** One rec row of an hour, without its data. */
 interface RecRef {
@@ -90,8 +102,8 @@ export class DayReader implements DayView {
   private readonly lists = new Map<string, RecRef[]>();
   private listRows = 0;
   private readonly lastCache = new Map<string, number>();
-  /** Port-set rows by `${ipKey}|${segment}`, psetBytes in all. */
-  private readonly psets = new Map<string, { hour: number; ports: Buffer }[]>();
+  /** Port sets by `${ipKey}|${segment}`, psetBytes in all. */
+  private readonly psets = new Map<string, PsetEntry>();
   private psetBytes = 0;
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
@@ -227,27 +239,33 @@ export class DayReader implements DayView {
   portHours(natIp: number | Buffer, port: number): number {
     if (port < 0 || port > 65535) return ALL_HOURS;
     const seg = psetSeg(port);
-    // A subscriber's or a bulk request's walks ask many ports of the same few addresses.
     const k = `${ipKey(natIp)}|${seg}`;
-    let rows = this.psets.get(k);
-    if (!rows) {
-      rows = this.st.pset.all(natIp, seg) as { hour: number; ports: Buffer }[];
-      this.psets.set(k, rows);
-      this.psetBytes += rows.reduce((n, r) => n + r.ports.length + 64, 64);
-      while (this.psetBytes > PSET_CACHE_BYTES && this.psets.size > 1) {
-        const [oldK, old] = this.psets.entries().next().value as [string, { hour: number; ports: Buffer }[]];
-        this.psets.delete(oldK);
-        this.psetBytes -= old.reduce((n, r) => n + r.ports.length + 64, 64);
-      }
+    let e = this.psets.get(k);
+    if (!e) {
+      const rows = this.st.pset.all(natIp, seg) as { hour: number; ports: Buffer }[];
+      e = { rows, known: 0, hits: 0, masks: null, bytes: rows.reduce((n, r) => n + r.ports.length + 64, 64) };
+      for (const r of rows) e.known |= 1 << r.hour;
+      this.psets.set(k, e);
+      this.psetBytes += e.bytes;
     }
-    let known = 0;
-    let has = 0;
     const off = port % PSET_SPAN;
-    for (const r of rows) {
-      known |= 1 << r.hour;
-      if (segmentHas(r.ports, off)) has |= 1 << r.hour;
+    // A subscriber's or a bulk request's walks ask many ports of the same few addresses: a segment
+    // asked often is turned into a mask per port (16 KB) instead of scanning its rows each time.
+    if (!e.masks && ++e.hits >= PSET_MASK_AFTER) {
+      e.masks = new Uint32Array(PSET_SPAN);
+      for (const r of e.rows) for (const o of decodeSegment(r.ports)) e.masks[o]! |= 1 << r.hour;
+      e.bytes += e.masks.byteLength;
+      this.psetBytes += e.masks.byteLength;
     }
-    return (ALL_HOURS & ~known) | has;
+    let has = 0;
+    if (e.masks) has = e.masks[off]!;
+    else for (const r of e.rows) if (segmentHas(r.ports, off)) has |= 1 << r.hour;
+    while (this.psetBytes > PSET_CACHE_BYTES && this.psets.size > 1) {
+      const [oldK, old] = this.psets.entries().next().value as [string, PsetEntry];
+      this.psets.delete(oldK);
+      this.psetBytes -= old.bytes;
+    }
+    return (ALL_HOURS & ~e.known) | has;
   }
 
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
