@@ -33,12 +33,11 @@ export function encodeSegment(offs: readonly number[]): Buffer {
   return bits;
 }
 
-/** The offsets of an encoded segment, ascending. */
-export function decodeSegment(buf: Uint8Array): number[] {
-  const offs: number[] = [];
+/** Visit the offsets of an encoded segment in ascending order until `visit` returns false. */
+function eachOffset(buf: Uint8Array, visit: (off: number) => boolean): void {
   if (buf.length === PSET_BITMAP) {
-    for (let o = 0; o < PSET_SPAN; o++) if (buf[o >> 3]! & (1 << (o & 7))) offs.push(o);
-    return offs;
+    for (let o = 0; o < PSET_SPAN; o++) if (buf[o >> 3]! & (1 << (o & 7)) && !visit(o)) return;
+    return;
   }
   let prev = -1;
   for (let i = 0; i < buf.length; ) {
@@ -51,27 +50,26 @@ export function decodeSegment(buf: Uint8Array): number[] {
       shift += 7;
     } while (b & 0x80 && i < buf.length);
     prev += gap + 1;
-    offs.push(prev);
+    if (!visit(prev)) return;
   }
+}
+
+/** The offsets of an encoded segment, ascending. */
+export function decodeSegment(buf: Uint8Array): number[] {
+  const offs: number[] = [];
+  eachOffset(buf, (o) => offs.push(o) > 0);
   return offs;
 }
 
 /** Whether an encoded segment holds the offset. */
 export function segmentHas(buf: Uint8Array, off: number): boolean {
   if (buf.length === PSET_BITMAP) return (buf[off >> 3]! & (1 << (off & 7))) !== 0;
-  let prev = -1;
-  for (let i = 0; i < buf.length && prev < off; ) {
-    let gap = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[i++]!;
-      gap += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80 && i < buf.length);
-    prev += gap + 1;
-  }
-  return prev === off;
+  let found = false;
+  eachOffset(buf, (o) => {
+    found = o === off;
+    return o < off;
+  });
+  return found;
 }
 
 /** The PSET_SEGS encoded segments of a set of ports (any order, repeats and ports < 0 ignored). */
