@@ -8,14 +8,14 @@
 //            pieces are merged into parts (lvl −1): disjoint port ranges of at most PART_ROWS
 //            records, [port_lo, port_hi] in the row. "Who had ip:port in this hour" reads the rows of
 //            (nat_ip, hour) whose range holds the port, and binary-searches each.
-//   pset     the exact set of ports of each closed hour of each public address, per segment of
-//            4,096 ports (port-set.ts): which hours hold ip:port is one read of ≤ 24 small rows.
-//            Written when an hour is packed, widened when late records come into a closed hour; an
-//            hour without pset rows (still written) may hold any port.
 //            rec ids are never reused (AUTOINCREMENT): a reader caches parts by id.
 //            nat_ip: INTEGER for IPv4, 16-byte BLOB for IPv6; t = ms since the day's 00:00 UTC.
 //            code = vendor·65536 + event·1024 + proto (IANA number; 511 none, 510 other).
 //            id names the original line: raw_ref + k·2^32 for the k-th record of a message.
+//   pset     the exact set of ports of each closed hour of each public address, per segment of
+//            4,096 ports (port-set.ts): which hours hold ip:port is one read of ≤ 24 small rows.
+//            Written when an hour is packed, widened when late records come into a closed hour; an
+//            hour without pset rows (still written) may hold any port.
 //   blk      port-block records (a block of ports, or a block allocate/release event), one row each,
 //            by (nat_ip, nat_port, t): few, and read by port range over the whole day.
 //   src_seen one row per (hour, subscriber, public address) seen: "what did this subscriber hold over
