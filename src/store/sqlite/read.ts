@@ -170,7 +170,7 @@ export class DayReader implements DayView {
     return Number.isFinite(ms) ? ms - this.start : Number.MIN_SAFE_INTEGER;
   }
 
-  /** The rec rows of an address in one hour, with their port filters. */
+  /** The rec rows of an address in one hour. */
   private list(natIp: number | Buffer, hour: number): RecRef[] {
     const k = `${ipKey(natIp)}|${hour}`;
     let l = this.lists.get(k);
