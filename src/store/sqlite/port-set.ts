@@ -6,6 +6,8 @@
 // A segment's offsets (port − segment start, ascending) are stored as unsigned LEB128 gaps (the first
 // offset, then each one less the previous minus one) while that is shorter than PSET_BITMAP bytes,
 // else as a bitmap of PSET_SPAN bits. The length tells them apart: gaps are always shorter.
+import { Bytes, rdEnd, readVarint } from '../line-codec/bytes.js';
+
 export const PSET_SPAN = 4096;
 export const PSET_SEGS = 65536 / PSET_SPAN;
 const PSET_BITMAP = PSET_SPAN / 8;
@@ -15,19 +17,14 @@ export const psetSeg = (port: number): number => Math.floor(port / PSET_SPAN);
 
 /** Encode ascending distinct offsets in [0, PSET_SPAN). */
 export function encodeSegment(offs: readonly number[]): Buffer {
-  const out: number[] = [];
+  const out = new Bytes(PSET_BITMAP + 8);
   let prev = -1;
   for (const o of offs) {
-    let gap = o - prev - 1;
+    out.varint(o - prev - 1);
     prev = o;
-    while (gap >= 0x80) {
-      out.push((gap & 0x7f) | 0x80);
-      gap >>>= 7;
-    }
-    out.push(gap);
-    if (out.length >= PSET_BITMAP) break;
+    if (out.len >= PSET_BITMAP) break;
   }
-  if (out.length < PSET_BITMAP) return Buffer.from(out);
+  if (out.len < PSET_BITMAP) return out.take();
   const bits = Buffer.alloc(PSET_BITMAP);
   for (const o of offs) bits[o >> 3]! |= 1 << (o & 7);
   return bits;
@@ -40,16 +37,8 @@ function eachOffset(buf: Uint8Array, visit: (off: number) => boolean): void {
     return;
   }
   let prev = -1;
-  for (let i = 0; i < buf.length; ) {
-    let gap = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[i++]!;
-      gap += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80 && i < buf.length);
-    prev += gap + 1;
+  for (let i = 0; i < buf.length; i = rdEnd) {
+    prev += readVarint(buf, i) + 1;
     if (!visit(prev)) return;
   }
 }
