@@ -95,16 +95,13 @@ export class DayReader implements DayView {
   private lines: LineReader | null = null;
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
-  /** Parts by rec id, least recently used first. */
-  private readonly parts = new Map<number, Part>();
-  private partBytes = 0;
-  /** Rec rows by `${ipKey}|${hour}`, for the snapshot the caches were loaded from; listRows in all. */
-  private readonly lists = new Map<string, RecRef[]>();
-  private listRows = 0;
+  /** Parts by rec id, least recently used first (bytes). */
+  private readonly parts = new Bounded<number, Part>(PART_CACHE_BYTES, (p) => p.data.length);
+  /** Rec rows by `${ipKey}|${hour}`, for the snapshot the caches were loaded from (rows). */
+  private readonly lists = new Bounded<string, RecRef[]>(LIST_CACHE_ROWS, (l) => l.length + 1);
   private readonly lastCache = new Map<string, number>();
-  /** Port sets by `${ipKey}|${segment}`, psetBytes in all. */
-  private readonly psets = new Map<string, PsetEntry>();
-  private psetBytes = 0;
+  /** Port sets by `${ipKey}|${segment}` (bytes). */
+  private readonly psets = new Bounded<string, PsetEntry>(PSET_CACHE_BYTES, (e) => e.bytes);
   /** File identity and SQLite data_version when the caches above were filled (see current()). */
   private readonly ino: number;
   private version = -1;
@@ -148,9 +145,7 @@ export class DayReader implements DayView {
     this.ownerCache.clear();
     this.lastCache.clear();
     this.psets.clear();
-    this.psetBytes = 0;
     this.lists.clear();
-    this.listRows = 0;
     this.lines = null;
     for (const r of this.file.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) {
       this.devAddr.set(r.id, r.address);
@@ -173,36 +168,11 @@ export class DayReader implements DayView {
   /** The rec rows of an address in one hour. */
   private list(natIp: number | Buffer, hour: number): RecRef[] {
     const k = `${ipKey(natIp)}|${hour}`;
-    let l = this.lists.get(k);
-    if (!l) {
-      l = this.st.hour.all(natIp, hour) as RecRef[];
-      this.lists.set(k, l);
-      this.listRows += l.length + 1;
-      while (this.listRows > LIST_CACHE_ROWS && this.lists.size > 1) {
-        const [oldK, old] = this.lists.entries().next().value as [string, RecRef[]];
-        this.lists.delete(oldK);
-        this.listRows -= old.length + 1;
-      }
-    }
-    return l;
+    return this.lists.get(k) ?? this.lists.set(k, this.st.hour.all(natIp, hour) as RecRef[]);
   }
 
   private part(id: number): Part {
-    let p = this.parts.get(id);
-    if (p) {
-      this.parts.delete(id);
-      this.parts.set(id, p);
-      return p;
-    }
-    p = new Part(this.st.data.get(id) as Buffer);
-    this.parts.set(id, p);
-    this.partBytes += p.data.length;
-    while (this.partBytes > PART_CACHE_BYTES && this.parts.size > 1) {
-      const [oldId, old] = this.parts.entries().next().value as [number, Part];
-      this.parts.delete(oldId);
-      this.partBytes -= old.data.length;
-    }
-    return p;
+    return this.parts.touch(id) ?? this.parts.set(id, new Part(this.st.data.get(id) as Buffer));
   }
 
   /** The rec rows of each hour of natIp that [fromMs, toMs] touches and has any, ascending. */
@@ -246,7 +216,6 @@ export class DayReader implements DayView {
       e = { rows, known: 0, hits: 0, masks: null, bytes: rows.reduce((n, r) => n + r.ports.length + 64, 64) };
       for (const r of rows) e.known |= 1 << r.hour;
       this.psets.set(k, e);
-      this.psetBytes += e.bytes;
     }
     const off = port % PSET_SPAN;
     // A subscriber's or a bulk request's walks ask many ports of the same few addresses: a segment
@@ -255,16 +224,11 @@ export class DayReader implements DayView {
       e.masks = new Uint32Array(PSET_SPAN);
       for (const r of e.rows) for (const o of decodeSegment(r.ports)) e.masks[o]! |= 1 << r.hour;
       e.bytes += e.masks.byteLength;
-      this.psetBytes += e.masks.byteLength;
+      this.psets.grew(e.masks.byteLength);
     }
     let has = 0;
     if (e.masks) has = e.masks[off]!;
     else for (const r of e.rows) if (segmentHas(r.ports, off)) has |= 1 << r.hour;
-    while (this.psetBytes > PSET_CACHE_BYTES && this.psets.size > 1) {
-      const [oldK, old] = this.psets.entries().next().value as [string, PsetEntry];
-      this.psets.delete(oldK);
-      this.psetBytes -= old.bytes;
-    }
     return (ALL_HOURS & ~e.known) | has;
   }
 
@@ -456,5 +420,48 @@ export class DayReader implements DayView {
   close(): void {
     this.end();
     this.file.close();
+  }
+}
+
+/** A map that lets go of its oldest entries once their weight passes `limit`; the newest always stays. */
+class Bounded<K, V> {
+  private readonly m = new Map<K, V>();
+  private total = 0;
+
+  constructor(private readonly limit: number, private readonly weight: (v: V) => number) {}
+
+  get(k: K): V | undefined {
+    return this.m.get(k);
+  }
+
+  /** get, and make the entry the newest (least recently used goes first). */
+  touch(k: K): V | undefined {
+    const v = this.m.get(k);
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: K, v: V): V {
+    this.m.set(k, v);
+    this.grew(this.weight(v));
+    return v;
+  }
+
+  /** An entry's weight grew by `by` in place. */
+  grew(by: number): void {
+    this.total += by;
+    while (this.total > this.limit && this.m.size > 1) {
+      const [oldK, old] = this.m.entries().next().value as [K, V];
+      this.m.delete(oldK);
+      this.total -= this.weight(old);
+    }
+  }
+
+  clear(): void {
+    this.m.clear();
+    this.total = 0;
   }
 }
