@@ -21,7 +21,7 @@ export class Processor {
   devices: DeviceSeen[] = [];
   /** Import jobs waiting or running, as the receiver last said. */
   imports: ImportProgress[] = [];
-  ports: Ports = { udp: [], tcp: [], tls: [] };
+  ports: Ports = { udp: [], tcp: [], tls: [], radius: [] };
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRate = { at: Date.now(), n: 0, rate: 0 };
   private lock: DirLock | null = null;

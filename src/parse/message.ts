@@ -16,6 +16,8 @@ export interface ParsedMessage {
   /** The sender: the peer address, else the device the header names, else the transport. */
   device: string;
   res: ParseResult;
+  /** A RADIUS accounting packet (transport radius), kept as a session event, not as a line. */
+  session?: boolean;
 }
 
 const NOISE: ParseResult = Object.freeze({ kind: 'unparsed', time: null, host: null });
@@ -32,6 +34,8 @@ export class MessageParser {
   }
 
   parse(payload: Buffer, recvMs: number, transport: Transport, origin: string): ParsedMessage {
+    // The committer decodes the packet (it was checked when received); the NAS is the sender.
+    if (transport === 'radius') return { noise: false, invalidUtf8: false, device: origin, res: NOISE, session: true };
     let text: string;
     let invalidUtf8 = false;
     if (isAscii(payload)) text = payload.toString('latin1');

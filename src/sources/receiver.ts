@@ -18,6 +18,9 @@ import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+import { RadiusSource } from './radius.js';
+import { radiusClients } from '../config/load.js';
+import type { RadiusDropReason } from '../core/counters.js';
 import { HandoffSender } from './handoff.js';
 import type { Log } from '../core/log.js';
 
@@ -40,12 +43,15 @@ export class Receiver implements Sink {
   private readonly slotOf: Record<Transport, number>;
   private writeErrorLogged = 0;
   private readonly handoff: HandoffSender | null;
+  private readonly radius: RadiusSource[] = [];
+  /** RADIUS answers waiting for the spool write (and fsync) of their requests. */
+  private durableWaiters: ((ok: boolean) => void)[] = [];
 
   /** Without `handoff` (a port to the committer thread), the committer reads everything from the spool. */
   constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log, handoff: MessagePort | null = null) {
     this.handoff = handoff ? new HandoffSender(cfg, stats, handoff) : null;
     this.local = new Float64Array(stats.values.length);
-    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), radius: Stats.slot('received_radius') };
     this.writer = new SpoolWriter({
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
@@ -65,6 +71,15 @@ export class Receiver implements Sink {
       const s = new UdpSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
       this.udp.push(s);
       this.sources.push(s);
+    }
+    if (cfg.radius_acct_listen.length) {
+      const clients = radiusClients(cfg);
+      for (const l of cfg.radius_acct_listen) {
+        const hp = splitHostPort(l)!;
+        const s = new RadiusSource(hp.host, hp.port, clients, this);
+        this.radius.push(s);
+        this.sources.push(s);
+      }
     }
     const devices = deviceAddresses(cfg);
     const stream = (l: string, tls: boolean) => {
@@ -131,11 +146,12 @@ export class Receiver implements Sink {
   }
 
   /** Ports actually bound (tests bind port 0). */
-  ports(): { udp: number[]; tcp: number[]; tls: number[] } {
+  ports(): { udp: number[]; tcp: number[]; tls: number[]; radius: number[] } {
     return {
       udp: this.udp.map((u) => u.boundPort),
       tcp: this.streams.filter((s) => s.name.startsWith('tcp')).map((s) => s.boundPort),
       tls: this.streams.filter((s) => s.name.startsWith('tls')).map((s) => s.boundPort),
+      radius: this.radius.map((s) => s.boundPort),
     };
   }
 
@@ -150,7 +166,7 @@ export class Receiver implements Sink {
   }
 
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs = Date.now()): boolean {
-    if (this.pausedFlag && transport === 'udp') {
+    if (this.pausedFlag && (transport === 'udp' || transport === 'radius')) {
       this.bump('dropped_spool_full', 1);
       return false;
     }
@@ -177,6 +193,22 @@ export class Receiver implements Sink {
     this.bump('dropped_connection_limit', 1); // the total, as dashboards built on it expect
   }
 
+  reject(reason: RadiusDropReason): void {
+    this.bump(`radius_dropped_${reason}`, 1);
+  }
+
+  whenDurable(cb: (ok: boolean) => void): void {
+    this.durableWaiters.push(cb);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  answered(): void {
+    this.bump('radius_responses', 1);
+  }
+
   private bump(slot: Slot, n: number): void {
     this.local[Stats.slot(slot)]! += n;
   }
@@ -186,9 +218,11 @@ export class Receiver implements Sink {
     this.flushScheduled = false;
     const before = this.writer.recordsWritten;
     let written: Buffer | null = null;
+    let failed = false;
     try {
       written = this.writer.flush();
     } catch (err) {
+      failed = true;
       // The hot disk refused the write: those messages are lost, counted with their reason.
       let lost = 0;
       for (const i of Object.values(this.slotOf)) {
@@ -212,8 +246,25 @@ export class Receiver implements Sink {
       this.stats.set('spool_records_written', this.writer.recordsWritten);
       this.stats.set('spool_end', this.writer.end);
     }
+    if (this.durableWaiters.length) this.settleWaiters(!failed);
     if (written) this.handoff?.send(written, this.writer.end);
     this.checkBackpressure();
+  }
+
+  /** RADIUS answers: fsync what was written (their requests are in it), then let them go out. */
+  private settleWaiters(written: boolean): void {
+    const waiters = this.durableWaiters;
+    this.durableWaiters = [];
+    let ok = written;
+    if (ok) {
+      try {
+        this.writer.sync();
+      } catch (err) {
+        ok = false;
+        this.log('error', `spool fsync failed (${(err as NodeJS.ErrnoException).code}): ${waiters.length} RADIUS requests left unanswered`);
+      }
+    }
+    for (const cb of waiters) cb(ok);
   }
 
   private checkBackpressure(): void {

@@ -5,6 +5,7 @@
 // The read side speaks in rows of the record model (store/codes.ts: integer addresses, protocol and
 // event codes) so that the engine's interval logic is one piece of code whatever the store.
 import type { NatRecord } from '../parse/types.js';
+import type { SessionEvent, SessionStatus } from '../parse/radius.js';
 
 /** One spooled message destined for this day. */
 export interface DayLine {
@@ -14,11 +15,13 @@ export interface DayLine {
   device: string;
   /** ms since epoch used to file unparsed/ignored lines. */
   time: number;
-  status: 'records' | 'unparsed' | 'ignored';
+  status: 'records' | 'unparsed' | 'ignored' | 'session';
   vendor: string | null;
   reason: string | null;
   /** Records of this day from this message. */
   records: NatRecord[];
+  /** status 'session': the RADIUS accounting event the packet (`payload`) carries. */
+  session?: SessionEvent;
 }
 
 export interface NatRow {
@@ -65,6 +68,9 @@ export interface DayCommitResult {
   unparsed: number;
   ignored: number;
   skipped: number;
+  /** RADIUS session events written, and those the file held already (retransmissions). */
+  sessions: number;
+  duplicateSessions: number;
 }
 
 /** The write side: what the committer needs. */
@@ -100,6 +106,36 @@ export interface DayFiles {
   isOpen(day: string): boolean;
   /** Close the day for good before it is sealed: final checkpoint and optimize; its counters. */
   finishDay(day: string): { records: number; lines: number };
+}
+
+/** One session event as a reader returns it. */
+export interface SessionRow {
+  /** ms since the epoch. */
+  t: number;
+  status: SessionStatus;
+  /** The NAS's sender address. */
+  device: string;
+  session_id: string;
+  login: string | null;
+  mac: string | null;
+  nas: string | null;
+  framed_ip: string | null;
+  prefix6: string | null;
+  session_time: number | null;
+  packet: Buffer;
+}
+
+/** A day's RADIUS session events (store/sqlite/sessions.ts). */
+export interface SessionView {
+  /** Whether the day holds any session event. */
+  any(): boolean;
+  /**
+   * Events of inside address `ip` (IPv4 number, IPv6 16 bytes: matched against the session's
+   * prefix) at or before `atMs`, newest first ('before'), or after it, oldest first ('after').
+   */
+  eventsOf(ip: number | Buffer, atMs: number, dir: 'before' | 'after', limit: number): SessionRow[];
+  /** The first accounting-on/off (every session of that NAS ended) from the NAS at `device` after `afterMs`, or null. */
+  nasResetAfter(device: string, afterMs: number): SessionRow | null;
 }
 
 /** The read side: one day of the store, in a read transaction between begin() and end(). */
@@ -148,6 +184,8 @@ export interface DayView {
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[];
   /** Addresses of the devices that logged natIp in this file. */
   owners(natIp: number | Buffer): string[];
+  /** The day's RADIUS session events. */
+  readonly sessions: SessionView;
   /** Whether the device at `address` sent anything (a record or a kept line) in [fromMs, toMs] (a gap inside one minute does not count). */
   deviceActive(address: string, fromMs: number, toMs: number): boolean;
   deviceAddress(id: number): string;
