@@ -98,6 +98,8 @@ export function contractJson(a: Answer): { verdict: Answer['verdict']; candidate
       end: c.end,
       device: c.device,
       raw: c.raw,
+      subscriber: c.subscriber ?? null,
+      subscriber_step: c.subscriber_step ?? null,
     })),
   };
 }

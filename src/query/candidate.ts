@@ -5,6 +5,7 @@ import { ipFromDb, ipToDb, protoName } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
+import type { Subscriber, SubscriberStep } from './subscriber-radius.js';
 
 export interface Candidate {
   src_ip: string | null;
@@ -31,6 +32,10 @@ export interface Candidate {
   day: string;
   /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
   mappings?: number;
+  /** Who the inside address was at T (the contract's `subscriber`), null when no step found one. */
+  subscriber?: Subscriber | null;
+  /** The subscriber step of the answer chain: its verdict and evidence (subscriber-radius.ts). */
+  subscriber_step?: SubscriberStep | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -23,6 +23,7 @@ import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { checkZone } from './time.js';
 import { walkPort } from './walk.js';
+import { attachRadiusSubscribers, DEFAULT_LOOKBACK_DAYS } from './subscriber-radius.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime } from './time.js';
@@ -38,7 +39,7 @@ export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
 /** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
 export const MAX_SUBSCRIBER_KEYS = 20_000;
 
-export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'> & {
+export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'> & Partial<Pick<Config, 'radius_session_lookback_days'>> & {
   /** Day files kept open between lookups (the console); without it each lookup opens its own. */
   readers?: ReaderCache;
 };
@@ -241,6 +242,8 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       candidates = got.candidates;
       if (q.intervals) intervals = got.intervals.map((iv) => candidateOf(iv, tz, false));
     }
+    // The chain's last step: the subscriber session that held each inside address at T.
+    attachRadiusSubscribers(candidates, q.at, (day) => ctx.pool.get(day), cfg.radius_session_lookback_days ?? DEFAULT_LOOKBACK_DAYS, tz);
     const inside = new Set(candidates.map((c) => c.src_ip));
     const answer: Answer = {
       query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },

@@ -1,0 +1,201 @@
+// The last step of the answer chain: public ip:port@T → inside address (engine.ts) → the RADIUS
+// session that held that inside address at T (this file), with its own verdict and evidence.
+//
+// How a session is found (store/sqlite/sessions.ts keeps the events, by framed address and time):
+//   1. Backwards from T, day file by day file, at most `lookbackDays` days: the newest accounting
+//      event of the inside address at or before T. Interim updates make it recent; a session that
+//      started before the bound and sent no interim update since is not found (the step says so).
+//      When neither T's day nor the day before holds any accounting event at all, RADIUS is not
+//      being received: no_data without reading further back.
+//   2. That event is a stop before T → the address was free at T (no_match). Else its session
+//      (NAS, Acct-Session-Id) held the address, unless the NAS sent accounting-on/off in between
+//      (it rebooted: every session ended).
+//   3. Forwards from T, as far: the session's stop (its end), or another session's start (it ended
+//      unseen, before), or another session's interim or stop (two sessions claim the address at T:
+//      ambiguous, both named).
+// Verdicts: unique (one session held it), ambiguous, no_match (accounting covers T and no session
+// held it), no_data (no accounting event for the address within the bound: absence proves nothing).
+import { formatInZone } from '../core/time.js';
+import { DAY_MS, dayOf, ipToDb } from '../store/codes.js';
+import type { DayView, SessionRow } from '../store/store.js';
+import type { Verdict } from './engine.js';
+
+/** A candidate's subscriber, exactly the contract's shape (`megalog search --json`). */
+export interface Subscriber {
+  login: string | null;
+  mac: string | null;
+  nas: string | null;
+  /** ISO 8601 in the configured zone, null when unknown. */
+  session_start: string | null;
+  session_end: string | null;
+  source: 'log' | 'radius' | 'rules';
+}
+
+/** One accounting event shown as evidence of the step. */
+export interface SessionEvidence {
+  time: string;
+  event: SessionRow['status'];
+  session_id: string;
+  login: string | null;
+  mac: string | null;
+  nas: string | null;
+  /** The NAS's sender address. */
+  nas_address: string;
+  framed_ip: string | null;
+  framed_ipv6_prefix: string | null;
+  session_time: number | null;
+  /** The Accounting-Request as received, hex. */
+  packet: string;
+}
+
+/** The subscriber step of the chain: its verdict, why, how far it looked, and the events it rests on. */
+export interface SubscriberStep {
+  source: 'radius';
+  verdict: Verdict;
+  reason: 'session_held' | 'sessions_overlap' | 'session_stopped' | 'nas_reset' | 'no_event_in_lookback' | 'no_accounting' | 'no_inside_address';
+  inside_ip: string | null;
+  at: string;
+  /** The earliest time the step looked back to (T − lookback). */
+  searched_from: string;
+  lookback_days: number;
+  /** The events behind the verdict, oldest first. */
+  evidence: SessionEvidence[];
+}
+
+export const DEFAULT_LOOKBACK_DAYS = 7;
+/** Events read per day file and direction: enough to see past a few sessions' interims. */
+const EVENTS_PER_DAY = 32;
+
+type Get = (day: string) => DayView | null;
+
+/** The RADIUS session of inside address `insideIp` at `atMs`. */
+export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number, lookbackDays: number, tz: string, now = Date.now()): { subscriber: Subscriber | null; step: SubscriberStep } {
+  const step: SubscriberStep = {
+    source: 'radius',
+    verdict: 'no_data',
+    reason: 'no_inside_address',
+    inside_ip: insideIp,
+    at: formatInZone(atMs, tz),
+    searched_from: formatInZone(atMs - lookbackDays * DAY_MS, tz),
+    lookback_days: lookbackDays,
+    evidence: [],
+  };
+  const ip = ipToDb(insideIp);
+  if (ip == null) return { subscriber: null, step };
+  const ev = (r: SessionRow): SessionEvidence => ({
+    time: formatInZone(r.t, tz),
+    event: r.status,
+    session_id: r.session_id,
+    login: r.login,
+    mac: r.mac,
+    nas: r.nas,
+    nas_address: r.device,
+    framed_ip: r.framed_ip,
+    framed_ipv6_prefix: r.prefix6,
+    session_time: r.session_time,
+    packet: r.packet.toString('hex'),
+  });
+
+  // 1. The newest event at or before T, and the session's earlier events seen on the way.
+  let last: SessionRow | null = null;
+  let before: SessionRow[] = [];
+  let anyAccounting = false;
+  const from = atMs - lookbackDays * DAY_MS;
+  for (let d = 0; d <= lookbackDays; d++) {
+    const r = get(dayOf(atMs - d * DAY_MS));
+    if (!r) continue;
+    if (!anyAccounting) anyAccounting = r.sessions.any();
+    before = r.sessions.eventsOf(ip, atMs, 'before', EVENTS_PER_DAY).filter((e) => e.t >= from);
+    if (before.length) {
+      last = before[0]!;
+      break;
+    }
+    if (d >= 1 && !anyAccounting) break;
+  }
+  if (!last) {
+    step.reason = anyAccounting ? 'no_event_in_lookback' : 'no_accounting';
+    return { subscriber: null, step };
+  }
+  const same = (e: SessionRow) => e.device === last.device && e.session_id === last.session_id;
+  const startRow = before.find((e) => same(e) && e.status === 'start') ?? null;
+  if (last.status === 'stop' && last.t < atMs) {
+    step.verdict = 'no_match';
+    step.reason = 'session_stopped';
+    step.evidence = [startRow, last].filter((e): e is SessionRow => e != null).map(ev);
+    return { subscriber: null, step };
+  }
+  // 2. A NAS reboot between the last event and T ended the session.
+  for (let t = last.t; dayOf(t) <= dayOf(atMs); t += DAY_MS) {
+    const reset = get(dayOf(t))?.sessions.nasResetAfter(last.device, last.t);
+    if (reset && reset.t <= atMs) {
+      step.verdict = 'no_match';
+      step.reason = 'nas_reset';
+      step.evidence = [last, reset].map(ev);
+      return { subscriber: null, step };
+    }
+  }
+  // 3. Forwards: the session's end, or a second session on the address at T.
+  let end: SessionRow | null = null;
+  let next: SessionRow | null = null;
+  let other: SessionRow | null = null;
+  const until = Math.min(now, atMs + lookbackDays * DAY_MS);
+  scan: for (let t = atMs; dayOf(t) <= dayOf(until); t += DAY_MS) {
+    const r = get(dayOf(t));
+    if (!r) continue;
+    for (const e of r.sessions.eventsOf(ip, Math.max(atMs, r.start - 1), 'after', EVENTS_PER_DAY)) {
+      if (same(e)) {
+        next ??= e;
+        if (e.status === 'stop') {
+          end = e;
+          break scan;
+        }
+        continue;
+      }
+      if (e.status === 'start' || e.status === 'on' || e.status === 'off') break scan; // the next holder: ours ended unseen before it
+      other = e; // another session, already running at T
+      break scan;
+    }
+  }
+  const startMs = startRow ? startRow.t : last.status === 'start' ? last.t : last.session_time != null ? last.t - last.session_time * 1000 : null;
+  const ended = end ?? null;
+  step.verdict = other ? 'ambiguous' : 'unique';
+  step.reason = other ? 'sessions_overlap' : 'session_held';
+  const shown = [startRow !== last ? startRow : null, last, next !== end ? next : null, ended, other].filter((e): e is SessionRow => e != null);
+  step.evidence = [...new Set(shown)].sort((a, b) => a.t - b.t).map(ev);
+  const pick = <K extends 'login' | 'mac' | 'nas'>(k: K): string | null => last[k] ?? startRow?.[k] ?? ended?.[k] ?? null;
+  return {
+    subscriber: {
+      login: pick('login'),
+      mac: pick('mac'),
+      nas: pick('nas') ?? last.device,
+      session_start: startMs == null ? null : formatInZone(startMs, tz),
+      session_end: ended ? formatInZone(ended.t, tz) : null,
+      source: 'radius',
+    },
+    step,
+  };
+}
+
+/**
+ * Give each candidate its RADIUS subscriber and step (`subscriber`, `subscriber_step`). A candidate
+ * whose subscriber came from its log line (source 'log') keeps its login; RADIUS adds MAC, NAS and
+ * the session's times. Inside addresses asked twice are looked up once.
+ */
+export function attachRadiusSubscribers(
+  cands: { src_ip: string | null; subscriber?: Subscriber | null; subscriber_step?: SubscriberStep | null }[],
+  atMs: number,
+  get: Get,
+  lookbackDays: number,
+  tz: string,
+): void {
+  const memo = new Map<string | null, ReturnType<typeof radiusSessionAt>>();
+  for (const c of cands) {
+    let got = memo.get(c.src_ip);
+    if (!got) memo.set(c.src_ip, (got = radiusSessionAt(get, c.src_ip, atMs, lookbackDays, tz)));
+    c.subscriber_step = got.step;
+    const own = c.subscriber ?? null;
+    if (!got.subscriber) c.subscriber = own;
+    else if (own && own.source === 'log') c.subscriber = { ...got.subscriber, login: own.login ?? got.subscriber.login, source: 'radius' };
+    else c.subscriber = got.subscriber;
+  }
+}
