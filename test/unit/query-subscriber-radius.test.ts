@@ -34,7 +34,7 @@ interface E {
 }
 
 function packet(e: E, id = 1): Buffer {
-  const attrs = [
+  const attrs: { type: number; value: Buffer }[] = [
     { type: A.STATUS_TYPE, value: u32(STATUS[e.status]) },
     { type: A.EVENT_TIMESTAMP, value: u32(Z(e.at) / 1000) },
     { type: A.NAS_IDENTIFIER, value: Buffer.from(`bng-${e.dev ?? NAS}`) },
