@@ -5,7 +5,8 @@
 # test/systemd.test.ts), lintian (the .deb in test/scenario/packaging.test.ts), systemd-analyze (the
 # units' sandbox scores), promtool from Debian's prometheus package (the alerting rules), unshare
 # (util-linux: the maintainer scripts run in a mount namespace), and mmdebstrap and systemd-nspawn
-# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts). Idempotent
+# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts), and radclient
+# (freeradius-utils: RADIUS accounting in test/scenario/radius.test.ts). Idempotent
 # and quick when everything is there. Runs as root (CI) or sudo. On a machine where systemd runs,
 # installing prometheus also starts a Prometheus server; stop it with `systemctl disable --now prometheus`.
 set -euo pipefail
@@ -25,6 +26,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+# radclient (freeradius-utils): a real RADIUS client sends accounting in test/scenario/radius.test.ts
+command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

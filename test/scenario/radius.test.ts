@@ -1,0 +1,141 @@
+// RADIUS accounting end to end with a real client: Debian's radclient (freeradius-utils) sends
+// Accounting-Request start, interim and stop to the built `megalog run`; each is answered only once
+// spooled; a MikroTik NAT line for the same inside address arrives over syslog; `megalog search
+// --json` on the public ip:port then carries the chain to the subscriber: login, MAC, NAS, session
+// times. A wrong secret gets no answer and is counted; an unknown NAS and malformed packets are
+// counted and dropped, and the daemon goes on answering.
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTRIBUTE as A, encodeRequest } from '../../src/parse/radius.js';
+import { BIN, metricsOf, metricValue, sendUdp, startDaemon, stopDaemon, tempDir, testEnv, waitFor, type Daemon } from '../helpers/daemon.js';
+import { mikrotikLine } from '../helpers/gen.js';
+
+const SECRET = 'testing123';
+let dir: string;
+let d: Daemon;
+let extra: Record<string, string>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** radclient as a NAS runs it: one request, one try, 3 s timeout. */
+function radclient(attrs: string[], secret = SECRET): { status: number | null; out: string } {
+  const r = spawnSync('radclient', ['-x', '-r', '1', '-t', '3', `127.0.0.1:${d.radiusPort}`, 'acct', secret], { input: `${attrs.join('\n')}\n`, encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const session = (status: string, more: string[] = []) => [
+  `Acct-Status-Type = ${status}`,
+  'User-Name = "cliente42@provedor"',
+  'Framed-IP-Address = 100.64.3.17',
+  'Calling-Station-Id = "AA-BB-CC-00-11-22"',
+  'NAS-IP-Address = 192.0.2.1',
+  'NAS-Identifier = "bng-sp-01"',
+  'Acct-Session-Id = "81a0001f"',
+  ...more,
+];
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+
+async function metric(name: string, labels = ''): Promise<number> {
+  return metricValue(await metricsOf(d.webPort!), name, labels);
+}
+
+beforeAll(async () => {
+  dir = tempDir('megalog-radius-');
+  const clients = join(dir, 'radius-clients');
+  writeFileSync(clients, `# NAS clients\n127.0.0.1 ${SECRET} bng-test\n`);
+  chmodSync(clients, 0o600);
+  extra = { MEGALOG_RADIUS_ACCT_LISTEN: '127.0.0.1:0', MEGALOG_RADIUS_CLIENTS_FILE: clients };
+  d = await startDaemon(dir, extra, 'run');
+}, 60_000);
+
+afterAll(async () => {
+  if (d) await stopDaemon(d);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('RADIUS accounting from radclient', () => {
+  let t0 = 0;
+  let T = 0;
+  let tStop = 0;
+
+  it('answers start, interim and stop, and a search by public ip:port reaches the subscriber', async () => {
+    expect(d.radiusPort).toBeGreaterThan(0);
+    t0 = Date.now();
+    const start = radclient(session('Start'));
+    expect(start.out).toMatch(/Received Accounting-Response/);
+    expect(start.status).toBe(0);
+    await sleep(1100);
+    await sendUdp(d.udpPort, [mikrotikLine({ time: Date.now(), srcIp: '100.64.3.17', srcPort: 51515, natIp: '203.0.113.5', natPort: 40001, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP' })]);
+    T = Date.now();
+    await sleep(1100);
+    expect(radclient(session('Interim-Update', ['Acct-Session-Time = 2'])).status).toBe(0);
+    tStop = Date.now();
+    const stop = radclient(session('Stop', ['Acct-Session-Time = 3', 'Acct-Terminate-Cause = User-Request']));
+    expect(stop.out).toMatch(/Received Accounting-Response/);
+    await waitFor('responses counted', async () => (await metric('megalog_radius_responses_total')) === 3);
+    expect(await metric('megalog_messages_received_total', 'transport="radius"')).toBe(3);
+    await waitFor('session events committed', async () => (await metric('megalog_radius_events_committed_total')) === 3 && (await metric('megalog_records_committed_total')) >= 1);
+
+    const r = spawnSync(process.execPath, [BIN, 'search', '--nat-ip', '203.0.113.5', '--nat-port', '40001', '--at', new Date(T).toISOString(), '--case', 'OF-16/2026', '--json'], { env: testEnv(dir, extra), encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.verdict).toBe('unique');
+    const c = out.candidates[0];
+    expect(c.src_ip).toBe('100.64.3.17');
+    expect(c.subscriber).toMatchObject({ login: 'cliente42@provedor', mac: 'aa:bb:cc:00:11:22', nas: 'bng-sp-01', source: 'radius' });
+    const startMs = Date.parse(c.subscriber.session_start);
+    const endMs = Date.parse(c.subscriber.session_end);
+    expect(startMs).toBeGreaterThanOrEqual(t0 - 1000);
+    expect(startMs).toBeLessThanOrEqual(T);
+    expect(endMs).toBeGreaterThanOrEqual(tStop - 1000);
+    expect(c.subscriber_step).toMatchObject({ source: 'radius', verdict: 'unique', reason: 'session_held', inside_ip: '100.64.3.17' });
+    expect(c.subscriber_step.evidence.map((e: { event: string }) => e.event)).toEqual(['start', 'interim', 'stop']);
+  }, 60_000);
+
+  it('a retransmitted request is answered again and stored once', async () => {
+    const again = radclient(session('Stop', ['Acct-Session-Time = 3', 'Acct-Delay-Time = 4']));
+    expect(again.status).toBe(0);
+    await waitFor('duplicate counted', async () => (await metric('megalog_radius_events_duplicate_total')) === 1);
+    expect(await metric('megalog_radius_events_committed_total')).toBe(3);
+  }, 30_000);
+
+  it('gives a wrong secret no answer, and counts it', async () => {
+    const bad = radclient(session('Interim-Update', ['Acct-Session-Time = 9']), 'not-the-secret');
+    expect(bad.status).not.toBe(0);
+    expect(bad.out).toMatch(/No reply/);
+    expect(await metric('megalog_radius_requests_dropped_total', 'reason="bad_authenticator"')).toBe(1);
+  }, 30_000);
+
+  it('counts and drops an unknown NAS and malformed packets, and goes on answering', async () => {
+    const signed = (attrs: { type: number; value: Buffer }[]) => encodeRequest(9, attrs, Buffer.from(SECRET));
+    const good = [{ type: A.STATUS_TYPE, value: u32(3) }, { type: A.SESSION_ID, value: Buffer.from('x1') }];
+    // an unknown NAS: a well-formed request from 127.0.0.2
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.2', () => r()));
+    await new Promise<void>((r) => sock.send(signed(good), d.radiusPort!, '127.0.0.1', () => r()));
+    sock.close();
+    const lying = Buffer.alloc(20);
+    lying[0] = 4;
+    lying.writeUInt16BE(400, 2); // Length beyond the datagram
+    const badAttr = signed([...good, { type: A.FRAMED_IP, value: Buffer.from([100, 64, 0]) }]); // signed, but a 3-byte address
+    const overrun = Buffer.from(signed(good));
+    overrun[21] = 200; // first attribute's length past the end
+    const access = Buffer.from(signed(good));
+    access[0] = 1; // Access-Request
+    await sendUdp(d.radiusPort!, [Buffer.alloc(5), lying, badAttr, overrun, Buffer.alloc(5000, 0x41), access]);
+    await waitFor('drops counted', async () => (await metric('megalog_radius_requests_dropped_total', 'reason="malformed"')) === 5 && (await metric('megalog_radius_requests_dropped_total', 'reason="not_accounting"')) === 1 && (await metric('megalog_radius_requests_dropped_total', 'reason="unknown_nas"')) === 1);
+    expect(d.proc.exitCode).toBeNull();
+    const after = radclient(['Acct-Status-Type = Start', 'User-Name = "outro"', 'Framed-IP-Address = 100.64.3.18', 'Acct-Session-Id = "81a00020"']);
+    expect(after.out).toMatch(/Received Accounting-Response/);
+    await waitFor('responses counted', async () => (await metric('megalog_radius_responses_total')) === 5);
+  }, 30_000);
+});
