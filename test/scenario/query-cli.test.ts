@@ -49,6 +49,9 @@ describe('megalog search', () => {
         end: '2026-03-05T12:00:00-03:00',
         device: '192.0.2.1',
         raw: '<134>bng session_create tcp 100.64.0.10:51000 -> 203.0.113.7:40312 at 2026-03-05T13:11:00',
+        // the chain's last step: no RADIUS accounting in these day files, and the answer says so
+        subscriber: null,
+        subscriber_step: expect.objectContaining({ source: 'radius', verdict: 'no_data', reason: 'no_accounting', inside_ip: '100.64.0.10', lookback_days: 7, evidence: [] }),
       },
     ]);
     const db = new Database(join(dir, 'users.db'), { readonly: true });
