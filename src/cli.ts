@@ -54,7 +54,7 @@ export function parseArgs(argv: string[]): Args {
   return { cmd, positional, flags, rest };
 }
 
-const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password', 'head']);
+const VALUED = new Set(['format', 'config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password', 'head']);
 
 
 /** The registry of commands: each one lives in src/commands/ and is loaded only when asked for. */
@@ -62,7 +62,7 @@ const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | voi
   run: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: true, web: true }, log),
   processor: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: true, web: false }, log),
   web: async (cfg) => (await import('./commands/daemon.js')).runDaemon(cfg, { processor: false, web: true }, log),
-  import: async (cfg, a) => (await import('./commands/import.js')).runImport(cfg, a.positional, log, { force: a.flags.has('force'), help: a.flags.has('help'), detach: a.flags.has('detach') }),
+  import: async (cfg, a) => (await import('./commands/import.js')).runImport(cfg, a.positional, log, { force: a.flags.has('force'), help: a.flags.has('help'), detach: a.flags.has('detach'), format: a.flags.get('format') }),
   parse: async (cfg, a) => (await import('./commands/parse.js')).runParseCommand(cfg, a.flags.has('explain')),
   stats: async (cfg, a) => (await import('./commands/stats.js')).runStats(cfg, a.flags.has('json')),
   search: async (cfg, a) => (await import('./commands/search.js')).runSearch(cfg, a.flags),

@@ -25,7 +25,8 @@ import type { Config } from '../config/load.js';
 import type { ToCommitter } from '../core/messages.js';
 import { MessageParser } from '../parse/message.js';
 import type { NatRecord } from '../parse/types.js';
-import { sessionEventOf } from '../parse/radius.js';
+import { CODE_ACCOUNTING_REQUEST, sessionEventOf } from '../parse/radius.js';
+import { detailEventOf } from '../parse/radius-detail.js';
 import { forEachRecord } from '../spool/format.js';
 import { Handoff, HandoffBuilder } from '../spool/handoff.js';
 import { SpoolReader } from '../spool/reader.js';
@@ -249,8 +250,9 @@ export class Committer {
         const device = h.device(i);
         const payload = h.payload(i);
         if (status === 'session') {
-          // A RADIUS accounting event (checked when received): filed on the day of its own time.
-          const ev = sessionEventOf(payload, recvMs);
+          // A RADIUS accounting event (a packet checked when received, or a block of an imported
+          // detail file): filed on the day of its own time.
+          const ev = payload[0] === CODE_ACCOUNTING_REQUEST ? sessionEventOf(payload, recvMs) : detailEventOf(payload, recvMs);
           if (!('malformed' in ev)) {
             if (!inRange(ev.time, recvMs, oldestMs)) {
               outOfRange++;
@@ -259,7 +261,7 @@ export class Committer {
             push(byDay, dayOf(ev.time), { end, payload, device, time: ev.time, status: 'session', vendor: null, reason: null, records: [], session: ev });
             continue;
           }
-          unparsed++; // cannot happen for what the listener checked; kept as a line rather than lost
+          unparsed++; // a detail block that is no accounting record (the listener checked its packets): kept as a line
           push(byDay, dayOf(recvMs), { end, payload, device, time: recvMs, status: 'unparsed', vendor: null, reason: null, records: [] });
           continue;
         }

@@ -19,6 +19,7 @@ import { formatInZone } from '../core/time.js';
 import { DAY_MS, dayOf, ipToDb } from '../store/codes.js';
 import type { DayView, SessionRow } from '../store/store.js';
 import type { Verdict } from './engine.js';
+import { CODE_ACCOUNTING_REQUEST } from '../parse/radius.js';
 
 /** A candidate's subscriber, exactly the contract's shape (`megalog search --json`). */
 export interface Subscriber {
@@ -44,8 +45,10 @@ export interface SessionEvidence {
   framed_ip: string | null;
   framed_ipv6_prefix: string | null;
   session_time: number | null;
-  /** The Accounting-Request as received, hex. */
-  packet: string;
+  /** The Accounting-Request as received, hex (null for an event imported from a detail file). */
+  packet: string | null;
+  /** The FreeRADIUS detail file block it was imported from (null for a received packet). */
+  detail: string | null;
 }
 
 /** The subscriber step of the chain: its verdict, why, how far it looked, and the events it rests on. */
@@ -93,7 +96,8 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
     framed_ip: r.framed_ip,
     framed_ipv6_prefix: r.prefix6,
     session_time: r.session_time,
-    packet: r.packet.toString('hex'),
+    packet: r.packet[0] === CODE_ACCOUNTING_REQUEST ? r.packet.toString('hex') : null,
+    detail: r.packet[0] === CODE_ACCOUNTING_REQUEST ? null : r.packet.toString('utf8'),
   });
 
   // 1. The newest event at or before T, and the session's earlier events seen on the way.

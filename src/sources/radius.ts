@@ -70,7 +70,8 @@ export class RadiusSource implements Source {
     if ('malformed' in eventOfAttrs(p.attrs, Date.now())) return this.sink.reject!('malformed');
     // Keep the packet as it came (its own length: padding after it is not ours to keep).
     const packet = Buffer.from(msg.subarray(0, p.length));
-    if (!this.sink.accept('radius', address, packet, false)) return this.sink.reject!('spool');
+    // Like UDP syslog, refused while the spool is over spool_max_bytes: unanswered, the NAS retries later.
+    if (this.sink.paused || !this.sink.accept('radius', address, packet, false)) return this.sink.reject!('spool');
     const response = encodeResponse(p, client.secret);
     this.sink.whenDurable!((ok) => {
       if (!ok) return this.sink.reject!('spool');

@@ -166,7 +166,7 @@ export class Receiver implements Sink {
   }
 
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs = Date.now()): boolean {
-    if (this.pausedFlag && (transport === 'udp' || transport === 'radius')) {
+    if (this.pausedFlag && transport === 'udp') {
       this.bump('dropped_spool_full', 1);
       return false;
     }
