@@ -137,5 +137,32 @@ describe('RADIUS accounting from radclient', () => {
     const after = radclient(['Acct-Status-Type = Start', 'User-Name = "outro"', 'Framed-IP-Address = 100.64.3.18', 'Acct-Session-Id = "81a00020"']);
     expect(after.out).toMatch(/Received Accounting-Response/);
     await waitFor('responses counted', async () => (await metric('megalog_radius_responses_total')) === 5);
+    await waitFor('its event committed', async () => (await metric('megalog_radius_events_committed_total')) === 4);
   }, 30_000);
+
+  it('imports a FreeRADIUS detail file through the running processor, once however often it is imported', async () => {
+    const at = Math.floor(Date.now() / 1000) - 120;
+    const stamp = (t: number) => new Date(t * 1000).toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) (\S+) GMT$/, (_, _w, d, m, y, hms) => `${m} ${String(Number(d)).padStart(2, ' ')} ${y} ${hms} UTC`);
+    const block = (status: string, t: number, more: string[] = []) =>
+      [new Date(t * 1000).toUTCString(), '\tAcct-Session-Id = "d00d0001"', `\tAcct-Status-Type = ${status}`, '\tUser-Name = "detail-user"', '\tCalling-Station-Id = "00-11-22-33-44-55"', '\tFramed-IP-Address = 100.64.3.30', '\tNAS-Identifier = "bng-detail"', '\tNAS-IP-Address = 192.0.2.7', `\tEvent-Timestamp = "${stamp(t)}"`, ...more, '\tClient-IP-Address = 192.0.2.7', `\tTimestamp = ${t}`, ''].join('\n');
+    const file = join(dir, 'detail-20261207');
+    writeFileSync(file, `${block('Start', at)}\n${block('Interim-Update', at + 60, ['\tAcct-Session-Time = 60'])}\n`);
+    const before = await metric('megalog_radius_events_committed_total');
+    const imp = spawnSync(process.execPath, [BIN, 'import', '--format', 'radius-detail', file], { env: testEnv(dir, extra), encoding: 'utf8', timeout: 60_000 });
+    expect(imp.stderr).toMatch(/handed to the running processor/);
+    expect(imp.status).toBe(0);
+    await waitFor('detail events committed', async () => (await metric('megalog_radius_events_committed_total')) === before + 2);
+    await sendUdp(d.udpPort, [mikrotikLine({ time: (at + 90) * 1000, srcIp: '100.64.3.30', srcPort: 40404, natIp: '203.0.113.5', natPort: 40002, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP' })]);
+    await waitFor('NAT line committed', async () => (await metric('megalog_records_committed_total')) >= 2);
+    const r = spawnSync(process.execPath, [BIN, 'search', '--nat-ip', '203.0.113.5', '--nat-port', '40002', '--at', new Date((at + 90) * 1000).toISOString(), '--case', 'OF-16/2026', '--json'], { env: testEnv(dir, extra), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const c = JSON.parse(r.stdout).candidates[0];
+    expect(c.subscriber).toMatchObject({ login: 'detail-user', mac: '00:11:22:33:44:55', nas: 'bng-detail', session_start: new Date(at * 1000).toISOString().replace('.000Z', '+00:00'), session_end: null, source: 'radius' });
+    expect(c.subscriber_step.evidence[0].detail).toMatch(/Acct-Session-Id = "d00d0001"/);
+    // again, forced past the ledger: nothing stored twice
+    const again = spawnSync(process.execPath, [BIN, 'import', '--force', '--format', 'radius-detail', file], { env: testEnv(dir, extra), encoding: 'utf8', timeout: 60_000 });
+    expect(again.status).toBe(0);
+    await waitFor('duplicates counted', async () => (await metric('megalog_radius_events_duplicate_total')) === 3);
+    expect(await metric('megalog_radius_events_committed_total')).toBe(before + 2);
+  }, 90_000);
 });
