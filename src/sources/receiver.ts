@@ -19,6 +19,7 @@ import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
 import { RadiusSource } from './radius.js';
+import { fault } from '../config/fault.js';
 import { radiusClients } from '../config/load.js';
 import type { RadiusDropReason } from '../core/counters.js';
 import { HandoffSender } from './handoff.js';
@@ -216,6 +217,8 @@ export class Receiver implements Sink {
   /** Write the buffer, publish counters and the new spool end. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.durableWaiters.length) fault('radius_flush'); // tests: die with RADIUS requests accepted, not yet written
+
     const before = this.writer.recordsWritten;
     let written: Buffer | null = null;
     let failed = false;

@@ -6,7 +6,8 @@
 // counted and dropped, and the daemon goes on answering.
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTRIBUTE as A, encodeRequest } from '../../src/parse/radius.js';
@@ -165,4 +166,34 @@ describe('RADIUS accounting from radclient', () => {
     await waitFor('duplicates counted', async () => (await metric('megalog_radius_events_duplicate_total')) === 3);
     expect(await metric('megalog_radius_events_committed_total')).toBe(before + 2);
   }, 90_000);
+
+  it('an answered request survives a SIGKILL right after the answer', async () => {
+    const r = radclient(['Acct-Status-Type = Start', 'User-Name = "kill-9"', 'Framed-IP-Address = 100.64.3.99', 'Acct-Session-Id = "dead0001"']);
+    expect(r.out).toMatch(/Received Accounting-Response/);
+    d.proc.kill('SIGKILL');
+    await d.exited;
+    d = await startDaemon(dir, extra, 'run');
+    await waitFor('replayed from the spool', () => {
+      for (const f of readdirSync(join(dir, 'cold')).filter((n) => n.endsWith('.db'))) {
+        const db = new Database(join(dir, 'cold', f), { readonly: true });
+        try {
+          if (db.prepare("SELECT count(*) FROM radius_event WHERE session_id = 'dead0001'").pluck().get() === 1) return true;
+        } finally {
+          db.close();
+        }
+      }
+      return false;
+    });
+  }, 60_000);
+
+  it('gives no answer for a request that died before it was written to the spool', async () => {
+    await stopDaemon(d);
+    d = await startDaemon(dir, { ...extra, MEGALOG_FAULT: 'radius_flush:1' }, 'run');
+    const r = radclient(['Acct-Status-Type = Start', 'User-Name = "lost"', 'Framed-IP-Address = 100.64.3.98', 'Acct-Session-Id = "dead0002"']);
+    expect(r.out).toMatch(/No reply/);
+    expect(await d.exited).toBeNull(); // SIGKILLed by the fault point
+    d = await startDaemon(dir, extra, 'run');
+    // the NAS retransmits what was not answered: now it is answered, and stored
+    expect(radclient(['Acct-Status-Type = Start', 'User-Name = "lost"', 'Framed-IP-Address = 100.64.3.98', 'Acct-Session-Id = "dead0002"']).out).toMatch(/Received Accounting-Response/);
+  }, 60_000);
 });
