@@ -31,6 +31,8 @@ interface E {
   mac?: string;
   sessionTime?: number;
   dev?: string;
+  /** Framed-IPv6-Prefix value: reserved, length, prefix bytes. */
+  prefix6?: Buffer;
 }
 
 function packet(e: E, id = 1): Buffer {
@@ -44,6 +46,7 @@ function packet(e: E, id = 1): Buffer {
   if (e.login) attrs.push({ type: A.USER_NAME, value: Buffer.from(e.login) });
   if (e.mac) attrs.push({ type: A.CALLING_STATION, value: Buffer.from(e.mac) });
   if (e.sessionTime != null) attrs.push({ type: A.SESSION_TIME, value: u32(e.sessionTime) });
+  if (e.prefix6) attrs.push({ type: A.FRAMED_IPV6_PREFIX, value: e.prefix6 });
   return encodeRequest(id, attrs, Buffer.from('x'));
 }
 
@@ -100,6 +103,8 @@ beforeAll(() => {
     // 100.64.0.50 on another NAS, which restarts (accounting-on) at 05:00.
     { status: 'start', sid: 'e1', ip: '100.64.0.50', at: '2026-03-05T01:00:00', login: 'gil', dev: '192.0.2.9' },
     { status: 'on', sid: '', at: '2026-03-05T05:00:00', dev: '192.0.2.9' },
+    // dual stack: a /56 delegated to the subscriber (a DS-Lite B4 inside it is the inside address)
+    { status: 'start', sid: 'v6', ip: '100.64.0.60', at: '2026-03-05T01:00:00', login: 'hugo', prefix6: Buffer.from([0, 56, 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x00, 0x34]) },
   ]);
   // A NAT record: 203.0.113.7:40000 held by 100.64.0.10:5000 on the 4th.
   store.commitDay('2026-03-04', [{ end: ++pos, payload: Buffer.from('nat line'), device: '198.51.100.1', time: Z('2026-03-04T12:00:00'), status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.10', src_port: 5000, nat_ip: '203.0.113.7', nat_port: 40000, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: Z('2026-03-04T12:00:00'), host: null } as never] }], pos);
@@ -143,6 +148,12 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
   it('ends every session of a NAS that sent accounting-on', () => {
     expect(at('100.64.0.50', '2026-03-05T04:00:00').step.verdict).toBe('unique');
     expect(at('100.64.0.50', '2026-03-05T06:00:00').step).toMatchObject({ verdict: 'no_match', reason: 'nas_reset' });
+  });
+
+  it('finds an IPv6 inside address inside the session\'s IPv6 prefix', () => {
+    expect(at('2001:db8:1200:3456::1', '2026-03-05T04:00:00').subscriber).toMatchObject({ login: 'hugo', session_start: '2026-03-05T01:00:00+00:00' });
+    expect(at('2001:db8:1200:3556::1', '2026-03-05T04:00:00').step.verdict).toBe('no_data'); // outside the /56
+    expect(at('100.64.0.60', '2026-03-05T04:00:00').subscriber).toMatchObject({ login: 'hugo' });
   });
 
   it('says no_data for an address accounting never named', () => {

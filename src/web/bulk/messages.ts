@@ -12,7 +12,7 @@ export interface BulkTask {
 
 export interface BulkWorkerData {
   /** Day files are read from here, in this zone (the worker opens its own read-only readers). */
-  cfg: { cold_storage_dir: string; timezone: string };
+  cfg: { cold_storage_dir: string; timezone: string; radius_session_lookback_days?: number };
   task: BulkTask;
   /** Int32Array slots, indexed by SLOT. */
   slots: SharedArrayBuffer;
