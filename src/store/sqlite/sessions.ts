@@ -15,12 +15,16 @@
 //     seq           what tells one event of a session from another: Acct-Session-Time, else −1 for a
 //                   start, else t. UNIQUE (device, session_id, status, seq): a retransmission (new
 //                   Identifier and Acct-Delay-Time, same event) is kept once.
-//     login, mac, nas, session_time   User-Name, Calling-Station-Id, NAS-Identifier/NAS-IP-Address, Acct-Session-Time
-//     packet        the Accounting-Request as received (the evidence)
+//     session_time  Acct-Session-Time
+//     packet        the Accounting-Request as received, or the detail-file block it was imported from:
+//                   the evidence, and where login (User-Name), MAC (Calling-Station-Id) and NAS
+//                   (NAS-Identifier / NAS-IP-Address) are read from when a row is shown (not kept
+//                   twice: ~55 B an event)
 //   Indexes: (framed_ip, t) and (prefix6_net, t): "which session held inside address A at T" is one
 //   backward and one forward index step per day file.
 import type Database from 'better-sqlite3';
-import { STATUS_CODE, type SessionStatus } from '../../parse/radius.js';
+import { CODE_ACCOUNTING_REQUEST, sessionEventOf, STATUS_CODE, type SessionStatus } from '../../parse/radius.js';
+import { detailEventOf } from '../../parse/radius-detail.js';
 import { ipFromDb, ipToDb } from '../codes.js';
 import type { DayLine, SessionRow, SessionView } from '../store.js';
 
@@ -35,9 +39,6 @@ CREATE TABLE IF NOT EXISTS radius_event (
   device INTEGER NOT NULL,
   session_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
-  login TEXT,
-  mac TEXT,
-  nas TEXT,
   session_time INTEGER,
   packet BLOB NOT NULL
 );
@@ -56,7 +57,7 @@ export class SessionWriter {
   private readonly ins: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.ins = db.prepare('INSERT OR IGNORE INTO radius_event (framed_ip, prefix6_net, prefix6_len, t, status, device, session_id, seq, login, mac, nas, session_time, packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.ins = db.prepare('INSERT OR IGNORE INTO radius_event (framed_ip, prefix6_net, prefix6_len, t, status, device, session_id, seq, session_time, packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** Insert the events of `lines` (status 'session'); returns how many were new and how many the file held already. */
@@ -68,7 +69,7 @@ export class SessionWriter {
       const t = ev.time - dayStartMs;
       const pfx = prefixNet(ev.framed_ipv6_prefix);
       const seq = ev.session_time ?? (ev.status === 'start' ? -1 : t);
-      const r = this.ins.run(ipToDb(ev.framed_ip), pfx?.net ?? null, pfx?.len ?? null, t, STATUS_CODE[ev.status], deviceId(l.device), ev.session_id, seq, ev.login, ev.mac, ev.nas, ev.session_time, l.payload);
+      const r = this.ins.run(ipToDb(ev.framed_ip), pfx?.net ?? null, pfx?.len ?? null, t, STATUS_CODE[ev.status], deviceId(l.device), ev.session_id, seq, ev.session_time, l.payload);
       if (r.changes) added++;
       else duplicates++;
     }
@@ -148,19 +149,22 @@ export class SessionReader implements SessionView {
   }
 
   private row(r: Record<string, unknown>): SessionRow {
+    const packet = r.packet as Buffer;
+    const got = packet[0] === CODE_ACCOUNTING_REQUEST ? sessionEventOf(packet, 0) : detailEventOf(packet, 0);
+    const ev = 'malformed' in got ? null : got;
     const pfx = r.prefix6_net instanceof Uint8Array ? `${ipText(Buffer.from(r.prefix6_net))}/${r.prefix6_len}` : null;
     return {
       t: this.dayStartMs + Number(r.t),
       status: STATUS_NAME.get(Number(r.status)) ?? 'interim',
       device: this.deviceAddress(Number(r.device)),
       session_id: String(r.session_id),
-      login: (r.login as string | null) ?? null,
-      mac: (r.mac as string | null) ?? null,
-      nas: (r.nas as string | null) ?? null,
+      login: ev?.login ?? null,
+      mac: ev?.mac ?? null,
+      nas: ev?.nas ?? null,
       framed_ip: typeof r.framed_ip === 'number' ? ipText(r.framed_ip) : null,
       prefix6: pfx,
       session_time: r.session_time == null ? null : Number(r.session_time),
-      packet: r.packet as Buffer,
+      packet,
     };
   }
 }
