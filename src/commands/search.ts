@@ -135,6 +135,14 @@ function humanTable(a: Answer, pt: boolean): string {
     lines.push('', fmt(head), ...rows.map(fmt), '');
     // Original lines are attacker-controlled: show them with control characters escaped.
     for (const c of a.candidates) lines.push(`raw ${c.day} ${c.src_ip ?? '-'}: ${JSON.stringify(c.raw)}`);
+    // The chain's last step: who held each inside address at T (RADIUS accounting).
+    for (const c of a.candidates) {
+      const st = c.subscriber_step;
+      if (!st) continue;
+      const sub = c.subscriber;
+      const who = sub ? ` login=${JSON.stringify(sub.login)} mac=${sub.mac ?? '-'} nas=${JSON.stringify(sub.nas)} session=${sub.session_start ?? '?'}→${sub.session_end ?? (pt ? 'aberta' : 'open')}` : '';
+      lines.push(`${pt ? 'assinante' : 'subscriber'} ${c.src_ip ?? '-'}: ${st.verdict} (${st.reason}, ${pt ? 'procurado desde' : 'searched from'} ${st.searched_from})${who}`);
+    }
   } else if (a.owners) {
     lines.push(`${pt ? 'equipamentos donos do endereço' : 'owner devices'}: ${a.owners.join(', ') || '-'} (${a.reason})`);
   }

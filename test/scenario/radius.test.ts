@@ -100,6 +100,8 @@ describe('RADIUS accounting from radclient', () => {
     expect(endMs).toBeGreaterThanOrEqual(tStop - 1000);
     expect(c.subscriber_step).toMatchObject({ source: 'radius', verdict: 'unique', reason: 'session_held', inside_ip: '100.64.3.17' });
     expect(c.subscriber_step.evidence.map((e: { event: string }) => e.event)).toEqual(['start', 'interim', 'stop']);
+    const human = spawnSync(process.execPath, [BIN, 'search', '--nat-ip', '203.0.113.5', '--nat-port', '40001', '--at', new Date(T).toISOString(), '--case', 'OF-16/2026'], { env: testEnv(dir, extra), encoding: 'utf8' });
+    expect(human.stdout).toMatch(/assinante 100\.64\.3\.17: unique \(session_held, .*login="cliente42@provedor" mac=aa:bb:cc:00:11:22 nas="bng-sp-01"/);
   }, 60_000);
 
   it('a retransmitted request is answered again and stored once', async () => {
