@@ -21,7 +21,8 @@ import { Stats } from '../core/counters.js';
 import { Committer } from '../commit/committer.js';
 import { DetailSplitter, detailInfo } from '../parse/radius-detail.js';
 
-export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] [--format syslog|radius-detail] FILE…
+export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] FILE…
+       megalog import --format radius-detail [--force] [--detach] FILE…
 
 Loads raw syslog files (plain or gzip, one message a line, as rsyslog writes hot_logs.raw) through
 the same parse and commit path as live traffic. The router of each line is taken from its syslog
