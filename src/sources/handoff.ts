@@ -3,10 +3,10 @@
 // then the committer reads those positions back from the spool instead.
 //
 // Reading the sockets comes first: lines go over unparsed (as spooled; the committer parses them)
-// when they come from an import job, whose bulk history would otherwise take this thread's time, and
-// while this thread is behind: a line spooled more than PARSE_LAG_MAX_MS after it was received (a
-// burst, a slow fsync, a CPU shared with other work) has waited in the sockets' queues, and parsing
-// here could make the kernel drop datagrams. Otherwise this thread parses everything: the committer
+// while this thread is behind: a live line spooled more than PARSE_LAG_MAX_MS after it was received
+// (a burst, a slow fsync, a CPU shared with other work) has waited in the sockets' queues, and parsing
+// here could make the kernel drop datagrams. Import-job lines, which wait for nobody, go over
+// unparsed while the last live line was late. Otherwise this thread parses everything: the committer
 // is the busier of the two.
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
@@ -29,15 +29,17 @@ export class HandoffSender {
   private readonly builder = new HandoffBuilder();
   /** Spool position up to which the committer was told what is in memory and what is not. */
   private told = -1;
+  /** The last live line handed over was spooled late (import lines then go over unparsed). */
+  private behind = false;
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly port: MessagePort) {
     this.parser = new MessageParser(cfg);
   }
 
   /**
-   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of live lines
-   * parsed and packed, runs of import-job lines as spooled (all of it as spooled while this thread is
-   * busy). One message per run, in position order.
+   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of lines
+   * parsed and packed, runs of lines as spooled while this thread is behind. One message per run, in
+   * position order.
    */
   send(written: Buffer, end: number): void {
     const start = end - written.length;
@@ -69,7 +71,8 @@ export class HandoffSender {
       t0 = process.hrtime.bigint();
     };
     forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
-      const raw = transport === 'import' || recvMs < parseAfter;
+      if (transport !== 'import') this.behind = recvMs < parseAfter;
+      const raw = this.behind;
       if (raw !== runRaw) {
         endRun();
         runRaw = raw;
