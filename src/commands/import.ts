@@ -19,7 +19,7 @@ import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
 import { Committer } from '../commit/committer.js';
-import { DetailSplitter, detailInfo } from '../parse/radius-detail.js';
+import { DetailSplitter } from '../parse/radius-detail.js';
 
 export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] FILE…
        megalog import --format radius-detail [--force] [--detach] FILE…
@@ -117,9 +117,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       const tail = !detail && cfg.tail_file && !isGzip(file) && sameFile(file, cfg.tail_file) ? statSync(file) : null;
       const blocks = detail ? new DetailSplitter() : null;
       const spoolBlock = (b: Buffer | null) => {
-        if (!b) return;
-        const info = detailInfo(b);
-        writer.append(info.time ?? anchor, 'radius', info.nas ?? 'import', b);
+        if (b) writer.append(anchor, 'import', 'import', b); // one record a block: parse/message.ts knows it
       };
       let readBytes = 0;
       const src = createReadStream(file);

@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js';
 import type { Transport } from '../core/counters.js';
 import { configureParsers, parseMessage } from './chain.js';
 import type { ParseResult } from './types.js';
+import { detailInfo, isDetailBlock } from './radius-detail.js';
 
 /** What the pipeline made of one message, before it is filed by day. */
 export interface ParsedMessage {
@@ -34,8 +35,10 @@ export class MessageParser {
   }
 
   parse(payload: Buffer, recvMs: number, transport: Transport, origin: string): ParsedMessage {
-    // The committer decodes the packet (it was checked when received); the NAS is the sender.
+    // The committer decodes the packet (it was checked when received); the NAS is the sender. An
+    // imported FreeRADIUS detail block is a session event too, from the NAS it names.
     if (transport === 'radius') return { noise: false, invalidUtf8: false, device: origin, res: NOISE, session: true };
+    if (transport === 'import' && isDetailBlock(payload)) return { noise: false, invalidUtf8: false, device: detailInfo(payload).nas ?? 'import', res: NOISE, session: true };
     let text: string;
     let invalidUtf8 = false;
     if (isAscii(payload)) text = payload.toString('latin1');

@@ -8,7 +8,8 @@
 //   \tTimestamp = 1772715600                      ← added by rlm_detail: when the server wrote it
 //                                                 ← a blank line ends the block
 //
-// A block is spooled whole, as text (transport radius), and turned into the attributes of an
+// A block is spooled whole, as one import record (an imported line never holds a LF, so a record
+// that does and reads like a block is one: isDetailBlock), and turned into the attributes of an
 // Accounting-Request here, so one validation (parse/radius.ts) decides what a session event is.
 // Blocks are bounded (MAX_BLOCK_LINES, MAX_BLOCK_BYTES): a file without blank lines cannot grow one.
 import { ATTRIBUTE as A, eventOfAttrs, type Malformed, type SessionEvent } from './radius.js';
@@ -70,6 +71,13 @@ export class DetailSplitter {
   }
 }
 
+/** Whether an imported record is a detail block: a header line, then an indented `Name = value` line. */
+export function isDetailBlock(payload: Buffer): boolean {
+  const lf = payload.indexOf(0x0a);
+  if (lf < 0) return false;
+  return /^[\t ]+[A-Za-z][A-Za-z0-9-]* = /.test(payload.toString('latin1', lf + 1, lf + 80));
+}
+
 /** A block's attributes, names in lower case, values unquoted (the last of a repeated name wins). */
 function attributesOf(block: string): { header: string; attrs: Map<string, string> } {
   const lines = block.split('\n');
@@ -111,9 +119,13 @@ export function detailInfo(block: Buffer): { time: number | null; nas: string | 
   return { time, nas: nas && /^[0-9a-fA-F:.]{2,45}$/.test(nas) ? nas : null };
 }
 
-/** The session event of a detail block, as an Accounting-Request with the same attributes would give. */
+/**
+ * The session event of a detail block, as an Accounting-Request with the same attributes would give,
+ * received when the server wrote the block (its Timestamp or header; else `recvMs`).
+ */
 export function detailEventOf(block: Buffer, recvMs: number): SessionEvent | Malformed {
   const { attrs } = attributesOf(block.toString('utf8'));
+  recvMs = detailInfo(block).time ?? recvMs;
   const out: { type: number; value: Buffer }[] = [];
   const u32 = (n: number) => {
     const b = Buffer.alloc(4);

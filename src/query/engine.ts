@@ -24,6 +24,7 @@ import { formatInZone } from '../core/time.js';
 import { checkZone } from './time.js';
 import { walkPort } from './walk.js';
 import { attachRadiusSubscribers, DEFAULT_LOOKBACK_DAYS } from './subscriber-radius.js';
+import { rulesFor, type RulesInAnswer } from './rules.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime } from './time.js';
@@ -76,6 +77,8 @@ export interface Answer {
   days_missing: string[];
   /** Owner devices consulted for no_match / no_data (null when a candidate made it unnecessary). */
   owners: string[] | null;
+  /** ip:port answers: what the deterministic NAT rules in force at T say, when a rule set maps the address (query/rules.ts). */
+  rules?: RulesInAnswer;
   timezone: string;
 }
 
@@ -242,8 +245,6 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       candidates = got.candidates;
       if (q.intervals) intervals = got.intervals.map((iv) => candidateOf(iv, tz, false));
     }
-    // The chain's last step: the subscriber session that held each inside address at T.
-    attachRadiusSubscribers(candidates, q.at, (day) => ctx.pool.get(day), cfg.radius_session_lookback_days ?? DEFAULT_LOOKBACK_DAYS, tz);
     const inside = new Set(candidates.map((c) => c.src_ip));
     const answer: Answer = {
       query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
@@ -256,6 +257,20 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       timezone: tz,
     };
     if (inside.size === 0) Object.assign(answer, coverage(ctx, natDb, lo, hi));
+    if (port != null && typeof natDb === 'number') {
+      // No log covers T (no_data): the rules in force answer; logs answered: the rules are checked against them.
+      const r = rulesFor(cfg.cold_storage_dir, natDb, port, q.at, want, tz, answer.verdict === 'no_data', candidates);
+      if (r) {
+        answer.rules = r.rules;
+        if (r.rules.basis === 'rules') {
+          answer.candidates = r.candidates;
+          answer.verdict = r.rules.inside.length === 1 ? 'unique' : 'ambiguous';
+        }
+      }
+    }
+    // The chain's last step, whether logs or rules named the inside address: the subscriber session
+    // that held it at T.
+    attachRadiusSubscribers(answer.candidates, q.at, (day) => ctx.pool.get(day), cfg.radius_session_lookback_days ?? DEFAULT_LOOKBACK_DAYS, tz);
     answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
     answer.days_missing = ctx.missing.sort();
     return answer;

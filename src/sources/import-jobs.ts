@@ -22,7 +22,7 @@ import type { Stats } from '../core/counters.js';
 import { eachLine } from '../core/lines.js';
 import type { ImportProgress } from '../core/messages.js';
 import { recordImport } from './import-ledger.js';
-import { DetailSplitter, detailInfo } from '../parse/radius-detail.js';
+import { DetailSplitter } from '../parse/radius-detail.js';
 import type { Sink, Source } from './sink.js';
 import type { Log } from '../core/log.js';
 
@@ -38,7 +38,7 @@ export interface ImportJob {
   gzip: boolean;
   mtime_ms: number;
   submitted_at: string;
-  /** `radius-detail`: a FreeRADIUS detail file, spooled a block at a time (transport radius); default syslog lines. */
+  /** `radius-detail`: a FreeRADIUS detail file, spooled a block at a time; default syslog lines. */
   format?: 'syslog' | 'radius-detail';
 }
 
@@ -211,9 +211,8 @@ export class ImportJobs implements Source {
   }
 
   /**
-   * A detail file's lines → blocks, each spooled whole with transport radius, its NAS as origin and
-   * its own time as receive time. The state counts the lines up to the last block spooled; a resumed
-   * job skips those blocks (a block spooled twice is stored once: store/sqlite/sessions.ts).
+   * A detail file's lines → blocks, each spooled whole as one import record (origin
+   * `job:<id>:<last line of the block>`, so a resumed job goes on after the last block spooled).
    * `take(null)` ends the file.
    */
   private detailTaker(job: ImportJob): (line: Buffer | null) => void {
@@ -221,8 +220,7 @@ export class ImportJobs implements Source {
     return (line) => {
       const b = line ? blocks.push(line) : blocks.end();
       if (!b || blocks.lastLine <= this.skip) return;
-      const info = detailInfo(b);
-      this.sink.accept('radius', info.nas ?? 'import', b, false, info.time ?? job.mtime_ms);
+      this.sink.accept('import', `job:${job.id}:${blocks.lastLine}`, b, false, job.mtime_ms);
       this.lines = blocks.lastLine;
     };
   }
