@@ -61,22 +61,22 @@ export class RadiusSource implements Source {
 
   private onPacket(msg: Buffer, address: string, port: number): void {
     const client = this.clientOf(address);
-    if (!client) return this.sink.reject!('unknown_nas');
-    if (msg.length > MAX_PACKET_BYTES) return this.sink.reject!('malformed');
+    if (!client) return this.sink.reject('unknown_nas');
+    if (msg.length > MAX_PACKET_BYTES) return this.sink.reject('malformed');
     const p = decodePacket(msg);
-    if ('malformed' in p) return this.sink.reject!('malformed');
-    if (p.code !== CODE_ACCOUNTING_REQUEST) return this.sink.reject!('not_accounting');
-    if (!requestAuthenticatorOk(msg, p, client.secret)) return this.sink.reject!('bad_authenticator');
-    if ('malformed' in eventOfAttrs(p.attrs, Date.now())) return this.sink.reject!('malformed');
+    if ('malformed' in p) return this.sink.reject('malformed');
+    if (p.code !== CODE_ACCOUNTING_REQUEST) return this.sink.reject('not_accounting');
+    if (!requestAuthenticatorOk(msg, p, client.secret)) return this.sink.reject('bad_authenticator');
+    if ('malformed' in eventOfAttrs(p.attrs, Date.now())) return this.sink.reject('malformed');
     // Keep the packet as it came (its own length: padding after it is not ours to keep).
     const packet = Buffer.from(msg.subarray(0, p.length));
     // Like UDP syslog, refused while the spool is over spool_max_bytes: unanswered, the NAS retries later.
-    if (this.sink.paused || !this.sink.accept('radius', address, packet, false)) return this.sink.reject!('spool');
+    if (this.sink.paused || !this.sink.accept('radius', address, packet, false)) return this.sink.reject('spool');
     const response = encodeResponse(p, client.secret);
-    this.sink.whenDurable!((ok) => {
-      if (!ok) return this.sink.reject!('spool');
+    this.sink.whenDurable((ok) => {
+      if (!ok) return this.sink.reject('spool');
       this.sock?.send(response, port, address);
-      this.sink.answered!();
+      this.sink.answered();
     });
   }
 

@@ -25,14 +25,14 @@ export interface Sink {
   /** Called when the sink can take more after a pause. */
   onResume(cb: () => void): void;
   /** RADIUS: a request dropped unanswered, by reason. */
-  reject?(reason: RadiusDropReason): void;
+  reject(reason: RadiusDropReason): void;
   /**
    * RADIUS: call `cb` once what was accepted so far is written to the spool and fsynced (true), or
    * lost to a failing write (false).
    */
-  whenDurable?(cb: (ok: boolean) => void): void;
+  whenDurable(cb: (ok: boolean) => void): void;
   /** RADIUS: an Accounting-Response went out. */
-  answered?(): void;
+  answered(): void;
 }
 
 export interface Source {

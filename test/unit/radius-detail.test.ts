@@ -1,7 +1,7 @@
 // FreeRADIUS detail files (parse/radius-detail.ts): blocks cut from lines, and each block read as the
 // Accounting-Request it records, through the same validation as a received packet.
 import { describe, expect, it } from 'vitest';
-import { DetailSplitter, detailEventOf, detailInfo, MAX_BLOCK_BYTES } from '../../src/parse/radius-detail.js';
+import { DetailSplitter, detailEventOf, detailInfo, isDetailBlock, MAX_BLOCK_BYTES } from '../../src/parse/radius-detail.js';
 
 // As rlm_detail (FreeRADIUS 3.2) writes it.
 const BLOCK = `Thu Mar  5 13:00:07 2026
@@ -74,6 +74,12 @@ describe('FreeRADIUS detail files', () => {
       'Thu Mar  5 13:00:07 2026\n\tAcct-Status-Type = Start\n\tAcct-Session-Id = "x"\n\tAcct-Session-Time = -1',
       'garbage without attributes',
     ]) expect(detailEventOf(Buffer.from(bad), 0), bad).toHaveProperty('malformed');
+  });
+
+  it('tells a spooled detail block from an imported syslog line (which never holds a LF)', () => {
+    expect(isDetailBlock(blocks(BLOCK)[0]!)).toBe(true);
+    expect(isDetailBlock(Buffer.from('<134>Mar  5 13:00:07 bng1 firewall,info NAT forward: in:<pppoe-x> out:ether1'))).toBe(false);
+    expect(isDetailBlock(Buffer.from('first line\nsecond line = not indented'))).toBe(false);
   });
 
   it('bounds a block: a file without blank lines cannot grow one without end', () => {
