@@ -55,7 +55,7 @@ export interface SessionEvidence {
 export interface SubscriberStep {
   source: 'radius';
   verdict: Verdict;
-  reason: 'session_held' | 'sessions_overlap' | 'session_stopped' | 'nas_reset' | 'no_event_in_lookback' | 'no_accounting' | 'no_inside_address';
+  reason: 'session_held' | 'sessions_overlap' | 'session_stopped' | 'nas_reset' | 'no_event_in_lookback' | 'no_accounting' | 'no_inside_address' | 'too_many_candidates';
   inside_ip: string | null;
   at: string;
   /** The earliest time the step looked back to (T − lookback). */
@@ -181,9 +181,18 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
 }
 
 /**
+ * Most inside addresses of one answer followed to their session: an IP-only answer over a busy
+ * address can name thousands, and each costs up to ~0.3 ms (one index step per day file looked
+ * back and forward), so the console's page stays within its 100 ms. The rest get a step that says
+ * they were not looked up.
+ */
+export const MAX_SUBSCRIBER_LOOKUPS = 200;
+
+/**
  * Give each candidate its RADIUS subscriber and step (`subscriber`, `subscriber_step`). A candidate
  * whose subscriber came from its log line (source 'log') keeps its login; RADIUS adds MAC, NAS and
- * the session's times. Inside addresses asked twice are looked up once.
+ * the session's times. Inside addresses asked twice are looked up once; when T's day and the day
+ * before hold no accounting at all, no address is looked up (every step says no_accounting).
  */
 export function attachRadiusSubscribers(
   cands: { src_ip: string | null; subscriber?: Subscriber | null; subscriber_step?: SubscriberStep | null }[],
@@ -192,10 +201,19 @@ export function attachRadiusSubscribers(
   lookbackDays: number,
   tz: string,
 ): void {
+  if (!cands.length) return;
+  const accounting = [0, 1].some((d) => get(dayOf(atMs - d * DAY_MS))?.sessions.any() ?? false);
   const memo = new Map<string | null, ReturnType<typeof radiusSessionAt>>();
+  const skipped = (reason: SubscriberStep['reason'], ip: string | null) => ({
+    subscriber: null,
+    step: { source: 'radius' as const, verdict: 'no_data' as const, reason, inside_ip: ip, at: formatInZone(atMs, tz), searched_from: formatInZone(atMs - lookbackDays * DAY_MS, tz), lookback_days: lookbackDays, evidence: [] },
+  });
   for (const c of cands) {
     let got = memo.get(c.src_ip);
-    if (!got) memo.set(c.src_ip, (got = radiusSessionAt(get, c.src_ip, atMs, lookbackDays, tz)));
+    if (!got) {
+      got = !accounting ? skipped('no_accounting', c.src_ip) : memo.size >= MAX_SUBSCRIBER_LOOKUPS ? skipped('too_many_candidates', c.src_ip) : radiusSessionAt(get, c.src_ip, atMs, lookbackDays, tz);
+      memo.set(c.src_ip, got);
+    }
     c.subscriber_step = got.step;
     const own = c.subscriber ?? null;
     if (!got.subscriber) c.subscriber = own;

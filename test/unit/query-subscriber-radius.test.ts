@@ -10,7 +10,7 @@ import { dayOf } from '../../src/store/codes.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DayReader } from '../../src/store/sqlite/read.js';
 import type { DayLine } from '../../src/store/store.js';
-import { radiusSessionAt } from '../../src/query/subscriber-radius.js';
+import { attachRadiusSubscribers, MAX_SUBSCRIBER_LOOKUPS, radiusSessionAt } from '../../src/query/subscriber-radius.js';
 import { forensicLookup } from '../../src/query/engine.js';
 
 const Z = (s: string) => Date.parse(`${s}Z`);
@@ -158,6 +158,13 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
 
   it('says no_data for an address accounting never named', () => {
     expect(at('100.64.9.9', '2026-03-05T06:00:00').step).toMatchObject({ verdict: 'no_data', reason: 'no_event_in_lookback' });
+  });
+
+  it('follows at most MAX_SUBSCRIBER_LOOKUPS inside addresses of one answer, and says so for the rest', () => {
+    const cands = Array.from({ length: MAX_SUBSCRIBER_LOOKUPS + 2 }, (_, i) => ({ src_ip: i === MAX_SUBSCRIBER_LOOKUPS + 1 ? '100.64.0.10' : `100.65.${i >> 8}.${i & 255}` }));
+    attachRadiusSubscribers(cands, Z('2026-03-05T07:59:00'), get, 7, 'UTC');
+    expect(cands[0]!).toMatchObject({ subscriber: null, subscriber_step: { verdict: 'no_data', reason: 'no_event_in_lookback' } });
+    expect(cands.at(-1)!).toMatchObject({ subscriber: null, subscriber_step: { verdict: 'no_data', reason: 'too_many_candidates' } });
   });
 
   it('carries the chain to the end of a forensic answer: public ip:port@T → inside → subscriber', () => {
