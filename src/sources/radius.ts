@@ -24,7 +24,8 @@ export class RadiusSource implements Source {
   /** One BlockList per client: the first whose address or prefix holds the sender is its NAS. */
   private readonly clients: { match: BlockList; client: RadiusClient }[];
 
-  constructor(private readonly host: string, private port: number, clients: readonly RadiusClient[], private readonly sink: Sink) {
+  /** `recvBuffer`: SO_RCVBUF asked (udp_recv_buffer_bytes): a BNG that restarts sends thousands of starts at once. */
+  constructor(private readonly host: string, private port: number, clients: readonly RadiusClient[], private readonly sink: Sink, private readonly recvBuffer = 0) {
     this.name = `radius://${isIPv6(host) ? `[${host}]` : host}:${port}`;
     this.clients = clients.map((client) => {
       const match = new BlockList();
@@ -35,7 +36,7 @@ export class RadiusSource implements Source {
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sock = createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4' });
+      const sock = createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBuffer || undefined });
       sock.once('error', reject);
       sock.on('message', (msg, rinfo) => this.onPacket(msg, rinfo.address, rinfo.port));
       sock.bind(this.port, this.host, () => {

@@ -77,7 +77,7 @@ export class Receiver implements Sink {
       const clients = radiusClients(cfg);
       for (const l of cfg.radius_acct_listen) {
         const hp = splitHostPort(l)!;
-        const s = new RadiusSource(hp.host, hp.port, clients, this);
+        const s = new RadiusSource(hp.host, hp.port, clients, this, cfg.udp_recv_buffer_bytes);
         this.radius.push(s);
         this.sources.push(s);
       }
