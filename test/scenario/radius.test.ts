@@ -199,3 +199,25 @@ describe('RADIUS accounting from radclient', () => {
     expect(radclient(['Acct-Status-Type = Start', 'User-Name = "lost"', 'Framed-IP-Address = 100.64.3.98', 'Acct-Session-Id = "dead0002"']).out).toMatch(/Received Accounting-Response/);
   }, 60_000);
 });
+
+describe('megalog import --format radius-detail without a processor', () => {
+  it('loads the detail file itself, and a second import stores nothing twice', () => {
+    const own = tempDir('megalog-radius-detail-');
+    try {
+      const t = Math.floor(Date.now() / 1000) - 600;
+      const block = (status: string, at: number, sid: string) => `${new Date(at * 1000).toUTCString()}\n\tAcct-Session-Id = "${sid}"\n\tAcct-Status-Type = ${status}\n\tUser-Name = "u-${sid}"\n\tFramed-IP-Address = 100.64.7.7\n\tNAS-IP-Address = 192.0.2.7\n\tTimestamp = ${at}\n\n`;
+      const file = join(own, 'detail');
+      writeFileSync(file, block('Start', t, 's1') + block('Stop', t + 60, 's1') + 'Mon Dec  7 00:00:00 2026\n\tUser-Name = "no status"\n\n');
+      const env = testEnv(own);
+      const first = spawnSync(process.execPath, [BIN, 'import', '--format', 'radius-detail', file], { env, encoding: 'utf8' });
+      expect(first.status).toBe(0);
+      expect(first.stderr).toMatch(/2 session events, 0 already stored, 1 blocks that were no accounting record/);
+      const again = spawnSync(process.execPath, [BIN, 'import', '--force', '--format', 'radius-detail', file], { env, encoding: 'utf8' });
+      expect(again.stderr).toMatch(/0 session events, 2 already stored/);
+      const bad = spawnSync(process.execPath, [BIN, 'import', '--format', 'csv', file], { env, encoding: 'utf8' });
+      expect(bad.status).toBe(64);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
