@@ -120,7 +120,7 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
     step.reason = anyAccounting ? 'no_event_in_lookback' : 'no_accounting';
     return { subscriber: null, step };
   }
-  const same = (e: SessionRow) => e.device === last.device && e.session_id === last.session_id;
+  const same = (e: SessionRow) => e.nas_key === last.nas_key && e.session_id === last.session_id;
   const startRow = before.find((e) => same(e) && e.status === 'start') ?? null;
   if (last.status === 'stop' && last.t < atMs) {
     step.verdict = 'no_match';
@@ -130,7 +130,7 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
   }
   // 2. A NAS reboot between the last event and T ended the session.
   for (let t = last.t; dayOf(t) <= dayOf(atMs); t += DAY_MS) {
-    const reset = get(dayOf(t))?.sessions.nasResetAfter(last.device, last.t);
+    const reset = get(dayOf(t))?.sessions.nasResetAfter(last.nas_key, last.t);
     if (reset && reset.t <= atMs) {
       step.verdict = 'no_match';
       step.reason = 'nas_reset';

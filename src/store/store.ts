@@ -113,8 +113,10 @@ export interface SessionRow {
   /** ms since the epoch. */
   t: number;
   status: SessionStatus;
-  /** The NAS's sender address. */
+  /** The sender's address: the NAS, or a RADIUS server replicating its accounting. */
   device: string;
+  /** The NAS itself (NAS-IP-Address, else NAS-IPv6-Address, else NAS-Identifier, else the sender): with session_id, a session. */
+  nas_key: string;
   session_id: string;
   login: string | null;
   mac: string | null;
@@ -134,8 +136,8 @@ export interface SessionView {
    * prefix) at or before `atMs`, newest first ('before'), or after it, oldest first ('after').
    */
   eventsOf(ip: number | Buffer, atMs: number, dir: 'before' | 'after', limit: number): SessionRow[];
-  /** The first accounting-on/off (every session of that NAS ended) from the NAS at `device` after `afterMs`, or null. */
-  nasResetAfter(device: string, afterMs: number): SessionRow | null;
+  /** The first accounting-on/off (every session of that NAS ended) of NAS `nasKey` (SessionRow.nas_key) after `afterMs`, or null. */
+  nasResetAfter(nasKey: string, afterMs: number): SessionRow | null;
 }
 
 /** The read side: one day of the store, in a read transaction between begin() and end(). */

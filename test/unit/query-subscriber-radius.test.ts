@@ -31,6 +31,8 @@ interface E {
   mac?: string;
   sessionTime?: number;
   dev?: string;
+  /** The sender, when not the NAS itself (a RADIUS server replicating). */
+  sender?: string;
   /** Framed-IPv6-Prefix value: reserved, length, prefix bytes. */
   prefix6?: Buffer;
 }
@@ -59,7 +61,7 @@ function commit(store: SqliteStore, events: E[], id = 1): { sessions: number; du
     expect(session).not.toHaveProperty('malformed');
     const day = dayOf(session.time);
     if (!byDay.has(day)) byDay.set(day, []);
-    byDay.get(day)!.push({ end: ++pos, payload, device: e.dev ?? NAS, time: session.time, status: 'session', vendor: null, reason: null, records: [], session });
+    byDay.get(day)!.push({ end: ++pos, payload, device: e.sender ?? e.dev ?? NAS, time: session.time, status: 'session', vendor: null, reason: null, records: [], session });
   }
   let sessions = 0;
   let duplicates = 0;
@@ -184,6 +186,8 @@ describe('radius_event in the day file', () => {
       expect(commit(store, [e], 1)).toEqual({ sessions: 1, duplicates: 0 });
       // the NAS sent it again (new Identifier, so new bytes), and it was spooled again
       expect(commit(store, [e], 2)).toEqual({ sessions: 0, duplicates: 1 });
+      // the same event replicated by a RADIUS server (another sender, the same NAS in the packet)
+      expect(commit(store, [{ ...e, sender: '10.0.0.53' }], 4)).toEqual({ sessions: 0, duplicates: 1 });
       // a replay of an already committed spool position writes nothing
       const payload = packet(e, 3);
       const session = sessionEventOf(payload, Z(e.at)) as SessionEvent;

@@ -122,7 +122,7 @@ export class DayReader implements DayView {
 
   /** The day's RADIUS session events (sessions.ts). */
   get sessions(): SessionReader {
-    return (this.sessionReader ??= new SessionReader(this.file.db, this.start, (id) => this.deviceAddress(id), (a) => this.devId.get(a)));
+    return (this.sessionReader ??= new SessionReader(this.file.db, this.start, (id) => this.deviceAddress(id)));
   }
 
   /** The reader for `<dir>/<day>.db`, or null when there is no such file. */

@@ -10,10 +10,13 @@
 //     prefix6_len   that prefix's length
 //     t             ms since the day's 00:00 UTC (Event-Timestamp, else receive time − Acct-Delay-Time)
 //     status        Acct-Status-Type: 1 start, 2 stop, 3 interim-update, 7 accounting-on, 8 accounting-off
-//     device        the NAS's sender address (device table)
+//     device        the sender's address (device table): the NAS, or a RADIUS server replicating
+//     nas_key       the NAS itself: NAS-IP-Address, else NAS-IPv6-Address, else NAS-Identifier, else
+//                   the sender. An Acct-Session-Id is unique per NAS, so the same event replicated by a
+//                   RADIUS server and imported from its detail file is one event.
 //     session_id    Acct-Session-Id ('' for accounting-on/off)
 //     seq           what tells one event of a session from another: Acct-Session-Time, else −1 for a
-//                   start, else t. UNIQUE (device, session_id, status, seq): a retransmission (new
+//                   start, else t. UNIQUE (nas_key, session_id, status, seq): a retransmission (new
 //                   Identifier and Acct-Delay-Time, same event) is kept once.
 //     session_time  Acct-Session-Time
 //     packet        the Accounting-Request as received, or the detail-file block it was imported from:
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS radius_event (
   t INTEGER NOT NULL,
   status INTEGER NOT NULL,
   device INTEGER NOT NULL,
+  nas_key TEXT NOT NULL,
   session_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
   session_time INTEGER,
@@ -44,7 +48,7 @@ CREATE TABLE IF NOT EXISTS radius_event (
 );
 CREATE INDEX IF NOT EXISTS radius_by_ip ON radius_event (framed_ip, t) WHERE framed_ip IS NOT NULL;
 CREATE INDEX IF NOT EXISTS radius_by_prefix ON radius_event (prefix6_net, t) WHERE prefix6_net IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS radius_once ON radius_event (device, session_id, status, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS radius_once ON radius_event (nas_key, session_id, status, seq);
 `;
 
 /** Prefix lengths tried, longest first, when an IPv6 inside address is looked up (a B4 in a delegated or framed prefix). */
@@ -57,7 +61,7 @@ export class SessionWriter {
   private readonly ins: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.ins = db.prepare('INSERT OR IGNORE INTO radius_event (framed_ip, prefix6_net, prefix6_len, t, status, device, session_id, seq, session_time, packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.ins = db.prepare('INSERT OR IGNORE INTO radius_event (framed_ip, prefix6_net, prefix6_len, t, status, device, nas_key, session_id, seq, session_time, packet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   }
 
   /** Insert the events of `lines` (status 'session'); returns how many were new and how many the file held already. */
@@ -69,7 +73,7 @@ export class SessionWriter {
       const t = ev.time - dayStartMs;
       const pfx = prefixNet(ev.framed_ipv6_prefix);
       const seq = ev.session_time ?? (ev.status === 'start' ? -1 : t);
-      const r = this.ins.run(ipToDb(ev.framed_ip), pfx?.net ?? null, pfx?.len ?? null, t, STATUS_CODE[ev.status], deviceId(l.device), ev.session_id, seq, ev.session_time, l.payload);
+      const r = this.ins.run(ipToDb(ev.framed_ip), pfx?.net ?? null, pfx?.len ?? null, t, STATUS_CODE[ev.status], deviceId(l.device), ev.nas_ip ?? ev.nas ?? l.device, ev.session_id, seq, ev.session_time, l.payload);
       if (r.changes) added++;
       else duplicates++;
     }
@@ -103,14 +107,14 @@ export const SESSION_SQL = {
   before6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t <= ? ORDER BY t DESC LIMIT ?',
   after6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t > ? ORDER BY t LIMIT ?',
   /** The NAS's accounting-on/off (its sessions all ended) after a time. */
-  nasReset: 'SELECT * FROM radius_event WHERE device = ? AND session_id = \'\' AND status IN (7, 8) AND t > ? ORDER BY t LIMIT 1',
+  nasReset: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = \'\' AND status IN (7, 8) AND t > ? ORDER BY t LIMIT 1',
 } as const;
 
 /** Reads one day file's session events (the DayView's `sessions`). */
 export class SessionReader implements SessionView {
   private readonly st: { [K in keyof typeof SESSION_SQL]: Database.Statement } | null;
 
-  constructor(db: Database.Database, private readonly dayStartMs: number, private readonly deviceAddress: (id: number) => string, private readonly deviceId: (address: string) => number | undefined) {
+  constructor(db: Database.Database, private readonly dayStartMs: number, private readonly deviceAddress: (id: number) => string) {
     // A file without the table (never written since it was created) has no events.
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'radius_event'").get();
     this.st = has ? (Object.fromEntries(Object.entries(SESSION_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as SessionReader['st']) : null;
@@ -139,12 +143,10 @@ export class SessionReader implements SessionView {
     return rows.map((r) => this.row(r));
   }
 
-  /** The first accounting-on/off the NAS at `device` sent after `afterMs` in this file, or null. */
-  nasResetAfter(device: string, afterMs: number): SessionRow | null {
+  /** The first accounting-on/off of NAS `nasKey` after `afterMs` in this file, or null. */
+  nasResetAfter(nasKey: string, afterMs: number): SessionRow | null {
     if (!this.st) return null;
-    const id = this.deviceId(device);
-    if (id === undefined) return null;
-    const r = this.st.nasReset.get(id, afterMs - this.dayStartMs) as Record<string, unknown> | undefined;
+    const r = this.st.nasReset.get(nasKey, afterMs - this.dayStartMs) as Record<string, unknown> | undefined;
     return r ? this.row(r) : null;
   }
 
@@ -157,6 +159,7 @@ export class SessionReader implements SessionView {
       t: this.dayStartMs + Number(r.t),
       status: STATUS_NAME.get(Number(r.status)) ?? 'interim',
       device: this.deviceAddress(Number(r.device)),
+      nas_key: String(r.nas_key),
       session_id: String(r.session_id),
       login: ev?.login ?? null,
       mac: ev?.mac ?? null,
