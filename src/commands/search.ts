@@ -14,7 +14,8 @@ export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --
   --window SECONDS   ± seconds around TIME (default 60)
   --proto P          tcp, udp, icmp… (default: any)
   --case REF         case reference (required: every search is audited with it)
-  --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw}]}
+  --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw,
+                     subscriber: {login, mac, nas, session_start, session_end, source} | null, subscriber_step}]}
 
 Exit status: 0 answered (any verdict), 64 bad input, 1 the search could not be read or audited.`;
 
