@@ -12,6 +12,8 @@ import { DayReader } from '../../src/store/sqlite/read.js';
 import type { DayLine } from '../../src/store/store.js';
 import { attachRadiusSubscribers, MAX_SUBSCRIBER_LOOKUPS, radiusSessionAt } from '../../src/query/subscriber-radius.js';
 import { forensicLookup } from '../../src/query/engine.js';
+import { parseRules } from '../../src/rules/parse.js';
+import { RulesDb } from '../../src/rules/store.js';
 
 const Z = (s: string) => Date.parse(`${s}Z`);
 const STATUS = { start: 1, stop: 2, interim: 3, on: 7, off: 8 } as const;
@@ -174,6 +176,18 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
     expect(a.verdict).toBe('unique');
     expect(a.candidates[0]!.subscriber).toMatchObject({ login: 'ana', mac: 'aa:bb:cc:00:11:22', source: 'radius', session_start: '2026-03-03T10:00:00+00:00', session_end: '2026-03-05T08:00:00+00:00' });
     expect(a.candidates[0]!.subscriber_step).toMatchObject({ verdict: 'unique', inside_ip: '100.64.0.10' });
+  });
+});
+
+describe('the chain through deterministic NAT rules', () => {
+  it('follows the inside address a rule set names to its RADIUS session', () => {
+    const text = '100.64.0.10 198.51.100.9 1024-2047 tcp\n';
+    const db = RulesDb.open(cold);
+    db.add({ imported_at: 0, imported_by: 'test', case_ref: 'CHG-16', format: 'table', file_name: 'rules.txt', valid_from: Z('2026-03-01T00:00:00'), valid_to: null }, Buffer.from(text), parseRules(text, 'table').rows);
+    db.close();
+    const a = forensicLookup({ natIp: '198.51.100.9', natPort: 1500, at: Z('2026-03-05T07:59:00') }, { cold_storage_dir: cold, timezone: 'UTC' });
+    expect(a.rules).toMatchObject({ basis: 'rules' });
+    expect(a.candidates).toMatchObject([{ kind: 'rules', src_ip: '100.64.0.10', subscriber: { login: 'ana', source: 'radius' }, subscriber_step: { verdict: 'unique' } }]);
   });
 });
 
