@@ -138,10 +138,13 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
       return { subscriber: null, step };
     }
   }
-  // 3. Forwards: the session's end, or a second session on the address at T.
+  // 3. Forwards: the first events of the address after T tell whether another session held it too,
+  //    or took it over (ours ended, unseen, before); the session's own stop is found by its key
+  //    (one index step a day file), however many interim updates come between.
   let end: SessionRow | null = null;
   let next: SessionRow | null = null;
   let other: SessionRow | null = null;
+  let takenOver = false;
   const until = Math.min(now, atMs + lookbackDays * DAY_MS);
   scan: for (let t = atMs; dayOf(t) <= dayOf(until); t += DAY_MS) {
     const r = get(dayOf(t));
@@ -155,9 +158,19 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
         }
         continue;
       }
-      if (e.status === 'start' || e.status === 'on' || e.status === 'off') break scan; // the next holder: ours ended unseen before it
-      other = e; // another session, already running at T
+      if (e.status === 'start' || e.status === 'on' || e.status === 'off') takenOver = true; // the next holder: ours ended unseen before it
+      else other = e; // another session, already running at T
       break scan;
+    }
+    if (next) break; // ours goes on past T: its stop, if any, by its key below
+  }
+  if (!end && !takenOver && !other) {
+    for (let t = Math.max(atMs, last.t); dayOf(t) <= dayOf(until); t += DAY_MS) {
+      const stop = get(dayOf(t))?.sessions.stopOf(last.nas_key, last.session_id);
+      if (stop && stop.t >= atMs) {
+        end = stop;
+        break;
+      }
     }
   }
   const startMs = startRow ? startRow.t : last.status === 'start' ? last.t : last.session_time != null ? last.t - last.session_time * 1000 : null;

@@ -107,6 +107,10 @@ beforeAll(() => {
     // 100.64.0.50 on another NAS, which restarts (accounting-on) at 05:00.
     { status: 'start', sid: 'e1', ip: '100.64.0.50', at: '2026-03-05T01:00:00', login: 'gil', dev: '192.0.2.9' },
     { status: 'on', sid: '', at: '2026-03-05T05:00:00', dev: '192.0.2.9' },
+    // 100.64.0.70: 5-minute interim updates, 60 of them after T, then the stop
+    { status: 'start', sid: 'long', ip: '100.64.0.70', at: '2026-03-05T00:00:00', login: 'iris' },
+    ...Array.from({ length: 60 }, (_, i) => ({ status: 'interim' as const, sid: 'long', ip: '100.64.0.70', at: new Date(Z('2026-03-05T00:05:00') + i * 300_000).toISOString().slice(0, 19), login: 'iris', sessionTime: (i + 1) * 300 })),
+    { status: 'stop', sid: 'long', ip: '100.64.0.70', at: '2026-03-05T05:10:00', login: 'iris', sessionTime: 18600 },
     // dual stack: a /56 delegated to the subscriber (a DS-Lite B4 inside it is the inside address)
     { status: 'start', sid: 'v6', ip: '100.64.0.60', at: '2026-03-05T01:00:00', login: 'hugo', prefix6: Buffer.from([0, 56, 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x00, 0x34]) },
   ]);
@@ -134,6 +138,10 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
   it('names the next session after a stop, and no session between them', () => {
     expect(at('100.64.0.10', '2026-03-05T09:30:00').subscriber).toMatchObject({ login: 'bia', session_start: '2026-03-05T09:00:00+00:00', session_end: null });
     expect(at('100.64.0.10', '2026-03-05T08:30:00').step).toMatchObject({ verdict: 'no_match', reason: 'session_stopped' });
+  });
+
+  it('finds the stop of a session however many interim updates come after T', () => {
+    expect(at('100.64.0.70', '2026-03-05T00:02:00').subscriber).toMatchObject({ login: 'iris', session_start: '2026-03-05T00:00:00+00:00', session_end: '2026-03-05T05:10:00+00:00' });
   });
 
   it('bounds how far back it looks, and says so', () => {

@@ -106,6 +106,8 @@ export const SESSION_SQL = {
   after4: 'SELECT * FROM radius_event WHERE framed_ip = ? AND t > ? ORDER BY t LIMIT ?',
   before6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t <= ? ORDER BY t DESC LIMIT ?',
   after6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t > ? ORDER BY t LIMIT ?',
+  /** A session's stop (the radius_once index). */
+  stop: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = ? AND status = 2 LIMIT 1',
   /** The NAS's accounting-on/off (its sessions all ended) after a time. */
   nasReset: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = \'\' AND status IN (7, 8) AND t > ? ORDER BY t LIMIT 1',
 } as const;
@@ -141,6 +143,13 @@ export class SessionReader implements SessionView {
       rows = rows.slice(0, limit);
     }
     return rows.map((r) => this.row(r));
+  }
+
+  /** The stop of session `sessionId` of NAS `nasKey` in this file, or null. */
+  stopOf(nasKey: string, sessionId: string): SessionRow | null {
+    if (!this.st) return null;
+    const r = this.st.stop.get(nasKey, sessionId) as Record<string, unknown> | undefined;
+    return r ? this.row(r) : null;
   }
 
   /** The first accounting-on/off of NAS `nasKey` after `afterMs` in this file, or null. */
