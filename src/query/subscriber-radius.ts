@@ -121,7 +121,12 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
     return { subscriber: null, step };
   }
   const same = (e: SessionRow) => e.nas_key === last.nas_key && e.session_id === last.session_id;
-  const startRow = before.find((e) => same(e) && e.status === 'start') ?? null;
+  let startRow = before.find((e) => same(e) && e.status === 'start') ?? null;
+  // Not among the events read: the session's start by its key, back to the bound.
+  for (let t = last.t; !startRow && last.status !== 'start' && t >= from - DAY_MS; t -= DAY_MS) {
+    const s = get(dayOf(t))?.sessions.edgeOf(last.nas_key, last.session_id, 'start');
+    if (s && s.t <= last.t) startRow = s;
+  }
   if (last.status === 'stop' && last.t < atMs) {
     step.verdict = 'no_match';
     step.reason = 'session_stopped';
@@ -166,7 +171,7 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
   }
   if (!end && !takenOver && !other) {
     for (let t = Math.max(atMs, last.t); dayOf(t) <= dayOf(until); t += DAY_MS) {
-      const stop = get(dayOf(t))?.sessions.stopOf(last.nas_key, last.session_id);
+      const stop = get(dayOf(t))?.sessions.edgeOf(last.nas_key, last.session_id, 'stop');
       if (stop && stop.t >= atMs) {
         end = stop;
         break;

@@ -136,8 +136,8 @@ export interface SessionView {
    * prefix) at or before `atMs`, newest first ('before'), or after it, oldest first ('after').
    */
   eventsOf(ip: number | Buffer, atMs: number, dir: 'before' | 'after', limit: number): SessionRow[];
-  /** The stop of session `sessionId` of NAS `nasKey` (SessionRow.nas_key), or null. */
-  stopOf(nasKey: string, sessionId: string): SessionRow | null;
+  /** The start or the stop of session `sessionId` of NAS `nasKey` (SessionRow.nas_key), or null. */
+  edgeOf(nasKey: string, sessionId: string, status: 'start' | 'stop'): SessionRow | null;
   /** The first accounting-on/off (every session of that NAS ended) of NAS `nasKey` (SessionRow.nas_key) after `afterMs`, or null. */
   nasResetAfter(nasKey: string, afterMs: number): SessionRow | null;
 }

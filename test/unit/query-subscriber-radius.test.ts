@@ -128,7 +128,9 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
     const { subscriber, step } = at('100.64.0.10', '2026-03-05T07:59:00');
     expect(step).toMatchObject({ verdict: 'unique', reason: 'session_held', lookback_days: 7 });
     expect(subscriber).toEqual({ login: 'ana', mac: 'aa:bb:cc:00:11:22', nas: 'bng-192.0.2.1', session_start: '2026-03-03T10:00:00+00:00', session_end: '2026-03-05T08:00:00+00:00', source: 'radius' });
+    // its start (found by its key, two days back), the last event before T, its stop
     expect(step.evidence.map((e) => [e.event, e.time])).toEqual([
+      ['start', '2026-03-03T10:00:00+00:00'],
       ['interim', '2026-03-04T22:00:00+00:00'],
       ['stop', '2026-03-05T08:00:00+00:00'],
     ]);

@@ -106,8 +106,8 @@ export const SESSION_SQL = {
   after4: 'SELECT * FROM radius_event WHERE framed_ip = ? AND t > ? ORDER BY t LIMIT ?',
   before6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t <= ? ORDER BY t DESC LIMIT ?',
   after6: 'SELECT * FROM radius_event WHERE prefix6_net = ? AND prefix6_len = ? AND t > ? ORDER BY t LIMIT ?',
-  /** A session's stop (the radius_once index). */
-  stop: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = ? AND status = 2 LIMIT 1',
+  /** A session's start or stop (the radius_once index). */
+  edge: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = ? AND status = ? LIMIT 1',
   /** The NAS's accounting-on/off (its sessions all ended) after a time. */
   nasReset: 'SELECT * FROM radius_event WHERE nas_key = ? AND session_id = \'\' AND status IN (7, 8) AND t > ? ORDER BY t LIMIT 1',
 } as const;
@@ -145,10 +145,10 @@ export class SessionReader implements SessionView {
     return rows.map((r) => this.row(r));
   }
 
-  /** The stop of session `sessionId` of NAS `nasKey` in this file, or null. */
-  stopOf(nasKey: string, sessionId: string): SessionRow | null {
+  /** The start or the stop of session `sessionId` of NAS `nasKey` in this file, or null. */
+  edgeOf(nasKey: string, sessionId: string, status: 'start' | 'stop'): SessionRow | null {
     if (!this.st) return null;
-    const r = this.st.stop.get(nasKey, sessionId) as Record<string, unknown> | undefined;
+    const r = this.st.edge.get(nasKey, sessionId, STATUS_CODE[status]) as Record<string, unknown> | undefined;
     return r ? this.row(r) : null;
   }
 
