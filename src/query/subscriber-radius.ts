@@ -10,9 +10,10 @@
 //   2. That event is a stop before T → the address was free at T (no_match). Else its session
 //      (NAS, Acct-Session-Id) held the address, unless the NAS sent accounting-on/off in between
 //      (it rebooted: every session ended).
-//   3. Forwards from T, as far: the session's stop (its end), or another session's start (it ended
-//      unseen, before), or another session's interim or stop (two sessions claim the address at T:
-//      ambiguous, both named).
+//   3. Forwards from T, as far: the first events of the address say whether another session's start
+//      came first (ours ended, unseen, before it) or another session's interim or stop (two sessions
+//      claim the address at T: ambiguous, both named); the session's start and stop are found by
+//      its key (NAS, Acct-Session-Id), one index step a day file, however many interim updates.
 // Verdicts: unique (one session held it), ambiguous, no_match (accounting covers T and no session
 // held it), no_data (no accounting event for the address within the bound: absence proves nothing).
 import { formatInZone } from '../core/time.js';
