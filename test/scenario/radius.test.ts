@@ -221,3 +221,20 @@ describe('megalog import --format radius-detail without a processor', () => {
     }
   }, 60_000);
 });
+
+describe('RADIUS NAS clients at start-up', () => {
+  it('refuses to start, exit 78, when the clients file is readable by others, and never shows the secret', async () => {
+    const own = tempDir('megalog-radius-cfg-');
+    try {
+      const clients = join(own, 'clients');
+      writeFileSync(clients, '127.0.0.1 very-secret-value\n');
+      chmodSync(clients, 0o644);
+      const r = spawnSync(process.execPath, [BIN, 'processor'], { env: testEnv(own, { MEGALOG_RADIUS_ACCT_LISTEN: '127.0.0.1:0', MEGALOG_RADIUS_CLIENTS_FILE: clients }), encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(78);
+      expect(r.stderr).toMatch(/radius_clients_file: .* readable by group or others/);
+      expect(`${r.stdout}${r.stderr}`).not.toContain('very-secret-value');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
