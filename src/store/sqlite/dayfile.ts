@@ -40,6 +40,8 @@ interface Group {
 
 /** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
 const SEEN_HOURS = 3;
+/** (login, hour, subscriber) triples the writer remembers before it forgets them all (then INSERT OR IGNORE again). */
+const LOGIN_SEEN_KEEP = 100_000;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
@@ -50,6 +52,10 @@ export class DayFile {
   readonly db: Database.Database;
   private readonly dayStartMs: number;
   private readonly devices = new Map<string, number>();
+  /** Writer: login text → its id in `login`. */
+  private readonly logins = new Map<string, number>();
+  /** Writer: (login, hour, subscriber) triples known to be in login_seen (cleared past LOGIN_SEEN_KEEP). */
+  private readonly loginSeen = new Set<string>();
   private readonly vocab = new Map<string, number>();
   private spoolPos: number;
   private readonly st: ReturnType<DayFile['prepare']>;
@@ -111,7 +117,9 @@ export class DayFile {
       toPart: ro ? null : this.db.prepare(`UPDATE rec SET lvl = ${LVL_PART} WHERE id = ?`),
       recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
       delRec: ro ? null : this.db.prepare('DELETE FROM rec WHERE id = ?'),
-      insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insLogin: ro ? null : this.db.prepare('INSERT INTO login (name) VALUES (?)'),
+      upLoginSeen: ro ? null : this.db.prepare('INSERT OR IGNORE INTO login_seen VALUES (?, ?, ?)'),
       insOwner: ro ? null : this.db.prepare('INSERT OR IGNORE INTO owner VALUES (?, ?)'),
       upSeen: ro
         ? null
@@ -127,12 +135,15 @@ export class DayFile {
   /** (Re)load what the writer caches from the file: devices, vocabulary, rec groups, owners. */
   private reload(): void {
     this.devices.clear();
+    this.logins.clear();
+    this.loginSeen.clear();
     this.vocab.clear();
     this.groups.clear();
     this.owners.clear();
     this.seen.clear();
     this.lineWriter = null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
+    for (const r of this.db.prepare('SELECT id, name FROM login').all() as { id: number; name: string }[]) this.logins.set(r.name, r.id);
     for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
     for (const r of this.db.prepare('SELECT nat_ip, hour, lvl, count(*) AS k, sum(n) AS n FROM rec GROUP BY nat_ip, hour, lvl').all() as { nat_ip: number | Buffer; hour: number; lvl: number; k: number; n: number }[]) {
       const g = this.group(r.nat_ip, r.hour);
@@ -215,6 +226,7 @@ export class DayFile {
               const srcIp = ipDb(r.src_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
+              const login = r.login == null ? null : this.loginId(r.login);
               const row: NatRow = {
                 nat_ip: natIp,
                 nat_port: blockRange ? r.nat_port_start! : r.nat_port ?? -1,
@@ -227,6 +239,7 @@ export class DayFile {
                 dst_port: r.dst_port,
                 code,
                 device,
+                login,
               };
               if (recs.length === 1) only = row;
               const block = isBlockRow(row.port_end, code);
@@ -237,7 +250,7 @@ export class DayFile {
                 st.insOwner!.run(natIp, device);
                 this.owners.add(ok);
               }
-              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device);
+              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device, login);
               else {
                 const gk = pairKey(natIp, hourOf(t));
                 let list = pieces.get(gk);
@@ -248,6 +261,7 @@ export class DayFile {
                 const hour = hourOf(t);
                 const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
                 if (this.newSeen(hour, key, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+                if (login != null) this.noteLogin(login, hour, srcIp);
               }
               res.records++;
             }
@@ -405,6 +419,25 @@ export class DayFile {
       this.devices.set(address, id);
     }
     return id;
+  }
+
+  /** The id of a login in `login` (added on first sight). */
+  private loginId(name: string): number {
+    let id = this.logins.get(name);
+    if (id === undefined) {
+      id = Number(this.st.insLogin!.run(name).lastInsertRowid);
+      this.logins.set(name, id);
+    }
+    return id;
+  }
+
+  /** Note that `login` held inside address srcIp in `hour` (login_seen), once. */
+  private noteLogin(login: number, hour: number, srcIp: number | Buffer): void {
+    const k = `${login}|${hour}|${typeof srcIp === 'number' ? srcIp : srcIp.toString('hex')}`;
+    if (this.loginSeen.has(k)) return;
+    if (this.loginSeen.size >= LOGIN_SEEN_KEEP) this.loginSeen.clear();
+    this.loginSeen.add(k);
+    this.st.upLoginSeen!.run(login, hour, srcIp);
   }
 
   private vocabId(kind: string, name: string): number {

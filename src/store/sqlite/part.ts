@@ -1,11 +1,12 @@
 // Packed record sets: the session records of one public address in one hour (or a piece of one),
 // sorted by (nat_port, t, id), stored as one SQLite value (the `rec` table, schema.ts).
 //
-// Columns, in this order: nat_port, t, id, src_ip, src_port, dst_ip, dst_port, code, device. Each is
+// Columns, in this order: nat_port, t, id, src_ip, src_port, dst_ip, dst_port, code, device, login
+// (the day file's id of the subscriber login, schema.ts; null when the line named none). Each is
 // stored on its own, at a fixed width, so that the port column can be binary-searched and any row
 // read without decoding the others:
 //
-//   part      u8 FORMAT, varint n, 9 × column
+//   part      u8 FORMAT, varint n, 10 × column
 //   column    u8 kind, then
 //     kind 0  every value null; nothing follows
 //     kind 1  frame of reference: f64 LE base, u8 scale exponent e (values are multiples of 10^e),
@@ -25,11 +26,11 @@
 import type { NatRow } from '../store.js';
 import { Bytes } from '../line-codec/bytes.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 /** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
 const MAX_BITS = 45;
 const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
-export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device'] as const;
+export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device', 'login'] as const;
 type Column = (typeof COLUMNS)[number];
 const NCOL = COLUMNS.length;
 const C_PORT = 0;
@@ -41,6 +42,7 @@ const C_DST = 5;
 const C_DPORT = 6;
 const C_CODE = 7;
 const C_DEV = 8;
+const C_LOGIN = 9;
 const POW10 = [1, 10, 100, 1000];
 
 /** Sort order of a part: (nat_port, t, id). */
@@ -236,7 +238,7 @@ export function encodePart(rows: readonly NatRow[]): Buffer {
   const col: (number | Buffer | null)[] = new Array(n);
   for (let c = 0; c < NCOL; c++) {
     const name: Column = COLUMNS[c]!;
-    for (let i = 0; i < n; i++) col[i] = (rows[i]! as unknown as Record<Column, number | Buffer | null>)[name];
+    for (let i = 0; i < n; i++) col[i] = (rows[i]! as unknown as Record<Column, number | Buffer | null | undefined>)[name] ?? null;
     if (c === C_PORT || c === C_T || c === C_ID) writeFor(out, col as number[], n, false);
     else writeColumn(out, col, n);
   }
@@ -384,6 +386,10 @@ export class Part {
     return this.num(C_DEV, i);
   }
 
+  login(i: number): number | null {
+    return this.get(C_LOGIN, i) as number | null;
+  }
+
   /** First row with nat_port ≥ port (n when none). */
   lowerBound(port: number): number {
     let lo = 0;
@@ -409,6 +415,7 @@ export class Part {
       dst_port: this.get(C_DPORT, i) as number | null,
       code: this.code(i),
       device: this.device(i),
+      login: this.login(i),
     };
   }
 
