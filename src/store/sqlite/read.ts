@@ -82,7 +82,7 @@ export const READ_SQL = {
   loginName: 'SELECT name FROM login WHERE id = ?',
   loginId: 'SELECT id FROM login WHERE name = ?',
   /** The inside addresses a login held in hours [lo, hi] (login_seen's primary key). */
-  loginSrcs: 'SELECT DISTINCT src_ip FROM login_seen WHERE login = ? AND hour BETWEEN ? AND ?',
+  loginSrcs: 'SELECT src_ip FROM login_seen WHERE login = ? AND hour BETWEEN ? AND ?',
   rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
   version: 'PRAGMA data_version',
   snapshot: "SELECT value FROM meta WHERE key = 'day'",
@@ -412,7 +412,9 @@ export class DayReader implements DayView {
   loginSources(login: string, fromMs: number, toMs: number): (number | Buffer)[] {
     const id = this.st.loginId.get(login) as number | undefined;
     if (id === undefined || toMs < this.start) return [];
-    return this.st.loginSrcs.all(id, hourOf(Math.max(0, fromMs - this.start)), hourOf(Math.max(0, toMs - this.start))) as (number | Buffer)[];
+    const out = new Map<number | string, number | Buffer>();
+    for (const src of this.st.loginSrcs.all(id, hourOf(Math.max(0, fromMs - this.start)), hourOf(Math.max(0, toMs - this.start))) as (number | Buffer)[]) out.set(ipKey(src), src);
+    return [...out.values()];
   }
 
   /** The exact bytes the device sent for a record: its line's residue decoded against it (one block inflated, ≤ 127 residues walked). */
