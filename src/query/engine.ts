@@ -307,7 +307,8 @@ export interface SubscriberInput {
 }
 
 export interface SubscriberAnswer {
-  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null };
+  /** `login`: a login lookup shown as a subscriber answer (src_ip then lists the inside addresses it named). */
+  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null; login?: string };
   /** Every public ip:port (or block) the inside address held in [from, to], oldest first. */
   mappings: Candidate[];
   truncated: boolean;
@@ -367,6 +368,11 @@ export interface LoginAnswer {
   days_used: DayUsed[];
   days_missing: string[];
   timezone: string;
+}
+
+/** A login answer in the subscriber answer's shape (the console keeps and exports both alike). */
+export function loginAsSubscriber(a: LoginAnswer): SubscriberAnswer {
+  return { query: { ...a.query, src_ip: a.inside.join(', ') }, mappings: a.mappings, truncated: a.truncated, days_used: a.days_used, days_missing: a.days_missing, timezone: a.timezone };
 }
 
 /** A login as typed, or throw (the same bounds as the logins kept: parse/login.ts). */
