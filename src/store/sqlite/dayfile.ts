@@ -119,7 +119,9 @@ export class DayFile {
       delRec: ro ? null : this.db.prepare('DELETE FROM rec WHERE id = ?'),
       insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insLogin: ro ? null : this.db.prepare('INSERT INTO login (name) VALUES (?)'),
-      upLoginSeen: ro ? null : this.db.prepare('INSERT OR IGNORE INTO login_seen VALUES (?, ?, ?)'),
+      upLoginSeen: ro
+        ? null
+        : this.db.prepare('INSERT INTO login_seen VALUES (?, ?, ?, ?) ON CONFLICT (login, src_ip) DO UPDATE SET first_hour = min(first_hour, excluded.first_hour), last_hour = max(last_hour, excluded.last_hour)'),
       insOwner: ro ? null : this.db.prepare('INSERT OR IGNORE INTO owner VALUES (?, ?)'),
       upSeen: ro
         ? null
@@ -431,13 +433,13 @@ export class DayFile {
     return id;
   }
 
-  /** Note that `login` held inside address srcIp in `hour` (login_seen), once. */
+  /** Note that `login` held inside address srcIp in `hour` (login_seen: widen its hours), once an hour. */
   private noteLogin(login: number, hour: number, srcIp: number | Buffer): void {
     const k = `${login}|${hour}|${typeof srcIp === 'number' ? srcIp : srcIp.toString('hex')}`;
     if (this.loginSeen.has(k)) return;
     if (this.loginSeen.size >= LOGIN_SEEN_KEEP) this.loginSeen.clear();
     this.loginSeen.add(k);
-    this.st.upLoginSeen!.run(login, hour, srcIp);
+    this.st.upLoginSeen!.run(login, srcIp, hour, hour);
   }
 
   private vocabId(kind: string, name: string): number {

@@ -81,8 +81,8 @@ export const READ_SQL = {
   seen: 'SELECT nat_ip FROM src_seen WHERE hour = ? AND src_ip = ?',
   loginName: 'SELECT name FROM login WHERE id = ?',
   loginId: 'SELECT id FROM login WHERE name = ?',
-  /** The inside addresses a login held in hours [lo, hi] (login_seen's primary key). */
-  loginSrcs: 'SELECT src_ip FROM login_seen WHERE login = ? AND hour BETWEEN ? AND ?',
+  /** The inside addresses a login held in hours overlapping [lo, hi] (login_seen's primary key). */
+  loginSrcs: 'SELECT src_ip FROM login_seen WHERE login = ? AND first_hour <= ? AND last_hour >= ?',
   rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
   version: 'PRAGMA data_version',
   snapshot: "SELECT value FROM meta WHERE key = 'day'",
@@ -413,7 +413,7 @@ export class DayReader implements DayView {
     const id = this.st.loginId.get(login) as number | undefined;
     if (id === undefined || toMs < this.start) return [];
     const out = new Map<number | string, number | Buffer>();
-    for (const src of this.st.loginSrcs.all(id, hourOf(Math.max(0, fromMs - this.start)), hourOf(Math.max(0, toMs - this.start))) as (number | Buffer)[]) out.set(ipKey(src), src);
+    for (const src of this.st.loginSrcs.all(id, hourOf(Math.max(0, toMs - this.start)), hourOf(Math.max(0, fromMs - this.start))) as (number | Buffer)[]) out.set(ipKey(src), src);
     return [...out.values()];
   }
 
