@@ -28,6 +28,7 @@ export function loginOf(v: string | null | undefined): string | null {
 
 /** Tunnel interfaces RouterOS creates per subscriber session, `<TYPE-LOGIN>`. */
 const PPP_PREFIXES = ['<pppoe-', '<l2tp-', '<sstp-', '<ovpn-', '<pptp-'];
+const VLAN = /vlan/i;
 
 /**
  * The subscriber a RouterOS interface name identifies: the login of a dynamic PPP interface
@@ -39,5 +40,5 @@ export function routerOsLogin(iface: string): string | null {
     for (const p of PPP_PREFIXES) if (iface.startsWith(p)) return loginOf(iface.slice(p.length, -1));
     return null;
   }
-  return iface.toLowerCase().indexOf('vlan') >= 0 ? loginOf(iface) : null;
+  return VLAN.test(iface) ? loginOf(iface) : null;
 }

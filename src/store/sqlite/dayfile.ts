@@ -40,7 +40,7 @@ interface Group {
 
 /** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
 const SEEN_HOURS = 3;
-/** (login, hour, subscriber) triples the writer remembers before it forgets them all (then INSERT OR IGNORE again). */
+/** Logins whose last login_seen write the writer remembers before it forgets them all (then upserts again). */
 const LOGIN_SEEN_KEEP = 100_000;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
@@ -54,8 +54,8 @@ export class DayFile {
   private readonly devices = new Map<string, number>();
   /** Writer: login text → its id in `login`. */
   private readonly logins = new Map<string, number>();
-  /** Writer: (login, hour, subscriber) triples known to be in login_seen (cleared past LOGIN_SEEN_KEEP). */
-  private readonly loginSeen = new Set<string>();
+  /** Writer: each login's last (subscriber, hour) written to login_seen (cleared past LOGIN_SEEN_KEEP). */
+  private readonly loginSeen = new Map<number, number | string>();
   private readonly vocab = new Map<string, number>();
   private spoolPos: number;
   private readonly st: ReturnType<DayFile['prepare']>;
@@ -433,12 +433,16 @@ export class DayFile {
     return id;
   }
 
-  /** Note that `login` held inside address srcIp in `hour` (login_seen: widen its hours), once an hour. */
+  /**
+   * Note that `login` held inside address srcIp in `hour` (login_seen: widen its hours). The writer
+   * remembers each login's last (address, hour): a PPP session keeps its address, so that is one
+   * upsert a login an hour, and no string built a record for IPv4.
+   */
   private noteLogin(login: number, hour: number, srcIp: number | Buffer): void {
-    const k = `${login}|${hour}|${typeof srcIp === 'number' ? srcIp : srcIp.toString('hex')}`;
-    if (this.loginSeen.has(k)) return;
+    const k = typeof srcIp === 'number' ? srcIp * 32 + hour : `${srcIp.toString('hex')}|${hour}`;
+    if (this.loginSeen.get(login) === k) return;
     if (this.loginSeen.size >= LOGIN_SEEN_KEEP) this.loginSeen.clear();
-    this.loginSeen.add(k);
+    this.loginSeen.set(login, k);
     this.st.upLoginSeen!.run(login, srcIp, hour, hour);
   }
 
