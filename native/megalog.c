@@ -4,6 +4,11 @@
 // - lock(fd): flock(2) LOCK_EX|LOCK_NB on an open file, the lock the kernel drops when the process
 //   dies however it dies (core/lock.ts).
 // Both return 0 or the errno, and throw only for arguments of the wrong type.
+// - udpOpen / udpStart / udpStop: a UDP syslog socket read by a thread of its own with recvmmsg(2),
+//   64 datagrams a call, each turned into a spool record (spool/format.ts) here, so the receiver's
+//   event loop takes one ready-made chunk a batch instead of one callback, one Buffer and one rinfo
+//   object a datagram (udp-native.c).
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 
@@ -15,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "udp-native.h"
 
 static int notify_send(const char *path, size_t path_len, const char *msg, size_t msg_len) {
   struct sockaddr_un sa;
@@ -81,6 +88,9 @@ static bool export_fn(napi_env env, napi_value exports, const char *name, napi_c
 }
 
 NAPI_MODULE_INIT() {
-  if (!export_fn(env, exports, "send", send_js) || !export_fn(env, exports, "lock", lock_js)) return NULL;
+  if (!export_fn(env, exports, "send", send_js) || !export_fn(env, exports, "lock", lock_js) ||
+      !export_fn(env, exports, "udpOpen", udp_open_js) || !export_fn(env, exports, "udpStart", udp_start_js) ||
+      !export_fn(env, exports, "udpStop", udp_stop_js))
+    return NULL;
   return exports;
 }

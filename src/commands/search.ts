@@ -175,6 +175,9 @@ function humanTable(a: Answer, pt: boolean): string {
     const d = `${a.narrowed.dst_ip ?? '*'}:${a.narrowed.dst_port ?? '*'}`;
     lines.push(pt ? `restrita pelo destino ${d}: ${a.narrowed.inside_without} endereço(s) interno(s) sem ele` : `narrowed by destination ${d}: ${a.narrowed.inside_without} inside address(es) without it`);
   }
+  const r = a.rules;
+  if (r?.basis === 'rules') lines.push(pt ? `resposta pelas regras de NAT determinístico (nenhum log cobre esse momento): conjunto ${r.set.id} ${r.set.file_name} sha256 ${r.set.sha256}, em vigor de ${r.set.valid_from} a ${r.set.valid_to ?? 'hoje'}` : `answered from the deterministic NAT rules (no log covers that time): set ${r.set.id} ${r.set.file_name} sha256 ${r.set.sha256}, in force from ${r.set.valid_from} to ${r.set.valid_to ?? 'now'}`);
+  else if (r?.check) lines.push(pt ? `regras de NAT determinístico (conjunto ${r.set.id}): ${r.check === 'agrees' ? 'concordam com os logs' : `indicam ${r.inside.join(', ')}, diferente dos logs`}` : `deterministic NAT rules (set ${r.set.id}): ${r.check === 'agrees' ? 'agree with the logs' : `name ${r.inside.join(', ')}, unlike the logs`}`);
   if (a.candidates.length) {
     const head = ['src_ip', 'src_port', 'login', 'nat', 'proto', 'dst', 'start', 'end', 'end_reason', 'count', 'device'];
     const rows = a.candidates.map((c) => [

@@ -22,12 +22,13 @@ export interface Candidate {
   raw: string;
   /** Records behind this candidate. */
   count: number;
-  kind: 'session' | 'block' | 'address';
+  /** rules: a deterministic NAT mapping (query/rules.ts), not a log record. */
+  kind: 'session' | 'block' | 'address' | 'rules';
   start_ms: number;
   end_ms: number;
   /** false when the opening record was not in the data read (a close without its create). */
   start_exact: boolean;
-  end_reason: EndReason | 'mixed';
+  end_reason: EndReason | 'mixed' | 'rules';
   /** Day file holding `raw`. */
   day: string;
   /** IP-only answers: how many mappings (intervals) this inside address had in the window. */

@@ -26,6 +26,7 @@ import { walkPort } from './walk.js';
 import { destinationFilter, parseDestination, type Destination } from './dest.js';
 import type { NatRow } from '../store/store.js';
 import { loginOf, MAX_LOGIN_CHARS } from '../parse/login.js';
+import { rulesFor, type RulesInAnswer } from './rules.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime } from './time.js';
@@ -91,6 +92,8 @@ export interface Answer {
   days_missing: string[];
   /** Owner devices consulted for no_match / no_data (null when a candidate made it unnecessary). */
   owners: string[] | null;
+  /** ip:port answers: what the deterministic NAT rules in force at T say, when a rule set maps the address (query/rules.ts). */
+  rules?: RulesInAnswer;
   timezone: string;
 }
 
@@ -276,6 +279,17 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       timezone: tz,
     };
     if (inside.size === 0) Object.assign(answer, coverage(ctx, natDb, lo, hi));
+    if (port != null && typeof natDb === 'number') {
+      // No log covers T (no_data): the rules in force answer; logs answered: the rules are checked against them.
+      const r = rulesFor(cfg.cold_storage_dir, natDb, port, q.at, want, tz, answer.verdict === 'no_data', candidates);
+      if (r) {
+        answer.rules = r.rules;
+        if (r.rules.basis === 'rules') {
+          answer.candidates = r.candidates;
+          answer.verdict = r.rules.inside.length === 1 ? 'unique' : 'ambiguous';
+        }
+      }
+    }
     answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
     answer.days_missing = ctx.missing.sort();
     return answer;

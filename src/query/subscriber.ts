@@ -21,6 +21,8 @@ export interface Subscriber {
 export interface SubscriberEvidence {
   /** The login the candidate's first record's line named (DayView.loginName), or null. */
   logLogin: string | null;
+  /** The candidate comes from a deterministic NAT rule set (query/rules.ts), not from a log. */
+  fromRules?: boolean;
 }
 
 /**
@@ -29,5 +31,7 @@ export interface SubscriberEvidence {
  */
 export function subscriberFor(ev: SubscriberEvidence): Subscriber | null {
   if (ev.logLogin != null) return { login: ev.logLogin, mac: null, nas: null, session_start: null, session_end: null, source: 'log' };
+  // A rule names an inside address, never a person: the chain's subscriber step says where it came from.
+  if (ev.fromRules) return { login: null, mac: null, nas: null, session_start: null, session_end: null, source: 'rules' };
   return null;
 }

@@ -158,18 +158,37 @@ export class Receiver implements Sink {
     this.local[this.slotOf[transport]]! += 1;
     this.local[RECEIVED_BYTES]! += payload.length;
     if (truncated) this.bump('frames_truncated', 1);
-    if (transport !== 'tail' && transport !== 'import') this.seen(origin);
+    if (transport !== 'tail' && transport !== 'import') this.seen(origin, 1);
+    this.flushSoon();
+    return true;
+  }
+
+  acceptSpooled(transport: Transport, chunk: Buffer, records: number, payloadBytes: number, origins: readonly string[], counts: readonly number[], truncated: number): boolean {
+    if (this.pausedFlag && transport === 'udp') {
+      this.bump('dropped_spool_full', records);
+      return false;
+    }
+    this.writer.appendEncoded(chunk, records);
+    this.local[this.slotOf[transport]]! += records;
+    this.local[RECEIVED_BYTES]! += payloadBytes;
+    if (truncated) this.bump('frames_truncated', truncated);
+    for (let i = 0; i < origins.length; i++) if (counts[i]) this.seen(origins[i]!, counts[i]!);
+    this.flushSoon();
+    return true;
+  }
+
+  /** Flush at the end of this event-loop turn, or now once a MiB is buffered. */
+  private flushSoon(): void {
     if (this.writer.buffered >= 1 << 20) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    return true;
   }
 
-  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void {
-    if (reason === 'empty') this.bump('dropped_empty', 1);
-    else this.bump(`dropped_bytes_${reason}`, bytes);
+  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', n: number): void {
+    if (reason === 'empty') this.bump('dropped_empty', n);
+    else this.bump(`dropped_bytes_${reason}`, n);
   }
 
   refuseConnection(reason: ConnectionRefusal): void {
@@ -228,7 +247,7 @@ export class Receiver implements Sink {
     }
   }
 
-  private seen(addr: string): void {
+  private seen(addr: string, messages: number): void {
     let d = this.devices.get(addr);
     if (!d) {
       if (this.devices.size >= MAX_TRACKED_DEVICES) addr = 'other';
@@ -236,7 +255,7 @@ export class Receiver implements Sink {
       if (!d) this.devices.set(addr, (d = { address: addr, last_seen_ms: 0, messages: 0 }));
     }
     d.last_seen_ms = Date.now();
-    d.messages++;
+    d.messages += messages;
   }
 
   deviceSnapshot(): DeviceSeen[] {

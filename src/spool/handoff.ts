@@ -16,8 +16,8 @@
 //   committer has not got in memory (recovery at start, overflow) is in the spool.
 // - Parsing is one code path (parse/message.ts) packed by one builder: the committer packs what it
 //   reads back exactly as the receiver packs what it received, so both give the same DayLines.
-// - Import-job lines go over unparsed (`spooled`: the spool records as written): the committer
-//   parses them, so bulk history does not take the receiver's time from the sockets.
+// - Lines the receiver had no time to parse go over unparsed (`spooled`: the spool records as
+//   written) and the committer parses them (sources/handoff.ts says when).
 //
 // Layout (little-endian; n messages, m records, k distinct strings; each section 8-byte aligned):
 //

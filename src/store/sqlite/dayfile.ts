@@ -57,6 +57,8 @@ export class DayFile {
   /** Writer: each login's last (subscriber, hour) written to login_seen (cleared past LOGIN_SEEN_KEEP). */
   private readonly loginSeen = new Map<number, number | string>();
   private readonly vocab = new Map<string, number>();
+  /** vocab's vendor ids by name. */
+  private readonly vendors = new Map<string, number>();
   private spoolPos: number;
   private readonly st: ReturnType<DayFile['prepare']>;
   /** Per-day counts for the daily view (day-stat.ts), kept by writers. */
@@ -140,6 +142,7 @@ export class DayFile {
     this.logins.clear();
     this.loginSeen.clear();
     this.vocab.clear();
+    this.vendors.clear();
     this.groups.clear();
     this.owners.clear();
     this.seen.clear();
@@ -209,22 +212,25 @@ export class DayFile {
       let blockId = Number(st.nextRaw.get());
       const codec = this.codec();
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
-        const chunk = todo.slice(b, b + RAW_BLOCK);
-        chunk.forEach((l, i) => {
-          const rawRef = blockId * RAW_BLOCK + i;
+        const blockEnd = Math.min(todo.length, b + RAW_BLOCK);
+        for (let i = b; i < blockEnd; i++) {
+          const l = todo[i]!;
+          const rawRef = blockId * RAW_BLOCK + (i - b);
           const device = this.deviceId(l.device);
           res.lines++;
           // The line's record when it has exactly one: its original line is kept as a residue against it.
           let only: NatRow | null = null;
           if (l.status === 'records') {
-            const vendor = this.vocabId('vendor', l.vendor ?? 'unknown');
+            const vendor = this.vendorId(l.vendor);
             const recs = l.records;
-            for (let k = 0; k < recs.length && k < MAX_RECORDS_PER_LINE; k++) {
+            const nRecs = Math.min(recs.length, MAX_RECORDS_PER_LINE);
+            for (let k = 0; k < nRecs; k++) {
               const r = recs[k]!;
               const natIp = ipDb(r.nat_ip);
               if (natIp == null) continue;
               const blockRange = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
+              const hour = hourOf(t);
               const srcIp = ipDb(r.src_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
@@ -254,17 +260,13 @@ export class DayFile {
               }
               if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device, login);
               else {
-                const gk = pairKey(natIp, hourOf(t));
-                let list = pieces.get(gk);
-                if (!list) pieces.set(gk, (list = []));
-                list.push(row);
+                const gk = pairKey(natIp, hour);
+                const list = pieces.get(gk);
+                if (list) list.push(row);
+                else pieces.set(gk, [row]);
               }
-              if (srcIp != null) {
-                const hour = hourOf(t);
-                const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
-                if (this.newSeen(hour, key, natIp)) st.upSeen!.run(hour, srcIp, natIp);
-                if (login != null) this.noteLogin(login, hour, srcIp);
-              }
+              if (srcIp != null && this.newSeen(hour, typeof srcIp === 'number' ? srcIp : r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+              if (srcIp != null && login != null) this.noteLogin(login, hour, srcIp);
               res.records++;
             }
           } else {
@@ -275,8 +277,8 @@ export class DayFile {
             else res.ignored++;
           }
           codec.add(l.payload, l.device, only);
-        });
-        st.insRaw!.run(blockId, chunk.length, codec.finishBlock());
+        }
+        st.insRaw!.run(blockId, blockEnd - b, codec.finishBlock());
         blockId++;
       }
       // One piece per (public address, hour), then merges of full levels.
@@ -444,6 +446,14 @@ export class DayFile {
     if (this.loginSeen.size >= LOGIN_SEEN_KEEP) this.loginSeen.clear();
     this.loginSeen.set(login, k);
     this.st.upLoginSeen!.run(login, srcIp, hour, hour);
+  }
+
+  /** vocabId('vendor', …) without a key string a line. */
+  private vendorId(vendor: string | null): number {
+    const name = vendor ?? 'unknown';
+    let id = this.vendors.get(name);
+    if (id === undefined) this.vendors.set(name, (id = this.vocabId('vendor', name)));
+    return id;
   }
 
   private vocabId(kind: string, name: string): number {
