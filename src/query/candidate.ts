@@ -5,6 +5,7 @@ import { ipFromDb, ipToDb, protoName } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
+import { subscriberFor, type Subscriber } from './subscriber.js';
 
 export interface Candidate {
   src_ip: string | null;
@@ -32,6 +33,11 @@ export interface Candidate {
   day: string;
   /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
   mappings?: number;
+  /** The destination of the candidate's first record, where the line gave one. */
+  dst_ip: string | null;
+  dst_port: number | null;
+  /** Who the subscriber is (query/subscriber.ts), null when nothing names one. */
+  subscriber: Subscriber | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -131,6 +137,9 @@ export function candidateOfRow(row: NatRow, r: DayView, iv: Pick<Interval, 'kind
     start_exact: iv.start_exact,
     end_reason: iv.end_reason,
     day: r.day,
+    dst_ip: row.dst_ip == null ? null : ipFromDb(row.dst_ip),
+    dst_port: row.dst_port,
+    subscriber: subscriberFor({ logLogin: r.loginName(row.login) }),
   };
   if (!withRaw) withRawKey(c, [row.id, r.start + row.t, row.nat_port]);
   return c;
