@@ -19,7 +19,8 @@ export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --
   --login LOGIN      what the subscriber login (as the NAT lines name it: PPPoE, firewall user) held from --from to --to (31 days at most)
   --case REF         case reference (required: every search is audited with it)
   --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw,
-                     dst_ip, dst_port, subscriber}]} (with a destination also "destination": {dst_ip, dst_port, inside_without});
+                     dst_ip, dst_port, subscriber}]} (with a destination also "destination": {dst_ip, dst_port, inside_without};
+                     when a deterministic NAT rule set maps the address, "rules": {basis, check, set, inside});
                      --login: {"login", "inside": [...], "mappings": [same candidates]}
 
 Exit status: 0 answered (any verdict), 64 bad input, 1 the search could not be read or audited.`;
@@ -110,11 +111,12 @@ function candidateJson(c: Candidate): Record<string, unknown> {
 }
 
 /** Exactly the contract's JSON shape (and, with a destination, how it narrowed the answer). */
-export function contractJson(a: Answer): { verdict: Answer['verdict']; candidates: Record<string, unknown>[]; destination?: unknown } {
+export function contractJson(a: Answer): { verdict: Answer['verdict']; candidates: Record<string, unknown>[]; destination?: unknown; rules?: unknown } {
   return {
     verdict: a.verdict,
     candidates: a.candidates.map(candidateJson),
     ...(a.narrowed ? { destination: { dst_ip: a.narrowed.dst_ip, dst_port: a.narrowed.dst_port, inside_without: a.narrowed.inside_without } } : {}),
+    ...(a.rules ? { rules: a.rules } : {}),
   };
 }
 
