@@ -3,13 +3,15 @@
 // ip:port@T shows the login; an endpoint-dependent mapping (one public ip:port, two subscribers, two
 // destinations) is ambiguous, and the destination narrows it to one, saying so; "what did login X
 // hold" over a range; the court report and the CSV carry the login; the daily view counts logins.
-// A hostile login (markup) is shown as text.
-import { readFileSync, rmSync } from 'node:fs';
+// A hostile login (markup) is shown as text. A public address no log covers, under deterministic NAT,
+// is answered from the rule set in force (imported with `megalog rules`), in the page and the report.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
-import { committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
+import { BIN, committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, testEnv, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
 
 const T = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000;
@@ -32,6 +34,10 @@ beforeAll(async () => {
   ];
   await sendUdp(d.udpPort, lines);
   await waitFor('lines committed', () => [...committedRaw(join(dir, 'cold')).values()].flat().length >= 3);
+  // Deterministic NAT for another public address, which no router logs.
+  writeFileSync(join(dir, 'cgnat.txt'), '100.64.20.1 198.51.100.9 1024-17023 tcp\n100.64.20.2 198.51.100.9 17024-33023 tcp\n');
+  const imp = spawnSync(process.execPath, [BIN, 'rules', 'import', join(dir, 'cgnat.txt'), '--format', 'table', '--valid-from', wall(T - 86_400_000), '--case', 'CHG-16/2026'], { env: testEnv(dir), encoding: 'utf8' });
+  expect(imp.status, imp.stderr).toBe(0);
   browser = await launchChromium();
 }, 60_000);
 
@@ -109,7 +115,20 @@ test('a search by public ip:port@T shows the login; the destination narrows an E
   expect(held[0]).toContain('100.64.9.10:6000');
   expect(await page.locator('#search-results dl').textContent()).toMatch(/Login consultado\s*pedro/);
 
-  // 4. the daily view counts the day's logins
+  // 4. deterministic NAT: no log covers 198.51.100.9, the rules in force answer, and say so
+  await search(page, { nat_ip: '198.51.100.9', nat_port: '20000', time: wall(T) });
+  await expect.poll(() => page.locator('.verdict-name').textContent()).toBe('Único');
+  expect(await page.locator('.verdict .rules-rules').textContent()).toMatch(/Resposta pelas regras de NAT determinístico.*conjunto 1 \(cgnat\.txt, SHA-256 [0-9a-f]{64}\).*CHG-16\/2026/);
+  const ruleRow = page.locator('table.candidates tbody tr').first();
+  expect(await ruleRow.textContent()).toContain('100.64.20.2');
+  expect(await ruleRow.textContent()).toContain('198.51.100.9:17024');
+  const [rulesReport] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'Relatório para o ofício' }).click()]);
+  await rulesReport.waitForLoadState();
+  expect(await rulesReport.locator('.verdict .rules-rules').textContent()).toMatch(/regras de NAT determinístico.*SHA-256/);
+  expect(await rulesReport.locator('table.report-cands').textContent()).toContain('100.64.20.2 198.51.100.9 17024-33023 tcp');
+  await rulesReport.close();
+
+  // 5. the daily view counts the day's logins
   await page.goto(`${base}/search/daily?day=${new Date(T).toISOString().slice(0, 10)}`);
   expect(await page.locator('#daily-logins').textContent()).toBe('3');
   expect(problems).toEqual([]);
