@@ -181,6 +181,7 @@ static chunk_t *build_chunk(rx_t *rx, struct mmsghdr *msgs, struct sockaddr_stor
 
 static void *rx_main(void *arg) {
   rx_t *rx = arg;
+  pthread_setname_np(pthread_self(), "ml-udp");
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage addrs[BATCH];

@@ -15,7 +15,7 @@ usage: megalog <command> [--config FILE] [options]
   parse [--explain]        stdin → one JSON value per line (check a router's format); --explain says on
                            stderr why a line gave null
   stats [--json]           what the store holds, per day
-  search …                 forensic answer (see megalog search --help)
+  search …                 forensic answer, or what a login held (see megalog search --help)
   verify [--audit] [--head ID:HASH]   check the seal manifest, every day file against it / the
                            audit chain (and that it still holds a head published earlier)
   audit head               the audit chain's head (ID:HASH), to keep off the appliance
@@ -55,7 +55,7 @@ export function parseArgs(argv: string[]): Args {
   return { cmd, positional, flags, rest };
 }
 
-const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password', 'head', 'format', 'valid-from', 'valid-to']);
+const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'dst-ip', 'dst-port', 'login', 'from', 'to', 'password', 'head', 'format', 'valid-from', 'valid-to']);
 
 
 /** The registry of commands: each one lives in src/commands/ and is loaded only when asked for. */

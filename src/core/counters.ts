@@ -62,6 +62,13 @@ export const RADIUS_DROP_REASONS = [
 ] as const;
 export type RadiusDropReason = (typeof RADIUS_DROP_REASONS)[number];
 
+/**
+ * The processor's threads, by the name each gives itself (core/native.ts threadName): CPU seconds
+ * each used (megalog_thread_cpu_seconds_total), to tell which stage limits the rate.
+ */
+export const THREADS = ['main', 'receiver', 'committer', 'udp'] as const;
+export type ThreadRole = (typeof THREADS)[number];
+
 /** Upper bounds (seconds) of the commit duration histogram. */
 export const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
@@ -79,6 +86,7 @@ const NAMES = [
   'radius_events_committed', // committer: session events written to day files
   'radius_events_duplicate', // committer: session events a day file held already (NAS retransmissions)
   'udp_rcvbuf_bytes',
+  ...THREADS.map((t) => `cpu_seconds_${t}`),
   'tcp_connections',
   'spool_end',
   'spool_records_written',

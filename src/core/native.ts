@@ -10,6 +10,8 @@ export interface NativeAddon {
   send(socketPath: string, message: string): number;
   /** flock(fd, LOCK_EX | LOCK_NB): 0, or the errno (EWOULDBLOCK when another open file holds it). */
   lock(fd: number): number;
+  /** Name the calling thread (at most 15 bytes; /proc/self/task/<tid>/comm): 0, or the errno. */
+  threadName(name: string): number;
   /** A bound UDP socket (host: an IPv4 or IPv6 address; port 0: any); throws an Error with `code` (EADDRINUSE…). */
   udpOpen(host: string, port: number, rcvbufBytes: number): { handle: UdpHandle; port: number; granted: number };
   /**

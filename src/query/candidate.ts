@@ -5,7 +5,8 @@ import { ipFromDb, ipToDb, protoName } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
-import type { Subscriber, SubscriberStep } from './subscriber-radius.js';
+import { subscriberFor, type Subscriber } from './subscriber.js';
+import type { SubscriberStep } from './subscriber-radius.js';
 
 export interface Candidate {
   src_ip: string | null;
@@ -33,9 +34,12 @@ export interface Candidate {
   day: string;
   /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
   mappings?: number;
-  /** Who the inside address was at T (the contract's `subscriber`), null when no step found one. */
-  subscriber?: Subscriber | null;
-  /** The subscriber step of the answer chain: its verdict and evidence (subscriber-radius.ts). */
+  /** The destination of the candidate's first record, where the line gave one. */
+  dst_ip: string | null;
+  dst_port: number | null;
+  /** Who the subscriber is (query/subscriber.ts), null when nothing names one. */
+  subscriber: Subscriber | null;
+  /** The subscriber step of the answer chain: its own verdict and evidence (subscriber-radius.ts). */
   subscriber_step?: SubscriberStep | null;
 }
 
@@ -136,6 +140,9 @@ export function candidateOfRow(row: NatRow, r: DayView, iv: Pick<Interval, 'kind
     start_exact: iv.start_exact,
     end_reason: iv.end_reason,
     day: r.day,
+    dst_ip: row.dst_ip == null ? null : ipFromDb(row.dst_ip),
+    dst_port: row.dst_port,
+    subscriber: subscriberFor({ logLogin: r.loginName(row.login) }),
   };
   if (!withRaw) withRawKey(c, [row.id, r.start + row.t, row.nat_port]);
   return c;

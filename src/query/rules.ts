@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { ipFromDb, protoName } from '../store/codes.js';
 import { formatInZone } from '../core/time.js';
 import type { Candidate } from './candidate.js';
+import { subscriberFor } from './subscriber.js';
 import { RulesDb, type RuleHit } from '../rules/store.js';
 
 export interface RulesInAnswer {
@@ -62,6 +63,9 @@ export function rulesFor(coldDir: string, natIp: number, port: number, atMs: num
       start_exact: true,
       end_reason: 'rules',
       day: '',
+      dst_ip: null,
+      dst_port: null,
+      subscriber: subscriberFor({ logLogin: null, fromRules: true }),
     };
   });
   return { rules, candidates };

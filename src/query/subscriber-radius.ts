@@ -20,18 +20,8 @@ import { formatInZone } from '../core/time.js';
 import { DAY_MS, dayOf, ipToDb } from '../store/codes.js';
 import type { DayView, SessionRow } from '../store/store.js';
 import type { Verdict } from './engine.js';
+import { subscriberFor, type Subscriber } from './subscriber.js';
 import { CODE_ACCOUNTING_REQUEST } from '../parse/radius.js';
-
-/** A candidate's subscriber, exactly the contract's shape (`megalog search --json`). */
-export interface Subscriber {
-  login: string | null;
-  mac: string | null;
-  nas: string | null;
-  /** ISO 8601 in the configured zone, null when unknown. */
-  session_start: string | null;
-  session_end: string | null;
-  source: 'log' | 'radius' | 'rules';
-}
 
 /** One accounting event shown as evidence of the step. */
 export interface SessionEvidence {
@@ -208,9 +198,9 @@ export function radiusSessionAt(get: Get, insideIp: string | null, atMs: number,
 export const MAX_SUBSCRIBER_LOOKUPS = 200;
 
 /**
- * Give each candidate its RADIUS subscriber and step (`subscriber`, `subscriber_step`). A candidate
- * whose subscriber came from its log line (source 'log') keeps its login; RADIUS adds MAC, NAS and
- * the session's times. Inside addresses asked twice are looked up once; when T's day and the day
+ * Give each candidate its RADIUS subscriber and step (`subscriber`, `subscriber_step`), built by
+ * subscriberFor: a login the candidate's line named is kept; RADIUS adds MAC, NAS and the session's
+ * times. Inside addresses asked twice are looked up once; when T's day and the day
  * before hold no accounting at all, no address is looked up (every step says no_accounting).
  */
 export function attachRadiusSubscribers(
@@ -235,8 +225,6 @@ export function attachRadiusSubscribers(
     }
     c.subscriber_step = got.step;
     const own = c.subscriber ?? null;
-    if (!got.subscriber) c.subscriber = own;
-    else if (own && own.source === 'log') c.subscriber = { ...got.subscriber, login: own.login ?? got.subscriber.login, source: 'radius' };
-    else c.subscriber = got.subscriber;
+    if (got.subscriber) c.subscriber = subscriberFor({ logLogin: own?.source === 'log' ? own.login : null, fromRules: own?.source === 'rules', radius: got.subscriber });
   }
 }

@@ -84,7 +84,8 @@ test('search by public ip:port@T shows the subscriber session, and the court rep
   const text = (await chain.textContent()) ?? '';
   expect(text).toContain('Assinante em T (sessão RADIUS)');
   expect(text).toContain('uma sessão');
-  expect(await chain.locator('.sub-login').textContent()).toBe('joana@provedor');
+  // the login the NAT line named (<pppoe-joana>) is kept; the accounting session adds MAC, NAS and times
+  expect(await chain.locator('.sub-login').textContent()).toBe('joana');
   expect(await chain.locator('.sub-mac').textContent()).toBe('aa:bb:cc:00:11:22');
   expect(await chain.locator('.sub-nas').textContent()).toBe('bng-sp-01');
   expect(text).toContain('a sessão detinha o endereço interno em T');

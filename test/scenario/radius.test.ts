@@ -74,7 +74,7 @@ describe('RADIUS accounting from radclient', () => {
     expect(start.out).toMatch(/Received Accounting-Response/);
     expect(start.status).toBe(0);
     await sleep(1100);
-    await sendUdp(d.udpPort, [mikrotikLine({ time: Date.now(), srcIp: '100.64.3.17', srcPort: 51515, natIp: '203.0.113.5', natPort: 40001, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP' })]);
+    await sendUdp(d.udpPort, [mikrotikLine({ time: Date.now(), srcIp: '100.64.3.17', srcPort: 51515, natIp: '203.0.113.5', natPort: 40001, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP', user: 'cliente42' })]);
     T = Date.now();
     await sleep(1100);
     expect(radclient(session('Interim-Update', ['Acct-Session-Time = 2'])).status).toBe(0);
@@ -92,7 +92,9 @@ describe('RADIUS accounting from radclient', () => {
     expect(out.verdict).toBe('unique');
     const c = out.candidates[0];
     expect(c.src_ip).toBe('100.64.3.17');
-    expect(c.subscriber).toMatchObject({ login: 'cliente42@provedor', mac: 'aa:bb:cc:00:11:22', nas: 'bng-sp-01', source: 'radius' });
+    // the login the NAT line named (<pppoe-cliente42>) is kept; the accounting session adds MAC, NAS and times
+    expect(c.subscriber).toMatchObject({ login: 'cliente42', mac: 'aa:bb:cc:00:11:22', nas: 'bng-sp-01', source: 'radius' });
+    expect(c.subscriber_step.evidence[0].login).toBe('cliente42@provedor');
     const startMs = Date.parse(c.subscriber.session_start);
     const endMs = Date.parse(c.subscriber.session_end);
     expect(startMs).toBeGreaterThanOrEqual(t0 - 1000);
@@ -101,7 +103,7 @@ describe('RADIUS accounting from radclient', () => {
     expect(c.subscriber_step).toMatchObject({ source: 'radius', verdict: 'unique', reason: 'session_held', inside_ip: '100.64.3.17' });
     expect(c.subscriber_step.evidence.map((e: { event: string }) => e.event)).toEqual(['start', 'interim', 'stop']);
     const human = spawnSync(process.execPath, [BIN, 'search', '--nat-ip', '203.0.113.5', '--nat-port', '40001', '--at', new Date(T).toISOString(), '--case', 'OF-16/2026'], { env: testEnv(dir, extra), encoding: 'utf8' });
-    expect(human.stdout).toMatch(/assinante 100\.64\.3\.17: unique \(session_held, .*login="cliente42@provedor" mac=aa:bb:cc:00:11:22 nas="bng-sp-01"/);
+    expect(human.stdout).toMatch(/assinante 100\.64\.3\.17: unique \(session_held, .*login="cliente42" mac=aa:bb:cc:00:11:22 nas="bng-sp-01"/);
   }, 60_000);
 
   it('a retransmitted request is answered again and stored once', async () => {
@@ -155,7 +157,7 @@ describe('RADIUS accounting from radclient', () => {
     expect(imp.stderr).toMatch(/handed to the running processor/);
     expect(imp.status).toBe(0);
     await waitFor('detail events committed', async () => (await metric('megalog_radius_events_committed_total')) === before + 2);
-    await sendUdp(d.udpPort, [mikrotikLine({ time: (at + 90) * 1000, srcIp: '100.64.3.30', srcPort: 40404, natIp: '203.0.113.5', natPort: 40002, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP' })]);
+    await sendUdp(d.udpPort, [mikrotikLine({ time: (at + 90) * 1000, srcIp: '100.64.3.30', srcPort: 40404, natIp: '203.0.113.5', natPort: 40002, dstIp: '198.18.0.9', dstPort: 443, proto: 'TCP', user: 'detail-user' })]);
     await waitFor('NAT line committed', async () => (await metric('megalog_records_committed_total')) >= 2);
     const r = spawnSync(process.execPath, [BIN, 'search', '--nat-ip', '203.0.113.5', '--nat-port', '40002', '--at', new Date((at + 90) * 1000).toISOString(), '--case', 'OF-16/2026', '--json'], { env: testEnv(dir, extra), encoding: 'utf8' });
     expect(r.status).toBe(0);

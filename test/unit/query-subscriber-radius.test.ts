@@ -115,7 +115,7 @@ beforeAll(() => {
     { status: 'start', sid: 'v6', ip: '100.64.0.60', at: '2026-03-05T01:00:00', login: 'hugo', prefix6: Buffer.from([0, 56, 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x00, 0x34]) },
   ]);
   // A NAT record: 203.0.113.7:40000 held by 100.64.0.10:5000 on the 4th.
-  store.commitDay('2026-03-04', [{ end: ++pos, payload: Buffer.from('nat line'), device: '198.51.100.1', time: Z('2026-03-04T12:00:00'), status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.10', src_port: 5000, nat_ip: '203.0.113.7', nat_port: 40000, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: Z('2026-03-04T12:00:00'), host: null } as never] }], pos);
+  store.commitDay('2026-03-04', [{ end: ++pos, payload: Buffer.from('nat line'), device: '198.51.100.1', time: Z('2026-03-04T12:00:00'), status: 'records', vendor: 'mikrotik', reason: null, records: [{ vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.64.0.10', src_port: 5000, nat_ip: '203.0.113.7', nat_port: 40000, nat_port_start: null, nat_port_end: null, dst_ip: null, dst_port: null, time: Z('2026-03-04T12:00:00'), host: null, login: 'ana-pppoe' } as never] }], pos);
   store.close();
 });
 afterAll(() => {
@@ -175,7 +175,7 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
   });
 
   it('follows at most MAX_SUBSCRIBER_LOOKUPS inside addresses of one answer, and says so for the rest', () => {
-    const cands = Array.from({ length: MAX_SUBSCRIBER_LOOKUPS + 2 }, (_, i) => ({ src_ip: i === MAX_SUBSCRIBER_LOOKUPS + 1 ? '100.64.0.10' : `100.65.${i >> 8}.${i & 255}` }));
+    const cands = Array.from({ length: MAX_SUBSCRIBER_LOOKUPS + 2 }, (_, i) => ({ src_ip: i === MAX_SUBSCRIBER_LOOKUPS + 1 ? '100.64.0.10' : `100.65.${i >> 8}.${i & 255}`, subscriber: null }));
     attachRadiusSubscribers(cands, Z('2026-03-05T07:59:00'), get, 7, 'UTC');
     expect(cands[0]!).toMatchObject({ subscriber: null, subscriber_step: { verdict: 'no_data', reason: 'no_event_in_lookback' } });
     expect(cands.at(-1)!).toMatchObject({ subscriber: null, subscriber_step: { verdict: 'no_data', reason: 'too_many_candidates' } });
@@ -184,7 +184,8 @@ describe('subscriber step: which RADIUS session held inside address A at T', () 
   it('carries the chain to the end of a forensic answer: public ip:port@T → inside → subscriber', () => {
     const a = forensicLookup({ natIp: '203.0.113.7', natPort: 40000, at: Z('2026-03-04T12:00:30') }, { cold_storage_dir: cold, timezone: 'UTC' });
     expect(a.verdict).toBe('unique');
-    expect(a.candidates[0]!.subscriber).toMatchObject({ login: 'ana', mac: 'aa:bb:cc:00:11:22', source: 'radius', session_start: '2026-03-03T10:00:00+00:00', session_end: '2026-03-05T08:00:00+00:00' });
+    // the login the NAT line named is kept; the accounting session adds MAC, NAS and its times
+    expect(a.candidates[0]!.subscriber).toEqual({ login: 'ana-pppoe', mac: 'aa:bb:cc:00:11:22', nas: 'bng-192.0.2.1', source: 'radius', session_start: '2026-03-03T10:00:00+00:00', session_end: '2026-03-05T08:00:00+00:00' });
     expect(a.candidates[0]!.subscriber_step).toMatchObject({ verdict: 'unique', inside_ip: '100.64.0.10' });
   });
 });
