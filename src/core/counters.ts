@@ -46,7 +46,7 @@ export const CONNECTION_REFUSALS = [
 export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
-export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
+export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'ipfix'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /**
@@ -69,6 +69,8 @@ const NAMES = [
   ...CONNECTION_REFUSALS.map((r) => `tcp_refused_${r}`),
   'udp_kernel_drops',
   'udp_rcvbuf_bytes',
+  'ipfix_unknown_template_sets', // receiver: IPFIX data sets whose template the exporter had not sent yet (kept, decoded as nothing)
+  'ipfix_malformed', // receiver: IPFIX packets whose sets ran past their length, or that were no IPFIX (kept as unparsed)
   ...THREADS.map((t) => `cpu_seconds_${t}`),
   'tcp_connections',
   'spool_end',
