@@ -46,7 +46,7 @@ export const CONNECTION_REFUSALS = [
 export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
-export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'radius'] as const;
+export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'ipfix', 'radius'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /**
@@ -86,6 +86,8 @@ const NAMES = [
   'radius_events_committed', // committer: session events written to day files
   'radius_events_duplicate', // committer: session events a day file held already (NAS retransmissions)
   'udp_rcvbuf_bytes',
+  'ipfix_unknown_template_sets', // receiver: IPFIX data sets whose template the exporter had not sent yet (kept, decoded as nothing)
+  'ipfix_malformed', // receiver: IPFIX packets whose sets ran past their length, or that were no IPFIX (kept as unparsed)
   ...THREADS.map((t) => `cpu_seconds_${t}`),
   'tcp_connections',
   'spool_end',

@@ -52,6 +52,8 @@ export class Metrics {
     labelled('megalog_messages_dropped_total', 'Messages refused or lost, by reason.', 'reason', DROP_REASONS, 'dropped_');
     labelled('megalog_dropped_bytes_total', 'Bytes lost where no message count is known (framing, oversize tails, spool damage), by reason.', 'reason', DROP_BYTE_REASONS, 'dropped_bytes_');
     counter('megalog_udp_kernel_drops_total', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', 'udp_kernel_drops');
+    counter('megalog_ipfix_unknown_template_sets_total', 'IPFIX / NetFlow v9 data sets whose template the exporter had not sent (since start): kept, decoded as nothing.', 'ipfix_unknown_template_sets');
+    counter('megalog_ipfix_malformed_total', 'IPFIX / NetFlow v9 packets with a set running past its length, or no such packet at all: kept (unparsed when undecodable).', 'ipfix_malformed');
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
     labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');

@@ -21,7 +21,7 @@
 // Every byte is input from outside: lengths are checked before each read, and a bad set ends the
 // decoding of that packet with what was read before it.
 import { parseIP } from './ip.js';
-import type { EventKind, NatRecord } from './types.js';
+import type { EventKind, NatRecord, ParseResult } from './types.js';
 
 export const IPFIX_VENDOR = 'ipfix';
 
@@ -359,6 +359,32 @@ function ownTemplateIds(b: Buffer, version: 9 | 10): Set<number> {
     at += setLen;
   }
   return ids;
+}
+
+/** Most NAT records one packet gives (a 64 KiB packet of the smallest records holds ~2,900). */
+export const MAX_PACKET_RECORDS = 1024;
+
+/**
+ * What the pipeline makes of a spooled IPFIX message (parse/message.ts): its NAT records; a packet
+ * of templates or of events that map nothing is kept as ignored (not_nat_event); bytes that are no
+ * such packet are kept as unparsed.
+ */
+export function parseSpooledIpfix(m: Buffer): ParseResult {
+  const d = decodeSpooled(m);
+  if (!d) return { kind: 'unparsed', time: null, host: null };
+  if (!d.records.length) return { kind: 'ignored', vendor: IPFIX_VENDOR, reason: 'not_nat_event', time: d.exportMs, host: null };
+  return { kind: 'records', vendor: IPFIX_VENDOR, records: d.records.slice(0, MAX_PACKET_RECORDS), time: d.records[0]!.time, host: null };
+}
+
+/** A spooled IPFIX message as text for the console and the report: what it is, then its bytes in hex. */
+export function ipfixText(m: Buffer): string | null {
+  const parts = unspool(m);
+  const version = parts ? packetVersion(parts.packet) : null;
+  if (!parts || !version) return null;
+  const p = parts.packet;
+  const domain = p.readUInt32BE(version === 10 ? 12 : 16);
+  const at = new Date(p.readUInt32BE(version === 10 ? 4 : 8) * 1000).toISOString();
+  return `${version === 10 ? 'IPFIX' : 'NetFlow v9'} packet, ${p.length} bytes, ${version === 10 ? 'observation domain' : 'source id'} ${domain}, exported ${at}${parts.context.length ? `, with ${parts.context.length} bytes of its exporter's templates` : ''}: ${p.toString('hex')}${parts.context.length ? ` templates: ${parts.context.toString('hex')}` : ''}`;
 }
 
 /** Split a spooled message into its template context and the packet (null: not one). */

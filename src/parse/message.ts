@@ -7,6 +7,7 @@ import type { Transport } from '../core/counters.js';
 import { configureParsers, parseMessage } from './chain.js';
 import type { ParseResult } from './types.js';
 import { detailInfo, isDetailBlock } from './radius-detail.js';
+import { parseSpooledIpfix } from './ipfix.js';
 
 /** What the pipeline made of one message, before it is filed by day. */
 export interface ParsedMessage {
@@ -39,6 +40,8 @@ export class MessageParser {
     // imported FreeRADIUS detail block is a session event too, from the NAS it names.
     if (transport === 'radius') return { noise: false, invalidUtf8: false, device: origin, res: NOISE, session: true };
     if (transport === 'import' && isDetailBlock(payload)) return { noise: false, invalidUtf8: false, device: detailInfo(payload).nas ?? 'import', res: NOISE, session: true };
+    // An IPFIX / NetFlow v9 packet, spooled with its templates (parse/ipfix.ts): binary, no text.
+    if (transport === 'ipfix') return { noise: false, invalidUtf8: false, device: origin, res: parseSpooledIpfix(payload) };
     let text: string;
     let invalidUtf8 = false;
     if (isAscii(payload)) text = payload.toString('latin1');

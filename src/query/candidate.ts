@@ -7,6 +7,7 @@ import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { subscriberFor, type Subscriber } from './subscriber.js';
 import type { SubscriberStep } from './subscriber-radius.js';
+import { ipfixText } from '../parse/ipfix.js';
 
 export interface Candidate {
   src_ip: string | null;
@@ -48,6 +49,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Text of an original message: UTF-8 when valid, else Latin-1 (one character per byte, nothing lost). */
 export function rawText(b: Buffer | null): string {
   if (!b) return '';
+  if (b[0] === 1) {
+    const ipfix = ipfixText(b); // a binary IPFIX packet: described, then in hex
+    if (ipfix) return ipfix;
+  }
   try {
     return utf8.decode(b);
   } catch {

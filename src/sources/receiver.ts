@@ -22,6 +22,7 @@ import { RadiusSource } from './radius.js';
 import { fault } from '../config/fault.js';
 import { radiusClients } from '../config/load.js';
 import type { RadiusDropReason } from '../core/counters.js';
+import { IpfixSource } from './ipfix.js';
 import { HandoffSender } from './handoff.js';
 import type { Log } from '../core/log.js';
 
@@ -31,6 +32,7 @@ export class Receiver implements Sink {
   readonly writer: SpoolWriter;
   readonly sources: Source[] = [];
   private readonly udp: UdpSource[] = [];
+  private readonly ipfix: IpfixSource[] = [];
   private readonly streams: StreamSource[] = [];
   private tail: TailSource | null = null;
   private readonly imports: ImportJobs;
@@ -52,7 +54,7 @@ export class Receiver implements Sink {
   constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log, handoff: MessagePort | null = null) {
     this.handoff = handoff ? new HandoffSender(cfg, stats, handoff) : null;
     this.local = new Float64Array(stats.values.length);
-    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), radius: Stats.slot('received_radius') };
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), ipfix: Stats.slot('received_ipfix'), radius: Stats.slot('received_radius') };
     this.writer = new SpoolWriter({
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
@@ -81,6 +83,12 @@ export class Receiver implements Sink {
         this.radius.push(s);
         this.sources.push(s);
       }
+    }
+    for (const l of cfg.ipfix_listen) {
+      const hp = splitHostPort(l)!;
+      const s = new IpfixSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
+      this.ipfix.push(s);
+      this.sources.push(s);
     }
     const devices = deviceAddresses(cfg);
     const stream = (l: string, tls: boolean) => {
@@ -147,9 +155,10 @@ export class Receiver implements Sink {
   }
 
   /** Ports actually bound (tests bind port 0). */
-  ports(): { udp: number[]; tcp: number[]; tls: number[]; radius: number[] } {
+  ports(): { udp: number[]; tcp: number[]; tls: number[]; ipfix: number[]; radius: number[] } {
     return {
       udp: this.udp.map((u) => u.boundPort),
+      ipfix: this.ipfix.map((s) => s.boundPort),
       tcp: this.streams.filter((s) => s.name.startsWith('tcp')).map((s) => s.boundPort),
       tls: this.streams.filter((s) => s.name.startsWith('tls')).map((s) => s.boundPort),
       radius: this.radius.map((s) => s.boundPort),
@@ -167,7 +176,7 @@ export class Receiver implements Sink {
   }
 
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs = Date.now()): boolean {
-    if (this.pausedFlag && transport === 'udp') {
+    if (this.pausedFlag && (transport === 'udp' || transport === 'ipfix')) {
       this.bump('dropped_spool_full', 1);
       return false;
     }
@@ -206,6 +215,10 @@ export class Receiver implements Sink {
   discard(reason: 'framing_error' | 'oversize_tail' | 'empty', n: number): void {
     if (reason === 'empty') this.bump('dropped_empty', n);
     else this.bump(`dropped_bytes_${reason}`, n);
+  }
+
+  note(slot: 'ipfix_malformed' | 'ipfix_unknown_template_sets', n: number): void {
+    this.bump(slot, n);
   }
 
   refuseConnection(reason: ConnectionRefusal): void {

@@ -18,6 +18,8 @@ export interface Sink {
   acceptSpooled(transport: Transport, chunk: Buffer, records: number, payloadBytes: number, origins: readonly string[], counts: readonly number[], truncated: number): boolean;
   /** What a source threw away: bytes the framer could not frame, or `empty` messages (a count). */
   discard(reason: 'framing_error' | 'oversize_tail' | 'empty', n: number): void;
+  /** Count something a source saw about its input (IPFIX: malformed packets, unknown templates). */
+  note(slot: 'ipfix_malformed' | 'ipfix_unknown_template_sets', n: number): void;
   /** A stream source closed a connection at accept. */
   refuseConnection(reason: ConnectionRefusal): void;
   /** True while stream sources must stop reading (backpressure). */

@@ -4,36 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePacket, decodeSpooled, selfContained, TemplateCache, unspool } from '../../src/parse/ipfix.js';
-
-type Spec = [ie: number, len: number, pen?: number];
-
-const u16 = (n: number) => Buffer.from([n >> 8, n & 255]);
-const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-const u64 = (n: number) => Buffer.concat([u32(Math.floor(n / 2 ** 32)), u32(n % 2 ** 32)]);
-const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-
-function set(id: number, body: Buffer): Buffer {
-  return Buffer.concat([u16(id), u16(body.length + 4), body]);
-}
-function template(id: number, fields: Spec[], v9 = false): Buffer {
-  return Buffer.concat([u16(id), u16(fields.length), ...fields.map(([ie, len, pen]) => (pen !== undefined && !v9 ? Buffer.concat([u16(ie | 0x8000), u16(len), u32(pen)]) : Buffer.concat([u16(ie), u16(len)])))]);
-}
-function ipfix(sets: Buffer[], domain = 7, exportSec = 1_772_700_000): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(body.length + 16), u32(exportSec), u32(1), u32(domain), body]);
-}
-function netflow9(sets: Buffer[], sourceId = 3, unixSecs = 1_772_700_000): Buffer {
-  return Buffer.concat([u16(9), u16(sets.length), u32(123_456), u32(unixSecs), u32(1), u32(sourceId), ...sets]);
-}
-
-// RFC 8158 §4.1: NAT44 session create/delete; §4.6: port block allocation/de-allocation.
-const SESSION: Spec[] = [[230, 1], [323, 8], [8, 4], [225, 4], [4, 1], [7, 2], [227, 2], [12, 4], [11, 2]];
-const BLOCK: Spec[] = [[230, 1], [323, 8], [8, 4], [225, 4], [361, 2], [362, 2]];
-const T0 = Date.parse('2026-03-05T13:11:00Z');
-
-const session = (event: number, t: number, src: string, sport: number, nat: string, nport: number, dst: string, dport: number) =>
-  Buffer.concat([Buffer.from([event]), u64(t), ip4(src), ip4(nat), Buffer.from([6]), u16(sport), u16(nport), ip4(dst), u16(dport)]);
-const block = (event: number, t: number, src: string, nat: string, lo: number, hi: number) => Buffer.concat([Buffer.from([event]), u64(t), ip4(src), ip4(nat), u16(lo), u16(hi)]);
+import { block, ip4, ipfix, netflow9, session, set, SESSION, BLOCK, T0, template, u16, u64, type Spec } from '../helpers/ipfix.js';
 
 describe('IPFIX NAT events', () => {
   it('learns templates from one packet and decodes the next; the spooled form decodes alone, the packet kept byte for byte', () => {

@@ -39,7 +39,8 @@
 //            it, which makes commits exactly-once), counters, schema version.
 export const SCHEMA_VERSION = 6;
 export const RAW_BLOCK = 1024;
-export const MAX_RECORDS_PER_LINE = 64;
+/** Records one message may give (an IPFIX packet gives dozens): id = raw_ref + k·ID_RECORD_STEP stays below 2^53. */
+export const MAX_RECORDS_PER_LINE = 1024;
 import { HOUR_MS } from '../codes.js';
 export { HOUR_MS };
 
