@@ -203,6 +203,11 @@ interface Ctx {
   missing: string[];
 }
 
+/** The days an answer read and those it lacked, in day order. */
+function daysOf(ctx: Ctx): { days_used: DayUsed[]; days_missing: string[] } {
+  return { days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })), days_missing: ctx.missing.sort() };
+}
+
 function readersFor(ctx: Ctx, days: string[]): DayView[] {
   const out: DayView[] = [];
   for (const d of days) {
@@ -294,8 +299,7 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
     // The chain's last step, whether logs or rules named the inside address: the subscriber session
     // that held it at T.
     attachRadiusSubscribers(answer.candidates, q.at, (day) => ctx.pool.get(day), cfg.radius_session_lookback_days ?? DEFAULT_LOOKBACK_DAYS, tz);
-    answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
-    answer.days_missing = ctx.missing.sort();
+    Object.assign(answer, daysOf(ctx));
     return answer;
   } finally {
     if (own) ctx.pool.close();
@@ -439,8 +443,7 @@ export function loginLookup(q: LoginInput, cfg: QueryConfig, pool?: ReaderPool):
       inside: [...inside].sort(),
       mappings,
       truncated,
-      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
-      days_missing: ctx.missing.sort(),
+      ...daysOf(ctx),
       timezone: tz,
     };
   } finally {
@@ -495,8 +498,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
       query: { src_ip: srcIp, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
       mappings,
       truncated,
-      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
-      days_missing: ctx.missing.sort(),
+      ...daysOf(ctx),
       timezone: tz,
     };
   } finally {

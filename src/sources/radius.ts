@@ -12,11 +12,12 @@
 // - A retransmission that arrives after the first copy was spooled is spooled again; the day file
 //   keeps one event per (NAS, session, status, time) (store/sqlite/sessions.ts).
 // - Secrets never reach a log line or a message.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { BlockList, isIPv6 } from 'node:net';
 import type { RadiusClient } from '../config/load.js';
 import { CODE_ACCOUNTING_REQUEST, decodePacket, encodeResponse, eventOfAttrs, MAX_PACKET_BYTES, requestAuthenticatorOk } from '../parse/radius.js';
 import type { Sink, Source } from './sink.js';
+import { bindUdp, closeUdp } from './dgram.js';
 
 export class RadiusSource implements Source {
   readonly name: string;
@@ -34,21 +35,9 @@ export class RadiusSource implements Source {
     });
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const sock = createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBuffer || undefined });
-      sock.once('error', reject);
-      sock.on('message', (msg, rinfo) => this.onPacket(msg, rinfo.address, rinfo.port));
-      sock.bind(this.port, this.host, () => {
-        sock.off('error', reject);
-        sock.on('error', () => {
-          /* ICMP port unreachable from a NAS that went away: nothing to do, never crash */
-        });
-        this.sock = sock;
-        this.port = sock.address().port;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    this.sock = await bindUdp(this.host, this.port, this.recvBuffer, (msg, rinfo) => this.onPacket(msg, rinfo.address, rinfo.port));
+    this.port = this.sock.address().port;
   }
 
   /** The NAS client whose address or prefix holds `address`, or null. */
@@ -86,11 +75,9 @@ export class RadiusSource implements Source {
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.sock) return resolve();
-      this.sock.close(() => resolve());
-      this.sock = null;
-    });
+    const sock = this.sock;
+    this.sock = null;
+    return closeUdp(sock);
   }
 
   describe(): string {

@@ -7,7 +7,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { firstLogin, launchChromium } from '../helpers/browser.js';
 import { committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
 
@@ -60,16 +60,7 @@ function watch(page: Page): void {
 test('search by public ip:port@T shows the subscriber session, and the court report carries the chain', async () => {
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   watch(page);
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Usuário').fill('superadmin');
-  await page.getByLabel('Senha', { exact: true }).fill('admin123');
-  await page.getByRole('button', { name: 'Entrar' }).click();
-  await page.waitForURL(`${base}/account`);
-  await page.getByLabel('Senha atual', { exact: true }).fill('admin123');
-  await page.getByLabel('Nova senha', { exact: true }).fill('frase longa do administrador');
-  await page.getByLabel('Repita a nova senha').fill('frase longa do administrador');
-  await page.getByRole('button', { name: 'Alterar senha' }).click();
-  await page.waitForURL(`${base}/`);
+  await firstLogin(page, base);
 
   await page.getByRole('link', { name: 'Busca', exact: true }).click();
   await page.locator('input[name=nat_ip]').fill('203.0.113.77');
