@@ -1,0 +1,143 @@
+// A clickhouse-server of the test's own: its config, data and logs under a temporary directory,
+// listening on 127.0.0.1 only, on free ports; never the system service. `stop()` (SIGTERM) and
+// `kill()` (SIGKILL) end it; `start()` again on the same directory keeps its data (a restart).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CLICKHOUSE_BIN = '/usr/sbin/clickhouse-server';
+export const hasClickhouse = existsSync(CLICKHOUSE_BIN);
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface ClusterShard {
+  tcpPort: number;
+}
+
+export interface ChOptions {
+  /** `<remote_servers>` cluster `name` over these shards' native ports (one replica each). */
+  cluster?: { name: string; shards: ClusterShard[] };
+  /** Password of the `megalog` user (else only `default` without password). */
+  password?: string;
+}
+
+export class ClickhouseServer {
+  readonly dir: string;
+  httpPort = 0;
+  tcpPort = 0;
+  private proc: ChildProcess | null = null;
+
+  constructor(private readonly opts: ChOptions = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'megalog-ch-'));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** Ports chosen before start, so a cluster's servers can name each other. */
+  async ports(): Promise<void> {
+    if (!this.httpPort) this.httpPort = await freePort();
+    if (!this.tcpPort) this.tcpPort = await freePort();
+  }
+
+  async start(): Promise<void> {
+    await this.ports();
+    const d = this.dir;
+    for (const sub of ['data', 'data/tmp', 'data/user_files', 'data/format_schemas', 'log']) mkdirSync(join(d, sub), { recursive: true });
+    const cluster = this.opts.cluster
+      ? `<remote_servers><${this.opts.cluster.name}>${this.opts.cluster.shards.map((s) => `<shard><replica><host>127.0.0.1</host><port>${s.tcpPort}</port></replica></shard>`).join('')}</${this.opts.cluster.name}></remote_servers>`
+      : '';
+    const pw = this.opts.password ?? '';
+    writeFileSync(
+      join(d, 'users.xml'),
+      `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
+    <megalog><password>${pw}</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></megalog>
+  </users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`,
+    );
+    writeFileSync(
+      join(d, 'config.xml'),
+      `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${d}/log/server.log</log><errorlog>${d}/log/server.err.log</errorlog><size>10M</size><count>2</count></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>${this.httpPort}</http_port>
+  <tcp_port>${this.tcpPort}</tcp_port>
+  <path>${d}/data/</path>
+  <tmp_path>${d}/data/tmp/</tmp_path>
+  <user_files_path>${d}/data/user_files/</user_files_path>
+  <format_schema_path>${d}/data/format_schemas/</format_schema_path>
+  <users_config>${d}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>50</max_concurrent_queries>
+  <keep_alive_timeout>10</keep_alive_timeout>
+  ${cluster}
+</yandex>
+`,
+    );
+    const p = spawn(CLICKHOUSE_BIN, [`--config-file=${join(d, 'config.xml')}`], { stdio: ['ignore', 'ignore', 'ignore'] });
+    this.proc = p;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (p.exitCode != null) throw new Error(`clickhouse-server exited (${p.exitCode}); see ${d}/log`);
+      try {
+        const r = await fetch(`${this.url}/ping`);
+        if (r.ok) return;
+      } catch {
+        /* not yet */
+      }
+      if (Date.now() > deadline) throw new Error(`clickhouse-server did not answer on ${this.url}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** A query as the default user (tests' checks): the body's text. */
+  async query(sql: string): Promise<string> {
+    const r = await fetch(`${this.url}/?${new URLSearchParams({ query: sql })}`, { method: 'POST' });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`clickhouse: ${text}`);
+    return text;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode != null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
