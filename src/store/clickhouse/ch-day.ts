@@ -30,6 +30,8 @@ export class ClickhouseDay implements DayView {
   private readonly devAddr: string[] = [];
   private readonly cache = new Map<string, NatRow[] | number | string[]>();
   private cachedRows = 0;
+  /** Per address, the widest ipAll read (rows from `from` on): port lookups of an IP-only answer filter it. */
+  private readonly ipFrom = new Map<string, { from: number; rows: NatRow[] }>();
   private openArrays: OpenScan | null = null;
 
   constructor(private readonly client: ChClient, readonly day: string, cfg: ChConfig) {
@@ -54,6 +56,7 @@ export class ClickhouseDay implements DayView {
   /** Every statement of a request reads the table as it is then: caches start empty. */
   begin(): void {
     this.cache.clear();
+    this.ipFrom.clear();
     this.cachedRows = 0;
   }
 
@@ -91,6 +94,7 @@ export class ClickhouseDay implements DayView {
     const n = Array.isArray(v) ? v.length + 1 : 1;
     if (this.cachedRows + n > CACHE_ROWS) {
       this.cache.clear();
+      this.ipFrom.clear();
       this.cachedRows = 0;
     }
     this.cache.set(key, v);
@@ -106,6 +110,9 @@ export class ClickhouseDay implements DayView {
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
     const lo = fromMs - this.start;
     const hi = toMs - this.start;
+    // An IP-only answer already holds the address's rows: its representatives' lookups read them.
+    const all = this.ipFrom.get(ipKey(natIp));
+    if (all && all.from <= lo && !this.cache.has(`p|${ipKey(natIp)}|${port}`)) return all.rows.filter((r) => r.nat_port === port && r.t >= lo && r.t < hi && !isBlockRow(r.port_end, r.code));
     return this.portDay(natIp, port).filter((r) => r.t >= lo && r.t < hi);
   }
 
@@ -139,7 +146,11 @@ export class ClickhouseDay implements DayView {
   /** Every record of natIp from fromMs on, blocks included, in time order. */
   private ipAll(natIp: number | Buffer, fromMs: number): NatRow[] {
     const from = clampT(fromMs - this.start);
-    return this.cached(`a|${ipKey(natIp)}|${from}`, () => this.rows(`${this.where(natIp)} AND t >= ${int(from)}`));
+    const rows = this.cached(`a|${ipKey(natIp)}|${from}`, () => this.rows(`${this.where(natIp)} AND t >= ${int(from)}`));
+    const k = ipKey(natIp);
+    const had = this.ipFrom.get(k);
+    if (!had || had.from > from) this.ipFrom.set(k, { from, rows });
+    return rows;
   }
 
   ipRows(natIp: number | Buffer, fromMs: number): IterableIterator<NatRow> {
@@ -222,6 +233,7 @@ export class ClickhouseDay implements DayView {
 
   close(): void {
     this.cache.clear();
+    this.ipFrom.clear();
   }
 }
 

@@ -80,6 +80,8 @@ export class ChClient {
   private readonly auth: string;
   private readonly ca: string;
   private feats: Features | null = null;
+  /** Statements sent (tests, bench). */
+  statements = 0;
 
   constructor(readonly cfg: ChConfig, env: NodeJS.ProcessEnv = process.env) {
     const u = new URL(cfg.clickhouse_url);
@@ -93,6 +95,7 @@ export class ChClient {
   private send(sql: string, body: Buffer | null, settings: Record<string, string>, maxBytes: number): Buffer {
     const params: Record<string, string> = { ...settings, query: sql };
     let res: ChResponse = { status: 0, body: Buffer.alloc(0) };
+    this.statements++;
     // A keep-alive socket the server closed fails at once (EPIPE/ECONNRESET): once more, on a new socket.
     for (let attempt = 0; attempt < 2; attempt++) {
       res = requestSync({ url: this.origin + '/', params, body, auth: this.auth, ca: this.ca, timeoutMs: TIMEOUT_MS, maxBytes });
