@@ -10,6 +10,8 @@ import { addrSql, daySql, KIND_IGNORED, KIND_RECORD, KIND_UNPARSED, readRow, ROW
 
 /** Rows a view keeps in its caches (≈ 150 bytes each in memory). */
 const CACHE_ROWS = 400_000;
+/** Most rows of an address whose original lines rawOf reads in one statement. */
+const RAW_BATCH_ROWS = 50_000;
 const SRC_PORT_SPAN = 131_072;
 const ALL_HOURS = 0xffffff;
 const HOUR_MS = 3_600_000;
@@ -28,7 +30,7 @@ export class ClickhouseDay implements DayView {
   private readonly table: string;
   private readonly devId = new Map<string, number>();
   private readonly devAddr: string[] = [];
-  private readonly cache = new Map<string, NatRow[] | number | string[]>();
+  private readonly cache = new Map<string, unknown>();
   private cachedRows = 0;
   /** Per address, the widest ipAll read (rows from `from` on): port lookups of an IP-only answer filter it. */
   private readonly ipFrom = new Map<string, { from: number; rows: NatRow[] }>();
@@ -87,11 +89,11 @@ export class ClickhouseDay implements DayView {
     return out;
   }
 
-  private cached<T extends NatRow[] | number | string[]>(key: string, load: () => T): T {
+  private cached<T>(key: string, load: () => T): T {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit as T;
     const v = load();
-    const n = Array.isArray(v) ? v.length + 1 : 1;
+    const n = Array.isArray(v) ? v.length + 1 : v instanceof Map ? v.size + 1 : 1;
     if (this.cachedRows + n > CACHE_ROWS) {
       this.cache.clear();
       this.ipFrom.clear();
@@ -219,6 +221,22 @@ export class ClickhouseDay implements DayView {
   rawOf(row: NatRow): Buffer | null {
     const t = row.t;
     if (!Number.isInteger(t) || t < 0 || t > MAX_T) return null;
+    // An IP-only answer reads one line per inside address: all of them in one statement.
+    const k = ipKey(row.nat_ip);
+    const all = this.ipFrom.get(k);
+    if (all && all.from <= t && all.rows.length <= RAW_BATCH_ROWS) {
+      const raws = this.cached(`r|${k}|${all.from}`, () => {
+        const r = new RowReader(this.client.query(`SELECT id, raw FROM ${this.table} WHERE ${this.where(row.nat_ip)} AND t >= ${int(all.from)} FORMAT RowBinary`));
+        const out = new Map<number, Buffer>();
+        while (r.more) {
+          const id = r.u64();
+          out.set(id, r.bytes());
+        }
+        return out;
+      });
+      const hit = raws.get(row.id);
+      if (hit) return Buffer.from(hit);
+    }
     const b = this.client.query(
       `SELECT raw FROM ${this.table} WHERE ${this.where(row.nat_ip)} AND nat_port = ${int(row.nat_port)} AND t = ${int(t)} AND id = ${int(row.id)} LIMIT 1 FORMAT RowBinary`,
       16 << 20,

@@ -21,7 +21,7 @@ import { fault } from '../../config/fault.js';
 import { DAY_MS, dayOf, eventCode, ipToDb, isBlockRow, protoCode } from '../codes.js';
 import type { DayCommitResult, DayFiles, DayLine, Store } from '../store.js';
 import { ChClient, ChError, int, type ChConfig } from './client.js';
-import { addr16, COLUMNS, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_MARK, KIND_RECORD, KIND_UNPARSED, RECORDS_PER_LINE, RowWriter, SITES, tableDdl } from './schema.js';
+import { COLUMNS, ipNum, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_MARK, KIND_RECORD, KIND_UNPARSED, RECORDS_PER_LINE, RowWriter, SITES, tableDdl } from './schema.js';
 
 const ZERO16 = Buffer.alloc(16);
 
@@ -109,19 +109,19 @@ export class ClickhouseStore implements Store {
         const vendor = l.vendor ?? 'unknown';
         for (let k = 0; k < l.records.length && k < RECORDS_PER_LINE; k++) {
           const r = l.records[k]!;
-          const nat = ipToDb(r.nat_ip);
+          const nat = ipNum(r.nat_ip, ipToDb);
           if (nat == null) continue;
           const range = r.nat_port_start != null;
-          const src = ipToDb(r.src_ip);
-          const dst = ipToDb(r.dst_ip);
+          const src = ipNum(r.src_ip, ipToDb);
+          const dst = ipNum(r.dst_ip, ipToDb);
           const code = 0 * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto);
           head(l.end, KIND_RECORD, (lineNo * RECORDS_PER_LINE + k) * SITES + site, (r.time ?? l.time) - dayMs);
-          w.fixed16(addr16(nat));
+          w.addr(nat);
           w.i32(range ? r.nat_port_start! : r.nat_port ?? -1);
           w.i32(range && r.nat_port_end != null ? r.nat_port_end : -1);
-          w.fixed16(src == null ? ZERO16 : addr16(src));
+          w.addr(src);
           w.i32(r.src_port ?? -1);
-          w.fixed16(dst == null ? ZERO16 : addr16(dst));
+          w.addr(dst);
           w.i32(r.dst_port ?? -1);
           w.u32(code);
           w.u8((src == null ? 1 : 0) | (dst == null ? 2 : 0));
