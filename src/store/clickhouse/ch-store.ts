@@ -13,17 +13,22 @@
 // check that follows, would be written twice (the retry waits for the committer's backoff first).
 // Durability is the server's: an acknowledged insert is in its page cache, on disk only where the
 // server has fsync_after_insert (used when detected) or a replica holds it.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { fault } from '../../config/fault.js';
 import { DAY_MS, dayOf, eventCode, ipToDb, isBlockRow, protoCode } from '../codes.js';
-import type { DayCommitResult, DayFiles, DayLine, Store } from '../store.js';
+import { createHash } from 'node:crypto';
+import type { DayCommitResult, DayDigest, DayDigests, DayFiles, DayLine, Store } from '../store.js';
 import { ChClient, ChError, int, type ChConfig } from './client.js';
 import { COLUMNS, ipNum, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_MARK, KIND_RECORD, KIND_UNPARSED, RECORDS_PER_LINE, RowWriter, SITES, tableDdl } from './schema.js';
 
 const ZERO16 = Buffer.alloc(16);
+/** Columns a day's digest covers, in this order: every column of a row but its day, site and spool position. */
+const DIGEST_COLUMNS = ['id', 'kind', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'raw'];
+/** Rows read in one statement by digest() (whole minutes). */
+const DIGEST_CHUNK_ROWS = 250_000;
 
 /** What the store knows of one day, as read from the server (and kept up to date by its inserts). */
 interface DayState {
@@ -37,9 +42,11 @@ interface DayState {
 
 export type ChStoreConfig = ChConfig & Pick<Config, 'cold_storage_dir'>;
 
-export class ClickhouseStore implements Store {
+export class ClickhouseStore implements Store, DayDigests {
   /** ClickHouse keeps no day files: nothing to seal as files (docs/clickhouse.md, evidence). */
   readonly dayFiles: DayFiles | null = null;
+  /** Days are sealed by the hash of this site's rows (evidence/row-seal.ts). */
+  readonly dayDigests: DayDigests = this;
   readonly client: ChClient;
   private readonly db: string;
   private readonly site: number;
@@ -48,6 +55,7 @@ export class ClickhouseStore implements Store {
 
   constructor(private readonly cfg: ChStoreConfig, env: NodeJS.ProcessEnv = process.env) {
     this.client = new ChClient(cfg, env);
+    mkdirSync(cfg.cold_storage_dir, { recursive: true }); // the seal manifest and legal holds stay local
     this.db = cfg.clickhouse_database;
     this.site = cfg.clickhouse_site;
   }
@@ -202,6 +210,37 @@ export class ClickhouseStore implements Store {
       .tsv(`SELECT DISTINCT toString(min_date) FROM system.parts WHERE database = '${this.db}' AND table = 'rec' AND active ORDER BY 1`)
       .map((r) => r[0]!)
       .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+  }
+
+  /**
+   * SHA-256 of this site's rows of `day` (records and kept lines, not the marks), in the order
+   * (minute, id), each row as RowBinary of DIGEST_COLUMNS: read in chunks of whole minutes of at most
+   * DIGEST_CHUNK_ROWS rows (a busier minute is one chunk), so memory stays bounded by a chunk.
+   */
+  digest(day: string): DayDigest {
+    this.ensureSchema();
+    const where = `day = ${daySql(day)} AND site = ${int(this.site)} AND kind != ${KIND_MARK}`;
+    const minutes = this.client.tsv(`SELECT intDiv(t, 60000) AS m, count() FROM ${this.db}.rec WHERE ${where} GROUP BY m ORDER BY m`).map((r) => [Number(r[0]), Number(r[1])] as const);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let records = 0;
+    let lines = 0;
+    for (let i = 0; i < minutes.length; ) {
+      const from = minutes[i]![0];
+      let n = 0;
+      let j = i;
+      while (j < minutes.length && (j === i || n + minutes[j]![1] <= DIGEST_CHUNK_ROWS)) n += minutes[j++]![1];
+      const to = j < minutes.length ? minutes[j]![0] : Number.MAX_SAFE_INTEGER;
+      const upper = to === Number.MAX_SAFE_INTEGER ? '' : ` AND t < ${int(to * 60_000)}`;
+      const buf = this.client.query(`SELECT ${DIGEST_COLUMNS.join(', ')} FROM ${this.db}.rec WHERE ${where} AND t >= ${int(from * 60_000)}${upper} ORDER BY intDiv(t, 60000), id FORMAT RowBinary`);
+      hash.update(buf);
+      bytes += buf.length;
+      const c = this.client.tsv(`SELECT countIf(kind = ${KIND_RECORD}), countIf(kind != ${KIND_RECORD} OR intDiv(id, ${SITES}) % ${RECORDS_PER_LINE} = 0) FROM ${this.db}.rec WHERE ${where} AND t >= ${int(from * 60_000)}${upper}`)[0]!;
+      records += Number(c[0]);
+      lines += Number(c[1]);
+      i = j;
+    }
+    return { sha256: hash.digest('hex'), bytes, records, lines };
   }
 
   /** Drop whole day partitions older than `retentionDays` (a held day stays: `<cold>/<day>.db.hold`). */
