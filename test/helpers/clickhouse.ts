@@ -31,12 +31,15 @@ export interface ChOptions {
   cluster?: { name: string; shards: ClusterShard[] };
   /** Password of the `megalog` user (else only `default` without password). */
   password?: string;
+  /** PEM certificate and key: also serve HTTPS on `httpsPort`. */
+  tls?: { cert: string; key: string };
 }
 
 export class ClickhouseServer {
   readonly dir: string;
   httpPort = 0;
   tcpPort = 0;
+  httpsPort = 0;
   private proc: ChildProcess | null = null;
 
   constructor(private readonly opts: ChOptions = {}) {
@@ -51,6 +54,7 @@ export class ClickhouseServer {
   async ports(): Promise<void> {
     if (!this.httpPort) this.httpPort = await freePort();
     if (!this.tcpPort) this.tcpPort = await freePort();
+    if (this.opts.tls && !this.httpsPort) this.httpsPort = await freePort();
   }
 
   async start(): Promise<void> {
@@ -61,6 +65,9 @@ export class ClickhouseServer {
       ? `<remote_servers><${this.opts.cluster.name}>${this.opts.cluster.shards.map((s) => `<shard><replica><host>127.0.0.1</host><port>${s.tcpPort}</port></replica></shard>`).join('')}</${this.opts.cluster.name}></remote_servers>`
       : '';
     const pw = this.opts.password ?? '';
+    const tls = this.opts.tls
+      ? `<https_port>${this.httpsPort}</https_port><openSSL><server><certificateFile>${this.opts.tls.cert}</certificateFile><privateKeyFile>${this.opts.tls.key}</privateKeyFile><verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile><disableProtocols>sslv2,sslv3</disableProtocols></server></openSSL>`
+      : '';
     writeFileSync(
       join(d, 'users.xml'),
       `<?xml version="1.0"?>
@@ -94,6 +101,7 @@ export class ClickhouseServer {
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
   <keep_alive_timeout>10</keep_alive_timeout>
+  ${tls}
   ${cluster}
 </yandex>
 `,
