@@ -42,6 +42,9 @@ describe.skipIf(!hasClickhouse)('megalog on ClickHouse', () => {
     const out = JSON.parse(r.stdout);
     expect(out.verdict).toBe('unique');
     expect(out.candidates[0]).toMatchObject({ src_ip: '100.64.9.9', src_port: 41000, nat_ip: '203.0.113.77', nat_port_start: 50123, proto: 'tcp', raw: line });
+    const st = spawnSync(process.execPath, [BIN, 'stats', '--json'], { env, encoding: 'utf8' });
+    expect(st.status).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ records_total: 2, unparsed_total: 1 });
     const v = spawnSync(process.execPath, [BIN, 'verify'], { env, encoding: 'utf8' });
     expect(v.stdout).toMatch(/manifest: 0 entries/);
     expect(v.stdout).toMatch(/not sealed yet/);

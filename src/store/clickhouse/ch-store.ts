@@ -243,6 +243,19 @@ export class ClickhouseStore implements Store, DayDigests {
     return { sha256: hash.digest('hex'), bytes, records, lines };
   }
 
+  /**
+   * What the server holds per day, every site (the `megalog stats` contract): records, unparsed and
+   * ignored lines, and the bytes of the day's partition on this server.
+   */
+  listDays(): { day: string; records: number; unparsed: number; ignored: number; bytes: number }[] {
+    this.ensureSchema();
+    const bytes = new Map(this.client.tsv(`SELECT toString(min_date), sum(bytes) FROM system.parts WHERE database = '${this.db}' AND table = 'rec' AND active GROUP BY min_date`).map((r) => [r[0]!, Number(r[1])]));
+    const table = `${this.db}.${this.cfg.clickhouse_cluster ? 'rec_all' : 'rec'}`;
+    return this.client
+      .tsv(`SELECT toString(day), countIf(kind = ${KIND_RECORD}), countIf(kind = ${KIND_UNPARSED}), countIf(kind = ${KIND_IGNORED}) FROM ${table} GROUP BY day ORDER BY day`)
+      .map((r) => ({ day: r[0]!, records: Number(r[1]), unparsed: Number(r[2]), ignored: Number(r[3]), bytes: bytes.get(r[0]!) ?? 0 }));
+  }
+
   /** Drop whole day partitions older than `retentionDays` (a held day stays: `<cold>/<day>.db.hold`). */
   applyRetention(retentionDays: number, now = Date.now(), dryRun = false): string[] {
     const cutoff = dayOf(now - retentionDays * DAY_MS);
