@@ -27,6 +27,8 @@ import { COLUMNS, ipNum, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_M
 const ZERO16 = Buffer.alloc(16);
 /** Columns a day's digest covers, in this order: every column of a row but its day, site and spool position. */
 const DIGEST_COLUMNS = ['id', 'kind', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'raw'];
+/** How long a processor starting waits for its ClickHouse server to answer. */
+const START_WAIT_MS = 30_000;
 /** Rows read in one statement by digest() (whole minutes). */
 const DIGEST_CHUNK_ROWS = 250_000;
 
@@ -83,11 +85,23 @@ export class ClickhouseStore implements Store, DayDigests {
     return s;
   }
 
+  /**
+   * Highest spool position this site committed (the last 3 days). Asked at start: a server still
+   * starting (boot order) is waited for up to START_WAIT_MS before the processor gives up.
+   */
   maxCommittedPos(): number {
-    this.ensureSchema();
-    const since = dayOf(Date.now() - 3 * DAY_MS);
-    const [row] = this.client.tsv(`SELECT max(pos) FROM ${this.db}.rec WHERE day >= ${daySql(since)} AND site = ${int(this.site)}`);
-    return Number(row?.[0] ?? 0);
+    const deadline = Date.now() + START_WAIT_MS;
+    for (;;) {
+      try {
+        this.ensureSchema();
+        const since = dayOf(Date.now() - 3 * DAY_MS);
+        const [row] = this.client.tsv(`SELECT max(pos) FROM ${this.db}.rec WHERE day >= ${daySql(since)} AND site = ${int(this.site)}`);
+        return Number(row?.[0] ?? 0);
+      } catch (err) {
+        if (!(err instanceof ChError) || err.code !== 'MEGALOG_ERR_CLICKHOUSE_DOWN' || Date.now() > deadline) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      }
+    }
   }
 
   commitDay(day: string, lines: DayLine[], batchEnd: number): DayCommitResult {
