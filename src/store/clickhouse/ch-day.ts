@@ -13,6 +13,8 @@ const CACHE_ROWS = 400_000;
 /** Most rows of an address whose original lines rawOf reads in one statement. */
 const RAW_BATCH_ROWS = 50_000;
 const SRC_PORT_SPAN = 131_072;
+/** Rows that may be port blocks (store/codes.ts isBlockRow: a range, or a block event). */
+const BLOCK_SQL = '(port_end >= 0 OR intDiv(code % 65536, 1024) IN (2, 3))';
 const ALL_HOURS = 0xffffff;
 const HOUR_MS = 3_600_000;
 const MAX_T = 0xffffffff;
@@ -106,7 +108,14 @@ export class ClickhouseDay implements DayView {
 
   /** Session rows (not blocks) of natIp:port over the whole day, in time order. */
   private portDay(natIp: number | Buffer, port: number): NatRow[] {
-    return this.cached(`p|${ipKey(natIp)}|${port}`, () => this.rows(`${this.where(natIp)} AND nat_port = ${int(port)}`).filter((r) => !isBlockRow(r.port_end, r.code)));
+    const k = ipKey(natIp);
+    return this.cached(`p|${k}|${port}`, () => {
+      if (this.cache.has(`b|${k}`)) return this.rows(`${this.where(natIp)} AND nat_port = ${int(port)}`).filter((r) => !isBlockRow(r.port_end, r.code));
+      // The walk reads the address's blocks next: one statement for both.
+      const both = this.rows(`${this.where(natIp)} AND (nat_port = ${int(port)} OR ${BLOCK_SQL})`);
+      this.cached(`b|${k}`, () => both.filter((r) => isBlockRow(r.port_end, r.code)));
+      return both.filter((r) => r.nat_port === port && !isBlockRow(r.port_end, r.code));
+    });
   }
 
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[] {
@@ -135,7 +144,7 @@ export class ClickhouseDay implements DayView {
 
   /** Every block row of natIp in the day (few: one range of the table). */
   private blocks(natIp: number | Buffer): NatRow[] {
-    return this.cached(`b|${ipKey(natIp)}`, () => this.rows(`${this.where(natIp)} AND (port_end >= 0 OR intDiv(code % 65536, 1024) IN (2, 3))`).filter((r) => isBlockRow(r.port_end, r.code)));
+    return this.cached(`b|${ipKey(natIp)}`, () => this.rows(`${this.where(natIp)} AND ${BLOCK_SQL}`).filter((r) => isBlockRow(r.port_end, r.code)));
   }
 
   blockRowsIn(natIp: number | Buffer, port: number, maxPorts: number, fromMs: number, toMs: number): NatRow[] {
