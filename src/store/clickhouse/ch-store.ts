@@ -14,11 +14,10 @@
 // Durability is the server's: an acknowledged insert is in its page cache, on disk only where the
 // server has fsync_after_insert (used when detected) or a replica holds it.
 import { existsSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { fault } from '../../config/fault.js';
-import { DAY_MS, dayOf, eventCode, ipToDb, isBlockRow, protoCode } from '../codes.js';
+import { DAY_MS, dayOf, eventCode, ipToDb, protoCode } from '../codes.js';
 import { createHash } from 'node:crypto';
 import type { DayCommitResult, DayDigest, DayDigests, DayFiles, DayLine, Store } from '../store.js';
 import { ChClient, ChError, int, type ChConfig } from './client.js';
@@ -136,7 +135,7 @@ export class ClickhouseStore implements Store, DayDigests {
           const range = r.nat_port_start != null;
           const src = ipNum(r.src_ip, ipToDb);
           const dst = ipNum(r.dst_ip, ipToDb);
-          const code = 0 * 65536 + eventCode(r.event) * 1024 + protoCode(r.proto);
+          const code = eventCode(r.event) * 1024 + protoCode(r.proto); // no vendor number: `vendor` has its name
           head(l.end, KIND_RECORD, (lineNo * RECORDS_PER_LINE + k) * SITES + site, (r.time ?? l.time) - dayMs);
           w.addr(nat);
           w.i32(range ? r.nat_port_start! : r.nat_port ?? -1);
@@ -294,9 +293,3 @@ export class ClickhouseStore implements Store, DayDigests {
     this.days.clear();
   }
 }
-
-/** Whether a row of the record model is a port block (re-exported for the reader). */
-export { isBlockRow };
-
-/** A default site name for logs: the host (the number is what the table keeps). */
-export const SITE_HOST = hostname();
