@@ -5,6 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { bulkLookup } from '../../src/query/bulk.js';
 import { fillRaw, forensicLookup, subscriberLookup, type QueryConfig } from '../../src/query/engine.js';
+import { answerBulk, type BulkItem } from '../../src/web/bulk/answer.js';
+import { JsonChunks } from '../../src/web/routes/json-chunks.js';
+import { LINES_PER_CHUNK, PackedRows, ROWS_PER_CHUNK, type BulkLine } from '../../src/web/routes/search-store.js';
+import type { Candidate } from '../../src/query/engine.js';
 import { DEV_A, DEV_B, DEV_C, Z } from '../fixtures/query/world.js';
 
 /** `cfg()` gives the query config of a store holding writeWorld()'s scenario (called inside tests). */
@@ -136,6 +140,22 @@ export function forensicSuite(store: string, cfg: () => QueryConfig): void {
       expect(b.results.map((r) => r.answer?.verdict ?? r.error?.code)).toEqual(['unique', 'ambiguous', 'ambiguous', 'unique', 'MEGALOG_ERR_QUERY_BAD_PORT']);
       expect(b.results[0]!.answer!.candidates[0]!.src_ip).toBe('100.64.0.10');
       expect(b.results[3]!.answer!.candidates[0]!.src_ip).toBe('2001:db8::1');
+    });
+
+    it("answers the console's bulk (worker packing), original lines read later by row id", () => {
+      const items: BulkItem[] = [
+        { line: 1, input: 'a', ip: '203.0.113.7', port: '40312', time: '2026-03-05T13:11:12Z', proto: '' },
+        { line: 2, input: 'b', ip: '198.51.100.1', port: '1300', time: '2026-03-05T01:00:00Z', proto: '' },
+        { line: 3, input: 'c', ip: '198.51.100.50', port: '6000', time: '2026-03-05T12:00:00Z', proto: '' },
+      ];
+      const a = answerBulk({ items, windowSec: 60, proto: null }, cfg(), { cancelled: () => false, progress: () => {} })!;
+      const lines = new JsonChunks<BulkLine>(a.lineChunks, a.lineCount, LINES_PER_CHUNK).slice(0, a.lineCount);
+      expect(lines.map((l) => l.answer?.verdict)).toEqual(['unique', 'unique', 'no_data']);
+      const rows = new PackedRows(new JsonChunks<Candidate>(a.rowChunks, a.rawKeys.length / 3, ROWS_PER_CHUNK), a.rawKeys);
+      const c = rows.at(1)!;
+      expect(c).toMatchObject({ src_ip: '100.64.1.1', kind: 'block', raw: '' });
+      fillRaw([c], cfg());
+      expect(c.raw).toBe('<134>bng block_alloc - 100.64.1.1:- -> 198.51.100.1:1024-1535 at 2026-03-04T22:00:00');
     });
   });
 }
