@@ -11,6 +11,7 @@
 // addresses, days) go through lit() below, which escapes every byte ClickHouse's lexer treats specially.
 import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../../config/load.js';
+import type { ClickhouseErrorCode } from '../../core/errors.js';
 import { requestSync, type ChResponse } from './http.js';
 
 export type ChConfig = Pick<Config, 'clickhouse_url' | 'clickhouse_user' | 'clickhouse_password_file' | 'clickhouse_ca_file' | 'clickhouse_database' | 'clickhouse_cluster' | 'clickhouse_site'>;
@@ -22,7 +23,7 @@ export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 export class ChError extends Error {
   constructor(
-    readonly code: 'MEGALOG_ERR_CLICKHOUSE_DOWN' | 'MEGALOG_ERR_CLICKHOUSE_QUERY' | 'MEGALOG_ERR_CLICKHOUSE_TOO_BIG' | 'MEGALOG_ERR_CLICKHOUSE_CONFIG',
+    readonly code: ClickhouseErrorCode,
     message: string,
     /** The server never answered: the statement may or may not have run. */
     readonly unknownOutcome = false,
