@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { forensicLookup, subscriberLookup, type Answer, type QueryConfig } from '../../src/query/engine.js';
+import { forensicLookup, ReaderCache, subscriberLookup, type Answer, type QueryConfig } from '../../src/query/engine.js';
 import { ClickhouseStore } from '../../src/store/clickhouse/ch-store.js';
 import { readConfigOf } from '../../src/store/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -110,8 +110,9 @@ describe.skipIf(!hasClickhouse)('ground truth: identical answers from SQLite and
     }
     sq.close();
     cs.close();
-    const sqCfg: QueryConfig = { cold_storage_dir: cold, timezone: TZ };
-    const chCfg: QueryConfig = { ...readConfigOf(c), timezone: TZ };
+    // Readers kept between lookups, as the console keeps them (each lookup still reads afresh: DayView.begin).
+    const sqCfg: QueryConfig = { cold_storage_dir: cold, timezone: TZ, readers: new ReaderCache(cold) };
+    const chCfg: QueryConfig = { ...readConfigOf(c), timezone: TZ, readers: new ReaderCache(readConfigOf(c)) };
     const strip = (a: Answer) => ({ ...a, days_used: a.days_used.map((d) => d.day) });
     let unique = 0;
     let knownHolders = 0;
@@ -134,5 +135,7 @@ describe.skipIf(!hasClickhouse)('ground truth: identical answers from SQLite and
       const b = subscriberLookup(q, chCfg);
       expect({ ...b, days_used: b.days_used.map((d) => d.day) }).toEqual({ ...a, days_used: a.days_used.map((d) => d.day) });
     }
+    sqCfg.readers!.close();
+    chCfg.readers!.close();
   });
 });
