@@ -30,6 +30,9 @@ command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 # on loopback (test/helpers/clickhouse.ts), never the system service. Debian 13 has no package: those
 # tests then skip, saying so.
 if [ ! -x /usr/sbin/clickhouse-server ] && grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then need+=(clickhouse-server); fi
+# zookeeper coordinates the two replicas of test/scenario/clickhouse-replicas.test.ts; only where a
+# Java runtime is already installed (else that test skips, saying so), to keep a JRE out of the setup.
+if [ ! -e /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1 && grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then need+=(zookeeper); fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

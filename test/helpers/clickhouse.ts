@@ -3,7 +3,7 @@
 // `kill()` (SIGKILL) end it; `start()` again on the same directory keeps its data (a restart).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,6 +33,8 @@ export interface ChOptions {
   password?: string;
   /** PEM certificate and key: also serve HTTPS on `httpsPort`. */
   tls?: { cert: string; key: string };
+  /** A replica: ZooKeeper's client port, and this server's {shard} and {replica} macros. */
+  replica?: { zookeeperPort: number; shard: string; name: string };
 }
 
 export class ClickhouseServer {
@@ -40,6 +42,7 @@ export class ClickhouseServer {
   httpPort = 0;
   tcpPort = 0;
   httpsPort = 0;
+  interserverPort = 0;
   private proc: ChildProcess | null = null;
 
   constructor(private readonly opts: ChOptions = {}) {
@@ -55,6 +58,7 @@ export class ClickhouseServer {
     if (!this.httpPort) this.httpPort = await freePort();
     if (!this.tcpPort) this.tcpPort = await freePort();
     if (this.opts.tls && !this.httpsPort) this.httpsPort = await freePort();
+    if (this.opts.replica && !this.interserverPort) this.interserverPort = await freePort();
   }
 
   async start(): Promise<void> {
@@ -67,6 +71,9 @@ export class ClickhouseServer {
     const pw = this.opts.password ?? '';
     const tls = this.opts.tls
       ? `<https_port>${this.httpsPort}</https_port><openSSL><server><certificateFile>${this.opts.tls.cert}</certificateFile><privateKeyFile>${this.opts.tls.key}</privateKeyFile><verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile><disableProtocols>sslv2,sslv3</disableProtocols></server></openSSL>`
+      : '';
+    const rep = this.opts.replica
+      ? `<zookeeper><node><host>127.0.0.1</host><port>${this.opts.replica.zookeeperPort}</port></node></zookeeper><macros><shard>${this.opts.replica.shard}</shard><replica>${this.opts.replica.name}</replica></macros><interserver_http_port>${this.interserverPort}</interserver_http_port><interserver_http_host>127.0.0.1</interserver_http_host>`
       : '';
     writeFileSync(
       join(d, 'users.xml'),
@@ -102,6 +109,7 @@ export class ClickhouseServer {
   <max_concurrent_queries>50</max_concurrent_queries>
   <keep_alive_timeout>10</keep_alive_timeout>
   ${tls}
+  ${rep}
   ${cluster}
 </yandex>
 `,
@@ -146,6 +154,52 @@ export class ClickhouseServer {
 
   async destroy(): Promise<void> {
     await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
+export const hasZookeeper = existsSync(ZOOKEEPER_JAR) && existsSync('/usr/bin/java');
+
+/** A standalone ZooKeeper of the test's own (Debian's `zookeeper` package), on loopback. */
+export class ZookeeperServer {
+  readonly dir = mkdtempSync(join(tmpdir(), 'megalog-zk-'));
+  port = 0;
+  private proc: ChildProcess | null = null;
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    mkdirSync(join(this.dir, 'data'), { recursive: true });
+    writeFileSync(join(this.dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${this.dir}/data\nclientPort=${this.port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n`);
+    writeFileSync(join(this.dir, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n');
+    this.proc = spawn('java', ['-Xmx128m', '-cp', `${this.dir}:${ZOOKEEPER_JAR}`, `-Dzookeeper.log.dir=${this.dir}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, 'zoo.cfg')], { stdio: 'ignore' });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (this.proc.exitCode != null) throw new Error(`zookeeper exited (${this.proc.exitCode})`);
+      if ((await this.ruok()) === 'imok') return;
+      if (Date.now() > deadline) throw new Error('zookeeper did not answer');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private ruok(): Promise<string> {
+    return new Promise((resolve) => {
+      const s = connect(this.port, '127.0.0.1');
+      let out = '';
+      s.on('data', (c) => (out += c));
+      s.on('connect', () => s.end('ruok'));
+      s.on('close', () => resolve(out));
+      s.on('error', () => resolve(''));
+    });
+  }
+
+  async destroy(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (p && p.exitCode == null) await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
