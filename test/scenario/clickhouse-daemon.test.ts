@@ -1,10 +1,12 @@
 // `megalog run` on ClickHouse end to end: lines over TCP into the built daemon configured only by
-// MEGALOG_* (storage: clickhouse), committed into a clickhouse-server of the test's own; then
-// `megalog search --json` answers from ClickHouse with the original line, and `megalog verify`
+// MEGALOG_* (storage: clickhouse), committed into a clickhouse-server of the test's own; the console
+// searches, exports CSV and prints the court report from there; `megalog search --json` answers from
+// ClickHouse with the original line, and `megalog verify`
 // runs against it, exactly as on SQLite.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapAdmin, createUser, userWithPassword } from '../helpers/browser.js';
 import { BIN, sendTcp, startDaemon, stopDaemon, tempDir, testEnv, waitFor } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
 import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
@@ -32,6 +34,26 @@ describe.skipIf(!hasClickhouse)('megalog on ClickHouse', () => {
       await waitFor('committed into ClickHouse', async () => Number((await ch.query('SELECT count() FROM megalog.rec WHERE kind IN (0, 1)').catch(() => '0')).trim()) >= 3, 30_000);
       const health = (await (await fetch(`http://127.0.0.1:${d.webPort}/health`)).json()) as { status: string };
       expect(health.status).not.toBe('unhealthy');
+      // The console: search, CSV export and the court report, from ClickHouse.
+      const base = `http://127.0.0.1:${d.webPort}`;
+      const admin = await bootstrapAdmin(base);
+      const temp = await createUser(admin, 'ana.analista', 'analyst');
+      const analyst = await userWithPassword(base, 'ana.analista', temp, 'analista com frase longa');
+      await analyst.get('/search');
+      const wall = new Date(t + 1000).toISOString().slice(0, 19).replace('T', ' ');
+      const r = await analyst.post('/search', { mode: 'public', case_ref: 'CH-2/2026', justification: 'teste', authority: 'Vara', nat_ip: '203.0.113.77', nat_port: '50123', time: wall }, { headers: { 'HX-Request': 'true' } });
+      expect(r.status).toBe(200);
+      expect(r.text).toContain('verdict-unique');
+      expect(r.text).toContain('100.64.9.9');
+      const id = /\/exports\/([\w-]+)\/csv/.exec(r.text)![1]!;
+      const csv = await analyst.get(`/exports/${id}/csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.text).toContain('"100.64.9.9"');
+      expect(csv.text).toContain('50123');
+      const rep = await analyst.get(`/exports/${id}/report`);
+      expect(rep.status).toBe(200);
+      expect(rep.text).toContain('CH-2/2026');
+      expect(rep.text).toContain('sem hash: dia ainda aberto'); // today's rows are not sealed yet
     } finally {
       await stopDaemon(d);
     }
