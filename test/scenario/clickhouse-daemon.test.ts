@@ -54,6 +54,17 @@ describe.skipIf(!hasClickhouse)('megalog on ClickHouse', () => {
       expect(rep.status).toBe(200);
       expect(rep.text).toContain('CH-2/2026');
       expect(rep.text).toContain('sem hash: dia ainda aberto'); // today's rows are not sealed yet
+      // A bulk list: answered by the console's bulk worker thread, reading ClickHouse too.
+      await analyst.get('/search/bulk');
+      const list = [`203.0.113.77 50123 ${new Date(t + 1000).toISOString()}`, `203.0.113.77 50124 ${new Date(t + 6000).toISOString()}`, 'lixo'].join('\n');
+      let b = await analyst.post('/search/bulk', { case_ref: 'CH-3/2026', justification: 'ofício em lote', authority: 'Vara', list }, { headers: { 'HX-Request': 'true' } });
+      for (let m = /data-job="([\w-]+)" data-state="running"/.exec(b.text); m; m = /data-job="([\w-]+)" data-state="running"/.exec(b.text)) {
+        await new Promise((ok) => setTimeout(ok, 200));
+        b = await analyst.get(`/search/bulk/j/${m[1]}`, { 'HX-Request': 'true' });
+      }
+      const rows = [...b.text.matchAll(/<tr>\s*<td class="num muted">(\d+)<\/td>[\s\S]*?<span class="vbadge v-(\w+)">/g)].map((m) => `${m[1]}:${m[2]}`);
+      expect(rows, b.text.slice(0, 2000)).toEqual(['1:unique', '2:unique', '3:error']);
+      expect(b.text).toContain('100.64.9.10');
     } finally {
       await stopDaemon(d);
     }
