@@ -1,7 +1,7 @@
 // The ClickHouse store against a clickhouse-server of the test's own (Debian's 18.16 in CI): the
 // stores' conformance suite on the ground-truth world, and identical answers from SQLite and
 // ClickHouse for a generated day with known holders.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,23 @@ describe.skipIf(!hasClickhouse)('clickhouse store', () => {
     expect(f.version).toMatch(/^\d+\.\d+/);
     expect(f.codecs).toBe(f.versionNum >= 19_001); // 18.16: no CODEC; raw stays LZ4
     expect(store.listDayNames()).toEqual(['2026-03-04', '2026-03-05']);
+    store.close();
+  });
+});
+
+describe.skipIf(!hasClickhouse)('retention on ClickHouse', () => {
+  it('drops whole day partitions past the retention, never rows, and keeps a held day', () => {
+    const cold = join(dir, 'ret-cold');
+    const c = chConfig(ch.url, 'ret', cold);
+    const store = new ClickhouseStore(c);
+    writeWorld(store);
+    writeFileSync(join(cold, '2026-03-04.db.hold'), '{}');
+    const now = Date.UTC(2026, 3, 10); // 2026-04-10: both days are over 30 days old
+    expect(store.applyRetention(30, now, true)).toEqual(['2026-03-05']);
+    expect(store.listDayNames()).toEqual(['2026-03-04', '2026-03-05']);
+    expect(store.applyRetention(30, now)).toEqual(['2026-03-05']);
+    expect(store.listDayNames()).toEqual(['2026-03-04']);
+    expect(store.applyRetention(40, now)).toEqual([]);
     store.close();
   });
 });
