@@ -9,6 +9,8 @@ import { join } from 'node:path';
 
 export const CLICKHOUSE_BIN = '/usr/sbin/clickhouse-server';
 export const hasClickhouse = existsSync(CLICKHOUSE_BIN);
+/** Appended to a suite's name when it is skipped for want of a server: a skipped case says why. */
+export const NO_CLICKHOUSE = hasClickhouse ? '' : ' — skipped: no /usr/sbin/clickhouse-server (Debian 12: bash test/setup.sh)';
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export async function freePort(): Promise<number> {
@@ -160,6 +162,7 @@ export class ClickhouseServer {
 
 export const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
 export const hasZookeeper = existsSync(ZOOKEEPER_JAR) && existsSync('/usr/bin/java');
+export const NO_ZOOKEEPER = hasZookeeper ? '' : ' — skipped: no ZooKeeper (Debian: apt-get install zookeeper, needs Java)';
 
 /** A standalone ZooKeeper of the test's own (Debian's `zookeeper` package), on loopback. */
 export class ZookeeperServer {

@@ -11,7 +11,7 @@ import { forensicLookup } from '../../src/query/engine.js';
 import { ClickhouseStore } from '../../src/store/clickhouse/ch-store.js';
 import { readConfigOf } from '../../src/store/index.js';
 import { writeWorld, Z } from '../fixtures/query/world.js';
-import { ClickhouseServer, freePort, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, freePort, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 const PASSWORD = 'S3cret-for-the-test';
 let ch: ClickhouseServer;
@@ -36,7 +36,7 @@ function cfgOf(url: string, extra: Record<string, unknown> = {}): Config {
   return loadConfig({ file: null, env: {}, overrides: { storage: 'clickhouse', clickhouse_url: url, clickhouse_user: 'megalog', cold_storage_dir: join(dir, 'cold'), hot_storage_dir: join(dir, 'hot'), ...extra } });
 }
 
-describe.skipIf(!hasClickhouse)('ClickHouse credentials and TLS', () => {
+describe.skipIf(!hasClickhouse)('ClickHouse credentials and TLS' + NO_CLICKHOUSE, () => {
   it('writes and answers over https with a password from a file only its owner reads', () => {
     const pwFile = join(dir, 'ch.pw');
     writeFileSync(pwFile, `${PASSWORD}\n`, { mode: 0o600 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, createUser, userWithPassword } from '../helpers/browser.js';
 import { BIN, sendTcp, startDaemon, stopDaemon, tempDir, testEnv, waitFor } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
-import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 let ch: ClickhouseServer;
 beforeAll(async () => {
@@ -21,7 +21,7 @@ afterAll(async () => {
   await ch?.destroy();
 });
 
-describe.skipIf(!hasClickhouse)('megalog on ClickHouse', () => {
+describe.skipIf(!hasClickhouse)('megalog on ClickHouse' + NO_CLICKHOUSE, () => {
   it('commits what it receives into ClickHouse and answers megalog search from there', async () => {
     const dir = tempDir();
     const extra = { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: ch.url };

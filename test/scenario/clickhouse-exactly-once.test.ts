@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
-import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 const line = (tag: string, i: number) =>
   mikrotikLine({ time: Date.now() - 60_000, srcIp: `100.64.${(i >> 8) & 255}.${i & 255}`, srcPort: 1024 + (i % 60000), natIp: '203.0.113.9', natPort: 1024 + (i % 60000), dstIp: '1.1.1.1', dstPort: 53, proto: 'UDP', tag });
@@ -30,7 +30,7 @@ const count = async (): Promise<number> => {
   }
 };
 
-describe.skipIf(!hasClickhouse)('exactly once into ClickHouse', () => {
+describe.skipIf(!hasClickhouse)('exactly once into ClickHouse' + NO_CLICKHOUSE, () => {
   it('stores every spooled line once through processor SIGKILLs during inserts (one just after an insert landed) and clickhouse-server restarts', async () => {
     const dir = tempDir();
     const tail = join(dir, 'hot_logs.raw');

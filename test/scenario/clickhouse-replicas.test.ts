@@ -15,7 +15,7 @@ import { tableDdl } from '../../src/store/clickhouse/schema.js';
 import { readConfigOf } from '../../src/store/index.js';
 import { worldLines, Z } from '../fixtures/query/world.js';
 import { forensicSuite } from '../conformance/forensic.js';
-import { ClickhouseServer, hasClickhouse, hasZookeeper, ZookeeperServer } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, hasZookeeper, NO_CLICKHOUSE, NO_ZOOKEEPER, ZookeeperServer } from '../helpers/clickhouse.js';
 
 const ready = hasClickhouse && hasZookeeper;
 let zk: ZookeeperServer;
@@ -56,7 +56,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!ready)('replicated ClickHouse', () => {
+describe.skipIf(!ready)('replicated ClickHouse' + (NO_CLICKHOUSE || NO_ZOOKEEPER), () => {
   it('keeps the ReplicatedMergeTree table it finds, and the second replica holds every row', async () => {
     expect((await replicas[1]!.query("SELECT engine FROM system.tables WHERE database = 'megalog' AND name = 'rec'")).trim()).toBe('ReplicatedMergeTree');
     expect(await count(replicas[1]!)).toBe(await count(replicas[0]!));

@@ -13,7 +13,7 @@ import { RowSealer } from '../../src/evidence/row-seal.js';
 import { ClickhouseStore } from '../../src/store/clickhouse/ch-store.js';
 import { dayHashes } from '../../src/web/routes/export-hash.js';
 import { worldLines, writeWorld } from '../fixtures/query/world.js';
-import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 let ch: ClickhouseServer;
 let dir: string;
@@ -37,7 +37,7 @@ const verify = async () => {
   return { code, text };
 };
 
-describe.skipIf(!hasClickhouse)('sealing ClickHouse days', () => {
+describe.skipIf(!hasClickhouse)('sealing ClickHouse days' + NO_CLICKHOUSE, () => {
   it('seals each day over by the hash of its rows, verifies it, and shows rows changed since', async () => {
     const store = new ClickhouseStore(cfg);
     writeWorld(store);

@@ -12,7 +12,7 @@ import { ClickhouseStore } from '../../src/store/clickhouse/ch-store.js';
 import { readConfigOf } from '../../src/store/index.js';
 import { worldLines, Z } from '../fixtures/query/world.js';
 import { forensicSuite } from '../conformance/forensic.js';
-import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 const CLUSTER = 'megalog_cluster';
 let shards: ClickhouseServer[] = [];
@@ -58,7 +58,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!hasClickhouse)('two shards behind a Distributed table', () => {
+describe.skipIf(!hasClickhouse)('two shards behind a Distributed table' + NO_CLICKHOUSE, () => {
   it('lands records on both shards, each site in its own', async () => {
     const per = await Promise.all(shards.map(async (s) => (await s.query('SELECT site, count() FROM megalog.rec WHERE kind = 0 GROUP BY site FORMAT TSV')).trim()));
     expect(per[0]).toMatch(/^1\t\d+$/);

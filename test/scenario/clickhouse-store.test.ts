@@ -13,7 +13,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { DayLine } from '../../src/store/store.js';
 import { writeWorld } from '../fixtures/query/world.js';
 import { forensicSuite } from '../conformance/forensic.js';
-import { ClickhouseServer, hasClickhouse } from '../helpers/clickhouse.js';
+import { ClickhouseServer, hasClickhouse, NO_CLICKHOUSE } from '../helpers/clickhouse.js';
 
 const TZ = 'America/Sao_Paulo';
 let ch: ClickhouseServer;
@@ -40,7 +40,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!hasClickhouse)('clickhouse store', () => {
+describe.skipIf(!hasClickhouse)('clickhouse store' + NO_CLICKHOUSE, () => {
   forensicSuite('clickhouse', () => cfgs.world!);
 
   it('keeps every original line byte for byte, and detects what the server can do', () => {
@@ -53,7 +53,7 @@ describe.skipIf(!hasClickhouse)('clickhouse store', () => {
   });
 });
 
-describe.skipIf(!hasClickhouse)('retention on ClickHouse', () => {
+describe.skipIf(!hasClickhouse)('retention on ClickHouse' + NO_CLICKHOUSE, () => {
   it('drops whole day partitions past the retention, never rows, and keeps a held day', () => {
     const cold = join(dir, 'ret-cold');
     const c = chConfig(ch.url, 'ret', cold);
@@ -112,7 +112,7 @@ function generated(): { byDay: Map<string, DayLine[]>; pos: number; questions: [
   return { byDay, pos, questions, holders };
 }
 
-describe.skipIf(!hasClickhouse)('ground truth: identical answers from SQLite and ClickHouse', () => {
+describe.skipIf(!hasClickhouse)('ground truth: identical answers from SQLite and ClickHouse' + NO_CLICKHOUSE, () => {
   it('answers every generated question the same from both stores, the known holder included', () => {
     const g = generated();
     const cold = join(dir, 'gen-cold');
