@@ -3,7 +3,14 @@
 //   systemd names in NOTIFY_SOCKET (a path, or '@' for the abstract namespace);
 // - lock(fd): flock(2) LOCK_EX|LOCK_NB on an open file, the lock the kernel drops when the process
 //   dies however it dies (core/lock.ts).
+// - threadName(name): names the calling thread, so /proc (core/threads.ts) and top -H can tell the
+//   receiver, the committer and the UDP readers apart.
 // Both return 0 or the errno, and throw only for arguments of the wrong type.
+// - udpOpen / udpStart / udpStop: a UDP syslog socket read by a thread of its own with recvmmsg(2),
+//   64 datagrams a call, each turned into a spool record (spool/format.ts) here, so the receiver's
+//   event loop takes one ready-made chunk a batch instead of one callback, one Buffer and one rinfo
+//   object a datagram (udp-native.c).
+#define _GNU_SOURCE
 #define NAPI_VERSION 8
 #include <node_api.h>
 
@@ -12,9 +19,12 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "udp-native.h"
 
 static int notify_send(const char *path, size_t path_len, const char *msg, size_t msg_len) {
   struct sockaddr_un sa;
@@ -74,6 +84,22 @@ static napi_value lock_js(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/** threadName(name): this thread's name (prctl PR_SET_NAME, 15 bytes at most), as top -H and /proc show it. */
+static napi_value thread_name_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[16];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "threadName(name: string)");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_int32(env, prctl(PR_SET_NAME, name, 0, 0, 0) == 0 ? 0 : errno, &out);
+  return out;
+}
+
 static bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   return napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) == napi_ok &&
@@ -81,6 +107,9 @@ static bool export_fn(napi_env env, napi_value exports, const char *name, napi_c
 }
 
 NAPI_MODULE_INIT() {
-  if (!export_fn(env, exports, "send", send_js) || !export_fn(env, exports, "lock", lock_js)) return NULL;
+  if (!export_fn(env, exports, "send", send_js) || !export_fn(env, exports, "lock", lock_js) ||
+      !export_fn(env, exports, "udpOpen", udp_open_js) || !export_fn(env, exports, "udpStart", udp_start_js) ||
+      !export_fn(env, exports, "udpStop", udp_stop_js) || !export_fn(env, exports, "threadName", thread_name_js))
+    return NULL;
   return exports;
 }

@@ -15,12 +15,13 @@ usage: megalog <command> [--config FILE] [options]
   parse [--explain]        stdin → one JSON value per line (check a router's format); --explain says on
                            stderr why a line gave null
   stats [--json]           what the store holds, per day
-  search …                 forensic answer (see megalog search --help)
+  search …                 forensic answer, or what a login held (see megalog search --help)
   verify [--audit] [--head ID:HASH]   check the seal manifest, every day file against it / the
                            audit chain (and that it still holds a head published earlier)
   audit head               the audit chain's head (ID:HASH), to keep off the appliance
   user add|passwd|disable|list …   console users
   hold add|remove|list …   legal hold: a held day is never deleted by retention
+  rules import|list|show … deterministic NAT rule sets (versioned, in force over a period)
   backup DEST | restore SRC
 
 Configuration: --config FILE, else $MEGALOG_CONFIG, else /etc/megalog/megalog.yaml if present, else
@@ -54,7 +55,7 @@ export function parseArgs(argv: string[]): Args {
   return { cmd, positional, flags, rest };
 }
 
-const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'from', 'to', 'password', 'head']);
+const VALUED = new Set(['config', 'nat-ip', 'nat-port', 'at', 'window', 'proto', 'case', 'justification', 'user', 'role', 'src-ip', 'dst-ip', 'dst-port', 'login', 'from', 'to', 'password', 'head', 'format', 'valid-from', 'valid-to']);
 
 
 /** The registry of commands: each one lives in src/commands/ and is loaded only when asked for. */
@@ -70,6 +71,7 @@ const COMMANDS: Record<string, (cfg: Config, args: Args) => Promise<number | voi
   audit: async (cfg, a) => (await import('./commands/audit.js')).runAuditCommand(cfg, a.positional),
   user: async (cfg, a) => (await import('./commands/user.js')).runUserCommand(cfg, a.rest),
   hold: async (cfg, a) => (await import('./commands/hold.js')).runHold(cfg, a.positional, a.flags),
+  rules: async (cfg, a) => (await import('./commands/rules.js')).runRules(cfg, a.positional, a.flags),
   backup: async (cfg, a) => (await import('./commands/backup.js')).runBackup(cfg, a.positional[0]),
   restore: async (cfg, a) => (await import('./commands/backup.js')).runRestore(cfg, a.positional[0], a.flags.has('force')),
 };

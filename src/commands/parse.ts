@@ -21,6 +21,8 @@ export interface RecordJson {
   dst_port: number | null;
   time: string | null;
   host: string | null;
+  /** The subscriber the line names (PPP login, VLAN, firewall user), or null. */
+  login: string | null;
 }
 
 /** Record → contract JSON object (`nat_port`, or `nat_port_start`/`nat_port_end` for a port block). */
@@ -30,12 +32,12 @@ export function recordToJson(r: NatRecord): RecordJson {
   if (block) {
     return {
       vendor: r.vendor, event: r.event, proto: r.proto, src_ip: r.src_ip, src_port: r.src_port, nat_ip: r.nat_ip,
-      nat_port_start: r.nat_port_start, nat_port_end: r.nat_port_end, dst_ip: r.dst_ip, dst_port: r.dst_port, time, host: r.host,
+      nat_port_start: r.nat_port_start, nat_port_end: r.nat_port_end, dst_ip: r.dst_ip, dst_port: r.dst_port, time, host: r.host, login: r.login ?? null,
     };
   }
   return {
     vendor: r.vendor, event: r.event, proto: r.proto, src_ip: r.src_ip, src_port: r.src_port, nat_ip: r.nat_ip,
-    nat_port: r.nat_port, dst_ip: r.dst_ip, dst_port: r.dst_port, time, host: r.host,
+    nat_port: r.nat_port, dst_ip: r.dst_ip, dst_port: r.dst_port, time, host: r.host, login: r.login ?? null,
   };
 }
 

@@ -1,20 +1,27 @@
-// `megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] --case REF [--json]`
-// (docs/architecture.md, "Contracts"). The search is audited like a console search before its answer is shown:
+// `megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] [--dst-ip IP] [--dst-port N] --case REF [--json]`
+// and `megalog search --login LOGIN --from TIME --to TIME --case REF [--json]` (docs/architecture.md, "Contracts"). The search is audited like a console search before its answer is shown:
 // an answer that cannot be recorded is not given.
 import { userInfo } from 'node:os';
 import type { Config } from '../config/load.js';
 import { QueryError } from '../query/errors.js';
-import { forensicLookup, parseAnalystTime, type Answer } from '../query/engine.js';
+import { forensicLookup, loginLookup, parseAnalystTime, type Answer, type Candidate, type LoginAnswer } from '../query/engine.js';
 
-export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] --case REF [--justification TEXT] [--json]
+export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --at TIME [--window SECONDS] [--proto P] [--dst-ip IP] [--dst-port N] --case REF [--justification TEXT] [--json]
+       megalog search --login LOGIN --from TIME --to TIME [--proto P] --case REF [--justification TEXT] [--json]
 
   --nat-ip IP        public address (IPv4 or IPv6)
   --nat-port N       public port 0-65535; without it, every inside address that used IP in the window, with counts
   --at TIME          ISO 8601 (2026-03-05T10:11:12-03:00); without an offset it is read in the configured time zone
   --window SECONDS   ± seconds around TIME (default 60)
   --proto P          tcp, udp, icmp… (default: any)
+  --dst-ip IP        destination the requester gives: records to another destination are left out (endpoint-
+  --dst-port N       dependent mapping gives one public ip:port to several subscribers at once, one per destination)
+  --login LOGIN      what the subscriber login (as the NAT lines name it: PPPoE, firewall user) held from --from to --to (31 days at most)
   --case REF         case reference (required: every search is audited with it)
-  --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw}]}
+  --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw,
+                     dst_ip, dst_port, subscriber}]} (with a destination also "destination": {dst_ip, dst_port, inside_without};
+                     when a deterministic NAT rule set maps the address, "rules": {basis, check, set, inside});
+                     --login: {"login", "inside": [...], "mappings": [same candidates]}
 
 Exit status: 0 answered (any verdict), 64 bad input, 1 the search could not be read or audited.`;
 
@@ -50,6 +57,7 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
     io.err(`megalog search: ${e.code}: ${pt ? e.message_pt : e.message_en}\n`);
     return status;
   };
+  if (str('login') != null) return runLoginSearch(cfg, str, io, audit, json, pt, fail);
   for (const k of ['nat-ip', 'at', 'case']) {
     if (!str(k)?.trim()) {
       const e = new QueryError('MEGALOG_ERR_QUERY_MISSING', `--${k}`, k);
@@ -60,7 +68,7 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
   let answer: Answer;
   try {
     const at = parseAnalystTime(str('at')!, cfg.timezone);
-    answer = forensicLookup({ natIp: str('nat-ip')!, natPort: str('nat-port'), at, windowSec: str('window'), proto: str('proto') }, cfg);
+    answer = forensicLookup({ natIp: str('nat-ip')!, natPort: str('nat-port'), at, windowSec: str('window'), proto: str('proto'), dstIp: str('dst-ip'), dstPort: str('dst-port') }, cfg);
   } catch (err) {
     if (err instanceof QueryError) return fail(err, 64);
     return fail(new QueryError('MEGALOG_ERR_QUERY_STORE', (err as Error).message), 1);
@@ -72,7 +80,7 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
       action: 'search',
       case_ref: str('case')!.trim(),
       justification: str('justification'),
-      query: { nat_ip: answer.query.nat_ip, nat_port: answer.query.nat_port, at: answer.query.at, window_sec: answer.query.window_sec, proto: answer.query.proto, verdict: answer.verdict },
+      query: { nat_ip: answer.query.nat_ip, nat_port: answer.query.nat_port, at: answer.query.at, window_sec: answer.query.window_sec, proto: answer.query.proto, ...(answer.narrowed ? { dst_ip: answer.query.dst_ip, dst_port: answer.query.dst_port } : {}), verdict: answer.verdict },
       result_count: answer.candidates.length,
     });
   } catch (err) {
@@ -83,23 +91,73 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
   return 0;
 }
 
-/** Exactly the contract's JSON shape. */
-export function contractJson(a: Answer): { verdict: Answer['verdict']; candidates: Record<string, unknown>[] } {
+/** A candidate in the contract's JSON shape. */
+function candidateJson(c: Candidate): Record<string, unknown> {
+  return {
+    src_ip: c.src_ip,
+    src_port: c.src_port,
+    nat_ip: c.nat_ip,
+    nat_port_start: c.nat_port_start,
+    nat_port_end: c.nat_port_end,
+    proto: c.proto,
+    start: c.start,
+    end: c.end,
+    device: c.device,
+    raw: c.raw,
+    dst_ip: c.dst_ip,
+    dst_port: c.dst_port,
+    subscriber: c.subscriber,
+  };
+}
+
+/** Exactly the contract's JSON shape (and, with a destination, how it narrowed the answer). */
+export function contractJson(a: Answer): { verdict: Answer['verdict']; candidates: Record<string, unknown>[]; destination?: unknown; rules?: unknown } {
   return {
     verdict: a.verdict,
-    candidates: a.candidates.map((c) => ({
-      src_ip: c.src_ip,
-      src_port: c.src_port,
-      nat_ip: c.nat_ip,
-      nat_port_start: c.nat_port_start,
-      nat_port_end: c.nat_port_end,
-      proto: c.proto,
-      start: c.start,
-      end: c.end,
-      device: c.device,
-      raw: c.raw,
-    })),
+    candidates: a.candidates.map(candidateJson),
+    ...(a.narrowed ? { destination: { dst_ip: a.narrowed.dst_ip, dst_port: a.narrowed.dst_port, inside_without: a.narrowed.inside_without } } : {}),
+    ...(a.rules ? { rules: a.rules } : {}),
   };
+}
+
+/** `megalog search --login`: what a login held over a range, audited like any search. */
+async function runLoginSearch(cfg: Config, str: (k: string) => string | null, io: Out, audit: AuditFn, json: boolean, pt: boolean, fail: (e: QueryError, status: number) => number): Promise<number> {
+  for (const k of ['from', 'to', 'case']) {
+    if (!str(k)?.trim()) {
+      io.err(`${SEARCH_USAGE}\n\n`);
+      return fail(new QueryError('MEGALOG_ERR_QUERY_MISSING', `--${k}`, k), 64);
+    }
+  }
+  let a: LoginAnswer;
+  try {
+    a = loginLookup({ login: str('login')!, from: parseAnalystTime(str('from')!, cfg.timezone), to: parseAnalystTime(str('to')!, cfg.timezone), proto: str('proto') }, cfg);
+  } catch (err) {
+    if (err instanceof QueryError) return fail(err, 64);
+    return fail(new QueryError('MEGALOG_ERR_QUERY_STORE', (err as Error).message), 1);
+  }
+  try {
+    await audit(cfg, {
+      user: cliUser(),
+      source: 'local',
+      action: 'search_login',
+      case_ref: str('case')!.trim(),
+      justification: str('justification'),
+      query: { login: a.query.login, from: a.query.from, to: a.query.to, proto: a.query.proto },
+      result_count: a.mappings.length,
+    });
+  } catch (err) {
+    io.err(`megalog search: ${pt ? 'a busca não pôde ser registrada na auditoria; nenhuma resposta foi dada' : 'the search could not be audited; no answer given'} (${(err as Error).message})\n`);
+    return 1;
+  }
+  if (json) {
+    io.out(`${JSON.stringify({ login: a.query.login, inside: a.inside, mappings: a.mappings.map(candidateJson), truncated: a.truncated })}\n`);
+    return 0;
+  }
+  const lines = [`login: ${JSON.stringify(a.query.login)} ${a.query.from} → ${a.query.to}`, `${pt ? 'endereços internos' : 'inside addresses'}: ${a.inside.join(', ') || '-'}`, ''];
+  for (const c of a.mappings) lines.push(`${c.start}  ${c.end}  ${c.src_ip ?? '-'}${c.src_port == null ? '' : `:${c.src_port}`}  ${c.nat_ip}:${c.nat_port_start ?? '-'}${c.proto ? `/${c.proto}` : ''}  ${c.dst_ip ?? '-'}${c.dst_port == null ? '' : `:${c.dst_port}`}  ${c.device}`);
+  if (!a.mappings.length) lines.push(pt ? 'nenhum mapeamento' : 'no mapping');
+  io.out(`${lines.join('\n')}\n`);
+  return 0;
 }
 
 const VERDICT_TEXT = {
@@ -115,13 +173,23 @@ function humanTable(a: Answer, pt: boolean): string {
     `${pt ? 'consulta' : 'query'}: ${q.nat_ip}${q.nat_port == null ? '' : `:${q.nat_port}`}${q.proto ? `/${q.proto}` : ''} ${q.at} ±${q.window_sec}s`,
     `${pt ? 'veredito' : 'verdict'}: ${a.verdict} — ${VERDICT_TEXT[a.verdict][pt ? 0 : 1]}`,
   ];
+  if (a.narrowed) {
+    const d = `${a.narrowed.dst_ip ?? '*'}:${a.narrowed.dst_port ?? '*'}`;
+    lines.push(pt ? `restrita pelo destino ${d}: ${a.narrowed.inside_without} endereço(s) interno(s) sem ele` : `narrowed by destination ${d}: ${a.narrowed.inside_without} inside address(es) without it`);
+  }
+  const r = a.rules;
+  if (r?.basis === 'rules') lines.push(pt ? `resposta pelas regras de NAT determinístico (nenhum log cobre esse momento): conjunto ${r.set.id} ${r.set.file_name} sha256 ${r.set.sha256}, em vigor de ${r.set.valid_from} a ${r.set.valid_to ?? 'hoje'}` : `answered from the deterministic NAT rules (no log covers that time): set ${r.set.id} ${r.set.file_name} sha256 ${r.set.sha256}, in force from ${r.set.valid_from} to ${r.set.valid_to ?? 'now'}`);
+  else if (r?.check) lines.push(pt ? `regras de NAT determinístico (conjunto ${r.set.id}): ${r.check === 'agrees' ? 'concordam com os logs' : `indicam ${r.inside.join(', ')}, diferente dos logs`}` : `deterministic NAT rules (set ${r.set.id}): ${r.check === 'agrees' ? 'agree with the logs' : `name ${r.inside.join(', ')}, unlike the logs`}`);
   if (a.candidates.length) {
-    const head = ['src_ip', 'src_port', 'nat', 'proto', 'start', 'end', 'end_reason', 'count', 'device'];
+    const head = ['src_ip', 'src_port', 'login', 'nat', 'proto', 'dst', 'start', 'end', 'end_reason', 'count', 'device'];
     const rows = a.candidates.map((c) => [
       c.src_ip ?? '-',
       c.src_port == null ? '-' : String(c.src_port),
+      // attacker-controlled text: escaped as JSON when it holds anything but plain printable characters
+      c.subscriber?.login == null ? '-' : /^[\x21-\x7e]+$/.test(c.subscriber.login) ? c.subscriber.login : JSON.stringify(c.subscriber.login),
       `${c.nat_ip}:${c.nat_port_start == null ? '-' : c.nat_port_start === c.nat_port_end ? c.nat_port_start : `${c.nat_port_start}-${c.nat_port_end}`}`,
       c.proto ?? '-',
+      c.dst_ip == null && c.dst_port == null ? '-' : `${c.dst_ip ?? '*'}:${c.dst_port ?? '*'}`,
       c.start_exact ? c.start : `≤${c.start}`,
       c.end,
       c.end_reason,

@@ -5,12 +5,14 @@ import { Stats } from '../core/counters.js';
 import type { LogLevel } from '../core/log.js';
 import type { CommitterData, FromCommitter, ToWorker } from '../core/messages.js';
 import { Committer } from './committer.js';
+import { nameThread } from '../core/threads.js';
 
 const { config, statsBuffer, handoff } = workerData as CommitterData;
 const send = (m: FromCommitter) => parentPort!.postMessage(m);
 const stats = new Stats(statsBuffer);
 const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
 
+nameThread('committer');
 let committer: Committer;
 try {
   committer = new Committer(config, stats, log, handoff);

@@ -36,6 +36,7 @@ export const SCHEMA = {
   syslog_udp_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5514', help: 'UDP syslog listeners' },
   syslog_tcp_listen: { kind: { type: 'listen' }, default: '127.0.0.1:5514', help: 'TCP syslog listeners (RFC 6587)' },
   syslog_tls_listen: { kind: { type: 'listen' }, default: '', help: 'TLS syslog listeners (RFC 5425)' },
+  ipfix_listen: { kind: { type: 'listen' }, default: '', help: 'UDP listeners for IPFIX and NetFlow v9 NAT event logging (RFC 8158; conventionally port 4739)' },
   tls_cert_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM certificate for TLS listeners (reloaded on SIGHUP)' },
   tls_key_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM key for TLS listeners (reloaded on SIGHUP)' },
   tls_ca_file: { kind: { type: 'string', allowEmpty: true }, default: '', help: 'PEM CA bundle: when set, senders must present a certificate it signed' },

@@ -46,8 +46,15 @@ export const CONNECTION_REFUSALS = [
 export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
-export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import'] as const;
+export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'ipfix'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+
+/**
+ * The processor's threads, by the name each gives itself (core/native.ts threadName): CPU seconds
+ * each used (megalog_thread_cpu_seconds_total), to tell which stage limits the rate.
+ */
+export const THREADS = ['main', 'receiver', 'committer', 'udp'] as const;
+export type ThreadRole = (typeof THREADS)[number];
 
 /** Upper bounds (seconds) of the commit duration histogram. */
 export const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -62,6 +69,9 @@ const NAMES = [
   ...CONNECTION_REFUSALS.map((r) => `tcp_refused_${r}`),
   'udp_kernel_drops',
   'udp_rcvbuf_bytes',
+  'ipfix_unknown_template_sets', // receiver: IPFIX data sets whose template the exporter had not sent yet (kept, decoded as nothing)
+  'ipfix_malformed', // receiver: IPFIX packets whose sets ran past their length, or that were no IPFIX (kept as unparsed)
+  ...THREADS.map((t) => `cpu_seconds_${t}`),
   'tcp_connections',
   'spool_end',
   'spool_records_written',

@@ -16,8 +16,9 @@ export const QUERY_ERRORS = {
   MEGALOG_ERR_QUERY_MISSING: ['Campo obrigatório ausente', 'Required field missing'],
   MEGALOG_ERR_QUERY_BULK_TOO_MANY_LINES: ['Lista grande demais', 'List too long'],
   MEGALOG_ERR_QUERY_BULK_NOT_UTF8: ['O arquivo não está em UTF-8 (salve como UTF-8 e envie de novo)', 'The file is not UTF-8 (save it as UTF-8 and upload again)'],
-  MEGALOG_ERR_QUERY_BULK_BAD_LINE: ['Linha não reconhecida (esperado: ip[:porta] data/hora, ip porta data/hora ou CSV)', 'Line not understood (expected: ip[:port] time, ip port time, or CSV)'],
+  MEGALOG_ERR_QUERY_BULK_BAD_LINE: ['Linha não reconhecida (esperado: ip[:porta] data/hora [-> destino[:porta]], ip porta data/hora ou CSV)', 'Line not understood (expected: ip[:port] time [-> destination[:port]], ip port time, or CSV)'],
   MEGALOG_ERR_QUERY_STORE: ['Não foi possível ler o armazenamento', 'Could not read the store'],
+  MEGALOG_ERR_QUERY_BAD_LOGIN: ['Login inválido (até 64 caracteres, sem caracteres de controle)', 'Invalid login (up to 64 characters, no control characters)'],
 } as const;
 
 /** Errors the console answers on purpose: HTTP status and the i18n key of the message. */

@@ -1,5 +1,6 @@
 // Our N-API addon, native/megalog.c, which `npm ci` (node-gyp) builds into build/Release/megalog.node:
-// the system calls Node lacks, sd_notify's AF_UNIX datagram (daemon/notify.ts) and flock(2) (lock.ts).
+// the system calls Node lacks, sd_notify's AF_UNIX datagram (daemon/notify.ts) and flock(2) (lock.ts),
+// and the UDP syslog reader (sources/udp.ts: a thread with recvmmsg(2) writing spool records).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,25 @@ export interface NativeAddon {
   send(socketPath: string, message: string): number;
   /** flock(fd, LOCK_EX | LOCK_NB): 0, or the errno (EWOULDBLOCK when another open file holds it). */
   lock(fd: number): number;
+  /** Name the calling thread (at most 15 bytes; /proc/self/task/<tid>/comm): 0, or the errno. */
+  threadName(name: string): number;
+  /** A bound UDP socket (host: an IPv4 or IPv6 address; port 0: any); throws an Error with `code` (EADDRINUSE…). */
+  udpOpen(host: string, port: number, rcvbufBytes: number): { handle: UdpHandle; port: number; granted: number };
+  /**
+   * Start the socket's reading thread: `onChunk` gets the datagrams as spool records (spool/format.ts,
+   * transport `transportCode`), one call per recvmmsg batch, then `null` once after udpStop.
+   */
+  udpStart(handle: UdpHandle, transportCode: number, onChunk: (chunk: UdpChunk | null, ...rest: UdpChunkRest) => void): void;
+  /** Stop reading: what the socket holds is still delivered, then the `null` call. */
+  udpStop(handle: UdpHandle): void;
 }
+
+/** The addon's socket (opaque). */
+export type UdpHandle = { readonly __udp: unique symbol };
+/** Spool records, one per non-empty datagram. */
+export type UdpChunk = Buffer;
+/** records, empties, truncated, payload bytes, distinct senders, datagrams per sender. */
+export type UdpChunkRest = [records: number, empties: number, truncated: number, payloadBytes: number, origins: string[], counts: number[]];
 
 /** The package root: the first folder above this file with a package.json (src/ under vitest, dist/src/ compiled, /usr/lib/megalog packaged). */
 function packageRoot(): string {

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
 import { diskOf } from '../core/fs.js';
-import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, THREADS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -52,12 +52,15 @@ export class Metrics {
     labelled('megalog_messages_dropped_total', 'Messages refused or lost, by reason.', 'reason', DROP_REASONS, 'dropped_');
     labelled('megalog_dropped_bytes_total', 'Bytes lost where no message count is known (framing, oversize tails, spool damage), by reason.', 'reason', DROP_BYTE_REASONS, 'dropped_bytes_');
     counter('megalog_udp_kernel_drops_total', 'Datagrams the kernel dropped on our UDP sockets (/proc/net/udp "drops").', 'udp_kernel_drops');
+    counter('megalog_ipfix_unknown_template_sets_total', 'IPFIX / NetFlow v9 data sets whose template the exporter had not sent (since start): kept, decoded as nothing.', 'ipfix_unknown_template_sets');
+    counter('megalog_ipfix_malformed_total', 'IPFIX / NetFlow v9 packets with a set running past its length, or no such packet at all: kept (unparsed when undecodable).', 'ipfix_malformed');
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
     labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');
     counter('megalog_spool_reread_bytes_total', 'Spool bytes the committer read back: the backlog at start-up, and what the receiver did not hand over in memory because the committer was behind.', 'spool_reread_bytes');
     counter('megalog_handoff_overflow_bytes_total', 'Spooled bytes the receiver did not hand over in memory, the committer holding handoff_max_bytes already (it reads them from the spool).', 'handoff_overflow_bytes');
-    counter('megalog_handoff_unparsed_bytes_total', 'Spooled bytes the receiver handed over unparsed, for the committer to parse: import-job lines, and all lines while the receiver is busy.', 'handoff_unparsed_bytes');
+    counter('megalog_handoff_unparsed_bytes_total', 'Spooled bytes the receiver handed over unparsed, for the committer to parse (the receiver was behind).', 'handoff_unparsed_bytes');
+    labelled('megalog_thread_cpu_seconds_total', "CPU seconds the processor's threads used, by role (main, receiver, committer, udp: the addon's socket readers).", 'thread', THREADS, 'cpu_seconds_');
     gauge('megalog_handoff_queued_bytes', 'Handoff buffers the receiver sent and the committer has not taken yet.', () => Math.max(0, (s().handoff_sent_bytes ?? 0) - (s().handoff_released_bytes ?? 0)));
     gauge('megalog_spool_backlog_bytes', 'Spooled bytes not yet committed.', () => Math.max(0, (s().spool_end ?? 0) - (s().committed_pos ?? 0)));
     gauge('megalog_cold_storage_full', '1 while the store refuses writes (disk full).', () => s().cold_full ?? 0);

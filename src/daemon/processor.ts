@@ -8,7 +8,8 @@ import type { Config } from '../config/load.js';
 import { StartError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { CommitterData, FromWorker, ImportProgress, Ports, ReceiverData, ToWorker } from '../core/messages.js';
-import { Stats, type DeviceSeen } from '../core/counters.js';
+import { Stats, type DeviceSeen, type ThreadRole } from '../core/counters.js';
+import { threadCpuSeconds } from '../core/threads.js';
 import { acquireLock, type DirLock } from '../core/lock.js';
 import { computeHealth, dashboardFrom, type DashboardSnapshot, type ProcessorHealth } from './health.js';
 
@@ -104,6 +105,7 @@ export class Processor {
   /** For a separate `megalog web`: what this process knows, rewritten every second. */
   private writeStatus(): void {
     const path = join(this.cfg.hot_storage_dir, 'status.json');
+    for (const [role, secs] of Object.entries(threadCpuSeconds())) this.stats.set(`cpu_seconds_${role as ThreadRole}`, secs);
     try {
       writeFileSync(`${path}.tmp`, JSON.stringify({ written_ms: Date.now(), stats: this.stats.snapshot(), devices: this.devices, rate: this.rate(), imports: this.imports }));
       renameSync(`${path}.tmp`, path);

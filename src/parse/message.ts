@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js';
 import type { Transport } from '../core/counters.js';
 import { configureParsers, parseMessage } from './chain.js';
 import type { ParseResult } from './types.js';
+import { parseSpooledIpfix } from './ipfix.js';
 
 /** What the pipeline made of one message, before it is filed by day. */
 export interface ParsedMessage {
@@ -32,6 +33,8 @@ export class MessageParser {
   }
 
   parse(payload: Buffer, recvMs: number, transport: Transport, origin: string): ParsedMessage {
+    // An IPFIX / NetFlow v9 packet, spooled with its templates (parse/ipfix.ts): binary, no text.
+    if (transport === 'ipfix') return { noise: false, invalidUtf8: false, device: origin, res: parseSpooledIpfix(payload) };
     let text: string;
     let invalidUtf8 = false;
     if (isAscii(payload)) text = payload.toString('latin1');

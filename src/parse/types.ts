@@ -31,6 +31,12 @@ export interface NatRecord {
   time: number | null;
   /** Header HOSTNAME (informational; the device is the sender address). */
   host: string | null;
+  /**
+   * What the line says about the subscriber: a PPP login (MikroTik `<pppoe-NAME>` → NAME), a VLAN
+   * name, a firewall user. Attacker-controlled text, bounded by parse/login.ts (loginOf). Optional so
+   * that hand-built records need not name it; parsers always set it (null: the line names nobody).
+   */
+  login?: string | null;
 }
 
 /** What the chain knows about a message besides its bytes. */

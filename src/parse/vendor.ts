@@ -38,7 +38,7 @@ export function natRecord(
 ): NatRecord {
   return {
     vendor, event, proto, src_ip: srcIp, src_port: srcPort, nat_ip: natIp, nat_port: natPort,
-    nat_port_start: null, nat_port_end: null, dst_ip: dstIp, dst_port: dstPort, time, host,
+    nat_port_start: null, nat_port_end: null, dst_ip: dstIp, dst_port: dstPort, time, host, login: null,
   };
 }
 
@@ -50,7 +50,7 @@ export function blockRecord(
 ): NatRecord {
   return {
     vendor, event, proto, src_ip: srcIp, src_port: null, nat_ip: natIp, nat_port: null,
-    nat_port_start: start, nat_port_end: end, dst_ip: null, dst_port: null, time, host,
+    nat_port_start: start, nat_port_end: end, dst_ip: null, dst_port: null, time, host, login: null,
   };
 }
 

@@ -42,6 +42,8 @@ export interface AddressQuery {
   tz: string;
   /** Read each candidate's original line now (else fillRaw does, later). */
   raw: boolean;
+  /** Records to leave out (a destination filter, dest.ts): every row then goes through Timelines. */
+  keep?: ((row: NatRow) => boolean) | null;
 }
 
 const REASONS: EndReason[] = ['close', 'release', 'reuse', 'max_age'];
@@ -166,11 +168,14 @@ const SRC_PORT_SPAN = 131_072;
 
 /**
  * One candidate per inside address (sorted by record count, then start, then address), and with
- * `all` every interval overlapping the window too (then every row goes through Timelines).
+ * `withIntervals` every interval overlapping the window too (then every row goes through Timelines, as with a filter).
  */
-export function addressCandidates(q: AddressQuery, all = false): { candidates: Candidate[]; intervals: Interval[] } {
+export function addressCandidates(q: AddressQuery, withIntervals = false): { candidates: Candidate[]; intervals: Interval[] } {
   const fold = new Fold(q.natIp);
   const { lo, hi } = q;
+  // A filter on rows needs the rows: the packed fast path (foldOpens) reads keys and holders only.
+  const all = withIntervals || q.keep != null;
+  const keep = q.keep ?? null;
 
   // Blocks and closes first: a session key with a close in any file read goes through Timelines
   // with all its rows.
@@ -187,7 +192,7 @@ export function addressCandidates(q: AddressQuery, all = false): { candidates: C
     else if (!slow.size) rows = others[i]!;
     else rows = others[i]!.concat(r.ipKeyOpens(q.natIp, q.from, slow)).sort((a, b) => a.t - b.t || a.nat_port - b.nat_port || a.id - b.id);
     for (const row of rows) {
-      if (!protoMatches(q.want, row.code)) continue;
+      if (!protoMatches(q.want, row.code) || (keep && !keep(row))) continue;
       const ev = toEvent(row, r);
       if (ev) tl.push(ev);
     }
@@ -218,7 +223,7 @@ export function addressCandidates(q: AddressQuery, all = false): { candidates: C
     }));
   }
   out.sort((a, b) => b.count - a.count || a.start_ms - b.start_ms || (a.src_ip! < b.src_ip! ? -1 : a.src_ip! > b.src_ip! ? 1 : 0));
-  return { candidates: out, intervals: all ? intervals : [] };
+  return { candidates: out, intervals: withIntervals ? intervals : [] };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Bulk requests: a court order's list of "ip[:port] time" lines (or "ip port time", or CSV with
-// , ; or tab), one answer per line. Never throws: a bad line gets its own coded error, a bad file
+// , ; or tab), one answer per line. A line may name the destination the requester saw: a trailing
+// "-> dst_ip[:dst_port]" (either form), or CSV columns 5 and 6 (ip, port, time, proto, dst_ip, dst_port). Never throws: a bad line gets its own coded error, a bad file
 // (not UTF-8, too many lines) one error for the whole request. Day files are opened once per request.
 import { errorInfo, QueryError, type QueryErrorInfo } from './errors.js';
 import { forensicLookup, ReaderPool, type Answer, type QueryConfig } from './engine.js';
@@ -91,10 +92,21 @@ interface LineQuery {
   at: number;
   windowSec?: string | null;
   proto?: string | null;
+  dstIp?: string | null;
+  dstPort?: string | null;
 }
 
 /** One request line → query; 'header' for a CSV title row; throws QueryError otherwise. */
-export function parseBulkLine(s: string, tz: string): LineQuery | 'header' {
+export function parseBulkLine(line: string, tz: string): LineQuery | 'header' {
+  let s = line;
+  let dstIp: string | null = null;
+  let dstPort: string | null = null;
+  const arrow = s.lastIndexOf('->');
+  if (arrow > 0) {
+    [dstIp, dstPort] = splitHostPort(s.slice(arrow + 2).trim());
+    s = s.slice(0, arrow).trim();
+    if (!dstIp) throw new QueryError('MEGALOG_ERR_QUERY_BULK_BAD_LINE', line);
+  }
   const delim = s.includes('\t') ? '\t' : s.includes(';') ? ';' : s.includes(',') ? ',' : null;
   let ipPart: string;
   let port: string | null = null;
@@ -108,6 +120,8 @@ export function parseBulkLine(s: string, tz: string): LineQuery | 'header' {
       port = f[1] || null;
       time = f[2]!;
       proto = f[3] || null;
+      dstIp ??= f[4] || null;
+      dstPort ??= f[5] || null;
     } else time = f[1] ?? '';
   } else {
     const tok = s.split(/\s+/);
@@ -125,7 +139,7 @@ export function parseBulkLine(s: string, tz: string): LineQuery | 'header' {
     port = p;
   }
   if (!time) throw new QueryError('MEGALOG_ERR_QUERY_BULK_BAD_LINE', s);
-  return { natIp: ip, natPort: port, at: parseAnalystTime(time, tz), proto };
+  return { natIp: ip, natPort: port, at: parseAnalystTime(time, tz), proto, dstIp, dstPort };
 }
 
 function looksLikeAddress(s: string): boolean {

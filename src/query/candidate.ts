@@ -5,6 +5,8 @@ import { ipFromDb, ipToDb, protoName } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
+import { subscriberFor, type Subscriber } from './subscriber.js';
+import { ipfixText } from '../parse/ipfix.js';
 
 export interface Candidate {
   src_ip: string | null;
@@ -21,16 +23,22 @@ export interface Candidate {
   raw: string;
   /** Records behind this candidate. */
   count: number;
-  kind: 'session' | 'block' | 'address';
+  /** rules: a deterministic NAT mapping (query/rules.ts), not a log record. */
+  kind: 'session' | 'block' | 'address' | 'rules';
   start_ms: number;
   end_ms: number;
   /** false when the opening record was not in the data read (a close without its create). */
   start_exact: boolean;
-  end_reason: EndReason | 'mixed';
+  end_reason: EndReason | 'mixed' | 'rules';
   /** Day file holding `raw`. */
   day: string;
   /** IP-only answers: how many mappings (intervals) this inside address had in the window. */
   mappings?: number;
+  /** The destination of the candidate's first record, where the line gave one. */
+  dst_ip: string | null;
+  dst_port: number | null;
+  /** Who the subscriber is (query/subscriber.ts), null when nothing names one. */
+  subscriber: Subscriber | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -38,6 +46,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Text of an original message: UTF-8 when valid, else Latin-1 (one character per byte, nothing lost). */
 export function rawText(b: Buffer | null): string {
   if (!b) return '';
+  if (b[0] === 1) {
+    const ipfix = ipfixText(b); // a binary IPFIX packet: described, then in hex
+    if (ipfix) return ipfix;
+  }
   try {
     return utf8.decode(b);
   } catch {
@@ -130,6 +142,9 @@ export function candidateOfRow(row: NatRow, r: DayView, iv: Pick<Interval, 'kind
     start_exact: iv.start_exact,
     end_reason: iv.end_reason,
     day: r.day,
+    dst_ip: row.dst_ip == null ? null : ipFromDb(row.dst_ip),
+    dst_port: row.dst_port,
+    subscriber: subscriberFor({ logLogin: r.loginName(row.login) }),
   };
   if (!withRaw) withRawKey(c, [row.id, r.start + row.t, row.nat_port]);
   return c;

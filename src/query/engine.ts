@@ -13,7 +13,7 @@
 // nat record (any public address) or a kept unparsed/ignored line from that device with its time in
 // [T − w, T + w]. Absence of a match proves something only when the owner was talking.
 import type { Config } from '../config/load.js';
-import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../store/codes.js';
+import { DAY_MS, dayOf, dayStart, ipFromDb, ipToDb, protoCode } from '../store/codes.js';
 import { openDay, type DayView, type StoreReadConfig } from '../store/index.js';
 import { addressCandidates } from './address.js';
 import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
@@ -23,11 +23,17 @@ import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { checkZone } from './time.js';
 import { walkPort } from './walk.js';
+import { destinationFilter, parseDestination, type Destination } from './dest.js';
+import type { NatRow } from '../store/store.js';
+import { loginOf, MAX_LOGIN_CHARS } from '../parse/login.js';
+import { rulesFor, type RulesInAnswer } from './rules.js';
 
 export { QueryError, errorInfo, type QueryErrorInfo, type QueryErrorCode } from './errors.js';
 export { parseAnalystTime } from './time.js';
 export { formatInZone } from '../core/time.js';
 export { SESSION_MAX_AGE_MS, BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, LOOKBACK_MS } from './intervals.js';
+export { subscriberFor, type Subscriber, type SubscriberSource } from './subscriber.js';
+export { parseDestination, type Destination } from './dest.js';
 export { getRawKey, putRawKey, rawText, rawPending, rawKeyOf, withRawKey, RAW_KEY_SIZE, type Candidate, type RawKey } from './candidate.js';
 
 export const DEFAULT_WINDOW_SEC = 60;
@@ -55,6 +61,15 @@ export interface LookupInput {
   intervals?: boolean;
   /** false: leave the original lines unread (raw '') until fillRaw; the console shows them one click away. Default true. */
   raw?: boolean;
+  /** Destination the requester gives (dest.ts): records to another destination are left out. */
+  dstIp?: string | null;
+  dstPort?: number | string | null;
+}
+
+/** How a destination narrowed an answer: the inside addresses the same query names without it. */
+export interface Narrowed extends Destination {
+  inside_without: number;
+  candidates_without: number;
 }
 
 export interface DayUsed {
@@ -63,8 +78,10 @@ export interface DayUsed {
 }
 
 export interface Answer {
-  query: { nat_ip: string; nat_port: number | null; at: string; at_ms: number; window_sec: number; proto: string | null; from: string; to: string };
+  query: { nat_ip: string; nat_port: number | null; at: string; at_ms: number; window_sec: number; proto: string | null; from: string; to: string; dst_ip: string | null; dst_port: number | null };
   verdict: Verdict;
+  /** With a destination: what the answer is without it (the answer says it was narrowed), else null. */
+  narrowed: Narrowed | null;
   /** Why no_data / no_match (absent for unique/ambiguous). */
   reason?: 'no_day_files' | 'address_not_seen' | 'owners_silent' | 'owners_active';
   candidates: Candidate[];
@@ -75,6 +92,8 @@ export interface Answer {
   days_missing: string[];
   /** Owner devices consulted for no_match / no_data (null when a candidate made it unnecessary). */
   owners: string[] | null;
+  /** ip:port answers: what the deterministic NAT rules in force at T say, when a rule set maps the address (query/rules.ts). */
+  rules?: RulesInAnswer;
   timezone: string;
 }
 
@@ -218,6 +237,7 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   const windowSec = parseWindow(q.windowSec ?? null, DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, 'window');
   const proto = parseProto(q.proto ?? null);
   const want = proto == null ? null : protoCode(proto);
+  const dest = parseDestination(q.dstIp, q.dstPort);
   const lo = q.at - windowSec * 1000;
   const hi = q.at + windowSec * 1000;
   const natDb = ipToDb(natIp)!;
@@ -227,25 +247,31 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
     const tz = cfg.timezone;
     const withRaw = q.raw !== false;
-    let candidates: Candidate[];
-    let intervals: Candidate[] = [];
-    if (port != null) {
-      const tl = new Timelines();
-      walkPort(tl, { readers, ...walkDays(ctx, hi), natIp: natDb, port, want, lo, hi });
-      candidates = intervals = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo).map((iv) => candidateOf(iv, tz, withRaw));
-    } else {
+    const find = (keep: ((row: NatRow) => boolean) | null, raw: boolean, withIntervals: boolean): { candidates: Candidate[]; intervals: Candidate[] } => {
+      if (port != null) {
+        const tl = new Timelines();
+        walkPort(tl, { readers, ...walkDays(ctx, hi), natIp: natDb, port, want, lo, hi, keep });
+        const c = tl.finish().filter((iv) => iv.start <= hi && iv.end >= lo).map((iv) => candidateOf(iv, tz, raw));
+        return { candidates: c, intervals: c };
+      }
       // Whole day files from the first day the rules need: an interval's first record may predate T − max age (interim refreshes).
       // IP-only answers can hold thousands of intervals (24 h of create-only logs): they are folded
       // per inside address as they are built, and only each address's first line is read.
       const from = dayStart(dayOf(lo - LOOKBACK_MS));
-      const got = addressCandidates({ readers, natIp: natDb, from, want, lo, hi, tz, raw: withRaw }, q.intervals === true);
-      candidates = got.candidates;
-      if (q.intervals) intervals = got.intervals.map((iv) => candidateOf(iv, tz, false));
-    }
+      const got = addressCandidates({ readers, natIp: natDb, from, want, lo, hi, tz, raw, keep }, withIntervals);
+      return { candidates: got.candidates, intervals: withIntervals ? got.intervals.map((iv) => candidateOf(iv, tz, false)) : [] };
+    };
+    const { candidates, intervals } = find(dest ? destinationFilter(dest) : null, withRaw, q.intervals === true);
     const inside = new Set(candidates.map((c) => c.src_ip));
+    let narrowed: Narrowed | null = null;
+    if (dest) {
+      const without = find(null, false, false).candidates;
+      narrowed = { ...dest, inside_without: new Set(without.map((c) => c.src_ip)).size, candidates_without: without.length };
+    }
     const answer: Answer = {
-      query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz) },
+      query: { nat_ip: natIp, nat_port: port, at: formatInZone(q.at, tz), at_ms: q.at, window_sec: windowSec, proto, from: formatInZone(lo, tz), to: formatInZone(hi, tz), dst_ip: dest?.dst_ip ?? null, dst_port: dest?.dst_port ?? null },
       verdict: inside.size === 1 ? 'unique' : inside.size > 1 ? 'ambiguous' : 'no_match',
+      narrowed,
       candidates,
       ...(port == null && q.intervals ? { intervals } : {}),
       days_used: [],
@@ -254,6 +280,17 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
       timezone: tz,
     };
     if (inside.size === 0) Object.assign(answer, coverage(ctx, natDb, lo, hi));
+    if (port != null && typeof natDb === 'number') {
+      // No log covers T (no_data): the rules in force answer; logs answered: the rules are checked against them.
+      const r = rulesFor(cfg.cold_storage_dir, natDb, port, q.at, want, tz, answer.verdict === 'no_data', candidates);
+      if (r) {
+        answer.rules = r.rules;
+        if (r.rules.basis === 'rules') {
+          answer.candidates = r.candidates;
+          answer.verdict = r.rules.inside.length === 1 ? 'unique' : 'ambiguous';
+        }
+      }
+    }
     answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
     answer.days_missing = ctx.missing.sort();
     return answer;
@@ -285,7 +322,8 @@ export interface SubscriberInput {
 }
 
 export interface SubscriberAnswer {
-  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null };
+  /** `login`: a login lookup shown as a subscriber answer (src_ip then lists the inside addresses it named). */
+  query: { src_ip: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null; login?: string };
   /** Every public ip:port (or block) the inside address held in [from, to], oldest first. */
   mappings: Candidate[];
   truncated: boolean;
@@ -322,6 +360,88 @@ export function fillRaw(cands: readonly Candidate[], cfg: QueryConfig): void {
     fillRawFrom(cands, (day) => pool.get(day));
   } finally {
     pool.close();
+  }
+}
+
+export interface LoginInput {
+  login: string;
+  /** ms since the epoch. */
+  from: number;
+  to: number;
+  proto?: string | null;
+  /** As LookupInput.raw. */
+  raw?: boolean;
+}
+
+export interface LoginAnswer {
+  query: { login: string; from: string; to: string; from_ms: number; to_ms: number; proto: string | null };
+  /** The inside addresses the login's lines named in the range. */
+  inside: string[];
+  /** Every public ip:port (or block) the login held in [from, to], oldest first: the intervals whose first record's line names it. */
+  mappings: Candidate[];
+  truncated: boolean;
+  days_used: DayUsed[];
+  days_missing: string[];
+  timezone: string;
+}
+
+/** A login answer in the subscriber answer's shape (the console keeps and exports both alike). */
+export function loginAsSubscriber(a: LoginAnswer): SubscriberAnswer {
+  return { query: { ...a.query, src_ip: a.inside.join(', ') }, mappings: a.mappings, truncated: a.truncated, days_used: a.days_used, days_missing: a.days_missing, timezone: a.timezone };
+}
+
+/** A login as typed, or throw (the same bounds as the logins kept: parse/login.ts). */
+export function parseLogin(v: unknown): string {
+  const s = typeof v === 'string' ? v : '';
+  const login = s.length > 4 * MAX_LOGIN_CHARS ? null : loginOf(s);
+  if (login == null || login !== s.trim()) throw new QueryError(s.trim() ? 'MEGALOG_ERR_QUERY_BAD_LOGIN' : 'MEGALOG_ERR_QUERY_MISSING', s, 'login');
+  return login;
+}
+
+/**
+ * What login `login` held over [from, to] ("what did login X hold"): the inside addresses its lines
+ * named in those hours (login_seen), then what each held, as subscriberLookup answers it, keeping the
+ * intervals whose first record's line names the login (an address a PPP session gave back may be
+ * someone else's an hour later).
+ */
+export function loginLookup(q: LoginInput, cfg: QueryConfig, pool?: ReaderPool): LoginAnswer {
+  checkZone(cfg.timezone);
+  const login = parseLogin(q.login);
+  for (const [k, v] of [['from', q.from], ['to', q.to]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new QueryError('MEGALOG_ERR_QUERY_BAD_TIME', String(v), k);
+  }
+  if (q.to < q.from) throw new QueryError('MEGALOG_ERR_QUERY_BAD_RANGE', undefined, 'to');
+  if (q.to - q.from > MAX_SUBSCRIBER_RANGE_MS) throw new QueryError('MEGALOG_ERR_QUERY_RANGE_TOO_LONG', `> ${MAX_SUBSCRIBER_RANGE_MS / DAY_MS} d`, 'to');
+  const proto = parseProto(q.proto ?? null);
+  const own = !pool;
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  try {
+    // From the max age before `from`: a mapping the login opened then may still be held in the range.
+    const readers = readersFor(ctx, daysBetween(q.from - LOOKBACK_MS, q.to));
+    const inside = new Set<string>();
+    for (const r of readers) for (const src of r.loginSources(login, Math.max(q.from - LOOKBACK_MS, r.start), q.to)) inside.add(ipFromDb(src)!);
+    const mappings: Candidate[] = [];
+    let truncated = false;
+    for (const src of [...inside].sort()) {
+      const a = subscriberLookup({ srcIp: src, from: q.from, to: q.to, proto, raw: q.raw }, cfg, ctx.pool);
+      truncated ||= a.truncated;
+      for (const c of a.mappings) if (c.subscriber?.login === login) mappings.push(c);
+      for (const d of a.days_used) if (!ctx.used.some((r) => r.day === d.day)) readersFor(ctx, [d.day]);
+      for (const d of a.days_missing) if (!ctx.missing.includes(d)) ctx.missing.push(d);
+    }
+    mappings.sort((a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms);
+    const tz = cfg.timezone;
+    return {
+      query: { login, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
+      inside: [...inside].sort(),
+      mappings,
+      truncated,
+      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
+      days_missing: ctx.missing.sort(),
+      timezone: tz,
+    };
+  } finally {
+    if (own) ctx.pool.close();
   }
 }
 

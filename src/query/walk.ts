@@ -32,6 +32,8 @@ export interface PortWalk {
   want: number | null;
   lo: number;
   hi: number;
+  /** Records to leave out before the interval rules see them (a destination filter, dest.ts), or null. */
+  keep?: ((row: NatRow) => boolean) | null;
 }
 
 interface Slot {
@@ -67,7 +69,7 @@ function sessions(sl: Slot, w: PortWalk): Ev[] {
     sl.rows = [];
     if (!(sl.hours & (1 << sl.h))) return sl.rows;
     for (const row of sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
-      if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
+      if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code) || (w.keep && !w.keep(row))) continue;
       const ev = toEvent(row, sl.r);
       if (ev) sl.rows.push(ev);
     }
@@ -93,7 +95,7 @@ function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayView, Na
   const from = sl.s - sl.r.start;
   const rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
   for (const row of rows) {
-    if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code)) continue;
+    if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code) || (w.keep && !w.keep(row))) continue;
     const ev = toEvent(row, sl.r);
     if (ev) {
       tl.push(ev);

@@ -3,10 +3,11 @@
 // then the committer reads those positions back from the spool instead.
 //
 // Reading the sockets comes first: lines go over unparsed (as spooled; the committer parses them)
-// when they come from an import job, whose bulk history would otherwise take this thread's time, and
-// while this thread's event loop is more than PARSE_BUSY_MAX busy (a burst, or a CPU shared with
-// other work), when parsing here could make the kernel drop datagrams.
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+// while this thread is behind: a live line spooled more than PARSE_LAG_MAX_MS after it was received
+// (a burst, a slow fsync, a CPU shared with other work) has waited in the sockets' queues, and parsing
+// here could make the kernel drop datagrams. Import-job lines, which wait for nobody, go over
+// unparsed while the last live line was late. Otherwise this thread parses everything: the committer
+// is the busier of the two.
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/load.js';
 import { fault } from '../config/fault.js';
@@ -20,27 +21,25 @@ const SENT = Stats.slot('handoff_sent_bytes');
 const RELEASED = Stats.slot('handoff_released_bytes');
 const OVERFLOW = Stats.slot('handoff_overflow_bytes');
 const UNPARSED = Stats.slot('handoff_unparsed_bytes');
-/** Share of the last BUSY_WINDOW_MS this thread's event loop may have been busy for it to parse. */
-const PARSE_BUSY_MAX = 0.7;
-const BUSY_WINDOW_MS = 100;
+/** How long after it was received a line may be spooled for this thread to parse it. */
+const PARSE_LAG_MAX_MS = 200;
 
 export class HandoffSender {
   private readonly parser: MessageParser;
   private readonly builder = new HandoffBuilder();
   /** Spool position up to which the committer was told what is in memory and what is not. */
   private told = -1;
-  private elu: EventLoopUtilization = performance.eventLoopUtilization();
-  private eluAt = 0;
-  private parseHere = true;
+  /** The last live line handed over was spooled late (import lines then go over unparsed). */
+  private behind = false;
 
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly port: MessagePort) {
     this.parser = new MessageParser(cfg);
   }
 
   /**
-   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of live lines
-   * parsed and packed, runs of import-job lines as spooled (all of it as spooled while this thread is
-   * busy). One message per run, in position order.
+   * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of lines
+   * parsed and packed, runs of lines as spooled while this thread is behind. One message per run, in
+   * position order.
    */
   send(written: Buffer, end: number): void {
     const start = end - written.length;
@@ -50,13 +49,7 @@ export class HandoffSender {
       v[OVERFLOW]! += written.length;
       return;
     }
-    const now = Date.now();
-    if (now - this.eluAt >= BUSY_WINDOW_MS) {
-      const busy = performance.eventLoopUtilization(this.elu).utilization;
-      this.elu = performance.eventLoopUtilization();
-      this.eluAt = now;
-      this.parseHere = busy <= PARSE_BUSY_MAX;
-    }
+    const parseAfter = Date.now() - PARSE_LAG_MAX_MS;
     let t0 = process.hrtime.bigint();
     let runStart = start; // spool position where the current run starts
     let runRaw = false; // the current run goes over unparsed
@@ -77,20 +70,16 @@ export class HandoffSender {
       runStart = at;
       t0 = process.hrtime.bigint();
     };
-    if (this.parseHere) {
-      forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
-        const isImport = transport === 'import';
-        if (isImport !== runRaw) {
-          endRun();
-          runRaw = isImport;
-        }
-        if (!isImport) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
-        at = recEnd;
-      });
-    } else {
-      runRaw = true; // one unparsed run
-      at = end;
-    }
+    forEachRecord(written, start, (recEnd, recvMs, transport, origin, payload) => {
+      if (transport !== 'import') this.behind = recvMs < parseAfter;
+      const raw = this.behind;
+      if (raw !== runRaw) {
+        endRun();
+        runRaw = raw;
+      }
+      if (!raw) this.builder.add(recEnd, recvMs, payload, this.parser.parse(payload, recvMs, transport, origin));
+      at = recEnd;
+    });
     endRun();
     this.told = end;
     fault('handoff'); // tests: die with this batch between the threads

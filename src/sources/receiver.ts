@@ -18,6 +18,7 @@ import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+import { IpfixSource } from './ipfix.js';
 import { HandoffSender } from './handoff.js';
 import type { Log } from '../core/log.js';
 
@@ -27,6 +28,7 @@ export class Receiver implements Sink {
   readonly writer: SpoolWriter;
   readonly sources: Source[] = [];
   private readonly udp: UdpSource[] = [];
+  private readonly ipfix: IpfixSource[] = [];
   private readonly streams: StreamSource[] = [];
   private tail: TailSource | null = null;
   private readonly imports: ImportJobs;
@@ -45,7 +47,7 @@ export class Receiver implements Sink {
   constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log, handoff: MessagePort | null = null) {
     this.handoff = handoff ? new HandoffSender(cfg, stats, handoff) : null;
     this.local = new Float64Array(stats.values.length);
-    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import') };
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), ipfix: Stats.slot('received_ipfix') };
     this.writer = new SpoolWriter({
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
@@ -64,6 +66,12 @@ export class Receiver implements Sink {
       const hp = splitHostPort(l)!;
       const s = new UdpSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
       this.udp.push(s);
+      this.sources.push(s);
+    }
+    for (const l of cfg.ipfix_listen) {
+      const hp = splitHostPort(l)!;
+      const s = new IpfixSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
+      this.ipfix.push(s);
       this.sources.push(s);
     }
     const devices = deviceAddresses(cfg);
@@ -131,9 +139,10 @@ export class Receiver implements Sink {
   }
 
   /** Ports actually bound (tests bind port 0). */
-  ports(): { udp: number[]; tcp: number[]; tls: number[] } {
+  ports(): { udp: number[]; tcp: number[]; tls: number[]; ipfix: number[] } {
     return {
       udp: this.udp.map((u) => u.boundPort),
+      ipfix: this.ipfix.map((s) => s.boundPort),
       tcp: this.streams.filter((s) => s.name.startsWith('tcp')).map((s) => s.boundPort),
       tls: this.streams.filter((s) => s.name.startsWith('tls')).map((s) => s.boundPort),
     };
@@ -150,7 +159,7 @@ export class Receiver implements Sink {
   }
 
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs = Date.now()): boolean {
-    if (this.pausedFlag && transport === 'udp') {
+    if (this.pausedFlag && (transport === 'udp' || transport === 'ipfix')) {
       this.bump('dropped_spool_full', 1);
       return false;
     }
@@ -158,18 +167,41 @@ export class Receiver implements Sink {
     this.local[this.slotOf[transport]]! += 1;
     this.local[RECEIVED_BYTES]! += payload.length;
     if (truncated) this.bump('frames_truncated', 1);
-    if (transport !== 'tail' && transport !== 'import') this.seen(origin);
+    if (transport !== 'tail' && transport !== 'import') this.seen(origin, 1);
+    this.flushSoon();
+    return true;
+  }
+
+  acceptSpooled(transport: Transport, chunk: Buffer, records: number, payloadBytes: number, origins: readonly string[], counts: readonly number[], truncated: number): boolean {
+    if (this.pausedFlag && transport === 'udp') {
+      this.bump('dropped_spool_full', records);
+      return false;
+    }
+    this.writer.appendEncoded(chunk, records);
+    this.local[this.slotOf[transport]]! += records;
+    this.local[RECEIVED_BYTES]! += payloadBytes;
+    if (truncated) this.bump('frames_truncated', truncated);
+    for (let i = 0; i < origins.length; i++) if (counts[i]) this.seen(origins[i]!, counts[i]!);
+    this.flushSoon();
+    return true;
+  }
+
+  /** Flush at the end of this event-loop turn, or now once a MiB is buffered. */
+  private flushSoon(): void {
     if (this.writer.buffered >= 1 << 20) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    return true;
   }
 
-  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void {
-    if (reason === 'empty') this.bump('dropped_empty', 1);
-    else this.bump(`dropped_bytes_${reason}`, bytes);
+  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', n: number): void {
+    if (reason === 'empty') this.bump('dropped_empty', n);
+    else this.bump(`dropped_bytes_${reason}`, n);
+  }
+
+  note(slot: 'ipfix_malformed' | 'ipfix_unknown_template_sets', n: number): void {
+    this.bump(slot, n);
   }
 
   refuseConnection(reason: ConnectionRefusal): void {
@@ -228,7 +260,7 @@ export class Receiver implements Sink {
     }
   }
 
-  private seen(addr: string): void {
+  private seen(addr: string, messages: number): void {
     let d = this.devices.get(addr);
     if (!d) {
       if (this.devices.size >= MAX_TRACKED_DEVICES) addr = 'other';
@@ -236,7 +268,7 @@ export class Receiver implements Sink {
       if (!d) this.devices.set(addr, (d = { address: addr, last_seen_ms: 0, messages: 0 }));
     }
     d.last_seen_ms = Date.now();
-    d.messages++;
+    d.messages += messages;
   }
 
   deviceSnapshot(): DeviceSeen[] {

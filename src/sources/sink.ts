@@ -10,8 +10,16 @@ export interface Sink {
    * anchor of year-less log times).
    */
   accept(transport: Transport, origin: string, payload: Buffer, truncated: boolean, recvMs?: number): boolean;
-  /** Bytes the framer threw away, by reason. */
-  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', bytes: number): void;
+  /**
+   * Take `records` messages already encoded as spool records (the native UDP reader's chunks), from
+   * the senders `origins` (`counts[i]` messages each), `payloadBytes` of message in all. Counted and
+   * refused like accept().
+   */
+  acceptSpooled(transport: Transport, chunk: Buffer, records: number, payloadBytes: number, origins: readonly string[], counts: readonly number[], truncated: number): boolean;
+  /** What a source threw away: bytes the framer could not frame, or `empty` messages (a count). */
+  discard(reason: 'framing_error' | 'oversize_tail' | 'empty', n: number): void;
+  /** Count something a source saw about its input (IPFIX: malformed packets, unknown templates). */
+  note(slot: 'ipfix_malformed' | 'ipfix_unknown_template_sets', n: number): void;
   /** A stream source closed a connection at accept. */
   refuseConnection(reason: ConnectionRefusal): void;
   /** True while stream sources must stop reading (backpressure). */

@@ -5,12 +5,14 @@ import { Stats } from '../core/counters.js';
 import type { LogLevel } from '../core/log.js';
 import type { FromReceiver, ReceiverData, ToWorker } from '../core/messages.js';
 import { Receiver } from './receiver.js';
+import { nameThread } from '../core/threads.js';
 
 const { config, statsBuffer, floor, handoff } = workerData as ReceiverData;
 const send = (m: FromReceiver) => parentPort!.postMessage(m);
 const stats = new Stats(statsBuffer);
 const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
 
+nameThread('receiver');
 let receiver: Receiver;
 try {
   receiver = new Receiver(config, stats, floor, log, handoff);

@@ -16,8 +16,8 @@
 //   committer has not got in memory (recovery at start, overflow) is in the spool.
 // - Parsing is one code path (parse/message.ts) packed by one builder: the committer packs what it
 //   reads back exactly as the receiver packs what it received, so both give the same DayLines.
-// - Import-job lines go over unparsed (`spooled`: the spool records as written): the committer
-//   parses them, so bulk history does not take the receiver's time from the sockets.
+// - Lines the receiver had no time to parse go over unparsed (`spooled`: the spool records as
+//   written) and the committer parses them (sources/handoff.ts says when).
 //
 // Layout (little-endian; n messages, m records, k distinct strings; each section 8-byte aligned):
 //
@@ -28,7 +28,7 @@
 //            u32 payload_off[n] | u32 payload_len[n] | u32 device[n] | u32 vendor[n] | u32 reason[n]
 //            u32 first_record[n + 1] | u8 status[n] (records, ignored, unparsed, noise) | u8 flags[n] (1: invalid UTF-8)
 //   record   f64 time, src_port, nat_port, nat_port_start, nat_port_end, dst_port [m each; NaN = null]
-//            u32 vendor, proto, src_ip, nat_ip, dst_ip, host [m each] | u8 event[m] (index in EVENT_KINDS)
+//            u32 vendor, proto, src_ip, nat_ip, dst_ip, host, login [m each] | u8 event[m] (index in EVENT_KINDS)
 //   strings  u32 str_end[k] | utf8 bytes[str_bytes]      (a u32 string field: 0 = null, i = i-th string;
 //            a string may be there twice)
 //   payload  the messages' bytes, as received
@@ -52,9 +52,10 @@ const F_REASON = 2;
 const F_PROTO = 3;
 const F_NAT_IP = 4;
 const F_HOST = 5;
+const F_LOGIN = 6;
 
 const REC_NUM = ['time', 'src_port', 'nat_port', 'nat_port_start', 'nat_port_end', 'dst_port'] as const;
-const REC_STR = ['vendor', 'proto', 'src_ip', 'nat_ip', 'dst_ip', 'host'] as const;
+const REC_STR = ['vendor', 'proto', 'src_ip', 'nat_ip', 'dst_ip', 'host', 'login'] as const;
 const EVENT_CODE = new Map<EventKind, number>(EVENT_KINDS.map((e, i) => [e, i]));
 
 interface Layout {
@@ -130,8 +131,8 @@ export class HandoffBuilder {
   private recStr: Uint32Array[] = REC_STR.map(() => new Uint32Array(0));
   private event = new Uint8Array(0);
   private strings = new Map<string, number>();
-  private readonly last: (string | null)[] = [null, null, null, null, null, null];
-  private readonly lastIdx = new Uint32Array(6);
+  private readonly last: (string | null)[] = [null, null, null, null, null, null, null];
+  private readonly lastIdx = new Uint32Array(7);
   private strEnd: number[] = [];
   private str: Buffer = Buffer.alloc(0);
   private strUsed = 0;
@@ -231,6 +232,7 @@ export class HandoffBuilder {
     strs[3]![j] = this.intern(r.nat_ip, F_NAT_IP);
     strs[4]![j] = this.append(r.dst_ip);
     strs[5]![j] = this.intern(r.host, F_HOST);
+    strs[6]![j] = this.intern(r.login ?? null, F_LOGIN); // a subscriber's lines come in runs
     this.event[j] = EVENT_CODE.get(r.event) ?? 0;
   }
 
@@ -397,7 +399,7 @@ export class Handoff {
     const to = this.firstRec[i + 1]!;
     const out: NatRecord[] = new Array(to - from);
     const [time, srcPort, natPort, natStart, natEnd, dstPort] = this.recNum as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    const [vendor, proto, srcIp, natIp, dstIp, host] = this.recStr as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+    const [vendor, proto, srcIp, natIp, dstIp, host, login] = this.recStr as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
     for (let j = from; j < to; j++) {
       out[j - from] = {
         vendor: this.str(vendor[j]!)!,
@@ -413,6 +415,7 @@ export class Handoff {
         dst_port: orNull(dstPort[j]!),
         time: orNull(time[j]!),
         host: this.str(host[j]!),
+        login: this.str(login[j]!),
       };
     }
     return out;

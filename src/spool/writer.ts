@@ -63,15 +63,24 @@ export class SpoolWriter {
   }
 
   append(recvMs: number, transport: Transport, origin: string, payload: Buffer): void {
-    const size = recordSize(origin.length, payload.length);
-    if (this.used + size > this.buf.length) {
-      // Grow rather than write here: the caller decides when to flush and counts its failures.
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + size));
-      this.buf.copy(bigger, 0, 0, this.used);
-      this.buf = bigger;
-    }
+    this.room(recordSize(origin.length, payload.length));
     this.used = encodeRecord(this.buf, this.used, recvMs, transport, origin, payload);
     this.pendingRecords++;
+  }
+
+  /** Append `records` records already encoded (spool/format.ts: the native UDP reader's chunks). */
+  appendEncoded(chunk: Buffer, records: number): void {
+    this.room(chunk.length);
+    this.used += chunk.copy(this.buf, this.used);
+    this.pendingRecords += records;
+  }
+
+  /** Make room for `size` more bytes: grow rather than write here (the caller decides when to flush and counts its failures). */
+  private room(size: number): void {
+    if (this.used + size <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + size));
+    this.buf.copy(bigger, 0, 0, this.used);
+    this.buf = bigger;
   }
 
   /**

@@ -33,6 +33,11 @@ export interface NatRow {
   dst_port: number | null;
   code: number;
   device: number;
+  /**
+   * The subscriber login the record's line named, as the store's small id (DayView.loginName gives
+   * the text); null or absent: none. Optional so that stores without logins need not set it.
+   */
+  login?: number | null;
 }
 
 /**
@@ -168,6 +173,10 @@ export interface DayView {
   /** Whether the device at `address` sent anything (a record or a kept line) in [fromMs, toMs] (a gap inside one minute does not count). */
   deviceActive(address: string, fromMs: number, toMs: number): boolean;
   deviceAddress(id: number): string;
+  /** The text of a row's login (NatRow.login), null for none. */
+  loginName(id: number | null | undefined): string | null;
+  /** The inside addresses that `login` held (by its records' lines) in the hours [fromMs, toMs] touches. */
+  loginSources(login: string, fromMs: number, toMs: number): (number | Buffer)[];
   /** The exact bytes the device sent for a record (its original line), null when the line is gone or damaged. */
   rawOf(row: NatRow): Buffer | null;
   /** The original line of the record `id` of natIp:port (a port block's first port) at tMs (ms since the epoch). */

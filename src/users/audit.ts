@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'request_rejected',
   'legal_hold_add',
   'legal_hold_remove',
+  'nat_rules_import',
 ] as const;
 
 /** What a caller supplies; `time_ms` defaults to now. */

@@ -198,7 +198,7 @@ async function startProcessor(dir: string, extra: Record<string, string>): Promi
     });
     void exited.then((code) => reject(new Error(`processor exited ${code}:\n${err}`)));
   });
-  return { proc, dir, udpPort: ready.ports.udp[0]!, tcpPort: ready.ports.tcp[0]!, tlsPort: null, webPort: null, stderr: () => err, exited };
+  return { proc, dir, udpPort: ready.ports.udp[0]!, tcpPort: ready.ports.tcp[0]!, tlsPort: null, webPort: null, ipfixPort: null, stderr: () => err, exited };
 }
 
 class Skip extends Error {}

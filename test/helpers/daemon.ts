@@ -26,6 +26,8 @@ export interface Daemon {
   tcpPort: number;
   tlsPort: number | null;
   webPort: number | null;
+  /** The first ipfix_listen port, when the test asked for one. */
+  ipfixPort: number | null;
   stderr: () => string;
   exited: Promise<number | null>;
 }
@@ -57,7 +59,7 @@ export async function startDaemon(dir: string, extra: Record<string, string> = {
   let err = '';
   proc.stderr!.on('data', (c) => (err += c));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  const ready = await new Promise<{ ports: { udp: number[]; tcp: number[]; tls: number[] } | null; web_port: number | null }>((resolve, reject) => {
+  const ready = await new Promise<{ ports: { udp: number[]; tcp: number[]; tls: number[]; ipfix?: number[] } | null; web_port: number | null }>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`daemon did not start:\n${err}`)), 20_000);
     proc.stdout!.on('data', (c) => {
@@ -77,6 +79,7 @@ export async function startDaemon(dir: string, extra: Record<string, string> = {
     tcpPort: ready.ports?.tcp[0] ?? 0,
     tlsPort: ready.ports?.tls[0] ?? null,
     webPort: ready.web_port,
+    ipfixPort: ready.ports?.ipfix?.[0] ?? null,
     stderr: () => err,
     exited,
   };

@@ -67,9 +67,12 @@ describe('handoff between the receiver and the committer', () => {
     expect(await metric('megalog_spool_reread_bytes_total')).toBe(0);
     expect(await metric('megalog_handoff_overflow_bytes_total')).toBe(0);
     expect(await metric('megalog_handoff_queued_bytes')).toBe(0);
-    // Parsed in the receiver while that thread is not busy. The bursts above may all go over unparsed
-    // on a loaded machine (its event loop counts as busy), so a trickle follows: 100 lines 10 ms apart
-    // leave the receiver idle between them, and they are parsed there.
+    // Each stage's CPU time is published by thread (the receiver spooled and parsed, the committer
+    // committed; the addon's UDP reader may round to 0 for a few thousand datagrams).
+    for (const t of ['main', 'receiver', 'committer']) expect(await metric('megalog_thread_cpu_seconds_total', `thread="${t}"`), t).toBeGreaterThan(0);
+    // Parsed in the receiver unless it is behind. The bursts above may go over unparsed on a loaded
+    // machine (lines waiting over 200 ms), so a trickle follows: 100 lines 10 ms apart never wait,
+    // and they are parsed there.
     const trickle = lines(100, 4, 'trickle');
     const before = await metric('megalog_handoff_unparsed_bytes_total');
     const receivedBefore = await metric('megalog_received_bytes_total');

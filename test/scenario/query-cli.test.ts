@@ -49,6 +49,9 @@ describe('megalog search', () => {
         end: '2026-03-05T12:00:00-03:00',
         device: '192.0.2.1',
         raw: '<134>bng session_create tcp 100.64.0.10:51000 -> 203.0.113.7:40312 at 2026-03-05T13:11:00',
+        dst_ip: '198.18.0.1',
+        dst_port: 443,
+        subscriber: null,
       },
     ]);
     const db = new Database(join(dir, 'users.db'), { readonly: true });
@@ -61,6 +64,37 @@ describe('megalog search', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('narrows by --dst-ip/--dst-port and says so; names the subscriber the line gave', () => {
+    const both = JSON.parse(run(['--nat-ip', '203.0.113.20', '--nat-port', '41000', '--at', '2026-03-05T12:00:10Z', '--case', 'EDM-1', '--json']).stdout);
+    expect(both.verdict).toBe('ambiguous');
+    expect(both.destination).toBeUndefined();
+    const r = run(['--nat-ip', '203.0.113.20', '--nat-port', '41000', '--at', '2026-03-05T12:00:10Z', '--dst-ip', '198.51.100.80', '--dst-port', '443', '--case', 'EDM-1', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.verdict).toBe('unique');
+    expect(out.destination).toEqual({ dst_ip: '198.51.100.80', dst_port: 443, inside_without: 2 });
+    expect(out.candidates[0]).toMatchObject({ src_ip: '100.64.0.30', dst_ip: '198.51.100.80', dst_port: 443, subscriber: { login: 'cliente30', mac: null, nas: null, session_start: null, session_end: null, source: 'log' } });
+    const human = run(['--nat-ip', '203.0.113.20', '--nat-port', '41000', '--at', '2026-03-05T12:00:10Z', '--dst-ip', '198.51.100.80', '--case', 'EDM-1']);
+    expect(human.stdout).toMatch(/(narrowed by destination|restrita pelo destino) 198\.51\.100\.80:\*: 2 /);
+    expect(human.stdout).toMatch(/cliente30/);
+  });
+
+  it('answers --login over a range, audited', () => {
+    const r = run(['--login', 'cliente30', '--from', '2026-03-05T08:00:00', '--to', '2026-03-05T20:00:00', '--case', 'LOGIN-1', '--json']);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out.login).toBe('cliente30');
+    expect(out.inside).toEqual(['100.64.0.30']);
+    expect(out.mappings.map((m: { nat_port_start: number }) => m.nat_port_start)).toEqual([41000, 41001]);
+    const db = new Database(join(dir, 'users.db'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT case_ref FROM audit WHERE action = 'search_login'").pluck().all()).toEqual(['LOGIN-1']);
+    } finally {
+      db.close();
+    }
+    expect(run(['--login', 'cliente30', '--from', '2026-03-05T08:00:00', '--case', 'X', '--json']).status).toBe(64);
   });
 
   it('prints a human table without --json, and lists every candidate of an ambiguous answer', () => {

@@ -11,7 +11,7 @@ const SRC = resolve(import.meta.dirname, '..', '..', 'src');
  * Lower layers first. A folder may import its own files and any folder listed before it. The config
  * schema (keys, defaults, the Config type) comes before everything; loading and validating it uses core.
  */
-const LAYERS = ['config/schema.ts', 'core', 'config', 'parse', 'spool', 'sources', 'store', 'evidence', 'commit', 'query', 'users', 'daemon', 'web', 'commands', 'cli.ts'];
+const LAYERS = ['config/schema.ts', 'core', 'config', 'parse', 'spool', 'sources', 'store', 'rules', 'evidence', 'commit', 'query', 'users', 'daemon', 'web', 'commands', 'cli.ts'];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((e) => {

@@ -36,13 +36,13 @@ describe('megalog parse', () => {
     expect(lines).toHaveLength(4);
     expect(JSON.parse(lines[0])).toEqual({
       vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: '100.68.180.230', src_port: 35420,
-      nat_ip: '103.125.177.119', nat_port: 35420, dst_ip: '99.124.164.160', dst_port: 22, time: '2025-08-30T18:33:17.000Z', host: 'LHE-BRAS-01',
+      nat_ip: '103.125.177.119', nat_port: 35420, dst_ip: '99.124.164.160', dst_port: 22, time: '2025-08-30T18:33:17.000Z', host: 'LHE-BRAS-01', login: 'P2-musa',
     });
     expect(JSON.parse(lines[1])).toBeNull();
     expect(JSON.parse(lines[2])).toBeNull();
     const arr = JSON.parse(lines[3]) as Record<string, unknown>[];
     expect(arr).toHaveLength(2);
-    expect(arr[0]).toMatchObject({ nat_port_start: 2048, nat_port_end: 3071, src_port: null, dst_ip: null });
+    expect(arr[0]).toMatchObject({ nat_port_start: 2048, nat_port_end: 3071, src_port: null, dst_ip: null, login: null });
     expect(arr[0]).not.toHaveProperty('nat_port');
   });
 

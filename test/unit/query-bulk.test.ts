@@ -64,6 +64,14 @@ describe('bulkLookup', () => {
     expect((q as { at: number }).at).toBe(Z('2026-03-05T13:11:12'));
   });
 
+  it('reads the destination a line gives (-> ip[:port], CSV columns 5 and 6) and narrows that line by it', () => {
+    expect(parseBulkLine('203.0.113.20:41000 2026-03-05T12:00:10Z -> 198.51.100.80:443', TZ)).toMatchObject({ natIp: '203.0.113.20', natPort: '41000', dstIp: '198.51.100.80', dstPort: '443' });
+    expect(parseBulkLine('203.0.113.20,41000,2026-03-05T12:00:10Z,tcp,198.51.100.81,443', TZ)).toMatchObject({ proto: 'tcp', dstIp: '198.51.100.81', dstPort: '443' });
+    expect(parseBulkLine('203.0.113.20 41000 2026-03-05T12:00:10Z', TZ)).toMatchObject({ dstIp: null, dstPort: null });
+    const a = bulkLookup('203.0.113.20:41000 2026-03-05T12:00:10Z\n203.0.113.20:41000 2026-03-05T12:00:10Z -> 198.51.100.81\n', cfg);
+    expect(a.results.map((l) => [l.answer?.verdict, l.answer?.narrowed?.inside_without ?? null])).toEqual([['ambiguous', null], ['unique', 2]]);
+  });
+
   it('refuses a file that is not UTF-8, and one over 50,000 lines, with one clear error', () => {
     const latin1 = Buffer.from('203.0.113.7 40312 2026-03-05T10:11:12Z # ação\n', 'latin1');
     const b = bulkLookup(latin1, cfg);

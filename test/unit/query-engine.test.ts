@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forensicLookup, subscriberLookup, parseAnalystTime, QueryError, type QueryConfig } from '../../src/query/engine.js';
+import { forensicLookup, loginLookup, subscriberLookup, parseAnalystTime, QueryError, type QueryConfig } from '../../src/query/engine.js';
 import { DayReader, READ_SQL } from '../../src/store/sqlite/read.js';
 import { buildWorld, DEV_A, DEV_B, DEV_C, Z } from '../fixtures/query/world.js';
 
@@ -280,5 +280,47 @@ describe('the same answers whatever the layout of the records', () => {
       const s = subscriberLookup({ srcIp: '100.64.0.10', from: Z('2026-03-04T12:00:00'), to: Z('2026-03-05T23:00:00') }, c);
       expect(s.mappings.map((m) => m.nat_port_start)).toEqual([30000, 40312]);
     }
+  });
+});
+
+describe('subscriber identity and destination (#16)', () => {
+  it('names the login the line gave, as the subscriber of the candidate (source log), with the destination', () => {
+    const a = look('203.0.113.20', 41001, '2026-03-05T14:00:30');
+    expect(a.verdict).toBe('unique');
+    expect(a.candidates[0]).toMatchObject({ src_ip: '100.64.0.30', dst_ip: '198.51.100.82', dst_port: 80, subscriber: { login: 'cliente30', mac: null, nas: null, session_start: null, session_end: null, source: 'log' } });
+    expect(a.narrowed).toBeNull();
+    // a line without a login: no subscriber
+    expect(look('203.0.113.7', 40312, '2026-03-05T13:11:30').candidates[0]!.subscriber).toBeNull();
+  });
+
+  it('narrows an EDM answer from ambiguous to unique by the destination, and says so', () => {
+    const both = look('203.0.113.20', 41000, '2026-03-05T12:00:10');
+    expect(both.verdict).toBe('ambiguous');
+    const a = forensicLookup({ natIp: '203.0.113.20', natPort: 41000, at: Z('2026-03-05T12:00:10'), dstIp: '198.51.100.80', dstPort: '443' }, cfg);
+    expect(a.verdict).toBe('unique');
+    expect(a.candidates.map((c) => [c.src_ip, c.subscriber?.login, c.end_reason])).toEqual([['100.64.0.30', 'cliente30', 'max_age']]);
+    expect(a.query).toMatchObject({ dst_ip: '198.51.100.80', dst_port: 443 });
+    expect(a.narrowed).toEqual({ dst_ip: '198.51.100.80', dst_port: 443, inside_without: 2, candidates_without: 2 });
+    const b = forensicLookup({ natIp: '203.0.113.20', natPort: 41000, at: Z('2026-03-05T12:00:10'), dstIp: '198.51.100.81' }, cfg);
+    expect(b.candidates.map((c) => c.src_ip)).toEqual(['100.64.0.31']);
+    // a port both destinations share narrows nothing; an IP-only query narrows too
+    expect(forensicLookup({ natIp: '203.0.113.20', natPort: 41000, at: Z('2026-03-05T12:00:10'), dstPort: 443 }, cfg).verdict).toBe('ambiguous');
+    const ipOnly = forensicLookup({ natIp: '203.0.113.20', at: Z('2026-03-05T12:00:10'), dstIp: '198.51.100.81' }, cfg);
+    expect(ipOnly.candidates.map((c) => c.src_ip)).toEqual(['100.64.0.31']);
+    expect(() => forensicLookup({ natIp: '203.0.113.20', natPort: 41000, at: Z('2026-03-05T12:00:10'), dstIp: 'nope' }, cfg)).toThrow(QueryError);
+  });
+
+  it('answers what a login held over a range, and not what its address held under another login', () => {
+    const a = loginLookup({ login: 'cliente30', from: Z('2026-03-05T11:00:00'), to: Z('2026-03-05T23:00:00') }, cfg);
+    expect(a.inside).toEqual(['100.64.0.30']);
+    expect(a.mappings.map((c) => [c.nat_ip, c.nat_port_start, c.subscriber?.login])).toEqual([
+      ['203.0.113.20', 41000, 'cliente30'],
+      ['203.0.113.20', 41001, 'cliente30'],
+    ]);
+    const b = loginLookup({ login: 'cliente77', from: Z('2026-03-05T11:00:00'), to: Z('2026-03-05T23:00:00') }, cfg);
+    expect(b.mappings.map((c) => c.nat_port_start)).toEqual([41002]);
+    expect(loginLookup({ login: 'nobody', from: Z('2026-03-05T11:00:00'), to: Z('2026-03-05T23:00:00') }, cfg).mappings).toEqual([]);
+    expect(() => loginLookup({ login: 'a\u0000b', from: 0, to: 1 }, cfg)).toThrow(QueryError);
+    expect(() => loginLookup({ login: 'x'.repeat(65), from: 0, to: 1 }, cfg)).toThrow(QueryError);
   });
 });

@@ -13,18 +13,21 @@ function rows(n: number, shape: 'mixed' | 'sparse'): NatRow[] {
   const out: NatRow[] = [];
   for (let i = 0; i < n; i++) {
     const v6src = shape === 'mixed' && rnd() < 0.1;
+    const src = rnd() < 0.05 ? null : v6src ? v6(Math.floor(rnd() * 50)) : 0x64400000 + Math.floor(rnd() * (shape === 'sparse' ? 40 : 2 ** 22));
     out.push({
       nat_ip: 0xcb007101,
       nat_port: rnd() < 0.02 ? -1 : 1024 + Math.floor(rnd() * 64512),
       t: shape === 'sparse' ? Math.floor(rnd() * 3600) * 1000 : Math.floor(rnd() * 3_600_000),
       id: Math.floor(rnd() * 2 ** 20) + (rnd() < 0.05 ? 3 * 2 ** 32 : 0),
       port_end: null,
-      src_ip: rnd() < 0.05 ? null : v6src ? v6(Math.floor(rnd() * 50)) : 0x64400000 + Math.floor(rnd() * (shape === 'sparse' ? 40 : 2 ** 22)),
+      src_ip: src,
       src_port: rnd() < 0.1 ? null : Math.floor(rnd() * 65536),
       dst_ip: shape === 'sparse' ? null : Math.floor(rnd() * 2 ** 32),
       dst_port: shape === 'sparse' ? 443 : rnd() < 0.5 ? null : Math.floor(rnd() * 65536),
       code: 65536 + (rnd() < 0.5 ? 6 : 17),
       device: 1 + Math.floor(rnd() * 3),
+      // the login a line named: one per subscriber (sparse: a PPPoE concentrator), or scattered ids and nulls
+      login: shape === 'sparse' ? (typeof src === 'number' ? 1 + (src % 40) : null) : rnd() < 0.3 ? null : 1 + Math.floor(rnd() * 5000),
     });
   }
   return out.sort(compareRows);
@@ -50,9 +53,25 @@ describe('record parts', () => {
   });
 
   it('costs the bits the values need: a sparse hour of one address is a few bytes a record', () => {
-    const data = encodePart(rows(2000, 'sparse'));
-    // port 16 bits, time 12 (whole seconds), id ≤ 35, inside address 6 (a dictionary of ≤ 40), inside port 17, code 1, device 2
-    expect(data.length / 2000).toBeLessThan(12.5);
+    const sparse = rows(2000, 'sparse');
+    const data = encodePart(sparse);
+    // port 16 bits, time 12 (whole seconds), id ≤ 35, inside address 6 (a dictionary of ≤ 40), inside port 17, code 1, device 2,
+    // login 6 (a dictionary of ≤ 40, with null)
+    expect(data.length / 2000).toBeLessThan(13.5);
+    const without = encodePart(sparse.map((r) => ({ ...r, login: null })));
+    // one login per inside address (a PPPoE concentrator): the login is kept per address, not per row
+    expect((data.length - without.length) / 2000).toBeLessThan(0.25);
+  });
+
+  it('keeps logins exactly whether or not each inside address has one login (kind 5 or a plain column)', () => {
+    const base = rows(600, 'mixed');
+    const byAddress = base.map((r) => ({ ...r, login: typeof r.src_ip === 'number' ? 1 + (r.src_ip % 97) : null }));
+    const conflict = byAddress.map((r, i) => (i === 300 ? { ...r, login: (r.login ?? 0) + 1 } : r));
+    const v6login = byAddress.map((r) => (Buffer.isBuffer(r.src_ip) ? { ...r, login: 5 } : r));
+    for (const want of [byAddress, conflict, v6login]) {
+      const p = new Part(encodePart(want));
+      expect(p.rows(0xcb007101)).toEqual(want);
+    }
   });
 
   it('keeps each closed hour\'s exact port set: every port found, no other, in the fewest bytes of gaps or bitmap', () => {

@@ -10,6 +10,7 @@ import { answerBulk, BULK_CAPS, type BulkItem, type PackedBulk } from '../../src
 import { JsonChunks } from '../../src/web/routes/json-chunks.js';
 import { LINES_PER_CHUNK, PackedRows, ROWS_PER_CHUNK, type BulkLine } from '../../src/web/routes/search-store.js';
 import { buildWorld, type Rec } from '../fixtures/query/world.js';
+import { parseBulk } from '../../src/web/routes/bulk-parse.js';
 
 const SUBSCRIBERS = 150;
 const LINE = 2048;
@@ -108,5 +109,22 @@ describe('bulk answer', () => {
     expect(lines[1]!.error?.pt).toContain('Endereço IP inválido');
     expect(a.counts.error).toBe(2);
     expect(a.truncated).toBe(false);
+  });
+
+  it('reads a destination at the end of a line or in CSV columns 5-6, and each answer says how it narrowed', () => {
+    const parsed = parseBulk('203.0.113.7:40003 2026-03-05T10:00:30Z -> 198.18.0.1:443\n203.0.113.7,,2026-03-05T10:00:30Z,tcp,198.18.0.9,443\n203.0.113.7 2026-03-05T10:00:30Z\n');
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.requests.map((r) => ('error' in r ? r.error : [r.ip, r.port, r.dstIp, r.dstPort]))).toEqual([
+      ['203.0.113.7', '40003', '198.18.0.1', '443'],
+      ['203.0.113.7', '', '198.18.0.9', '443'],
+      ['203.0.113.7', '', '', ''],
+    ]);
+    const a = answerBulk({ items: parsed.requests as BulkItem[], windowSec: 3600, proto: null }, cfg, never)!;
+    expect(linesOf(a).map((l) => [l.answer?.verdict, l.answer?.narrowed?.inside_without ?? null, l.found])).toEqual([
+      ['unique', 1, 1],
+      ['no_match', SUBSCRIBERS, 0], // every record went to 198.18.0.1
+      ['ambiguous', null, SUBSCRIBERS],
+    ]);
   });
 });

@@ -10,7 +10,7 @@ import { LINES_PER_CHUNK, MAX_KEPT_RAW_BYTES, MAX_RESULT_BYTES, MAX_RESULTS, MAX
 const CASE = { case_ref: '0001234-56.2026.8.26.0100', justification: 'teste', authority: '' };
 
 function cand(i: number): Candidate {
-  return { src_ip: '100.64.0.1', src_port: 1000 + i, nat_ip: '203.0.113.7', nat_port_start: 40000 + i, nat_port_end: 40000 + i, proto: 'tcp', start: `2026-03-05T10:00:${String(i % 60).padStart(2, '0')}-03:00`, end: '2026-03-05T11:00:00-03:00', device: '10.0.0.1', raw: i % 3 ? '' : `<script>alert(${i})</script> "aspas" ç`, count: 1 + (i % 4), kind: i % 7 ? 'session' : 'block', start_ms: i, end_ms: i + 1000, start_exact: i % 2 === 0, end_reason: 'reuse', day: '2026-03-05' };
+  return { src_ip: '100.64.0.1', src_port: 1000 + i, nat_ip: '203.0.113.7', nat_port_start: 40000 + i, nat_port_end: 40000 + i, proto: 'tcp', start: `2026-03-05T10:00:${String(i % 60).padStart(2, '0')}-03:00`, end: '2026-03-05T11:00:00-03:00', device: '10.0.0.1', raw: i % 3 ? '' : `<script>alert(${i})</script> "aspas" ç`, count: 1 + (i % 4), kind: i % 7 ? 'session' : 'block', start_ms: i, end_ms: i + 1000, start_exact: i % 2 === 0, end_reason: 'reuse', day: '2026-03-05', dst_ip: '198.51.100.9', dst_port: 443, subscriber: i % 5 ? null : { login: `<b>cliente${i}</b>`, mac: null, nas: null, session_start: null, session_end: null, source: 'log' } };
 }
 
 /** A bulk result of `rows` candidates (chunks left empty: quick to make many; `bytes` of packed lines). */

@@ -10,6 +10,7 @@ import { protoName } from '../ip.js';
 import type { NatRecord } from '../types.js';
 import { decimalEpochMs, ipOf, kvParam, portOf } from '../fields.js';
 import { wallToUtc } from '../time.js';
+import { loginOf } from '../login.js';
 import { blockRecord, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const VENDOR = 'fortinet';
@@ -51,13 +52,18 @@ function traffic(s: string, from: number, time: number | null, host: string | nu
   const proto = pr === null ? null : protoName(pr);
   const dst = ipOf(kvParam(s, 'dstip', from));
   const dport = portOf(kvParam(s, 'dstport', from));
-  if (action === 'start') return [natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time, host)];
-  const dur = kvParam(s, 'duration', from);
+  // An authenticated firewall user (`user`), else the name FSSO or a captive portal saw (`unauthuser`).
+  const login = loginOf(kvParam(s, 'user', from)) ?? loginOf(kvParam(s, 'unauthuser', from));
   const out: NatRecord[] = [];
-  if (dur !== null && DURATION_RE.test(dur) && time !== null) {
-    out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time - Number(dur) * 1000, host));
+  if (action === 'start') out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time, host));
+  else {
+    const dur = kvParam(s, 'duration', from);
+    if (dur !== null && DURATION_RE.test(dur) && time !== null) {
+      out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, time - Number(dur) * 1000, host));
+    }
+    out.push(natRecord(VENDOR, 'session_close', proto, src, sport, nat, nport, dst, dport, time, host));
   }
-  out.push(natRecord(VENDOR, 'session_close', proto, src, sport, nat, nport, dst, dport, time, host));
+  for (const r of out) r.login = login;
   return out;
 }
 

@@ -24,6 +24,7 @@
 import { protoName } from '../ip.js';
 import type { EventKind } from '../types.js';
 import { epIp, epPort, hexEpochMs, ipOf, portOf, quotedParam, scanIpPort, skipSp, tokEnd } from '../fields.js';
+import { loginOf } from '../login.js';
 import { blockRecord, natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const SRX = 'juniper-srx';
@@ -113,7 +114,10 @@ function srxStructured(s: string, from: number, create: boolean, time: number | 
   const ndport = portOf(quotedParam(s, 'nat-destination-port', from)) ?? -1;
   const pid = quotedParam(s, 'protocol-id', from);
   const proto = pid !== null && pid !== '' ? protoName(pid) : null;
-  return session(SRX, create ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, ndst, ndport, time, host);
+  const v = session(SRX, create ? 'session_create' : 'session_close', proto, src, sport, nat, nport, dst, dport, ndst, ndport, time, host);
+  // The user firewall's identity (`username`, or `source-identity` on newer releases), `N/A` when none.
+  if (Array.isArray(v)) v[0]!.login = loginOf(quotedParam(s, 'username', from)) ?? loginOf(quotedParam(s, 'source-identity', from));
+  return v;
 }
 
 function pbaEvent(tag: string): EventKind | null {

@@ -10,6 +10,7 @@
 
 import { protoName, scanIP, scanEnd, scanPort } from '../ip.js';
 import type { NatRecord } from '../types.js';
+import { routerOsLogin } from '../login.js';
 import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const VENDOR = 'mikrotik';
@@ -70,6 +71,21 @@ function cefValue(s: string, i: number): string {
   return v.indexOf('\\') < 0 ? v : v.replace(/\\([=\\])/g, '$1');
 }
 
+/**
+ * The subscriber named by the interface of the inside side: `in:` for a forward line, `out:` for the
+ * reply direction (`replyDir`). `in:IF out:IF,` — names may hold spaces, so `in:` runs to ` out:`.
+ */
+function subscriberOf(s: string, colon: number, pp: number, replyDir: boolean): string | null {
+  const inAt = colon + 5;
+  const outKey = s.indexOf(' out:', inAt);
+  if (outKey < 0 || outKey > pp) return replyDir ? null : routerOsLogin(s.slice(inAt, pp).replace(/[, ]+$/, ''));
+  if (!replyDir) return routerOsLogin(s.slice(inAt, outKey));
+  const outAt = outKey + 5;
+  let e = s.indexOf(', ', outAt);
+  if (e < 0 || e > pp) e = pp;
+  return routerOsLogin(s.slice(outAt, e).trimEnd());
+}
+
 function parseBody(s: string, base: number, time: number | null, host: string | null): VendorVerdict {
   const colon = findChainMarker(s, base);
   if (colon < 0) return null;
@@ -102,7 +118,8 @@ function parseBody(s: string, base: number, time: number | null, host: string | 
   const portless = proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp' && proto !== 'udplite';
   p = nat + 6;
   let srcIp: string | null, srcPort: number, natIp: string | null, natPort: number, dstIp: string | null, dstPort: number;
-  if (s.charCodeAt(p) === 40) {
+  const replyDir = s.charCodeAt(p) !== 40;
+  if (!replyDir) {
     // (PRIV->PUB)->DST  or  (PRIV->PUB)->(DST->DST')
     p = scanEndpoint(s, p + 1);
     if (p < 0 || !isArrow(s, p)) return null;
@@ -150,6 +167,7 @@ function parseBody(s: string, base: number, time: number | null, host: string | 
     dstIp, portless || dstPort < 0 ? null : dstPort,
     time, host,
   );
+  rec.login = subscriberOf(s, colon, pp, replyDir);
   return [rec];
 }
 

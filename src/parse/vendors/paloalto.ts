@@ -1,7 +1,7 @@
 // Palo Alto PAN-OS TRAFFIC logs (CSV over syslog; quoted fields may hold commas). Positions (0-based) from the
 // PAN-OS syslog field descriptions: 3 type, 4 subtype (start/end/drop/deny), 6 generated time, 7 source,
 // 8 destination, 9 NAT source, 10 NAT destination, 24 source port, 25 destination port, 26 NAT source port,
-// 27 NAT destination port, 29 protocol, 30 action, 35 session start time, 36 elapsed seconds.
+// 27 NAT destination port, 12 source user, 29 protocol, 30 action, 35 session start time, 36 elapsed seconds.
 // A session end log yields the creation (start time) and the close (generated time). NAT source 0.0.0.0 means no
 // source translation (typical of denies). Times are firewall-local: read in the device zone.
 // Sources: PAN-OS syslog field descriptions; real TRAFFIC lines quoted in public parsers (see fixtures).
@@ -10,6 +10,7 @@ import { protoName } from '../ip.js';
 import type { NatRecord } from '../types.js';
 import { ipOf, portOf } from '../fields.js';
 import { wallToUtc } from '../time.js';
+import { loginOf } from '../login.js';
 import { natRecord, type VendorInput, type VendorParser, type VendorVerdict } from '../vendor.js';
 
 const VENDOR = 'paloalto';
@@ -95,11 +96,15 @@ export const paloalto: VendorParser = {
     const dst = ipOf(fields[8]);
     const dport = portOf(fields[25]);
     const generated = panTime(fields[6], zone) ?? h.time;
-    if (subtype === 'start') return [natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, generated, h.host)];
     const out: NatRecord[] = [];
-    const start = n > 35 ? panTime(fields[35], zone) : null;
-    if (start !== null) out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, start, h.host));
-    out.push(natRecord(VENDOR, 'session_close', proto, src, sport, nat, nport, dst, dport, generated, h.host));
+    if (subtype === 'start') out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, generated, h.host));
+    else {
+      const start = n > 35 ? panTime(fields[35], zone) : null;
+      if (start !== null) out.push(natRecord(VENDOR, 'session_create', proto, src, sport, nat, nport, dst, dport, start, h.host));
+      out.push(natRecord(VENDOR, 'session_close', proto, src, sport, nat, nport, dst, dport, generated, h.host));
+    }
+    const login = loginOf(fields[12]);
+    for (const r of out) r.login = login;
     return out;
   },
 };

@@ -6,7 +6,7 @@
 import { dayStart, ipKey, isBlockRow } from '../codes.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 import { ChClient, int, lit, type ChConfig } from './client.js';
-import { addrSql, daySql, KIND_IGNORED, KIND_RECORD, KIND_UNPARSED, readRow, ROW_SELECT, RowReader } from './schema.js';
+import { addrOf, addrSql, daySql, KIND_IGNORED, KIND_RECORD, KIND_UNPARSED, readRow, ROW_SELECT, RowReader } from './schema.js';
 
 /** Rows a view keeps in its caches (≈ 150 bytes each in memory). */
 const CACHE_ROWS = 400_000;
@@ -32,6 +32,8 @@ export class ClickhouseDay implements DayView {
   private readonly table: string;
   private readonly devId = new Map<string, number>();
   private readonly devAddr: string[] = [];
+  private readonly loginId = new Map<string, number>();
+  private readonly loginText: string[] = [];
   private readonly cache = new Map<string, unknown>();
   private cachedRows = 0;
   /** Per address, the widest ipAll read (rows from `from` on): port lookups of an IP-only answer filter it. */
@@ -80,6 +82,16 @@ export class ClickhouseDay implements DayView {
     return id;
   };
 
+  private login = (name: string): number => {
+    let id = this.loginId.get(name);
+    if (id === undefined) {
+      id = this.loginText.length;
+      this.loginText.push(name);
+      this.loginId.set(name, id);
+    }
+    return id;
+  };
+
   private where(natIp: number | Buffer): string {
     return `day = ${daySql(this.day)} AND kind = ${KIND_RECORD} AND nat_ip = ${addrSql(natIp)}`;
   }
@@ -87,7 +99,7 @@ export class ClickhouseDay implements DayView {
   private rows(sql: string): NatRow[] {
     const r = new RowReader(this.client.query(`SELECT ${ROW_SELECT} FROM ${this.table} WHERE ${sql} ORDER BY t, nat_port, id FORMAT RowBinary`));
     const out: NatRow[] = [];
-    while (r.more) out.push(readRow(r, this.device));
+    while (r.more) out.push(readRow(r, this.device, this.login));
     return out;
   }
 
@@ -225,6 +237,23 @@ export class ClickhouseDay implements DayView {
 
   deviceAddress(id: number): string {
     return this.devAddr[id] ?? 'unknown';
+  }
+
+  loginName(id: number | null | undefined): string | null {
+    return id == null ? null : (this.loginText[id] ?? null);
+  }
+
+  loginSources(login: string, fromMs: number, toMs: number): (number | Buffer)[] {
+    if (!login) return [];
+    // The hours [fromMs, toMs] touches, as the SQLite store's hourly login_seen answers.
+    const lo = clampT(Math.floor((fromMs - this.start) / HOUR_MS) * HOUR_MS);
+    const hi = clampT((Math.floor((toMs - this.start) / HOUR_MS) + 1) * HOUR_MS);
+    const r = new RowReader(
+      this.client.query(`SELECT DISTINCT src_ip FROM ${this.table} WHERE day = ${daySql(this.day)} AND kind = ${KIND_RECORD} AND login = ${lit(login)} AND bitAnd(nulls, 1) = 0 AND t >= ${int(lo)} AND t < ${int(hi)} FORMAT RowBinary`),
+    );
+    const out: (number | Buffer)[] = [];
+    while (r.more) out.push(addrOf(r.fixed16()));
+    return out;
   }
 
   rawOf(row: NatRow): Buffer | null {

@@ -25,7 +25,7 @@ import { COLUMNS, ipNum, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_M
 
 const ZERO16 = Buffer.alloc(16);
 /** Columns a day's digest covers, in this order: every column of a row but its day, site and spool position. */
-const DIGEST_COLUMNS = ['id', 'kind', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'raw'];
+const DIGEST_COLUMNS = ['id', 'kind', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'login', 'raw'];
 /** How long a processor starting waits for its ClickHouse server to answer. */
 const START_WAIT_MS = 30_000;
 /** Rows read in one statement by digest() (whole minutes). */
@@ -149,6 +149,7 @@ export class ClickhouseStore implements Store, DayDigests {
           w.str(l.device);
           w.str(vendor);
           w.str('');
+          w.str(r.login ?? '');
           w.bytes(l.payload);
           res.records++;
         }
@@ -166,6 +167,7 @@ export class ClickhouseStore implements Store, DayDigests {
         w.str(l.device);
         w.str(l.vendor ?? '');
         w.str(l.reason ?? '');
+        w.str('');
         w.bytes(l.payload);
         if (l.status === 'unparsed') res.unparsed++;
         else res.ignored++;
@@ -181,7 +183,7 @@ export class ClickhouseStore implements Store, DayDigests {
     w.i32(-1);
     w.u32(0);
     w.u8(3);
-    for (let i = 0; i < 4; i++) w.str('');
+    for (let i = 0; i < 5; i++) w.str(''); // device, vendor, reason, login, raw
     try {
       this.client.insert(`${this.db}.rec`, COLUMNS, w.done(), w.rows);
       fault('insert'); // tests: die with the insert landed and its answer not taken

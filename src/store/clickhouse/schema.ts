@@ -11,7 +11,8 @@
 //   t UInt32 (ms since the day's 00:00 UTC)
 //   nat_ip, src_ip, dst_ip FixedString(16): IPv6 bytes; IPv4 as 12 zero bytes and its 4 bytes
 //   nat_port, port_end, src_port, dst_port Int32 (−1: none) · nulls UInt8 (bit 0: no src_ip, 1: no dst_ip)
-//   code UInt32 (vendor·65536 + event·1024 + protocol, store/codes.ts) · device, vendor, reason String
+//   code UInt32 (event·1024 + protocol, store/codes.ts) · device, vendor, reason String
+//   login String: the subscriber login the line named ('' for none)
 //   raw String (CODEC(ZSTD(3)) where the server has codecs; LZ4 otherwise)
 //   PARTITION BY day  ORDER BY (nat_ip, nat_port, t, id)
 //
@@ -30,7 +31,7 @@ export const KIND_MARK = 3;
 export const SITES = 1024;
 export const RECORDS_PER_LINE = 64;
 
-export const COLUMNS = ['day', 'site', 'pos', 'kind', 'id', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'raw'] as const;
+export const COLUMNS = ['day', 'site', 'pos', 'kind', 'id', 't', 'nat_ip', 'nat_port', 'port_end', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'nulls', 'device', 'vendor', 'reason', 'login', 'raw'] as const;
 
 export function tableDdl(db: string, f: Features): string {
   const z = f.codecs ? ' CODEC(ZSTD(3))' : '';
@@ -38,7 +39,7 @@ export function tableDdl(db: string, f: Features): string {
   day Date, site UInt16, pos UInt64, kind UInt8, id UInt64, t UInt32,
   nat_ip FixedString(16), nat_port Int32, port_end Int32,
   src_ip FixedString(16), src_port Int32, dst_ip FixedString(16), dst_port Int32,
-  code UInt32, nulls UInt8, device String, vendor String, reason String,
+  code UInt32, nulls UInt8, device String, vendor String, reason String, login String,
   raw String${z}
 ) ENGINE = MergeTree PARTITION BY day ORDER BY (nat_ip, nat_port, t, id)`;
 }
@@ -222,10 +223,10 @@ export class RowReader {
 }
 
 /** The columns a read of rows selects, in the order readRow takes them. */
-export const ROW_SELECT = 'nat_ip, nat_port, t, id, port_end, src_ip, src_port, dst_ip, dst_port, code, nulls, device';
+export const ROW_SELECT = 'nat_ip, nat_port, t, id, port_end, src_ip, src_port, dst_ip, dst_port, code, nulls, device, login';
 
-/** One row of ROW_SELECT; `device` numbered by the caller's intern. */
-export function readRow(r: RowReader, device: (address: string) => number): NatRow {
+/** One row of ROW_SELECT; `device` and `login` numbered by the caller's interns. */
+export function readRow(r: RowReader, device: (address: string) => number, login: (name: string) => number): NatRow {
   const nat = addrOf(r.fixed16());
   const nat_port = r.i32();
   const t = r.u32();
@@ -238,6 +239,7 @@ export function readRow(r: RowReader, device: (address: string) => number): NatR
   const code = r.u32();
   const nulls = r.u8();
   const dev = r.bytes().toString('utf8');
+  const lg = r.bytes();
   return {
     nat_ip: nat,
     nat_port,
@@ -250,5 +252,6 @@ export function readRow(r: RowReader, device: (address: string) => number): NatR
     dst_port: dp < 0 ? null : dp,
     code,
     device: device(dev),
+    login: lg.length ? login(lg.toString('utf8')) : null,
   };
 }

@@ -21,6 +21,8 @@ export interface DailySummary {
   devices: { address: string; records: number; lines: number }[];
   unparsed: number;
   ignored: number;
+  /** Distinct subscriber logins the day's lines named (PPP interfaces, firewall users). */
+  logins: number;
   /** Always false: the counts cover the whole file (kept for the JSON contract). */
   partial: boolean;
 }
@@ -71,7 +73,9 @@ export function dailySummary(dir: string, day: string): DailySummary | null {
       }
     }
     const top = db.prepare('SELECT key AS ip, n FROM day_stat WHERE kind = ? AND hour = -1 ORDER BY n DESC, key LIMIT ?').all(STAT_ADDRESS, DAILY_TOP) as { ip: unknown; n: number }[];
-    return summaryOf(day, records, hours, protos, top, devices, unparsed, ignored, false);
+    // ids of `login` are given in order and never deleted: the largest is the count, read from the key
+    const logins = Number(db.prepare('SELECT coalesce(max(id), 0) FROM login').pluck().get());
+    return { ...summaryOf(day, records, hours, protos, top, devices, unparsed, ignored, false), logins };
   } finally {
     db.close();
   }
@@ -87,7 +91,7 @@ function summaryOf(
   unparsed: number,
   ignored: number,
   partial: boolean,
-): DailySummary {
+): Omit<DailySummary, 'logins'> {
   return {
     day,
     records,

@@ -40,6 +40,8 @@ interface Group {
 
 /** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
 const SEEN_HOURS = 3;
+/** Logins whose last login_seen write the writer remembers before it forgets them all (then upserts again). */
+const LOGIN_SEEN_KEEP = 100_000;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
@@ -50,7 +52,13 @@ export class DayFile {
   readonly db: Database.Database;
   private readonly dayStartMs: number;
   private readonly devices = new Map<string, number>();
+  /** Writer: login text → its id in `login`. */
+  private readonly logins = new Map<string, number>();
+  /** Writer: each login's last (subscriber, hour) written to login_seen (cleared past LOGIN_SEEN_KEEP). */
+  private readonly loginSeen = new Map<number, number | string>();
   private readonly vocab = new Map<string, number>();
+  /** vocab's vendor ids by name. */
+  private readonly vendors = new Map<string, number>();
   private spoolPos: number;
   private readonly st: ReturnType<DayFile['prepare']>;
   /** Per-day counts for the daily view (day-stat.ts), kept by writers. */
@@ -111,7 +119,11 @@ export class DayFile {
       toPart: ro ? null : this.db.prepare(`UPDATE rec SET lvl = ${LVL_PART} WHERE id = ?`),
       recAt: this.db.prepare('SELECT id, data FROM rec WHERE nat_ip = ? AND hour = ? AND lvl = ?'),
       delRec: ro ? null : this.db.prepare('DELETE FROM rec WHERE id = ?'),
-      insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insBlk: ro ? null : this.db.prepare('INSERT INTO blk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insLogin: ro ? null : this.db.prepare('INSERT INTO login (name) VALUES (?)'),
+      upLoginSeen: ro
+        ? null
+        : this.db.prepare('INSERT INTO login_seen VALUES (?, ?, ?, ?) ON CONFLICT (login, src_ip) DO UPDATE SET first_hour = min(first_hour, excluded.first_hour), last_hour = max(last_hour, excluded.last_hour)'),
       insOwner: ro ? null : this.db.prepare('INSERT OR IGNORE INTO owner VALUES (?, ?)'),
       upSeen: ro
         ? null
@@ -127,12 +139,16 @@ export class DayFile {
   /** (Re)load what the writer caches from the file: devices, vocabulary, rec groups, owners. */
   private reload(): void {
     this.devices.clear();
+    this.logins.clear();
+    this.loginSeen.clear();
     this.vocab.clear();
+    this.vendors.clear();
     this.groups.clear();
     this.owners.clear();
     this.seen.clear();
     this.lineWriter = null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
+    for (const r of this.db.prepare('SELECT id, name FROM login').all() as { id: number; name: string }[]) this.logins.set(r.name, r.id);
     for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
     for (const r of this.db.prepare('SELECT nat_ip, hour, lvl, count(*) AS k, sum(n) AS n FROM rec GROUP BY nat_ip, hour, lvl').all() as { nat_ip: number | Buffer; hour: number; lvl: number; k: number; n: number }[]) {
       const g = this.group(r.nat_ip, r.hour);
@@ -196,25 +212,29 @@ export class DayFile {
       let blockId = Number(st.nextRaw.get());
       const codec = this.codec();
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
-        const chunk = todo.slice(b, b + RAW_BLOCK);
-        chunk.forEach((l, i) => {
-          const rawRef = blockId * RAW_BLOCK + i;
+        const blockEnd = Math.min(todo.length, b + RAW_BLOCK);
+        for (let i = b; i < blockEnd; i++) {
+          const l = todo[i]!;
+          const rawRef = blockId * RAW_BLOCK + (i - b);
           const device = this.deviceId(l.device);
           res.lines++;
           // The line's record when it has exactly one: its original line is kept as a residue against it.
           let only: NatRow | null = null;
           if (l.status === 'records') {
-            const vendor = this.vocabId('vendor', l.vendor ?? 'unknown');
+            const vendor = this.vendorId(l.vendor);
             const recs = l.records;
-            for (let k = 0; k < recs.length && k < MAX_RECORDS_PER_LINE; k++) {
+            const nRecs = Math.min(recs.length, MAX_RECORDS_PER_LINE);
+            for (let k = 0; k < nRecs; k++) {
               const r = recs[k]!;
               const natIp = ipDb(r.nat_ip);
               if (natIp == null) continue;
               const blockRange = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
+              const hour = hourOf(t);
               const srcIp = ipDb(r.src_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
+              const login = r.login == null ? null : this.loginId(r.login);
               const row: NatRow = {
                 nat_ip: natIp,
                 nat_port: blockRange ? r.nat_port_start! : r.nat_port ?? -1,
@@ -227,6 +247,7 @@ export class DayFile {
                 dst_port: r.dst_port,
                 code,
                 device,
+                login,
               };
               if (recs.length === 1) only = row;
               const block = isBlockRow(row.port_end, code);
@@ -237,18 +258,15 @@ export class DayFile {
                 st.insOwner!.run(natIp, device);
                 this.owners.add(ok);
               }
-              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device);
+              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device, login);
               else {
-                const gk = pairKey(natIp, hourOf(t));
-                let list = pieces.get(gk);
-                if (!list) pieces.set(gk, (list = []));
-                list.push(row);
+                const gk = pairKey(natIp, hour);
+                const list = pieces.get(gk);
+                if (list) list.push(row);
+                else pieces.set(gk, [row]);
               }
-              if (srcIp != null) {
-                const hour = hourOf(t);
-                const key = typeof srcIp === 'number' ? srcIp : r.src_ip!;
-                if (this.newSeen(hour, key, natIp)) st.upSeen!.run(hour, srcIp, natIp);
-              }
+              if (srcIp != null && this.newSeen(hour, typeof srcIp === 'number' ? srcIp : r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+              if (srcIp != null && login != null) this.noteLogin(login, hour, srcIp);
               res.records++;
             }
           } else {
@@ -259,8 +277,8 @@ export class DayFile {
             else res.ignored++;
           }
           codec.add(l.payload, l.device, only);
-        });
-        st.insRaw!.run(blockId, chunk.length, codec.finishBlock());
+        }
+        st.insRaw!.run(blockId, blockEnd - b, codec.finishBlock());
         blockId++;
       }
       // One piece per (public address, hour), then merges of full levels.
@@ -404,6 +422,37 @@ export class DayFile {
       id = Number(this.st.insDevice!.run(address).lastInsertRowid);
       this.devices.set(address, id);
     }
+    return id;
+  }
+
+  /** The id of a login in `login` (added on first sight). */
+  private loginId(name: string): number {
+    let id = this.logins.get(name);
+    if (id === undefined) {
+      id = Number(this.st.insLogin!.run(name).lastInsertRowid);
+      this.logins.set(name, id);
+    }
+    return id;
+  }
+
+  /**
+   * Note that `login` held inside address srcIp in `hour` (login_seen: widen its hours). The writer
+   * remembers each login's last (address, hour): a PPP session keeps its address, so that is one
+   * upsert a login an hour, and no string built a record for IPv4.
+   */
+  private noteLogin(login: number, hour: number, srcIp: number | Buffer): void {
+    const k = typeof srcIp === 'number' ? srcIp * 32 + hour : `${srcIp.toString('hex')}|${hour}`;
+    if (this.loginSeen.get(login) === k) return;
+    if (this.loginSeen.size >= LOGIN_SEEN_KEEP) this.loginSeen.clear();
+    this.loginSeen.set(login, k);
+    this.st.upLoginSeen!.run(login, srcIp, hour, hour);
+  }
+
+  /** vocabId('vendor', …) without a key string a line. */
+  private vendorId(vendor: string | null): number {
+    const name = vendor ?? 'unknown';
+    let id = this.vendors.get(name);
+    if (id === undefined) this.vendors.set(name, (id = this.vocabId('vendor', name)));
     return id;
   }
 

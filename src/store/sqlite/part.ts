@@ -1,11 +1,12 @@
 // Packed record sets: the session records of one public address in one hour (or a piece of one),
 // sorted by (nat_port, t, id), stored as one SQLite value (the `rec` table, schema.ts).
 //
-// Columns, in this order: nat_port, t, id, src_ip, src_port, dst_ip, dst_port, code, device. Each is
+// Columns, in this order: nat_port, t, id, src_ip, src_port, dst_ip, dst_port, code, device, login
+// (the day file's id of the subscriber login, schema.ts; null when the line named none). Each is
 // stored on its own, at a fixed width, so that the port column can be binary-searched and any row
 // read without decoding the others:
 //
-//   part      u8 FORMAT, varint n, 9 × column
+//   part      u8 FORMAT, varint n, 10 × column
 //   column    u8 kind, then
 //     kind 0  every value null; nothing follows
 //     kind 1  frame of reference: f64 LE base, u8 scale exponent e (values are multiples of 10^e),
@@ -17,6 +18,11 @@
 //     kind 4  dictionary of whole numbers ≥ 0: u8 has-null, varint k, the k numbers ascending as
 //             varint deltas (the first as its value); then the index of each row as a kind 1
 //             column (with has-null, index 0 is null and the numbers start at 1)
+//     kind 5  (login only) a function of the IPv4 inside address: varint k, then k pairs (src_ip
+//             ascending as varint deltas, the first as its value; varint login, 0 null); nothing a
+//             row. A row's login is its address's; a row without an IPv4 address has none. Used
+//             when every row of an address names the same login (a PPP session holds its address)
+//             and it is smaller: a login then costs a few bytes an address, not bits a row.
 //
 // A column holding a blob (IPv6 addresses) is a dictionary; a column of numbers is whichever of a
 // frame of reference and a dictionary takes fewer bits: the inside addresses behind one public
@@ -25,11 +31,11 @@
 import type { NatRow } from '../store.js';
 import { Bytes } from '../line-codec/bytes.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 /** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
 const MAX_BITS = 45;
 const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
-export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device'] as const;
+export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device', 'login'] as const;
 type Column = (typeof COLUMNS)[number];
 const NCOL = COLUMNS.length;
 const C_PORT = 0;
@@ -41,6 +47,7 @@ const C_DST = 5;
 const C_DPORT = 6;
 const C_CODE = 7;
 const C_DEV = 8;
+const C_LOGIN = 9;
 const POW10 = [1, 10, 100, 1000];
 
 /** Sort order of a part: (nat_port, t, id). */
@@ -225,6 +232,55 @@ function writeNumberDict(out: Out, vals: (number | null)[], n: number, nulls: bo
 
 /** One output buffer for every part (grown when needed): the part is copied out once. */
 const shared = new Out();
+/** Scratch for the login column's two encodings (the smaller is copied into the part). */
+const scratch = new Out();
+
+/**
+ * The login column: kind 5 (a function of the inside address, see the header) when every row agrees
+ * with it and it is smaller than the column written as any other.
+ */
+function writeLoginColumn(out: Out, rows: readonly NatRow[], col: (number | Buffer | null)[], n: number): void {
+  let byAddress: Map<number, number> | null = new Map();
+  let any = false;
+  for (let i = 0; i < n && byAddress; i++) {
+    const src = rows[i]!.src_ip;
+    const login = col[i] as number | null;
+    if (login != null) {
+      any = true;
+      if (!Number.isInteger(login) || login < 1) byAddress = null;
+    }
+    if (!byAddress) break;
+    if (typeof src !== 'number') {
+      if (login != null) byAddress = null;
+      continue;
+    }
+    const v = login ?? 0;
+    const had = byAddress.get(src);
+    if (had === undefined) byAddress.set(src, v);
+    else if (had !== v) byAddress = null;
+  }
+  if (!byAddress || !any) {
+    writeColumn(out, col, n);
+    return;
+  }
+  scratch.len = 0;
+  writeColumn(scratch, col, n);
+  const plain = scratch.len;
+  const at = out.len;
+  out.u8(5);
+  const keys = [...byAddress.keys()].sort((a, b) => a - b);
+  out.varint(keys.length);
+  let prev = 0;
+  for (const k of keys) {
+    out.varint(k - prev);
+    prev = k;
+    out.varint(byAddress.get(k)!);
+  }
+  if (out.len - at > plain) {
+    out.len = at;
+    out.bytes(scratch.buf, 0, plain);
+  }
+}
 
 /** Pack rows (already sorted with compareRows) into one part. */
 export function encodePart(rows: readonly NatRow[]): Buffer {
@@ -236,8 +292,9 @@ export function encodePart(rows: readonly NatRow[]): Buffer {
   const col: (number | Buffer | null)[] = new Array(n);
   for (let c = 0; c < NCOL; c++) {
     const name: Column = COLUMNS[c]!;
-    for (let i = 0; i < n; i++) col[i] = (rows[i]! as unknown as Record<Column, number | Buffer | null>)[name];
+    for (let i = 0; i < n; i++) col[i] = (rows[i]! as unknown as Record<Column, number | Buffer | null | undefined>)[name] ?? null;
     if (c === C_PORT || c === C_T || c === C_ID) writeFor(out, col as number[], n, false);
+    else if (c === C_LOGIN) writeLoginColumn(out, rows, col, n);
     else writeColumn(out, col, n);
   }
   return Buffer.from(out.buf.subarray(0, out.len));
@@ -247,7 +304,7 @@ export function encodePart(rows: readonly NatRow[]): Buffer {
 // Reading
 
 interface ColView {
-  /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary. */
+  /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary, 5 a function of the inside address. */
   kind: number;
   base: number;
   mul: number;
@@ -255,6 +312,9 @@ interface ColView {
   /** Offset of the fixed-width values. */
   at: number;
   dict: (number | Buffer | null)[] | null;
+  /** Kind 5: the inside addresses, ascending, and the value of each (0: null). */
+  keys?: Float64Array;
+  vals?: Float64Array;
 }
 
 /** A part read in place: any row, any column, without decoding the rest. */
@@ -315,6 +375,16 @@ export class Part {
         for (let j = 0; j < k; j++) dict.push((v += varint()));
         const idx = readFor(data[at++]!);
         this.cols.push({ ...idx, kind: 3, dict });
+      } else if (kind === 5) {
+        const k = varint();
+        const keys = new Float64Array(k);
+        const vals = new Float64Array(k);
+        let v = 0;
+        for (let j = 0; j < k; j++) {
+          keys[j] = v += varint();
+          vals[j] = varint();
+        }
+        this.cols.push({ kind, base: 0, mul: 1, w: 0, at, dict: null, keys, vals });
       } else throw new Error(`record part: unknown column kind ${kind}`);
     }
   }
@@ -348,6 +418,8 @@ export class Part {
         const s = this.raw(col, i);
         return s === 0 ? null : col.base + (s - 1) * col.mul;
       }
+      case 5:
+        return this.byAddress(col, i);
       default:
         return col.dict![col.base + this.raw(col, i) * col.mul] ?? null;
     }
@@ -384,6 +456,25 @@ export class Part {
     return this.num(C_DEV, i);
   }
 
+  login(i: number): number | null {
+    return this.get(C_LOGIN, i) as number | null;
+  }
+
+  /** A kind 5 value: the one of row i's inside address (binary search), null without one. */
+  private byAddress(col: ColView, i: number): number | null {
+    const src = this.get(C_SRC, i);
+    if (typeof src !== 'number') return null;
+    const keys = col.keys!;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < src) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < keys.length && keys[lo] === src ? col.vals![lo]! || null : null;
+  }
+
   /** First row with nat_port ≥ port (n when none). */
   lowerBound(port: number): number {
     let lo = 0;
@@ -409,6 +500,7 @@ export class Part {
       dst_port: this.get(C_DPORT, i) as number | null,
       code: this.code(i),
       device: this.device(i),
+      login: this.login(i),
     };
   }
 

@@ -79,6 +79,10 @@ export const READ_SQL = {
   owners: 'SELECT device FROM owner WHERE nat_ip = ?',
   active: 'SELECT 1 FROM active WHERE device = ? AND minute BETWEEN ? AND ? AND first <= ? AND last >= ? LIMIT 1',
   seen: 'SELECT nat_ip FROM src_seen WHERE hour = ? AND src_ip = ?',
+  loginName: 'SELECT name FROM login WHERE id = ?',
+  loginId: 'SELECT id FROM login WHERE name = ?',
+  /** The inside addresses a login held in hours overlapping [lo, hi] (login_seen's primary key). */
+  loginSrcs: 'SELECT src_ip FROM login_seen WHERE login = ? AND first_hour <= ? AND last_hour >= ?',
   rawBlock: 'SELECT n, data FROM raw WHERE id = ?',
   version: 'PRAGMA data_version',
   snapshot: "SELECT value FROM meta WHERE key = 'day'",
@@ -95,6 +99,8 @@ export class DayReader implements DayView {
   private lines: LineReader | null = null;
   private readonly devAddr = new Map<number, string>();
   private readonly devId = new Map<string, number>();
+  /** Login texts by id (a login is written once and never changes). */
+  private readonly loginNames = new Map<number, string | null>();
   /** Parts by rec id, least recently used first (bytes). */
   private readonly parts = new Bounded<number, Part>(PART_CACHE_BYTES, (p) => p.data.length);
   /** Rec rows by `${ipKey}|${hour}`, for the snapshot the caches were loaded from (rows). */
@@ -113,7 +119,7 @@ export class DayReader implements DayView {
     this.start = dayStart(day);
     const db = this.file.db;
     this.st = Object.fromEntries(Object.entries(READ_SQL).map(([k, sql]) => [k, db.prepare(sql)])) as DayReader['st'];
-    for (const k of ['data', 'last', 'others', 'version', 'owners', 'seen'] as const) this.st[k].pluck();
+    for (const k of ['data', 'last', 'others', 'version', 'owners', 'seen', 'loginName', 'loginId', 'loginSrcs'] as const) this.st[k].pluck();
     this.ino = statSync(path).ino;
     this.load();
   }
@@ -390,6 +396,25 @@ export class DayReader implements DayView {
 
   deviceAddress(id: number): string {
     return this.devAddr.get(id) ?? 'unknown';
+  }
+
+  loginName(id: number | null | undefined): string | null {
+    if (id == null) return null;
+    let name = this.loginNames.get(id);
+    if (name === undefined) {
+      name = (this.st.loginName.get(id) as string | undefined) ?? null;
+      if (this.loginNames.size > 100_000) this.loginNames.clear();
+      this.loginNames.set(id, name);
+    }
+    return name;
+  }
+
+  loginSources(login: string, fromMs: number, toMs: number): (number | Buffer)[] {
+    const id = this.st.loginId.get(login) as number | undefined;
+    if (id === undefined || toMs < this.start) return [];
+    const out = new Map<number | string, number | Buffer>();
+    for (const src of this.st.loginSrcs.all(id, hourOf(Math.max(0, toMs - this.start)), hourOf(Math.max(0, fromMs - this.start))) as (number | Buffer)[]) out.set(ipKey(src), src);
+    return [...out.values()];
   }
 
   /** The exact bytes the device sent for a record: its line's residue decoded against it (one block inflated, ≤ 127 residues walked). */

@@ -70,8 +70,8 @@ export function answerBulk(run: BulkRun, cfg: QueryConfig, hooks: { cancelled():
       else {
         try {
           const at = parseAnalystTime(req.time, cfg.timezone);
-          const a = forensicLookup({ natIp: req.ip, natPort: req.port, at, windowSec: run.windowSec, proto: req.proto || run.proto, raw: false }, cfg, pool);
-          line.answer = { query: a.query, verdict: a.verdict, ...(a.reason ? { reason: a.reason } : {}), owners: a.owners };
+          const a = forensicLookup({ natIp: req.ip, natPort: req.port, at, windowSec: run.windowSec, proto: req.proto || run.proto, dstIp: req.dstIp || null, dstPort: req.dstPort || null, raw: false }, cfg, pool);
+          line.answer = { query: a.query, verdict: a.verdict, ...(a.reason ? { reason: a.reason } : {}), owners: a.owners, narrowed: a.narrowed };
           line.found = a.candidates.length;
           for (const d of a.days_used) days.set(d.day, d.path);
           bytes += keep(a.candidates, line, bytes + reserve);

@@ -4,6 +4,8 @@
 //   203.0.113.7:40312 05/03/2026 10:11:12 GMT-3         ip:port, time ([v6]:port for IPv6)
 //   203.0.113.7,40312,2026-03-05T10:11:12-03:00[,tcp]   CSV (also ; or tab), a header line skipped
 //   203.0.113.7 2026-03-05 10:11:12                     no port: every candidate of the address
+//   203.0.113.7:40312 2026-03-05 10:11:12 -> 198.51.100.80:443   with the destination the requester saw
+//   203.0.113.7,40312,2026-03-05T10:11:12-03:00,tcp,198.51.100.80,443   (CSV: columns 5 and 6)
 // Blank lines and lines starting with # are skipped. Bounded: MAX_BULK_LINES requests, and uploads
 // of at most MAX_UPLOAD_BYTES read by readUpload (multipart/form-data, parsed here with that cap).
 import { isIPv4, isIPv6 } from 'node:net';
@@ -21,6 +23,9 @@ export interface BulkRequest {
   port: string;
   time: string;
   proto: string;
+  /** Destination the requester gives ('' for none): narrows the answer (query/dest.ts). */
+  dstIp?: string;
+  dstPort?: string;
 }
 
 export type BulkParsed = { ok: true; requests: (BulkRequest | { line: number; input: string; error: { pt: string; en: string } })[] } | { ok: false; pt: string; en: string };
@@ -37,17 +42,26 @@ function splitAddress(tok: string): { ip: string; port: string } {
 const looksLikeIp = (s: string) => isIPv4(splitAddress(s).ip) || isIPv6(splitAddress(s).ip);
 
 const BAD_LINE = {
-  pt: 'Linha não reconhecida (esperado: ip[:porta] data/hora, ip porta data/hora ou CSV ip,porta,data/hora)',
-  en: 'Line not understood (expected: ip[:port] time, ip port time, or CSV ip,port,time)',
+  pt: 'Linha não reconhecida (esperado: ip[:porta] data/hora [-> destino[:porta]], ip porta data/hora ou CSV ip,porta,data/hora[,proto,destino,porta])',
+  en: 'Line not understood (expected: ip[:port] time [-> destination[:port]], ip port time, or CSV ip,port,time[,proto,destination,port])',
 };
 
 /** One line → its fields (not yet validated: the lookup checks IP, port and time and names the problem). */
-function parseLine(text: string, line: number): BulkRequest | null {
+function parseLine(line0: string, line: number): BulkRequest | null {
+  // `… -> destination[:port]` at the end, in any shape
+  let text = line0;
+  let dst: { ip: string; port: string } | null = null;
+  const arrow = text.lastIndexOf('->');
+  if (arrow > 0) {
+    dst = splitAddress(text.slice(arrow + 2).trim());
+    if (!dst.ip) return null;
+    text = text.slice(0, arrow).trim();
+  }
   const cells = text.split(/[,;\t]/).map((c) => c.trim().replace(/^"(.*)"$/, '$1').trim());
   if (cells.length >= 2) {
     const addr = splitAddress(cells[0]!);
-    if (addr.port) return { line, input: text, ip: addr.ip, port: addr.port, time: cells[1] ?? '', proto: cells[2] ?? '' };
-    return { line, input: text, ip: addr.ip, port: cells[1] ?? '', time: cells[2] ?? '', proto: cells[3] ?? '' };
+    if (addr.port) return { line, input: line0, ip: addr.ip, port: addr.port, time: cells[1] ?? '', proto: cells[2] ?? '', dstIp: dst?.ip ?? cells[3] ?? '', dstPort: dst?.port ?? cells[4] ?? '' };
+    return { line, input: line0, ip: addr.ip, port: cells[1] ?? '', time: cells[2] ?? '', proto: cells[3] ?? '', dstIp: dst?.ip ?? cells[4] ?? '', dstPort: dst?.port ?? cells[5] ?? '' };
   }
   const toks = text.split(/\s+/);
   if (toks.length < 2) return null;
@@ -58,7 +72,7 @@ function parseLine(text: string, line: number): BulkRequest | null {
     port = rest[0]!;
     rest = rest.slice(1);
   }
-  return { line, input: text, ip: addr.ip, port, time: rest.join(' '), proto: '' };
+  return { line, input: line0, ip: addr.ip, port, time: rest.join(' '), proto: '', dstIp: dst?.ip ?? '', dstPort: dst?.port ?? '' };
 }
 
 /**

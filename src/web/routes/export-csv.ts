@@ -5,8 +5,10 @@ import { csvRow } from '../../core/csv.js';
 import type { Candidate } from '../../query/engine.js';
 import { ROWS_PER_CHUNK, type Rows, type StoredResult } from './search-store.js';
 
-const CAND_COLS = ['src_ip', 'src_port', 'nat_ip', 'nat_port_start', 'nat_port_end', 'proto', 'start', 'end', 'end_reason', 'device', 'count', 'day', 'raw'] as const;
-const candCells = (c: Candidate | null) => CAND_COLS.map((k) => (c ? c[k] : ''));
+const CAND_COLS = ['src_ip', 'src_port', 'nat_ip', 'nat_port_start', 'nat_port_end', 'proto', 'start', 'end', 'end_reason', 'device', 'count', 'day', 'dst_ip', 'dst_port', 'login', 'subscriber_source', 'raw'] as const;
+/** A candidate's cells; the login (attacker-controlled text) goes through csvRow's formula guard like the raw line. */
+const cell = (c: Candidate, k: (typeof CAND_COLS)[number]): unknown => (k === 'login' ? c.subscriber?.login ?? '' : k === 'subscriber_source' ? c.subscriber?.source ?? '' : c[k]);
+const candCells = (c: Candidate | null) => CAND_COLS.map((k) => (c ? cell(c, k) : ''));
 /** Text handed on at a time (the stream's chunks). */
 const PART_CHARS = 64 * 1024;
 
@@ -59,12 +61,12 @@ export function* resultCsv(r: StoredResult, fill: (chunk: Candidate[]) => void):
     let base: unknown[];
     if (r.kind === 'lookup') {
       const q = r.answer.query;
-      out += csvRow(['case_ref', 'nat_ip', 'nat_port', 'at', 'window_sec', 'proto_query', 'verdict', ...CAND_COLS]);
-      base = [r.case.case_ref, q.nat_ip, q.nat_port ?? '', q.at, q.window_sec, q.proto ?? '', r.answer.verdict];
+      out += csvRow(['case_ref', 'nat_ip', 'nat_port', 'at', 'window_sec', 'proto_query', 'dst_ip_query', 'dst_port_query', 'verdict', ...CAND_COLS]);
+      base = [r.case.case_ref, q.nat_ip, q.nat_port ?? '', q.at, q.window_sec, q.proto ?? '', q.dst_ip ?? '', q.dst_port ?? '', r.answer.verdict];
     } else {
       const q = r.answer.query;
-      out += csvRow(['case_ref', 'query_src_ip', 'from', 'to', 'proto_query', ...CAND_COLS]);
-      base = [r.case.case_ref, q.src_ip, q.from, q.to, q.proto ?? ''];
+      out += csvRow(['case_ref', 'query_src_ip', 'query_login', 'from', 'to', 'proto_query', ...CAND_COLS]);
+      base = [r.case.case_ref, q.src_ip, q.login ?? '', q.from, q.to, q.proto ?? ''];
     }
     if (!r.rows.length) out += csvRow([...base, ...candCells(null)]);
     for (let i = 0; i < r.rows.length; i++) {

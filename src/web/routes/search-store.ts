@@ -124,7 +124,7 @@ export interface CaseInfo {
 }
 
 /** A bulk line's answer as kept: its candidates are rows (BulkLine.first, .kept), the days it read are the result's. */
-export type BulkLineAnswer = Pick<Answer, 'query' | 'verdict' | 'reason' | 'owners'>;
+export type BulkLineAnswer = Pick<Answer, 'query' | 'verdict' | 'reason' | 'owners'> & { narrowed?: Answer['narrowed'] };
 
 export interface BulkLine {
   line: number;

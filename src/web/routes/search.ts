@@ -5,7 +5,7 @@
 // one is shown or the answer exported (fillRaw), not for every candidate of the list. Each route
 // returns the page, or on htmx just the results fragment; bad input is a 422 with messages in the
 // page, never a stack.
-import { DEFAULT_WINDOW_SEC, fillRaw, forensicLookup, subscriberLookup, type Answer, type Candidate } from '../../query/engine.js';
+import { DEFAULT_WINDOW_SEC, fillRaw, forensicLookup, loginAsSubscriber, loginLookup, parseDestination, parseLogin, subscriberLookup, type Answer, type Candidate, type SubscriberAnswer } from '../../query/engine.js';
 import { parseIp, parsePort, parseProto, parseWindow } from '../../query/input.js';
 import { MAX_WINDOW_SEC } from '../../query/engine.js';
 import { WebError } from '../errors.js';
@@ -17,8 +17,8 @@ import { readConfigOf } from '../../store/index.js';
 
 export const PAGE_SIZE = 50;
 const CASE_FIELDS = ['case_ref', 'justification', 'authority'] as const;
-const PUBLIC_FIELDS = ['nat_ip', 'nat_port', 'time', 'window', 'proto', ...CASE_FIELDS] as const;
-const SUBSCRIBER_FIELDS = ['src_ip', 'from', 'to', 'proto', ...CASE_FIELDS] as const;
+const PUBLIC_FIELDS = ['nat_ip', 'nat_port', 'time', 'window', 'proto', 'dst_ip', 'dst_port', ...CASE_FIELDS] as const;
+const SUBSCRIBER_FIELDS = ['src_ip', 'login', 'from', 'to', 'proto', ...CASE_FIELDS] as const;
 
 export type Mode = 'public' | 'subscriber';
 
@@ -72,6 +72,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
       ['nat_port', () => parsePort(form.nat_port, 'nat_port')],
       ['window', () => parseWindow(form.window, DEFAULT_WINDOW_SEC, MAX_WINDOW_SEC, 'window')],
       ['proto', () => parseProto(form.proto, 'proto')],
+      ['dst_ip', () => parseDestination(form.dst_ip, form.dst_port)],
     ] as const) {
       try {
         fn();
@@ -83,7 +84,7 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     if (errors.length || at == null) return formPage(ctx, 'public', form, errors, 422);
     let answer: Answer;
     try {
-      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto, raw: false }, qcfg);
+      answer = forensicLookup({ natIp, natPort: form.nat_port, at, windowSec: form.window, proto: form.proto, dstIp: form.dst_ip, dstPort: form.dst_port, raw: false }, qcfg);
     } catch (e) {
       return formPage(ctx, 'public', form, [storeError(e, 'nat_ip')], 422);
     }
@@ -102,8 +103,16 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
 
   function runSubscriber(ctx: Ctx, form: Record<string, string>, errors: FieldError[]) {
     const kase = readCase(form, errors);
+    // An inside address, or a login (what the NAT lines name: PPPoE, a firewall user).
     let srcIp = '';
-    if (!form.src_ip!.trim()) errors.push(fieldError('src_ip', 'form.need_src_ip'));
+    let login: string | null = null;
+    if (form.login?.trim()) {
+      try {
+        login = parseLogin(form.login);
+      } catch (e) {
+        errors.push(queryError(e, 'login'));
+      }
+    } else if (!form.src_ip!.trim()) errors.push(fieldError('src_ip', 'form.need_src_ip'));
     else {
       try {
         srcIp = parseIp(form.src_ip, 'src_ip');
@@ -120,18 +129,18 @@ export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
     const to = readTime(form.to, tz, 'to', errors);
     if (from != null && to != null && to < from) errors.push(fieldError('to', 'form.bad_range'));
     if (errors.length || from == null || to == null) return formPage(ctx, 'subscriber', form, errors, 422);
-    let answer;
+    let answer: SubscriberAnswer;
     try {
-      answer = subscriberLookup({ srcIp, from, to, proto: form.proto, raw: false }, qcfg);
+      answer = login != null ? loginAsSubscriber(loginLookup({ login, from, to, proto: form.proto, raw: false }, qcfg)) : subscriberLookup({ srcIp, from, to, proto: form.proto, raw: false }, qcfg);
     } catch (e) {
-      return formPage(ctx, 'subscriber', form, [storeError(e, 'src_ip')], 422);
+      return formPage(ctx, 'subscriber', form, [storeError(e, login != null ? 'login' : 'src_ip')], 422);
     }
     const { rows, truncated } = capRows(answer.mappings);
     ctx.state.audit({
       action: 'search',
       case_ref: kase.case_ref,
       justification: kase.justification,
-      query: { kind: 'subscriber', ...answer.query, authority: kase.authority || undefined },
+      query: { kind: login != null ? 'login' : 'subscriber', ...answer.query, authority: kase.authority || undefined },
       result_count: answer.mappings.length,
     });
     const r = results.put({ kind: 'subscriber', owner: ctx.state.user!.id, user: ctx.state.user!.username, case: kase, input: form, answer, rows, truncated: truncated || answer.truncated });
