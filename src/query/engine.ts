@@ -414,7 +414,7 @@ export function loginLookup(q: LoginInput, cfg: QueryConfig, pool?: ReaderPool):
   if (q.to - q.from > MAX_SUBSCRIBER_RANGE_MS) throw new QueryError('MEGALOG_ERR_QUERY_RANGE_TOO_LONG', `> ${MAX_SUBSCRIBER_RANGE_MS / DAY_MS} d`, 'to');
   const proto = parseProto(q.proto ?? null);
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg, cfg.readers), used: [], missing: [] };
   try {
     // From the max age before `from`: a mapping the login opened then may still be held in the range.
     const readers = readersFor(ctx, daysBetween(q.from - LOOKBACK_MS, q.to));

@@ -4,7 +4,7 @@
 // test/unit/store-conformance.test.ts (SQLite), test/scenario/clickhouse-store.test.ts (ClickHouse).
 import { describe, expect, it } from 'vitest';
 import { bulkLookup } from '../../src/query/bulk.js';
-import { fillRaw, forensicLookup, subscriberLookup, type QueryConfig } from '../../src/query/engine.js';
+import { fillRaw, forensicLookup, loginLookup, subscriberLookup, type QueryConfig } from '../../src/query/engine.js';
 import { answerBulk, type BulkItem } from '../../src/web/bulk/answer.js';
 import { JsonChunks } from '../../src/web/routes/json-chunks.js';
 import { LINES_PER_CHUNK, PackedRows, ROWS_PER_CHUNK, type BulkLine } from '../../src/web/routes/search-store.js';
@@ -130,6 +130,30 @@ export function forensicSuite(store: string, cfg: () => QueryConfig): void {
     it('finds port blocks and IPv6 subscribers', () => {
       expect(subscriberLookup({ srcIp: '100.64.1.1', from: Z('2026-03-05T00:00:00'), to: Z('2026-03-05T01:00:00') }, cfg()).mappings).toMatchObject([{ nat_port_start: 1024, nat_port_end: 1535, end_reason: 'release' }]);
       expect(subscriberLookup({ srcIp: '2001:DB8:0::1', from: Z('2026-03-05T15:00:00'), to: Z('2026-03-05T17:00:00') }, cfg()).mappings).toMatchObject([{ nat_ip: '203.0.113.10', nat_port_start: 7000 }]);
+    });
+  });
+
+  describe(`conformance (${store}): subscriber identity and destination`, () => {
+    it('names the login the line gave, with the destination', () => {
+      const a = look('203.0.113.20', 41001, '2026-03-05T14:00:30');
+      expect(a.candidates[0]).toMatchObject({ src_ip: '100.64.0.30', dst_ip: '198.51.100.82', dst_port: 80, subscriber: { login: 'cliente30', source: 'log' } });
+      expect(look('203.0.113.7', 40312, '2026-03-05T13:11:30').candidates[0]!.subscriber).toBeNull();
+    });
+
+    it('narrows an EDM answer by the destination', () => {
+      expect(look('203.0.113.20', 41000, '2026-03-05T12:00:10').verdict).toBe('ambiguous');
+      const a = forensicLookup({ natIp: '203.0.113.20', natPort: 41000, at: Z('2026-03-05T12:00:10'), dstIp: '198.51.100.80', dstPort: '443' }, cfg());
+      expect(a.candidates.map((c) => [c.src_ip, c.subscriber?.login])).toEqual([['100.64.0.30', 'cliente30']]);
+    });
+
+    it('answers what a login held over a range', () => {
+      const a = loginLookup({ login: 'cliente30', from: Z('2026-03-05T11:00:00'), to: Z('2026-03-05T23:00:00') }, cfg());
+      expect(a.inside).toEqual(['100.64.0.30']);
+      expect(a.mappings.map((c) => [c.nat_ip, c.nat_port_start, c.subscriber?.login])).toEqual([
+        ['203.0.113.20', 41000, 'cliente30'],
+        ['203.0.113.20', 41001, 'cliente30'],
+      ]);
+      expect(loginLookup({ login: 'nobody', from: Z('2026-03-05T11:00:00'), to: Z('2026-03-05T23:00:00') }, cfg()).mappings).toEqual([]);
     });
   });
 
