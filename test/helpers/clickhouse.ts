@@ -39,6 +39,19 @@ export interface ChOptions {
   replica?: { zookeeperPort: number; shard: string; name: string };
 }
 
+/** Servers still running when the test process exits (a hook timed out): killed, never left orphaned. */
+const running = new Set<ChildProcess>();
+let guarded = false;
+function orphanGuard(p: ChildProcess): void {
+  running.add(p);
+  p.once('exit', () => running.delete(p));
+  if (guarded) return;
+  guarded = true;
+  process.once('exit', () => {
+    for (const c of running) if (c.exitCode == null) c.kill('SIGKILL');
+  });
+}
+
 export class ClickhouseServer {
   readonly dir: string;
   httpPort = 0;
@@ -118,6 +131,7 @@ export class ClickhouseServer {
     );
     const p = spawn(CLICKHOUSE_BIN, [`--config-file=${join(d, 'config.xml')}`], { stdio: ['ignore', 'ignore', 'ignore'] });
     this.proc = p;
+    orphanGuard(p);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (p.exitCode != null) throw new Error(`clickhouse-server exited (${p.exitCode}); see ${d}/log`);
@@ -176,6 +190,7 @@ export class ZookeeperServer {
     writeFileSync(join(this.dir, 'zoo.cfg'), `tickTime=2000\ndataDir=${this.dir}/data\nclientPort=${this.port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok\n`);
     writeFileSync(join(this.dir, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n');
     this.proc = spawn('java', ['-Xmx128m', '-cp', `${this.dir}:${ZOOKEEPER_JAR}`, `-Dzookeeper.log.dir=${this.dir}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, 'zoo.cfg')], { stdio: 'ignore' });
+    orphanGuard(this.proc);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (this.proc.exitCode != null) throw new Error(`zookeeper exited (${this.proc.exitCode})`);
