@@ -5,8 +5,9 @@
 # test/systemd.test.ts), lintian (the .deb in test/scenario/packaging.test.ts), systemd-analyze (the
 # units' sandbox scores), promtool from Debian's prometheus package (the alerting rules), unshare
 # (util-linux: the maintainer scripts run in a mount namespace), and mmdebstrap and systemd-nspawn
-# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts), and
-# clickhouse-server (the ClickHouse store, test/scenario/clickhouse-*.test.ts). Idempotent
+# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts), radclient
+# (freeradius-utils: RADIUS accounting in test/scenario/radius.test.ts), and clickhouse-server (the
+# ClickHouse store, test/scenario/clickhouse-*.test.ts). Idempotent
 # and quick when everything is there. Runs as root (CI) or sudo. On a machine where systemd runs,
 # installing prometheus also starts a Prometheus server; stop it with `systemctl disable --now prometheus`.
 set -euo pipefail
@@ -26,6 +27,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+# radclient (freeradius-utils): a real RADIUS client sends accounting in test/scenario/radius.test.ts
+command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
 # clickhouse-server (Debian 12: 18.16): the ClickHouse store's scenario tests start their own servers
 # on loopback (test/helpers/clickhouse.ts), never the system service. Debian 13 has no package: those
 # tests then skip, saying so.

@@ -19,8 +19,10 @@ import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
 import { Committer } from '../commit/committer.js';
+import { DetailSplitter } from '../parse/radius-detail.js';
 
 export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] FILE…
+       megalog import --format radius-detail [--force] [--detach] FILE…
 
 Loads raw syslog files (plain or gzip, one message a line, as rsyslog writes hot_logs.raw) through
 the same parse and commit path as live traffic. The router of each line is taken from its syslog
@@ -29,13 +31,26 @@ A file already imported to the end is refused (its SHA-256 is in <cold>/imports.
 imports it again, which doubles its records. Run it as the service user (sudo -u megalog …).
 While megalog-processor runs, the files are handed to it as import jobs: it keeps receiving and
 reads them after the live traffic; this command shows their progress (the dashboard too) until
-they are received, or returns at once with --detach. Stopping this command does not stop a job.`;
+they are received, or returns at once with --detach. Stopping this command does not stop a job.
 
-export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean; detach?: boolean } = {}): Promise<number> {
+--format radius-detail reads FreeRADIUS detail files (rlm_detail: one accounting record per block)
+into RADIUS session events, the ones the answer chain looks up. An event already stored (same NAS,
+session, status and time) is kept once, so importing a detail file again stores nothing twice.`;
+
+export const IMPORT_FORMATS = ['syslog', 'radius-detail'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+export async function runImport(cfg: Config, files: string[], log: Log, opts: { force?: boolean; help?: boolean; detach?: boolean; format?: string | true } = {}): Promise<number> {
   if (opts.help) {
     console.log(IMPORT_USAGE);
     return 0;
   }
+  const format = (opts.format ?? 'syslog') as ImportFormat;
+  if (!IMPORT_FORMATS.includes(format)) {
+    console.error(`megalog import: --format takes ${IMPORT_FORMATS.join(' or ')}\n\n${IMPORT_USAGE}`);
+    return 64;
+  }
+  const detail = format === 'radius-detail';
   if (!files.length) {
     console.error(`megalog import: name at least one file\n\n${IMPORT_USAGE}`);
     return 64;
@@ -70,7 +85,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     lock = acquireLock({ hot: cfg.hot_storage_dir, cold: cfg.cold_storage_dir }, 'import');
   } catch (err) {
     // A processor owns the store: it takes the files as import jobs and keeps receiving meanwhile.
-    if (startExitStatus(err) !== null && processorRunning(cfg)) return submitToProcessor(cfg, files, sums, !!opts.detach);
+    if (startExitStatus(err) !== null && processorRunning(cfg)) return submitToProcessor(cfg, files, sums, !!opts.detach, format);
     console.error(`megalog import: ${(err as Error).message}`);
     return 75; // EX_TEMPFAIL
   }
@@ -99,7 +114,11 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       const anchor = statSync(file).mtimeMs;
       const linesBefore = lines;
       // The file the processor tails: only whole lines are imported, and the tail goes on after them.
-      const tail = cfg.tail_file && !isGzip(file) && sameFile(file, cfg.tail_file) ? statSync(file) : null;
+      const tail = !detail && cfg.tail_file && !isGzip(file) && sameFile(file, cfg.tail_file) ? statSync(file) : null;
+      const blocks = detail ? new DetailSplitter() : null;
+      const spoolBlock = (b: Buffer | null) => {
+        if (b) writer.append(anchor, 'import', 'import', b); // one record a block: parse/message.ts knows it
+      };
       let readBytes = 0;
       const src = createReadStream(file);
       if (tail) src.on('data', (c) => (readBytes += c.length));
@@ -108,16 +127,19 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       let rest: Buffer = Buffer.alloc(0);
       for await (const chunk of input as AsyncIterable<Buffer>) {
         rest = eachLine(rest, chunk, (line) => {
-          writer.append(anchor, 'import', 'import', line.subarray(0, cfg.tcp_max_frame_bytes));
+          if (blocks) spoolBlock(blocks.push(line));
+          else writer.append(anchor, 'import', 'import', line.subarray(0, cfg.tcp_max_frame_bytes));
           lines++;
         });
         if (writer.buffered > 4 << 20) pump(writer, stats, committer);
         draw();
       }
       if (rest.length && !tail) {
-        writer.append(anchor, 'import', 'import', rest.subarray(0, cfg.tcp_max_frame_bytes));
+        if (blocks) spoolBlock(blocks.push(rest));
+        else writer.append(anchor, 'import', 'import', rest.subarray(0, cfg.tcp_max_frame_bytes));
         lines++;
       }
+      if (blocks) spoolBlock(blocks.end());
       pump(writer, stats, committer);
       if (tail) handOverToTail(cfg, tail.ino, readBytes - rest.length);
       done.push({ sha256: sums.get(file)!, file: basename(file), bytes: statSync(file).size, lines: lines - linesBefore, at: new Date().toISOString() });
@@ -138,7 +160,8 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     lock.release();
   }
   const s = stats.snapshot();
-  console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);
+  if (detail) console.error(`imported ${lines} lines: ${s.radius_events_committed} session events, ${s.radius_events_duplicate} already stored, ${s.lines_unparsed} blocks that were no accounting record (kept as unparsed)`);
+  else console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);
   return stats.get('cold_full') ? 1 : 0;
 }
 
@@ -196,7 +219,7 @@ function processorRunning(cfg: Config): boolean {
 }
 
 /** Hand `files` to the running processor as import jobs, then follow them until received. */
-async function submitToProcessor(cfg: Config, files: string[], sums: Map<string, string>, detach: boolean): Promise<number> {
+async function submitToProcessor(cfg: Config, files: string[], sums: Map<string, string>, detach: boolean, format: ImportFormat): Promise<number> {
   const dir = join(cfg.hot_storage_dir, IMPORTS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const ids: { id: string; file: string }[] = [];
@@ -213,7 +236,7 @@ async function submitToProcessor(cfg: Config, files: string[], sums: Map<string,
       return 65;
     }
     const id = `${Date.now().toString(36)}-${sha256.slice(0, 12)}`;
-    const job = { path: resolve(file), sha256, bytes: st.size, gzip: isGzip(file), mtime_ms: st.mtimeMs, submitted_at: new Date().toISOString() };
+    const job = { path: resolve(file), sha256, bytes: st.size, gzip: isGzip(file), mtime_ms: st.mtimeMs, submitted_at: new Date().toISOString(), format };
     writeFileSync(join(dir, `${id}.job.tmp`), JSON.stringify(job), { mode: 0o640 });
     renameSync(join(dir, `${id}.job.tmp`), join(dir, `${id}.job`));
     ids.push({ id, file });

@@ -19,7 +19,7 @@ export const SEARCH_USAGE = `usage: megalog search --nat-ip IP [--nat-port N] --
   --login LOGIN      what the subscriber login (as the NAT lines name it: PPPoE, firewall user) held from --from to --to (31 days at most)
   --case REF         case reference (required: every search is audited with it)
   --json             {"verdict": …, "candidates": [{src_ip, src_port, nat_ip, nat_port_start, nat_port_end, proto, start, end, device, raw,
-                     dst_ip, dst_port, subscriber}]} (with a destination also "destination": {dst_ip, dst_port, inside_without};
+                     dst_ip, dst_port, subscriber, subscriber_step}]} (with a destination also "destination": {dst_ip, dst_port, inside_without};
                      when a deterministic NAT rule set maps the address, "rules": {basis, check, set, inside});
                      --login: {"login", "inside": [...], "mappings": [same candidates]}
 
@@ -73,22 +73,21 @@ export async function runSearch(cfg: Config, flags: Map<string, string | true>, 
     if (err instanceof QueryError) return fail(err, 64);
     return fail(new QueryError('MEGALOG_ERR_QUERY_STORE', (err as Error).message), 1);
   }
-  try {
-    await audit(cfg, {
-      user: cliUser(),
-      source: 'local',
-      action: 'search',
-      case_ref: str('case')!.trim(),
-      justification: str('justification'),
-      query: { nat_ip: answer.query.nat_ip, nat_port: answer.query.nat_port, at: answer.query.at, window_sec: answer.query.window_sec, proto: answer.query.proto, ...(answer.narrowed ? { dst_ip: answer.query.dst_ip, dst_port: answer.query.dst_port } : {}), verdict: answer.verdict },
-      result_count: answer.candidates.length,
-    });
-  } catch (err) {
-    io.err(`megalog search: ${pt ? 'a busca não pôde ser registrada na auditoria; nenhuma resposta foi dada' : 'the search could not be audited; no answer given'} (${(err as Error).message})\n`);
-    return 1;
-  }
+  const query = { nat_ip: answer.query.nat_ip, nat_port: answer.query.nat_port, at: answer.query.at, window_sec: answer.query.window_sec, proto: answer.query.proto, ...(answer.narrowed ? { dst_ip: answer.query.dst_ip, dst_port: answer.query.dst_port } : {}), verdict: answer.verdict };
+  if (!(await audited(cfg, audit, io, pt, 'search', str, query, answer.candidates.length))) return 1;
   io.out(json ? `${JSON.stringify(contractJson(answer))}\n` : humanTable(answer, pt));
   return 0;
+}
+
+/** Audit the search before its answer is shown; false (and said on stderr) when it could not be audited. */
+async function audited(cfg: Config, audit: AuditFn, io: Out, pt: boolean, action: 'search' | 'search_login', str: (k: string) => string | null, query: Record<string, unknown>, results: number): Promise<boolean> {
+  try {
+    await audit(cfg, { user: cliUser(), source: 'local', action, case_ref: str('case')!.trim(), justification: str('justification'), query, result_count: results });
+    return true;
+  } catch (err) {
+    io.err(`megalog search: ${pt ? 'a busca não pôde ser registrada na auditoria; nenhuma resposta foi dada' : 'the search could not be audited; no answer given'} (${(err as Error).message})\n`);
+    return false;
+  }
 }
 
 /** A candidate in the contract's JSON shape. */
@@ -107,6 +106,7 @@ function candidateJson(c: Candidate): Record<string, unknown> {
     dst_ip: c.dst_ip,
     dst_port: c.dst_port,
     subscriber: c.subscriber,
+    subscriber_step: c.subscriber_step ?? null,
   };
 }
 
@@ -135,20 +135,7 @@ async function runLoginSearch(cfg: Config, str: (k: string) => string | null, io
     if (err instanceof QueryError) return fail(err, 64);
     return fail(new QueryError('MEGALOG_ERR_QUERY_STORE', (err as Error).message), 1);
   }
-  try {
-    await audit(cfg, {
-      user: cliUser(),
-      source: 'local',
-      action: 'search_login',
-      case_ref: str('case')!.trim(),
-      justification: str('justification'),
-      query: { login: a.query.login, from: a.query.from, to: a.query.to, proto: a.query.proto },
-      result_count: a.mappings.length,
-    });
-  } catch (err) {
-    io.err(`megalog search: ${pt ? 'a busca não pôde ser registrada na auditoria; nenhuma resposta foi dada' : 'the search could not be audited; no answer given'} (${(err as Error).message})\n`);
-    return 1;
-  }
+  if (!(await audited(cfg, audit, io, pt, 'search_login', str, { login: a.query.login, from: a.query.from, to: a.query.to, proto: a.query.proto }, a.mappings.length))) return 1;
   if (json) {
     io.out(`${JSON.stringify({ login: a.query.login, inside: a.inside, mappings: a.mappings.map(candidateJson), truncated: a.truncated })}\n`);
     return 0;
@@ -201,6 +188,14 @@ function humanTable(a: Answer, pt: boolean): string {
     lines.push('', fmt(head), ...rows.map(fmt), '');
     // Original lines are attacker-controlled: show them with control characters escaped.
     for (const c of a.candidates) lines.push(`raw ${c.day} ${c.src_ip ?? '-'}: ${JSON.stringify(c.raw)}`);
+    // The chain's last step: who held each inside address at T (RADIUS accounting).
+    for (const c of a.candidates) {
+      const st = c.subscriber_step;
+      if (!st) continue;
+      const sub = c.subscriber;
+      const who = sub ? ` login=${JSON.stringify(sub.login)} mac=${sub.mac ?? '-'} nas=${JSON.stringify(sub.nas)} session=${sub.session_start ?? '?'}→${sub.session_end ?? (pt ? 'aberta' : 'open')}` : '';
+      lines.push(`${pt ? 'assinante' : 'subscriber'} ${c.src_ip ?? '-'}: ${st.verdict} (${st.reason}, ${pt ? 'procurado desde' : 'searched from'} ${st.searched_from})${who}`);
+    }
   } else if (a.owners) {
     lines.push(`${pt ? 'equipamentos donos do endereço' : 'owner devices'}: ${a.owners.join(', ') || '-'} (${a.reason})`);
   }

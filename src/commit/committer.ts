@@ -25,6 +25,8 @@ import type { Config } from '../config/load.js';
 import type { ToCommitter } from '../core/messages.js';
 import { MessageParser } from '../parse/message.js';
 import type { NatRecord } from '../parse/types.js';
+import { CODE_ACCOUNTING_REQUEST, sessionEventOf } from '../parse/radius.js';
+import { detailEventOf } from '../parse/radius-detail.js';
 import { forEachRecord } from '../spool/format.js';
 import { Handoff, HandoffBuilder } from '../spool/handoff.js';
 import { SpoolReader } from '../spool/reader.js';
@@ -248,6 +250,22 @@ export class Committer {
         const recvMs = h.recvMs[i]!;
         const device = h.device(i);
         const payload = h.payload(i);
+        if (status === 'session') {
+          // A RADIUS accounting event (a packet checked when received, or a block of an imported
+          // detail file): filed on the day of its own time.
+          const ev = payload[0] === CODE_ACCOUNTING_REQUEST ? sessionEventOf(payload, recvMs) : detailEventOf(payload, recvMs);
+          if (!('malformed' in ev)) {
+            if (!inRange(ev.time, recvMs, oldestMs)) {
+              outOfRange++;
+              ev.time = recvMs;
+            }
+            push(byDay, dayOf(ev.time), { end, payload, device, time: ev.time, status: 'session', vendor: null, reason: null, records: [], session: ev });
+            continue;
+          }
+          unparsed++; // a detail block that is no accounting record (the listener checked its packets): kept as a line
+          push(byDay, dayOf(recvMs), { end, payload, device, time: recvMs, status: 'unparsed', vendor: null, reason: null, records: [] });
+          continue;
+        }
         if (status === 'records') {
           const recs = h.records(i);
           const vendor = h.vendorOf(i);
@@ -299,11 +317,17 @@ export class Committer {
   private commitBatch(b: Batch, now: number): boolean {
     const t0 = process.hrtime.bigint();
     let late = 0;
+    let sessions = 0;
+    let duplicates = 0;
     try {
       late = 0;
+      sessions = 0;
+      duplicates = 0;
       for (const [day, lines] of b.byDay) {
         if (this.sealer?.admit(day, lines.length)) late += lines.length;
-        this.store.commitDay(day, lines, b.batchEnd);
+        const r = this.store.commitDay(day, lines, b.batchEnd);
+        sessions += r.sessions;
+        duplicates += r.duplicateSessions;
       }
     } catch (err) {
       this.stats.add('commit_errors', 1);
@@ -329,6 +353,8 @@ export class Committer {
     s.add('time_out_of_range', b.outOfRange);
     s.add('sealed_day_lines', late);
     s.add('invalid_utf8', b.invalidUtf8);
+    s.add('radius_events_committed', sessions);
+    s.add('radius_events_duplicate', duplicates);
     s.set('committed_pos', this.pos);
     s.set('last_commit_ms', now);
     const today = dayOf(now);

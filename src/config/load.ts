@@ -1,6 +1,6 @@
 // Load the configuration once: defaults ← YAML file ← MEGALOG_* environment. Every error is reported
 // together, naming the key and what it allows; the result is frozen. The environment is read here only.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { StartError } from '../core/errors.js';
@@ -18,7 +18,7 @@ export class ConfigError extends StartError {
 }
 
 /** Environment variables that are not schema keys but are still ours. */
-const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_AUDIT_KEY', 'MEGALOG_FAULT', 'MEGALOG_CLICKHOUSE_PASSWORD']);
+const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_AUDIT_KEY', 'MEGALOG_FAULT', 'MEGALOG_RADIUS_CLIENTS', 'MEGALOG_CLICKHOUSE_PASSWORD']);
 export const PACKAGED_CONFIG = '/etc/megalog/megalog.yaml';
 
 export interface LoadOptions {
@@ -69,7 +69,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const cfg = out as unknown as Config;
   // Every problem in one pass: a bad time zone is reported together with a bad batch size.
-  problems.push(...crossCheck(cfg));
+  problems.push(...crossCheck(cfg, env));
   if (problems.length) throw new ConfigError(problems, file);
   return deepFreeze(cfg);
 }
@@ -174,7 +174,7 @@ function coerce(key: string, spec: KeySpec, value: unknown): { value: unknown } 
   }
 }
 
-function crossCheck(cfg: Config): string[] {
+function crossCheck(cfg: Config, env: NodeJS.ProcessEnv): string[] {
   const p: string[] = [];
   if (!isZone(cfg.timezone)) p.push(`timezone: unknown IANA time zone "${cfg.timezone}" (e.g. America/Sao_Paulo, UTC)`);
   if (cfg.syslog_tls_listen.length && (!cfg.tls_cert_file || !cfg.tls_key_file)) {
@@ -184,6 +184,7 @@ function crossCheck(cfg: Config): string[] {
   const badNokia = cfg.nokia_flow_fields.filter((f) => !nokia.includes(f));
   if (badNokia.length) p.push(`nokia_flow_fields: unknown field(s) ${badNokia.join(', ')} (allowed: ${nokia.join(', ')})`);
   if (cfg.batch_max_lines < cfg.batch_size) p.push(`batch_max_lines: must be at least batch_size (${cfg.batch_size})`);
+  if (cfg.radius_acct_listen.length && !cfg.radius_clients_file && env.MEGALOG_RADIUS_CLIENTS == null) p.push('radius_acct_listen: needs NAS clients, in radius_clients_file or MEGALOG_RADIUS_CLIENTS');
   p.push(...clickhouseCheck(cfg));
   return p;
 }
@@ -231,4 +232,49 @@ function deepFreeze<T>(o: T): T {
 export function faultSpec(env: NodeJS.ProcessEnv = process.env): { point: string; n: number } | null {
   const m = /^([a-z_]+):(\d+)$/.exec(env.MEGALOG_FAULT ?? '');
   return m ? { point: m[1]!, n: Number(m[2]) } : null;
+}
+
+/** One NAS allowed to send RADIUS accounting: its address or prefix, shared secret and a name for logs. */
+export interface RadiusClient {
+  address: string;
+  prefix: number;
+  secret: Buffer;
+  name: string;
+}
+
+/**
+ * The RADIUS listener's NAS clients: the lines of MEGALOG_RADIUS_CLIENTS (newline- or ';'-separated),
+ * else of `radius_clients_file`, which must not be readable by group or others. A line is
+ * `address[/prefix] secret [name]`; `#` starts a comment. Secrets are never put in a message.
+ */
+export function radiusClients(cfg: Pick<Config, 'radius_clients_file'>, env: NodeJS.ProcessEnv = process.env): RadiusClient[] {
+  let text = env.MEGALOG_RADIUS_CLIENTS;
+  const where = text != null ? 'MEGALOG_RADIUS_CLIENTS' : cfg.radius_clients_file;
+  if (text == null) {
+    if (!cfg.radius_clients_file) throw new ConfigError(['radius_acct_listen: needs NAS clients, in radius_clients_file or MEGALOG_RADIUS_CLIENTS'], null);
+    let mode: number;
+    try {
+      mode = statSync(cfg.radius_clients_file).mode;
+      text = readFileSync(cfg.radius_clients_file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`radius_clients_file: cannot read ${cfg.radius_clients_file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`], null);
+    }
+    if (mode & 0o077) throw new ConfigError([`radius_clients_file: ${cfg.radius_clients_file} holds secrets and is readable by group or others (chmod 600, owned by the service user)`], null);
+  }
+  const out: RadiusClient[] = [];
+  const problems: string[] = [];
+  text.split(/[\n;]/).forEach((line, i) => {
+    const f = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
+    if (!f.length) return;
+    const [addr, bits] = f[0]!.split('/');
+    const family = isIP(addr ?? '');
+    const prefix = bits == null ? (family === 6 ? 128 : 32) : Number(bits);
+    // Never echo the line: it holds a secret.
+    if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) problems.push(`${where}: line ${i + 1}: not an address or prefix`);
+    else if (f.length < 2) problems.push(`${where}: line ${i + 1}: no secret`);
+    else out.push({ address: addr!, prefix, secret: Buffer.from(f[1]!, 'utf8'), name: f[2] ?? addr! });
+  });
+  if (!problems.length && !out.length) problems.push(`${where}: no NAS client`);
+  if (problems.length) throw new ConfigError(problems, null);
+  return out;
 }

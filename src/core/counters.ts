@@ -46,8 +46,21 @@ export const CONNECTION_REFUSALS = [
 export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** How a message reached us. The index is the transport's code in a spool record (spool/format.ts): append only. */
-export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'ipfix'] as const;
+export const TRANSPORTS = ['udp', 'tcp', 'tls', 'tail', 'import', 'ipfix', 'radius'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
+
+/**
+ * Why a RADIUS Accounting-Request was dropped unanswered (megalog_radius_requests_dropped_total{reason}):
+ * the NAS retransmits and, with a bad secret, goes on failing visibly in this counter.
+ */
+export const RADIUS_DROP_REASONS = [
+  'unknown_nas', // the sender is not a configured NAS client
+  'bad_authenticator', // the Request Authenticator does not match the NAS's secret
+  'malformed', // lengths that do not hold, attribute values of the wrong size, no Acct-Status-Type
+  'not_accounting', // a packet code other than Accounting-Request
+  'spool', // spool full or failing: not received, so not answered
+] as const;
+export type RadiusDropReason = (typeof RADIUS_DROP_REASONS)[number];
 
 /**
  * The processor's threads, by the name each gives itself (core/native.ts threadName): CPU seconds
@@ -68,6 +81,10 @@ const NAMES = [
   ...DROP_BYTE_REASONS.map((r) => `dropped_bytes_${r}`),
   ...CONNECTION_REFUSALS.map((r) => `tcp_refused_${r}`),
   'udp_kernel_drops',
+  ...RADIUS_DROP_REASONS.map((r) => `radius_dropped_${r}`),
+  'radius_responses', // receiver: Accounting-Responses sent (each after its request was spooled and fsynced)
+  'radius_events_committed', // committer: session events written to day files
+  'radius_events_duplicate', // committer: session events a day file held already (NAS retransmissions)
   'udp_rcvbuf_bytes',
   'ipfix_unknown_template_sets', // receiver: IPFIX data sets whose template the exporter had not sent yet (kept, decoded as nothing)
   'ipfix_malformed', // receiver: IPFIX packets whose sets ran past their length, or that were no IPFIX (kept as unparsed)

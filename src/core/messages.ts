@@ -11,6 +11,7 @@ export interface Ports {
   udp: number[];
   tcp: number[];
   tls: number[];
+  radius: number[];
 }
 
 /** An import job as the dashboard shows it (sources/import-jobs.ts). */

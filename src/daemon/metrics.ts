@@ -4,7 +4,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/load.js';
 import { diskOf } from '../core/fs.js';
-import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, THREADS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
+import { COMMIT_BUCKETS, CONNECTION_REFUSALS, DROP_BYTE_REASONS, DROP_REASONS, IGNORE_REASONS, RADIUS_DROP_REASONS, THREADS, TRANSPORTS, type DeviceSeen } from '../core/counters.js';
 
 export interface MetricsInput {
   stats: Record<string, number>;
@@ -57,6 +57,10 @@ export class Metrics {
     gauge('megalog_udp_receive_buffer_bytes', 'UDP receive buffer the kernel granted.', () => s().udp_rcvbuf_bytes ?? 0);
     gauge('megalog_tcp_connections', 'Open TCP/TLS syslog connections.', () => s().tcp_connections ?? 0);
     labelled('megalog_tcp_connections_refused_total', 'TCP/TLS connections closed at accept, by the limit that refused them.', 'reason', CONNECTION_REFUSALS, 'tcp_refused_');
+    labelled('megalog_radius_requests_dropped_total', 'RADIUS Accounting-Requests dropped unanswered, by reason.', 'reason', RADIUS_DROP_REASONS, 'radius_dropped_');
+    counter('megalog_radius_responses_total', 'Accounting-Responses sent, each after its request was spooled and fsynced.', 'radius_responses');
+    counter('megalog_radius_events_committed_total', 'RADIUS session events written to day files.', 'radius_events_committed');
+    counter('megalog_radius_events_duplicate_total', 'RADIUS session events a day file held already (retransmissions), not written again.', 'radius_events_duplicate');
     counter('megalog_spool_reread_bytes_total', 'Spool bytes the committer read back: the backlog at start-up, and what the receiver did not hand over in memory because the committer was behind.', 'spool_reread_bytes');
     counter('megalog_handoff_overflow_bytes_total', 'Spooled bytes the receiver did not hand over in memory, the committer holding handoff_max_bytes already (it reads them from the spool).', 'handoff_overflow_bytes');
     counter('megalog_handoff_unparsed_bytes_total', 'Spooled bytes the receiver handed over unparsed, for the committer to parse (the receiver was behind).', 'handoff_unparsed_bytes');

@@ -22,7 +22,7 @@ export class Processor {
   devices: DeviceSeen[] = [];
   /** Import jobs waiting or running, as the receiver last said. */
   imports: ImportProgress[] = [];
-  ports: Ports = { udp: [], tcp: [], tls: [] };
+  ports: Ports = { udp: [], tcp: [], tls: [], radius: [] };
   private statusTimer: NodeJS.Timeout | null = null;
   private lastRate = { at: Date.now(), n: 0, rate: 0 };
   private lock: DirLock | null = null;
@@ -69,7 +69,8 @@ export class Processor {
           w.off('message', onMsg);
           resolve(m as Extract<FromWorker, { type: K }>);
         } else if (m.type === 'fatal') {
-          reject(new StartError('MEGALOG_ERR_START', m.msg));
+          // A configuration a thread reads itself (the RADIUS NAS clients) exits 78 like the rest of the config.
+          reject(new StartError(m.code === 'MEGALOG_ERR_CONFIG' ? 'MEGALOG_ERR_CONFIG' : 'MEGALOG_ERR_START', m.msg));
         } else if (m.type === 'log') this.log(m.level, m.msg);
       };
       w.on('message', onMsg);

@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js';
 import type { Transport } from '../core/counters.js';
 import { configureParsers, parseMessage } from './chain.js';
 import type { ParseResult } from './types.js';
+import { detailInfo, isDetailBlock } from './radius-detail.js';
 import { parseSpooledIpfix } from './ipfix.js';
 
 /** What the pipeline made of one message, before it is filed by day. */
@@ -17,6 +18,8 @@ export interface ParsedMessage {
   /** The sender: the peer address, else the device the header names, else the transport. */
   device: string;
   res: ParseResult;
+  /** A RADIUS accounting packet (transport radius), kept as a session event, not as a line. */
+  session?: boolean;
 }
 
 const NOISE: ParseResult = Object.freeze({ kind: 'unparsed', time: null, host: null });
@@ -33,6 +36,10 @@ export class MessageParser {
   }
 
   parse(payload: Buffer, recvMs: number, transport: Transport, origin: string): ParsedMessage {
+    // The committer decodes the packet (it was checked when received); the NAS is the sender. An
+    // imported FreeRADIUS detail block is a session event too, from the NAS it names.
+    if (transport === 'radius') return { noise: false, invalidUtf8: false, device: origin, res: NOISE, session: true };
+    if (transport === 'import' && isDetailBlock(payload)) return { noise: false, invalidUtf8: false, device: detailInfo(payload).nas ?? 'import', res: NOISE, session: true };
     // An IPFIX / NetFlow v9 packet, spooled with its templates (parse/ipfix.ts): binary, no text.
     if (transport === 'ipfix') return { noise: false, invalidUtf8: false, device: origin, res: parseSpooledIpfix(payload) };
     let text: string;

@@ -6,6 +6,7 @@ import type { DayView, NatRow } from '../store/store.js';
 import type { EndReason, Interval } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { subscriberFor, type Subscriber } from './subscriber.js';
+import type { SubscriberStep } from './subscriber-radius.js';
 import { ipfixText } from '../parse/ipfix.js';
 
 export interface Candidate {
@@ -39,6 +40,8 @@ export interface Candidate {
   dst_port: number | null;
   /** Who the subscriber is (query/subscriber.ts), null when nothing names one. */
   subscriber: Subscriber | null;
+  /** The subscriber step of the answer chain: its own verdict and evidence (subscriber-radius.ts). */
+  subscriber_step?: SubscriberStep | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -23,6 +23,7 @@ import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { checkZone } from './time.js';
 import { walkPort } from './walk.js';
+import { attachRadiusSubscribers, DEFAULT_LOOKBACK_DAYS } from './subscriber-radius.js';
 import { destinationFilter, parseDestination, type Destination } from './dest.js';
 import type { NatRow } from '../store/store.js';
 import { loginOf, MAX_LOGIN_CHARS } from '../parse/login.js';
@@ -44,7 +45,7 @@ export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
 /** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
 export const MAX_SUBSCRIBER_KEYS = 20_000;
 
-export type QueryConfig = StoreReadConfig & Pick<Config, 'timezone'> & {
+export type QueryConfig = StoreReadConfig & Pick<Config, 'timezone'> & Partial<Pick<Config, 'radius_session_lookback_days'>> & {
   /** Day files kept open between lookups (the console); without it each lookup opens its own. */
   readers?: ReaderCache;
 };
@@ -203,6 +204,11 @@ interface Ctx {
   missing: string[];
 }
 
+/** The days an answer read and those it lacked, in day order. */
+function daysOf(ctx: Ctx): { days_used: DayUsed[]; days_missing: string[] } {
+  return { days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })), days_missing: ctx.missing.sort() };
+}
+
 function readersFor(ctx: Ctx, days: string[]): DayView[] {
   const out: DayView[] = [];
   for (const d of days) {
@@ -291,8 +297,10 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
         }
       }
     }
-    answer.days_used = ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path }));
-    answer.days_missing = ctx.missing.sort();
+    // The chain's last step, whether logs or rules named the inside address: the subscriber session
+    // that held it at T.
+    attachRadiusSubscribers(answer.candidates, q.at, (day) => ctx.pool.get(day), cfg.radius_session_lookback_days ?? DEFAULT_LOOKBACK_DAYS, tz);
+    Object.assign(answer, daysOf(ctx));
     return answer;
   } finally {
     if (own) ctx.pool.close();
@@ -436,8 +444,7 @@ export function loginLookup(q: LoginInput, cfg: QueryConfig, pool?: ReaderPool):
       inside: [...inside].sort(),
       mappings,
       truncated,
-      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
-      days_missing: ctx.missing.sort(),
+      ...daysOf(ctx),
       timezone: tz,
     };
   } finally {
@@ -492,8 +499,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
       query: { src_ip: srcIp, from: formatInZone(q.from, tz), to: formatInZone(q.to, tz), from_ms: q.from, to_ms: q.to, proto },
       mappings,
       truncated,
-      days_used: ctx.used.sort((a, b) => a.day.localeCompare(b.day)).map((r) => ({ day: r.day, path: r.path })),
-      days_missing: ctx.missing.sort(),
+      ...daysOf(ctx),
       timezone: tz,
     };
   } finally {

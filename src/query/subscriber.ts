@@ -23,6 +23,8 @@ export interface SubscriberEvidence {
   logLogin: string | null;
   /** The candidate comes from a deterministic NAT rule set (query/rules.ts), not from a log. */
   fromRules?: boolean;
+  /** The RADIUS session that held the inside address at T (query/subscriber-radius.ts), or null. */
+  radius?: Omit<Subscriber, 'source'> | null;
 }
 
 /**
@@ -30,6 +32,8 @@ export interface SubscriberEvidence {
  * `subscriber` here, so a new source (RADIUS sessions, rules) is one more branch of this function.
  */
 export function subscriberFor(ev: SubscriberEvidence): Subscriber | null {
+  // The accounting session gives MAC, NAS and the session's times; a login the line named is kept.
+  if (ev.radius) return { ...ev.radius, login: ev.logLogin ?? ev.radius.login, source: 'radius' };
   if (ev.logLogin != null) return { login: ev.logLogin, mac: null, nas: null, session_start: null, session_end: null, source: 'log' };
   // A rule names an inside address, never a person: the chain's subscriber step says where it came from.
   if (ev.fromRules) return { login: null, mac: null, nas: null, session_start: null, session_end: null, source: 'rules' };

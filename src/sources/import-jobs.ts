@@ -22,6 +22,7 @@ import type { Stats } from '../core/counters.js';
 import { eachLine } from '../core/lines.js';
 import type { ImportProgress } from '../core/messages.js';
 import { recordImport } from './import-ledger.js';
+import { DetailSplitter } from '../parse/radius-detail.js';
 import type { Sink, Source } from './sink.js';
 import type { Log } from '../core/log.js';
 
@@ -37,6 +38,8 @@ export interface ImportJob {
   gzip: boolean;
   mtime_ms: number;
   submitted_at: string;
+  /** `radius-detail`: a FreeRADIUS detail file, spooled a block at a time; default syslog lines. */
+  format?: 'syslog' | 'radius-detail';
 }
 
 export interface ImportState {
@@ -179,7 +182,8 @@ export class ImportJobs implements Source {
     const input = job.gzip ? src.pipe(createGunzip()) : src;
     let rest: Buffer = Buffer.alloc(0);
     let n = 0; // lines of the file seen, spooled or skipped
-    const take = (line: Buffer) => {
+    const take: (line: Buffer | null) => void = job.format === 'radius-detail' ? this.detailTaker(job) : (line) => {
+      if (!line) return;
       n++;
       if (n <= this.skip) return;
       this.sink.accept('import', `job:${job.id}:${n}`, line.length > this.maxLine ? line.subarray(0, this.maxLine) : line, line.length > this.maxLine, job.mtime_ms);
@@ -200,9 +204,25 @@ export class ImportJobs implements Source {
     });
     input.on('end', () => {
       if (rest.length) take(rest);
+      if (job.format === 'radius-detail') take(null);
       this.ended = true; // done once persist() has it on disk
     });
     input.on('error', (err: Error) => this.fail(job, err.message));
+  }
+
+  /**
+   * A detail file's lines → blocks, each spooled whole as one import record (origin
+   * `job:<id>:<last line of the block>`, so a resumed job goes on after the last block spooled).
+   * `take(null)` ends the file.
+   */
+  private detailTaker(job: ImportJob): (line: Buffer | null) => void {
+    const blocks = new DetailSplitter();
+    return (line) => {
+      const b = line ? blocks.push(line) : blocks.end();
+      if (!b || blocks.lastLine <= this.skip) return;
+      this.sink.accept('import', `job:${job.id}:${blocks.lastLine}`, b, false, job.mtime_ms);
+      this.lines = blocks.lastLine;
+    };
   }
 
   private mustWait(): boolean {

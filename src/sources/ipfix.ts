@@ -3,10 +3,11 @@
 // earlier packets are learned here, per sender and observation domain, so that a spooled packet
 // decodes alone — on replay after a crash, and as evidence. Every packet is kept, even one that is no
 // IPFIX (then as an unparsed line); malformed sets and data of templates not yet seen are counted.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { decodePacket, selfContained, TemplateCache } from '../parse/ipfix.js';
 import type { Sink, Source } from './sink.js';
+import { bindUdp, closeUdp } from './dgram.js';
 
 export class IpfixSource implements Source {
   readonly name: string;
@@ -17,21 +18,9 @@ export class IpfixSource implements Source {
     this.name = `ipfix://${isIPv6(host) ? `[${host}]` : host}:${port}`;
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const sock = createSocket({ type: isIPv6(this.host) ? 'udp6' : 'udp4', recvBufferSize: this.recvBuffer || undefined });
-      sock.once('error', reject);
-      sock.on('message', (msg, rinfo) => this.packet(msg, rinfo.address));
-      sock.bind(this.port, this.host, () => {
-        sock.off('error', reject);
-        sock.on('error', () => {
-          /* ICMP errors on a receive-only socket: nothing to do, never crash */
-        });
-        this.sock = sock;
-        this.port = sock.address().port;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    this.sock = await bindUdp(this.host, this.port, this.recvBuffer, (msg, rinfo) => this.packet(msg, rinfo.address));
+    this.port = this.sock.address().port;
   }
 
   private packet(msg: Buffer, from: string): void {
@@ -54,11 +43,9 @@ export class IpfixSource implements Source {
   }
 
   stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.sock) return resolve();
-      this.sock.close(() => resolve());
-      this.sock = null;
-    });
+    const sock = this.sock;
+    this.sock = null;
+    return closeUdp(sock);
   }
 
   describe(): string {

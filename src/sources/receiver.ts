@@ -18,6 +18,10 @@ import { canonicalAddress, StreamSource } from './tcp.js';
 import { ImportJobs, type ImportProgress } from './import-jobs.js';
 import { TAIL_STATE_FILE, TailSource, parseTailOrigin } from './tail.js';
 import { UdpSource } from './udp.js';
+import { RadiusSource } from './radius.js';
+import { fault } from '../config/fault.js';
+import { radiusClients } from '../config/load.js';
+import type { RadiusDropReason } from '../core/counters.js';
 import { IpfixSource } from './ipfix.js';
 import { HandoffSender } from './handoff.js';
 import type { Log } from '../core/log.js';
@@ -42,12 +46,15 @@ export class Receiver implements Sink {
   private readonly slotOf: Record<Transport, number>;
   private writeErrorLogged = 0;
   private readonly handoff: HandoffSender | null;
+  private readonly radius: RadiusSource[] = [];
+  /** RADIUS answers waiting for the spool write (and fsync) of their requests. */
+  private durableWaiters: ((ok: boolean) => void)[] = [];
 
   /** Without `handoff` (a port to the committer thread), the committer reads everything from the spool. */
   constructor(private readonly cfg: Config, private readonly stats: Stats, floor: number, private readonly log: Log, handoff: MessagePort | null = null) {
     this.handoff = handoff ? new HandoffSender(cfg, stats, handoff) : null;
     this.local = new Float64Array(stats.values.length);
-    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), ipfix: Stats.slot('received_ipfix') };
+    this.slotOf = { udp: Stats.slot('received_udp'), tcp: Stats.slot('received_tcp'), tls: Stats.slot('received_tls'), tail: Stats.slot('received_tail'), import: Stats.slot('received_import'), ipfix: Stats.slot('received_ipfix'), radius: Stats.slot('received_radius') };
     this.writer = new SpoolWriter({
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
@@ -67,6 +74,15 @@ export class Receiver implements Sink {
       const s = new UdpSource(hp.host, hp.port, cfg.udp_recv_buffer_bytes, this);
       this.udp.push(s);
       this.sources.push(s);
+    }
+    if (cfg.radius_acct_listen.length) {
+      const clients = radiusClients(cfg);
+      for (const l of cfg.radius_acct_listen) {
+        const hp = splitHostPort(l)!;
+        const s = new RadiusSource(hp.host, hp.port, clients, this, cfg.udp_recv_buffer_bytes);
+        this.radius.push(s);
+        this.sources.push(s);
+      }
     }
     for (const l of cfg.ipfix_listen) {
       const hp = splitHostPort(l)!;
@@ -139,12 +155,13 @@ export class Receiver implements Sink {
   }
 
   /** Ports actually bound (tests bind port 0). */
-  ports(): { udp: number[]; tcp: number[]; tls: number[]; ipfix: number[] } {
+  ports(): { udp: number[]; tcp: number[]; tls: number[]; ipfix: number[]; radius: number[] } {
     return {
       udp: this.udp.map((u) => u.boundPort),
       ipfix: this.ipfix.map((s) => s.boundPort),
       tcp: this.streams.filter((s) => s.name.startsWith('tcp')).map((s) => s.boundPort),
       tls: this.streams.filter((s) => s.name.startsWith('tls')).map((s) => s.boundPort),
+      radius: this.radius.map((s) => s.boundPort),
     };
   }
 
@@ -209,6 +226,22 @@ export class Receiver implements Sink {
     this.bump('dropped_connection_limit', 1); // the total, as dashboards built on it expect
   }
 
+  reject(reason: RadiusDropReason): void {
+    this.bump(`radius_dropped_${reason}`, 1);
+  }
+
+  whenDurable(cb: (ok: boolean) => void): void {
+    this.durableWaiters.push(cb);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  answered(): void {
+    this.stats.add('radius_responses', 1); // after the flush that published the rest: straight to the shared slot
+  }
+
   private bump(slot: Slot, n: number): void {
     this.local[Stats.slot(slot)]! += n;
   }
@@ -216,11 +249,14 @@ export class Receiver implements Sink {
   /** Write the buffer, publish counters and the new spool end. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.durableWaiters.length) fault('radius_flush'); // tests: die with RADIUS requests accepted, not yet written
     const before = this.writer.recordsWritten;
     let written: Buffer | null = null;
+    let failed = false;
     try {
       written = this.writer.flush();
     } catch (err) {
+      failed = true;
       // The hot disk refused the write: those messages are lost, counted with their reason.
       let lost = 0;
       for (const i of Object.values(this.slotOf)) {
@@ -244,8 +280,25 @@ export class Receiver implements Sink {
       this.stats.set('spool_records_written', this.writer.recordsWritten);
       this.stats.set('spool_end', this.writer.end);
     }
+    if (this.durableWaiters.length) this.settleWaiters(!failed);
     if (written) this.handoff?.send(written, this.writer.end);
     this.checkBackpressure();
+  }
+
+  /** RADIUS answers: fsync what was written (their requests are in it), then let them go out. */
+  private settleWaiters(written: boolean): void {
+    const waiters = this.durableWaiters;
+    this.durableWaiters = [];
+    let ok = written;
+    if (ok) {
+      try {
+        this.writer.sync();
+      } catch (err) {
+        ok = false;
+        this.log('error', `spool fsync failed (${(err as NodeJS.ErrnoException).code}): ${waiters.length} RADIUS requests left unanswered`);
+      }
+    }
+    for (const cb of waiters) cb(ok);
   }
 
   private checkBackpressure(): void {

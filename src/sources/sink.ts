@@ -1,6 +1,6 @@
 // What every source hands its messages to: the receiver, which spools them and counts them.
 import type { Transport } from '../spool/format.js';
-import type { ConnectionRefusal } from '../core/counters.js';
+import type { ConnectionRefusal, RadiusDropReason } from '../core/counters.js';
 
 export interface Sink {
   /**
@@ -26,6 +26,15 @@ export interface Sink {
   readonly paused: boolean;
   /** Called when the sink can take more after a pause. */
   onResume(cb: () => void): void;
+  /** RADIUS: a request dropped unanswered, by reason. */
+  reject(reason: RadiusDropReason): void;
+  /**
+   * RADIUS: call `cb` once what was accepted so far is written to the spool and fsynced (true), or
+   * lost to a failing write (false).
+   */
+  whenDurable(cb: (ok: boolean) => void): void;
+  /** RADIUS: an Accounting-Response went out. */
+  answered(): void;
 }
 
 export interface Source {

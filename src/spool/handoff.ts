@@ -26,7 +26,7 @@
 //            f64 parse_secs (time the sender spent parsing)
 //   message  f64 end[n] | f64 recv_ms[n] | f64 time[n] (header/ignore time; NaN = null)
 //            u32 payload_off[n] | u32 payload_len[n] | u32 device[n] | u32 vendor[n] | u32 reason[n]
-//            u32 first_record[n + 1] | u8 status[n] (records, ignored, unparsed, noise) | u8 flags[n] (1: invalid UTF-8)
+//            u32 first_record[n + 1] | u8 status[n] (records, ignored, unparsed, noise, session) | u8 flags[n] (1: invalid UTF-8)
 //   record   f64 time, src_port, nat_port, nat_port_start, nat_port_end, dst_port [m each; NaN = null]
 //            u32 vendor, proto, src_ip, nat_ip, dst_ip, host, login [m each] | u8 event[m] (index in EVENT_KINDS)
 //   strings  u32 str_end[k] | utf8 bytes[str_bytes]      (a u32 string field: 0 = null, i = i-th string;
@@ -38,12 +38,14 @@ import type { ParsedMessage } from '../parse/message.js';
 const MAGIC = 0x31484c4d; // 'MLH1'
 const HEADER_BYTES = 48;
 
-export const STATUS = ['records', 'ignored', 'unparsed', 'noise'] as const;
+export const STATUS = ['records', 'ignored', 'unparsed', 'noise', 'session'] as const;
 export type HandoffStatus = (typeof STATUS)[number];
 const S_RECORDS = 0;
 const S_IGNORED = 1;
 const S_UNPARSED = 2;
 const S_NOISE = 3;
+/** A RADIUS accounting packet (transport radius): its payload is decoded by the committer (parse/radius.ts). */
+const S_SESSION = 4;
 const F_INVALID_UTF8 = 1;
 /** Fields whose strings are looked up in the table (HandoffBuilder.intern). */
 const F_DEVICE = 0;
@@ -160,6 +162,7 @@ export class HandoffBuilder {
     this.vendor[i] = res.kind === 'unparsed' ? 0 : this.intern(res.vendor, F_VENDOR);
     this.reason[i] = res.kind === 'ignored' ? this.intern(res.reason, F_REASON) : 0;
     if (p.noise) this.status[i] = S_NOISE;
+    else if (p.session) this.status[i] = S_SESSION;
     else if (res.kind === 'ignored') this.status[i] = S_IGNORED;
     else if (res.kind === 'records' && res.records.length) {
       this.status[i] = S_RECORDS;

@@ -5,6 +5,7 @@
 // The read side speaks in rows of the record model (store/codes.ts: integer addresses, protocol and
 // event codes) so that the engine's interval logic is one piece of code whatever the store.
 import type { NatRecord } from '../parse/types.js';
+import type { SessionEvent, SessionStatus } from '../parse/radius.js';
 
 /** One spooled message destined for this day. */
 export interface DayLine {
@@ -14,11 +15,13 @@ export interface DayLine {
   device: string;
   /** ms since epoch used to file unparsed/ignored lines. */
   time: number;
-  status: 'records' | 'unparsed' | 'ignored';
+  status: 'records' | 'unparsed' | 'ignored' | 'session';
   vendor: string | null;
   reason: string | null;
   /** Records of this day from this message. */
   records: NatRecord[];
+  /** status 'session': the RADIUS accounting event the packet (`payload`) carries. */
+  session?: SessionEvent;
 }
 
 export interface NatRow {
@@ -70,6 +73,9 @@ export interface DayCommitResult {
   unparsed: number;
   ignored: number;
   skipped: number;
+  /** RADIUS session events written, and those the file held already (retransmissions). */
+  sessions: number;
+  duplicateSessions: number;
 }
 
 /** The write side: what the committer needs. */
@@ -124,6 +130,40 @@ export interface DayDigests {
   digest(day: string): DayDigest;
 }
 
+/** One session event as a reader returns it. */
+export interface SessionRow {
+  /** ms since the epoch. */
+  t: number;
+  status: SessionStatus;
+  /** The sender's address: the NAS, or a RADIUS server replicating its accounting. */
+  device: string;
+  /** The NAS itself (NAS-IP-Address, else NAS-IPv6-Address, else NAS-Identifier, else the sender): with session_id, a session. */
+  nas_key: string;
+  session_id: string;
+  login: string | null;
+  mac: string | null;
+  nas: string | null;
+  framed_ip: string | null;
+  prefix6: string | null;
+  session_time: number | null;
+  packet: Buffer;
+}
+
+/** A day's RADIUS session events (store/sqlite/sessions.ts). */
+export interface SessionView {
+  /** Whether the day holds any session event. */
+  any(): boolean;
+  /**
+   * Events of inside address `ip` (IPv4 number, IPv6 16 bytes: matched against the session's
+   * prefix) at or before `atMs`, newest first ('before'), or after it, oldest first ('after').
+   */
+  eventsOf(ip: number | Buffer, atMs: number, dir: 'before' | 'after', limit: number): SessionRow[];
+  /** The start or the stop of session `sessionId` of NAS `nasKey` (SessionRow.nas_key), or null. */
+  edgeOf(nasKey: string, sessionId: string, status: 'start' | 'stop'): SessionRow | null;
+  /** The first accounting-on/off (every session of that NAS ended) of NAS `nasKey` (SessionRow.nas_key) after `afterMs`, or null. */
+  nasResetAfter(nasKey: string, afterMs: number): SessionRow | null;
+}
+
 /** The read side: one day of the store, in a read transaction between begin() and end(). */
 export interface DayView {
   readonly day: string;
@@ -170,6 +210,8 @@ export interface DayView {
   srcKeys(srcIp: number | Buffer, fromMs: number, toMs: number): { nat_ip: number | Buffer; nat_port: number }[];
   /** Addresses of the devices that logged natIp in this file. */
   owners(natIp: number | Buffer): string[];
+  /** The day's RADIUS session events. */
+  readonly sessions: SessionView;
   /** Whether the device at `address` sent anything (a record or a kept line) in [fromMs, toMs] (a gap inside one minute does not count). */
   deviceActive(address: string, fromMs: number, toMs: number): boolean;
   deviceAddress(id: number): string;

@@ -59,7 +59,7 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   // the address nginx appended, not one the client wrote.
   const app = new Koa<WebState>({ proxy: true, maxIpsCount: 1, keys: [secret] });
   const readers = new ReaderCache(readConfigOf(deps.config));
-  const bulkJobs = new BulkJobs({ ...readConfigOf(config), timezone: config.timezone });
+  const bulkJobs = new BulkJobs({ ...readConfigOf(config), timezone: config.timezone, radius_session_lookback_days: config.radius_session_lookback_days });
   (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready, readers, bulkJobs };
   const views = createViews(deps);
   const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers, bulkJobs };

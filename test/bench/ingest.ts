@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { BIN, ROOT, stopDaemon, tempDir, testEnv, type Daemon } from '../helpers/daemon.js';
+import { THREADS } from '../../src/core/counters.js';
 import { onCleanup, track, stop } from './procs.js';
 import { LineCounter, sleep, startRsyslog, stopRsyslog, type Rsyslog } from './rsyslog.js';
 import type { RunCommand, RunResult } from './sender.js';
@@ -34,6 +35,8 @@ interface Counters {
   /** Messages committed (MegaLog: in the day file; rsyslog: in its file). */
   committed: number;
   backlog: number;
+  /** MegaLog: CPU seconds each thread used so far (megalog_thread_cpu_seconds_total). */
+  cpu?: Record<string, number>;
 }
 
 interface System {
@@ -78,6 +81,8 @@ interface StepResult {
   took: number | null;
   /** MegaLog: what it committed over the step and its drain (msg/s), when it caught up. */
   throughput: number | null;
+  /** MegaLog: CPU µs each thread spent per committed message over the step. */
+  cpuUs: Record<string, number> | null;
 }
 
 /** Build udpsend.c when a C compiler is there; null → the Node sender sends UDP too. */
@@ -198,7 +203,7 @@ async function startProcessor(dir: string, extra: Record<string, string>): Promi
     });
     void exited.then((code) => reject(new Error(`processor exited ${code}:\n${err}`)));
   });
-  return { proc, dir, udpPort: ready.ports.udp[0]!, tcpPort: ready.ports.tcp[0]!, tlsPort: null, webPort: null, ipfixPort: null, stderr: () => err, exited };
+  return { proc, dir, udpPort: ready.ports.udp[0]!, tcpPort: ready.ports.tcp[0]!, tlsPort: null, radiusPort: null, webPort: null, ipfixPort: null, stderr: () => err, exited };
 }
 
 class Skip extends Error {}
@@ -214,7 +219,12 @@ function megalogSystem(d: Daemon): System {
     counters() {
       try {
         const s = (JSON.parse(readFileSync(path, 'utf8')) as { stats: Record<string, number> }).stats;
-        last = { received: (s.received_udp ?? 0) + (s.received_tcp ?? 0), committed: s.lines_committed ?? 0, backlog: Math.max(0, (s.spool_end ?? 0) - (s.committed_pos ?? 0)) };
+        last = {
+          received: (s.received_udp ?? 0) + (s.received_tcp ?? 0),
+          committed: s.lines_committed ?? 0,
+          backlog: Math.max(0, (s.spool_end ?? 0) - (s.committed_pos ?? 0)),
+          cpu: Object.fromEntries(THREADS.map((t) => [t, s[`cpu_seconds_${t}`] ?? 0])),
+        };
       } catch {
         /* being renamed: keep the last reading */
       }
@@ -346,7 +356,9 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
   else if (why.startsWith('backlog') && caughtUpMs >= 0) took = committed / (r.seconds + Math.max(0, caughtUpMs - DRAIN_MS) / 1000);
   const throughput = sys.name === 'megalog' && caughtUpMs >= 0 && committed > 0 ? committed / (r.seconds + caughtUpMs / 1000) : null;
   info(`  ${sys.name} ${proto} ${rate}/s × ${seconds}s: sent ${r.sent}, committed ${committed}, loss ${(loss * 100).toFixed(3)} %, blocked ${r.blocked_ms} ms, caught up ${caughtUpMs < 0 ? 'never' : `${(caughtUpMs / 1000).toFixed(1)} s`} after, backlog slope ${Math.round(backlogSlope / 1024)} KiB/s${throughput ? `, committed ${Math.round(throughput / 1000)} k/s with its drain` : ''} → ${pass ? 'held' : why} (${((Date.now() - tStep) / 1000).toFixed(1)} s)`);
-  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited, took, throughput };
+  // CPU µs a committed message cost each thread over the step and its drain (status.json lags up to 1 s).
+  const cpuUs = c.cpu && c0.cpu && committed > 0 ? Object.fromEntries(Object.entries(c.cpu).map(([t, v]) => [t, ((v - (c0.cpu![t] ?? 0)) * 1e6) / committed])) : null;
+  return { rate, seconds, sent: r.sent, achieved: r.sent / r.seconds, committed, loss, behind: r.behind, blockedMs: r.blocked_ms, backlogSlope, pass, why, senderLimited, took, throughput, cpuUs };
 }
 
 /**
@@ -356,7 +368,7 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
  * absorbs a 2 s probe far above what it commits, so its hold starts at most at the best rate a probe
  * committed, drain included (a failed 30 s hold costs ~40 s of the run's budget).
  */
-async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string }> {
+async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string; cpuUs?: Record<string, number> | null }> {
   let good = 0;
   let bad = 0;
   let fail = '';
@@ -404,7 +416,7 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
   if (committedRate > 0 && good > committedRate) good = Math.floor(committedRate / 1000) * 1000;
   for (let i = 0; i < 5 && good > 0; i++) {
     const r = await step(sys, sender, proto, good, o.holdSec);
-    if (r.pass) return { held: good, limitedBySender, fail };
+    if (r.pass) return { held: good, limitedBySender, fail, cpuUs: r.cpuUs };
     fail = r.why;
     const next = r.took != null ? Math.min(0.9 * good, Math.max(0.5 * good, (r.why.startsWith('loss') ? 0.8 : 0.9) * r.took)) : 0.75 * good;
     good = Math.floor(next / 1000) * 1000;
@@ -453,6 +465,11 @@ export async function benchIngest(o: IngestOptions): Promise<void> {
         const h = await ladder(sys, sender, proto, o);
         held.megalog![proto] = h.held;
         figure({ case: 'ingest', name: `megalog ${proto} held rate`, value: h.held, unit: 'msg/s', note: `committed with indexes and evidence; ${holdNote}; limit: ${h.fail || 'ladder top'}${h.limitedBySender ? ' (sender-limited: a lower bound)' : ''}` });
+        // Where the time goes at the held rate: what limits it, by thread (the committer near 1e6 / rate µs is the limit).
+        if (h.cpuUs) {
+          const total = Object.values(h.cpuUs).reduce((a, b) => a + b, 0);
+          figure({ case: 'ingest', name: `megalog ${proto} CPU per message at the held rate`, value: total, unit: 'µs', note: Object.entries(h.cpuUs).map(([t, v]) => `${t} ${v.toFixed(1)}`).join(', ') + ` µs; a thread's budget at ${h.held}/s is ${(1e6 / h.held).toFixed(1)} µs` });
+        }
       }
     } catch (err) {
       if (!(err instanceof Skip)) throw err;

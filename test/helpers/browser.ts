@@ -101,3 +101,17 @@ export async function launchChromium() {
     },
   };
 }
+
+/** The administrator's first login on a fresh console: the first-start password, then the forced change. */
+export async function firstLogin(page: import('playwright-core').Page, base: string, password = 'frase longa do administrador'): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Usuário').fill('superadmin');
+  await page.getByLabel('Senha', { exact: true }).fill('admin123');
+  await page.getByRole('button', { name: 'Entrar' }).click();
+  await page.waitForURL(`${base}/account`);
+  await page.getByLabel('Senha atual', { exact: true }).fill('admin123');
+  await page.getByLabel('Nova senha', { exact: true }).fill(password);
+  await page.getByLabel('Repita a nova senha').fill(password);
+  await page.getByRole('button', { name: 'Alterar senha' }).click();
+  await page.waitForURL(`${base}/`);
+}

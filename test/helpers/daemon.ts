@@ -25,6 +25,8 @@ export interface Daemon {
   udpPort: number;
   tcpPort: number;
   tlsPort: number | null;
+  /** The RADIUS accounting listener's port, when radius_acct_listen is set. */
+  radiusPort: number | null;
   webPort: number | null;
   /** The first ipfix_listen port, when the test asked for one. */
   ipfixPort: number | null;
@@ -59,7 +61,7 @@ export async function startDaemon(dir: string, extra: Record<string, string> = {
   let err = '';
   proc.stderr!.on('data', (c) => (err += c));
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  const ready = await new Promise<{ ports: { udp: number[]; tcp: number[]; tls: number[]; ipfix?: number[] } | null; web_port: number | null }>((resolve, reject) => {
+  const ready = await new Promise<{ ports: { udp: number[]; tcp: number[]; tls: number[]; ipfix?: number[]; radius?: number[] } | null; web_port: number | null }>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`daemon did not start:\n${err}`)), 20_000);
     proc.stdout!.on('data', (c) => {
@@ -78,6 +80,7 @@ export async function startDaemon(dir: string, extra: Record<string, string> = {
     udpPort: ready.ports?.udp[0] ?? 0,
     tcpPort: ready.ports?.tcp[0] ?? 0,
     tlsPort: ready.ports?.tls[0] ?? null,
+    radiusPort: ready.ports?.radius?.[0] ?? null,
     webPort: ready.web_port,
     ipfixPort: ready.ports?.ipfix?.[0] ?? null,
     stderr: () => err,

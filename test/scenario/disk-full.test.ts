@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dayCounters, sendTcp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
+import { dayCounters, metricsOf, metricValue, sendTcp, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mappings, mikrotikLine } from '../helpers/gen.js';
 
 function tryMount(dir: string, size: string): boolean {
@@ -81,4 +81,19 @@ describe('cold disk full', () => {
     expect((await health(d.webPort!)).status).toBe('healthy');
     expect(dayCounters(join(cold, `${day}.db`)).nat_rows).toBe(40_000);
   }, 120_000);
+
+  it('past spool_max_bytes of backlog, refuses UDP datagrams and counts each (the native reader\'s batches too)', async () => {
+    const dir = tempDir();
+    // The store refuses every write (a day file may not grow past 8 pages: its tables alone take more),
+    // so the backlog only grows; 64 KiB of it pauses intake.
+    d = await startDaemon(dir, { MEGALOG_DB_MAX_PAGE_COUNT: '8', MEGALOG_SPOOL_MAX_BYTES: '65536', MEGALOG_BATCH_SIZE: '100' }, 'run');
+    const lines = [...mappings(3000, { start: Date.now() - 3600_000, stepMs: 10, seed: 4 })].map((m) => mikrotikLine(m));
+    void sendTcp(d.tcpPort, lines.join('\n') + '\n').catch(() => {}); // TCP pauses: the sender may never finish
+    const metric = async (name: string, labels = '') => metricValue(await metricsOf(d!.webPort!), name, labels);
+    await waitFor('the backlog past spool_max_bytes', async () => (await metric('megalog_spool_backlog_bytes')) > 65536, 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // the receiver's next check pauses intake
+    await sendUdp(d.udpPort, lines.slice(0, 500));
+    await waitFor('500 datagrams refused', async () => (await metric('megalog_messages_dropped_total', 'reason="spool_full"')) === 500, 10_000);
+    expect(await metric('megalog_messages_received_total', 'transport="udp"')).toBe(0);
+  }, 60_000);
 });

@@ -52,6 +52,8 @@ describe('megalog search', () => {
         dst_ip: '198.18.0.1',
         dst_port: 443,
         subscriber: null,
+        // the chain's last step: no RADIUS accounting in these day files, and the answer says so
+        subscriber_step: expect.objectContaining({ source: 'radius', verdict: 'no_data', reason: 'no_accounting', inside_ip: '100.64.0.10', lookback_days: 7, evidence: [] }),
       },
     ]);
     const db = new Database(join(dir, 'users.db'), { readonly: true });

@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { firstLogin, launchChromium } from '../helpers/browser.js';
 import { BIN, committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, testEnv, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine } from '../helpers/gen.js';
 
@@ -61,16 +61,7 @@ test('a search by public ip:port@T shows the login; the destination narrows an E
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Usuário').fill('superadmin');
-  await page.getByLabel('Senha', { exact: true }).fill('admin123');
-  await page.getByRole('button', { name: 'Entrar' }).click();
-  await page.waitForURL(`${base}/account`);
-  await page.getByLabel('Senha atual', { exact: true }).fill('admin123');
-  await page.getByLabel('Nova senha', { exact: true }).fill('frase longa do administrador');
-  await page.getByLabel('Repita a nova senha').fill('frase longa do administrador');
-  await page.getByRole('button', { name: 'Alterar senha' }).click();
-  await page.waitForURL(`${base}/`);
+  await firstLogin(page, base);
 
   // 1. ip:port@T → the login the PPPoE interface named
   await search(page, { nat_ip: '203.0.113.77', nat_port: '40312', time: wall(T + 10_000) });

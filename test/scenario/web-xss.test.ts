@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { firstLogin, launchChromium } from '../helpers/browser.js';
 import { committedRaw, sendUdp, startDaemon, stopDaemon, tempDir, waitFor, type Daemon } from '../helpers/daemon.js';
 import { mikrotikLine, type Mapping } from '../helpers/gen.js';
 
@@ -99,16 +99,7 @@ test('hostile log lines are shown as text: nothing executes, no unexpected reque
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   watch(page, w);
 
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Usuário').fill('superadmin');
-  await page.getByLabel('Senha', { exact: true }).fill('admin123');
-  await page.getByRole('button', { name: 'Entrar' }).click();
-  await page.waitForURL(`${base}/account`);
-  await page.getByLabel('Senha atual', { exact: true }).fill('admin123');
-  await page.getByLabel('Nova senha', { exact: true }).fill('frase longa do administrador');
-  await page.getByLabel('Repita a nova senha').fill('frase longa do administrador');
-  await page.getByRole('button', { name: 'Alterar senha' }).click();
-  await page.waitForURL(`${base}/`);
+  await firstLogin(page, base);
 
   // IP-only search: one candidate per hostile line; open every original line.
   await page.goto(`${base}/search`);

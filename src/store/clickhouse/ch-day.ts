@@ -4,7 +4,7 @@
 // by rows. There is no snapshot across statements: rows are only ever added, so an answer read while
 // a commit lands may include a record committed after it began, never miss one committed before.
 import { dayStart, ipKey, isBlockRow } from '../codes.js';
-import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
+import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan, type SessionView } from '../store.js';
 import { ChClient, int, lit, type ChConfig } from './client.js';
 import { addrOf, addrSql, daySql, KIND_IGNORED, KIND_RECORD, KIND_UNPARSED, readRow, ROW_SELECT, RowReader } from './schema.js';
 
@@ -26,8 +26,12 @@ const isOpen = (code: number): boolean => {
 const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat_port || a.id - b.id;
 const clampT = (v: number): number => Math.min(MAX_T, Math.max(0, Math.floor(v)));
 
+/** RADIUS session events are not read from ClickHouse yet: a day answers that it has none. */
+const NO_SESSIONS: SessionView = { any: () => false, eventsOf: () => [], edgeOf: () => null, nasResetAfter: () => null };
+
 export class ClickhouseDay implements DayView {
   readonly start: number;
+  readonly sessions: SessionView = NO_SESSIONS;
   readonly path: string;
   private readonly table: string;
   private readonly devId = new Map<string, number>();

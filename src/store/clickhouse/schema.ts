@@ -6,6 +6,7 @@
 //     record     kind 0: the NAT record; `raw` its original line, exact bytes
 //     line       kind 1 unparsed / 2 ignored: the line (nat_ip zero)
 //     mark       kind 3: `pos` = the batch's spool end: the position this site has committed
+//     session    kind 4: a RADIUS accounting packet, kept (not read by the subscriber step yet)
 //   day Date · site UInt16 · pos UInt64 (the line's spool end) · kind UInt8
 //   id UInt64 = ((seq·64 + k)·1024 + site): seq counts the site's lines in the day, k a line's record
 //   t UInt32 (ms since the day's 00:00 UTC)
@@ -27,6 +28,8 @@ export const KIND_RECORD = 0;
 export const KIND_UNPARSED = 1;
 export const KIND_IGNORED = 2;
 export const KIND_MARK = 3;
+/** A RADIUS accounting packet, kept whole (raw) with its time and sender. */
+export const KIND_SESSION = 4;
 /** id = (seq·RECORDS_PER_LINE + k)·SITES + site. */
 export const SITES = 1024;
 export const RECORDS_PER_LINE = 64;

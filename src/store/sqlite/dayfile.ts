@@ -8,6 +8,7 @@ import { eventCode, ipKey, ipToDb, isBlockRow, protoCode } from '../codes.js';
 import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
+import { SESSIONS_DDL, SessionWriter } from './sessions.js';
 import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, hourOf, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
 import { compareRows, encodePart, Part } from './part.js';
 import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SPAN } from './port-set.js';
@@ -70,6 +71,7 @@ export class DayFile {
   /** Writer: (public address, device) pairs in `owner` (pairKey). */
   private readonly owners = new Set<number | string>();
   private commits = 0;
+  private sessionWriter: SessionWriter | null = null;
   /**
    * Writer: (subscriber → public address) pairs known to be in src_seen, for the SEEN_HOURS hours
    * written last: a subscriber's pair is inserted once an hour, not once a record. One public address
@@ -92,8 +94,9 @@ export class DayFile {
       this.db.transaction(() => {
         this.db.exec(DDL);
         this.db.exec(DAY_STAT_DDL);
+        this.db.exec(SESSIONS_DDL);
       })();
-      this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0)`).run(SCHEMA_VERSION, day);
+      this.db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('day', ?), ('spool_pos', 0), ('records', 0), ('unparsed', 0), ('ignored', 0), ('lines', 0), ('radius_events', 0)`).run(SCHEMA_VERSION, day);
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
     this.st = this.prepare();
@@ -200,14 +203,23 @@ export class DayFile {
    * committed spool position, and move the position to `batchEnd`.
    */
   commit(lines: DayLine[], batchEnd: number): DayCommitResult {
-    const res: DayCommitResult = { records: 0, lines: 0, unparsed: 0, ignored: 0, skipped: 0 };
-    const todo = lines.filter((l) => l.end > this.spoolPos);
+    const res: DayCommitResult = { records: 0, lines: 0, unparsed: 0, ignored: 0, skipped: 0, sessions: 0, duplicateSessions: 0 };
+    let todo = lines.filter((l) => l.end > this.spoolPos);
     res.skipped = lines.length - todo.length;
     if (batchEnd <= this.spoolPos) return res;
     const st = this.st;
     const stats = this.stats!;
     const commitNo = ++this.commits;
+    // RADIUS session events go to their own table (sessions.ts), not to the lines and records.
+    const sessions = todo.some((l) => l.status === 'session') ? todo.filter((l) => l.status === 'session') : null;
+    if (sessions) todo = todo.filter((l) => l.status !== 'session');
     const tx = this.db.transaction(() => {
+      if (sessions) {
+        const w = (this.sessionWriter ??= new SessionWriter(this.db)).write(sessions, this.dayStartMs, (a) => this.deviceId(a));
+        res.sessions = w.added;
+        res.duplicateSessions = w.duplicates;
+        st.addMeta!.run(w.added, 'radius_events');
+      }
       const pieces = new Map<number | string, NatRow[]>();
       let blockId = Number(st.nextRaw.get());
       const codec = this.codec();

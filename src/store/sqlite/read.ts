@@ -11,6 +11,7 @@ import type { LineReader } from '../line-codec.js';
 import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { Part } from './part.js';
+import { SessionReader } from './sessions.js';
 import { decodeSegment, psetSeg, PSET_SPAN, segmentHas } from './port-set.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 
@@ -113,6 +114,7 @@ export class DayReader implements DayView {
   private version = -1;
   /** ipOpens' arrays, reused by the next scan. */
   private openArrays: OpenScan | null = null;
+  private sessionReader: SessionReader | null = null;
 
   constructor(readonly path: string, readonly day: string) {
     this.file = new DayFile(path, day, { journalMode: '', synchronous: '', cacheSizeMiB: 16, maxPageCount: 0, readonly: true });
@@ -122,6 +124,11 @@ export class DayReader implements DayView {
     for (const k of ['data', 'last', 'others', 'version', 'owners', 'seen', 'loginName', 'loginId', 'loginSrcs'] as const) this.st[k].pluck();
     this.ino = statSync(path).ino;
     this.load();
+  }
+
+  /** The day's RADIUS session events (sessions.ts). */
+  get sessions(): SessionReader {
+    return (this.sessionReader ??= new SessionReader(this.file.db, this.start, (id) => this.deviceAddress(id)));
   }
 
   /** The reader for `<dir>/<day>.db`, or null when there is no such file. */

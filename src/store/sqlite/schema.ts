@@ -34,9 +34,10 @@
 //   shape, kword  what the line codec learned this day: line shapes, and the subscribers' words.
 //   line     messages that gave no record: status 1 unparsed, 2 ignored (reason = vocab id).
 //   device   sender addresses seen this day; vocab: vendor and reason names → small ids.
+//   radius_event  RADIUS accounting session events (sessions.ts), indexed by framed address and time.
 //   meta     spool_pos (end position of the last spool record committed here: replays skip up to
 //            it, which makes commits exactly-once), counters, schema version.
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 export const RAW_BLOCK = 1024;
 /** Records one message may give (an IPFIX packet gives dozens): id = raw_ref + k·ID_RECORD_STEP stays below 2^53. */
 export const MAX_RECORDS_PER_LINE = 1024;

@@ -13,7 +13,7 @@ export interface BulkTask {
 
 export interface BulkWorkerData {
   /** Day files are read from here, in this zone (the worker opens its own read-only readers). */
-  cfg: StoreReadConfig & { timezone: string };
+  cfg: StoreReadConfig & { timezone: string; radius_session_lookback_days?: number };
   task: BulkTask;
   /** Int32Array slots, indexed by SLOT. */
   slots: SharedArrayBuffer;

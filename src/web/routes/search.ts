@@ -47,7 +47,7 @@ function insideCount(cands: Candidate[]): number {
 
 export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const cfg = svc.deps.config;
-  const qcfg = { ...readConfigOf(cfg), timezone: cfg.timezone, readers: svc.readers };
+  const qcfg = { ...readConfigOf(cfg), timezone: cfg.timezone, radius_session_lookback_days: cfg.radius_session_lookback_days, readers: svc.readers };
   const tz = cfg.timezone;
 
   function formPage(ctx: Ctx, mode: Mode, form: Record<string, string>, errors: FieldError[], status: number, view: ReturnType<typeof resultView> | null = null) {
