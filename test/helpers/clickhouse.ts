@@ -2,7 +2,7 @@
 // listening on 127.0.0.1 only, on free ports; never the system service. `stop()` (SIGTERM) and
 // `kill()` (SIGKILL) end it; `start()` again on the same directory keeps its data (a restart).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,40 @@ export interface ChOptions {
   /** A replica: ZooKeeper's client port, and this server's {shard} and {replica} macros. */
   replica?: { zookeeperPort: number; shard: string; name: string };
 }
+
+/**
+ * Servers left by a test process that died without stopping them (a hook that timed out while a
+ * synchronous statement held its thread, and the runner killed it): each server's directory records
+ * its pid and its owner's; at load, a server whose owner is gone is killed and its directory removed.
+ */
+function reapOrphans(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => /^megalog-(ch|zk)-/.test(n));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const d = join(tmpdir(), n);
+    try {
+      const [pid, owner] = readFileSync(join(d, 'pids'), 'utf8').trim().split(' ').map(Number) as [number, number];
+      if (alive(owner)) continue;
+      if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(d)) process.kill(pid, 'SIGKILL');
+      rmSync(d, { recursive: true, force: true });
+    } catch {
+      /* not one of ours, or already gone */
+    }
+  }
+}
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+reapOrphans();
 
 /** Servers still running when the test process exits (a hook timed out): killed, never left orphaned. */
 const running = new Set<ChildProcess>();
@@ -132,6 +166,7 @@ export class ClickhouseServer {
     const p = spawn(CLICKHOUSE_BIN, [`--config-file=${join(d, 'config.xml')}`], { stdio: ['ignore', 'ignore', 'ignore'] });
     this.proc = p;
     orphanGuard(p);
+    writeFileSync(join(d, 'pids'), `${p.pid} ${process.pid}`);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (p.exitCode != null) throw new Error(`clickhouse-server exited (${p.exitCode}); see ${d}/log`);
@@ -191,6 +226,7 @@ export class ZookeeperServer {
     writeFileSync(join(this.dir, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n');
     this.proc = spawn('java', ['-Xmx128m', '-cp', `${this.dir}:${ZOOKEEPER_JAR}`, `-Dzookeeper.log.dir=${this.dir}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(this.dir, 'zoo.cfg')], { stdio: 'ignore' });
     orphanGuard(this.proc);
+    writeFileSync(join(this.dir, 'pids'), `${this.proc.pid} ${process.pid}`);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (this.proc.exitCode != null) throw new Error(`zookeeper exited (${this.proc.exitCode})`);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   const deadline = Date.now() + 30_000;
   while ((await count(replicas[1]!)) < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   cfg2 = { ...readConfigOf(configOf(replicas[1]!.url)), timezone: 'America/Sao_Paulo' };
-}, 120_000);
+}, 240_000);
 afterAll(async () => {
   await Promise.all(replicas.map((r) => r.destroy()));
   await zk?.destroy();
