@@ -5,8 +5,9 @@
 # test/systemd.test.ts), lintian (the .deb in test/scenario/packaging.test.ts), systemd-analyze (the
 # units' sandbox scores), promtool from Debian's prometheus package (the alerting rules), unshare
 # (util-linux: the maintainer scripts run in a mount namespace), and mmdebstrap and systemd-nspawn
-# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts), and radclient
-# (freeradius-utils: RADIUS accounting in test/scenario/radius.test.ts). Idempotent
+# (systemd-container: the .deb on a clean Debian 12 in test/scenario/deb-install.test.ts), radclient
+# (freeradius-utils: RADIUS accounting in test/scenario/radius.test.ts), and clickhouse-server (the
+# ClickHouse store, test/scenario/clickhouse-*.test.ts). Idempotent
 # and quick when everything is there. Runs as root (CI) or sudo. On a machine where systemd runs,
 # installing prometheus also starts a Prometheus server; stop it with `systemctl disable --now prometheus`.
 set -euo pipefail
@@ -28,6 +29,13 @@ command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 # radclient (freeradius-utils): a real RADIUS client sends accounting in test/scenario/radius.test.ts
 command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
+# clickhouse-server (Debian 12: 18.16): the ClickHouse store's scenario tests start their own servers
+# on loopback (test/helpers/clickhouse.ts), never the system service. Debian 13 has no package: those
+# tests then skip, saying so.
+if [ ! -x /usr/sbin/clickhouse-server ] && grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then need+=(clickhouse-server); fi
+# zookeeper coordinates the two replicas of test/scenario/clickhouse-replicas.test.ts; only where a
+# Java runtime is already installed (else that test skips, saying so), to keep a JRE out of the setup.
+if [ ! -e /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1 && grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then need+=(zookeeper); fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

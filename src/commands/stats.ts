@@ -1,10 +1,10 @@
 // `megalog stats [--json]`: what the store holds (contract in docs/architecture.md).
 import type { Config } from '../config/load.js';
+import { ClickhouseStore } from '../store/clickhouse/ch-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 
 export function runStats(cfg: Config, json: boolean): number {
-  const store = new SqliteStore(cfg);
-  const days = store.listDays();
+  const days = cfg.storage === 'clickhouse' ? new ClickhouseStore(cfg).listDays() : new SqliteStore(cfg).listDays();
   const out = {
     records_total: days.reduce((n, d) => n + d.records, 0),
     unparsed_total: days.reduce((n, d) => n + d.unparsed, 0),

@@ -11,6 +11,7 @@ import { DAY_MS, dayOf } from '../store/codes.js';
 import { sha256File } from '../core/hash.js';
 import { latestByDay, manifestPath, readManifest, type ManifestEntry } from '../evidence/manifest.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { ClickhouseStore } from '../store/clickhouse/ch-store.js';
 
 export async function runVerify(cfg: Config, opts: { auditOnly: boolean; head?: string | true; out?: { write(s: string): unknown }; now?: number }): Promise<number> {
   const out = opts.out ?? process.stdout;
@@ -22,6 +23,8 @@ export async function runVerify(cfg: Config, opts: { auditOnly: boolean; head?: 
   let bad = 0;
   if (!opts.auditOnly) {
     const store = new SqliteStore(cfg);
+    // ClickHouse: each day's rows against the digest its seal entry recorded (evidence/row-seal.ts).
+    const rows = cfg.storage === 'clickhouse' ? new ClickhouseStore(cfg) : null;
     const mpath = manifestPath(cfg.cold_storage_dir);
     const m = readManifest(mpath);
     for (const p of m.problems) {
@@ -35,8 +38,14 @@ export async function runVerify(cfg: Config, opts: { auditOnly: boolean; head?: 
     for (const e of m.entries) if (e.event === 'repair') out.write(`manifest: note: entry ${e.seq} records ${e.torn_bytes} torn bytes cut after a crash on ${e.at} (kept in ${e.kept_in})\n`);
     out.write(`manifest: ${m.entries.length} entries, head ${m.head}${m.problems.length || m.torn ? '' : ' (chain intact)'}\n`);
     const latest = latestByDay(m.entries);
-    const days = store.listDayNames();
+    const days = rows ? rows.listDayNames() : store.listDayNames();
     for (const day of days) {
+      if (rows) {
+        const seal = checkRows(rows, day, latest.get(day));
+        if (seal.problem) bad++;
+        out.write(`${day}: ${seal.problem ? `PROBLEM ${seal.problem}` : 'ok'}; ${seal.note}\n`);
+        continue;
+      }
       const file = checkFile(store.pathOf(day));
       const seal = await checkSeal(store.pathOf(day), latest.get(day));
       if (file.problem || seal.problem) bad++;
@@ -51,7 +60,7 @@ export async function runVerify(cfg: Config, opts: { auditOnly: boolean; head?: 
       else if (day < cutoff) out.write(`${day}: ok, past retention (${cfg.log_retention_days} days) and gone; its removal was not recorded\n`);
       else {
         bad++;
-        out.write(`${day}: PROBLEM the file is missing; its latest manifest entry (${e.seq}, ${e.event}) says it should exist\n`);
+        out.write(`${day}: PROBLEM the ${rows ? "day's rows are" : 'file is'} missing; its latest manifest entry (${e.seq}, ${e.event}) says ${rows ? 'they' : 'it'} should exist\n`);
       }
     }
   }
@@ -99,4 +108,21 @@ async function checkSeal(path: string, e: ManifestEntry | undefined): Promise<{ 
     return { problem: `does not match its seal (entry ${e.seq}, ${e.sealed_at}): sha256 ${sha} / ${st.size} bytes on disk, ${e.sha256} / ${e.bytes} bytes sealed`, note: 'seal broken' };
   }
   return { problem: null, note: `sealed on ${e.sealed_at} (entry ${e.seq}), sha256 and size match${readonly ? '' : '; the file is writable again (the processor makes it read-only)'}` };
+}
+
+/** A ClickHouse day against its latest manifest entry: the digest of its rows now and when sealed. */
+function checkRows(store: ClickhouseStore, day: string, e: ManifestEntry | undefined): { problem: string | null; note: string } {
+  if (!e || e.event === 'removed') return { problem: null, note: e ? `not sealed (present again after its removal on ${e.at})` : 'not sealed yet (open, or the processor has not reached it)' };
+  if (e.event === 'reopen') return { problem: null, note: `reopened on ${e.at} (${e.reason}, ${e.lines} lines), to be sealed again` };
+  if (e.event !== 'seal') return { problem: null, note: '' };
+  let d;
+  try {
+    d = store.digest(day);
+  } catch (err) {
+    return { problem: `cannot read its rows: ${(err as Error).message}`, note: 'not checked' };
+  }
+  if (d.sha256 !== e.sha256 || d.bytes !== e.bytes) {
+    return { problem: `rows do not match their seal (entry ${e.seq}, ${e.sealed_at}): sha256 ${d.sha256} / ${d.bytes} bytes now (${d.records} records), ${e.sha256} / ${e.bytes} bytes sealed (${e.records} records)`, note: 'seal broken' };
+  }
+  return { problem: null, note: `${d.records} records; sealed on ${e.sealed_at} (entry ${e.seq}), the rows' sha256 matches` };
 }

@@ -36,6 +36,7 @@ import { DAY_MS, dayOf } from '../store/codes.js';
 import { openStore } from '../store/index.js';
 import type { DayLine, Store } from '../store/store.js';
 import { Sealer } from '../evidence/seal.js';
+import { RowSealer } from '../evidence/row-seal.js';
 import type { Log } from '../core/log.js';
 
 const DURABLE_EVERY_MS = 5000;
@@ -45,7 +46,7 @@ const FUTURE_SLACK_MS = DAY_MS;
 export class Committer {
   readonly store: Store;
   /** Seals finished days and reopens sealed ones for late lines (seal.ts). */
-  readonly sealer: Sealer | null;
+  readonly sealer: Sealer | RowSealer | null;
   private readonly reader: SpoolReader;
   private readonly spoolDir: string;
   private readonly checkpointPath: string;
@@ -80,7 +81,7 @@ export class Committer {
   constructor(private readonly cfg: Config, private readonly stats: Stats, private readonly log: Log, private readonly handoff: MessagePort | null = null) {
     this.parser = new MessageParser(cfg);
     this.store = openStore(cfg);
-    this.sealer = this.store.dayFiles ? new Sealer(cfg, this.store.dayFiles, stats, log) : null;
+    this.sealer = this.store.dayFiles ? new Sealer(cfg, this.store.dayFiles, stats, log) : this.store.dayDigests ? new RowSealer(cfg, this.store.dayDigests, stats, log) : null;
     this.spoolDir = join(cfg.hot_storage_dir, 'spool');
     this.reader = new SpoolReader(this.spoolDir);
     this.checkpointPath = join(cfg.hot_storage_dir, 'committed.pos');

@@ -18,7 +18,7 @@ export class ConfigError extends StartError {
 }
 
 /** Environment variables that are not schema keys but are still ours. */
-const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_AUDIT_KEY', 'MEGALOG_FAULT', 'MEGALOG_RADIUS_CLIENTS']);
+const ENV_EXTRA = new Set(['MEGALOG_CONFIG', 'MEGALOG_SECRET_KEY', 'MEGALOG_AUDIT_KEY', 'MEGALOG_FAULT', 'MEGALOG_RADIUS_CLIENTS', 'MEGALOG_CLICKHOUSE_PASSWORD']);
 export const PACKAGED_CONFIG = '/etc/megalog/megalog.yaml';
 
 export interface LoadOptions {
@@ -185,9 +185,29 @@ function crossCheck(cfg: Config, env: NodeJS.ProcessEnv): string[] {
   if (badNokia.length) p.push(`nokia_flow_fields: unknown field(s) ${badNokia.join(', ')} (allowed: ${nokia.join(', ')})`);
   if (cfg.batch_max_lines < cfg.batch_size) p.push(`batch_max_lines: must be at least batch_size (${cfg.batch_size})`);
   if (cfg.radius_acct_listen.length && !cfg.radius_clients_file && env.MEGALOG_RADIUS_CLIENTS == null) p.push('radius_acct_listen: needs NAS clients, in radius_clients_file or MEGALOG_RADIUS_CLIENTS');
+  p.push(...clickhouseCheck(cfg));
   return p;
 }
 
+/** The ClickHouse keys: a URL without credentials, identifiers that can be written into SQL as they are. */
+function clickhouseCheck(cfg: Config): string[] {
+  const p: string[] = [];
+  const ident = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+  if (!ident.test(cfg.clickhouse_database)) p.push(`clickhouse_database: must be a plain identifier (letters, digits, _)`);
+  if (cfg.clickhouse_cluster && !ident.test(cfg.clickhouse_cluster)) p.push(`clickhouse_cluster: must be a plain identifier (letters, digits, _)`);
+  if (cfg.storage !== 'clickhouse' && !cfg.clickhouse_url) return p;
+  if (!cfg.clickhouse_url) return [...p, 'clickhouse_url: needed with storage: clickhouse (e.g. http://127.0.0.1:8123)'];
+  let u: URL | null = null;
+  try {
+    u = new URL(cfg.clickhouse_url);
+  } catch {
+    /* reported below */
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) p.push('clickhouse_url: must be an http:// or https:// URL');
+  else if (u.username || u.password) p.push('clickhouse_url: must not hold credentials (use clickhouse_user and MEGALOG_CLICKHOUSE_PASSWORD or clickhouse_password_file)');
+  else if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) p.push('clickhouse_url: only scheme, host and port (no path or query)');
+  return p;
+}
 
 /** "127.0.0.1:514", "[::1]:514", ":514" → {host, port}; null when malformed. */
 export function splitHostPort(s: string): { host: string; port: number } | null {

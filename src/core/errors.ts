@@ -63,6 +63,19 @@ export const MEGALOG_ERR_HASH_BUSY = 'MEGALOG_ERR_HASH_BUSY';
 /** A stored block of original lines, or the day's shape / keyed-word table, does not decode (store/line-codec.ts). */
 export const MEGALOG_ERR_LINE_CORRUPT = 'MEGALOG_ERR_LINE_CORRUPT';
 
+/** The ClickHouse store's errors (store/clickhouse/client.ts); messages name the server, never a credential. */
+export const CLICKHOUSE_ERRORS = {
+  /** No HTTP answer (refused, reset, timed out, TLS refused): the statement may or may not have run. */
+  MEGALOG_ERR_CLICKHOUSE_DOWN: 'no answer from the server',
+  /** The server answered with an error (its text follows). */
+  MEGALOG_ERR_CLICKHOUSE_QUERY: 'the server refused the statement',
+  /** An answer larger than the bytes a caller may hold. */
+  MEGALOG_ERR_CLICKHOUSE_TOO_BIG: 'answer too large',
+  /** The password file is unreadable, or readable by others. */
+  MEGALOG_ERR_CLICKHOUSE_CONFIG: 'bad ClickHouse credentials setting',
+} as const;
+export type ClickhouseErrorCode = keyof typeof CLICKHOUSE_ERRORS;
+
 /** An error that stops start-up; `message` is the one line the operator reads. */
 export class StartError extends Error {
   constructor(

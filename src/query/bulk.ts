@@ -53,7 +53,7 @@ export function bulkLookup(input: string | Uint8Array, cfg: QueryConfig, opts: B
   if (count > max) {
     return { error: new QueryError('MEGALOG_ERR_QUERY_BULK_TOO_MANY_LINES', `${count} > ${max}`).toJSON(), results: [], summary };
   }
-  const pool = new ReaderPool(cfg.cold_storage_dir, cfg.readers);
+  const pool = new ReaderPool(cfg, cfg.readers);
   const results: BulkLine[] = [];
   let seenData = false;
   try {

@@ -14,7 +14,7 @@
 // [T − w, T + w]. Absence of a match proves something only when the owner was talking.
 import type { Config } from '../config/load.js';
 import { DAY_MS, dayOf, dayStart, ipFromDb, ipToDb, protoCode } from '../store/codes.js';
-import { openDay, type DayView } from '../store/index.js';
+import { openDay, type DayView, type StoreReadConfig } from '../store/index.js';
 import { addressCandidates } from './address.js';
 import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
 import { QueryError } from './errors.js';
@@ -45,7 +45,7 @@ export const MAX_SUBSCRIBER_RANGE_MS = 31 * DAY_MS;
 /** Most keys (public ip:port) a subscriber lookup follows; beyond, the answer says truncated. */
 export const MAX_SUBSCRIBER_KEYS = 20_000;
 
-export type QueryConfig = Pick<Config, 'cold_storage_dir' | 'timezone'> & Partial<Pick<Config, 'radius_session_lookback_days'>> & {
+export type QueryConfig = StoreReadConfig & Pick<Config, 'timezone'> & Partial<Pick<Config, 'radius_session_lookback_days'>> & {
   /** Day files kept open between lookups (the console); without it each lookup opens its own. */
   readers?: ReaderCache;
 };
@@ -110,7 +110,7 @@ export class ReaderCache {
   static readonly IDLE_MS = 60_000;
   /** Idle readers are also closed on a timer: an open reader blocks the sealer's switch out of WAL. */
   private readonly timer: NodeJS.Timeout;
-  constructor(readonly dir: string, private readonly max = 8) {
+  constructor(readonly store: string | StoreReadConfig, private readonly max = 8) {
     this.timer = setInterval(() => this.sweep(), ReaderCache.IDLE_MS);
     this.timer.unref();
   }
@@ -123,7 +123,7 @@ export class ReaderCache {
       if (r.current()) return r;
       r.close();
     }
-    return openDay(this.dir, day);
+    return openDay(this.store, day);
   }
 
   give(r: DayView): void {
@@ -150,12 +150,13 @@ export class ReaderCache {
 /** Day readers shared by the lookups of one request (a bulk answer opens each day file once). */
 export class ReaderPool {
   private readonly readers = new Map<string, DayView | null>();
-  constructor(readonly dir: string, private readonly cache?: ReaderCache) {}
+  /** `store`: the store's read configuration (a directory alone: SQLite day files). */
+  constructor(readonly store: string | StoreReadConfig, private readonly cache?: ReaderCache) {}
 
   /** The reader of a day, in a read transaction until close(): one request reads one state of each file. */
   get(day: string): DayView | null {
     if (!this.readers.has(day)) {
-      const r = this.cache ? this.cache.take(day) : openDay(this.dir, day);
+      const r = this.cache ? this.cache.take(day) : openDay(this.store, day);
       try {
         r?.begin();
       } catch (err) {
@@ -247,7 +248,7 @@ export function forensicLookup(q: LookupInput, cfg: QueryConfig, pool?: ReaderPo
   const hi = q.at + windowSec * 1000;
   const natDb = ipToDb(natIp)!;
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg, cfg.readers), used: [], missing: [] };
   try {
     const readers = readersFor(ctx, daysBetween(lo - LOOKBACK_MS, hi));
     const tz = cfg.timezone;
@@ -362,7 +363,7 @@ class OnceTimelines extends Timelines {
  */
 export function fillRaw(cands: readonly Candidate[], cfg: QueryConfig): void {
   if (!cands.some(rawPending)) return;
-  const pool = new ReaderPool(cfg.cold_storage_dir, cfg.readers);
+  const pool = new ReaderPool(cfg, cfg.readers);
   try {
     fillRawFrom(cands, (day) => pool.get(day));
   } finally {
@@ -421,7 +422,7 @@ export function loginLookup(q: LoginInput, cfg: QueryConfig, pool?: ReaderPool):
   if (q.to - q.from > MAX_SUBSCRIBER_RANGE_MS) throw new QueryError('MEGALOG_ERR_QUERY_RANGE_TOO_LONG', `> ${MAX_SUBSCRIBER_RANGE_MS / DAY_MS} d`, 'to');
   const proto = parseProto(q.proto ?? null);
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg, cfg.readers), used: [], missing: [] };
   try {
     // From the max age before `from`: a mapping the login opened then may still be held in the range.
     const readers = readersFor(ctx, daysBetween(q.from - LOOKBACK_MS, q.to));
@@ -468,7 +469,7 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
   const want = proto == null ? null : protoCode(proto);
   const srcDb = ipToDb(srcIp)!;
   const own = !pool;
-  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg.cold_storage_dir, cfg.readers), used: [], missing: [] };
+  const ctx: Ctx = { pool: pool ?? new ReaderPool(cfg, cfg.readers), used: [], missing: [] };
   try {
     const fromAll = dayStart(dayOf(q.from - LOOKBACK_MS));
     const readers = readersFor(ctx, daysBetween(fromAll, q.to));

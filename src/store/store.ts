@@ -100,6 +100,8 @@ export interface Store {
   isFull(err: unknown): boolean;
   /** The day files to seal as evidence, when the store keeps days as files. */
   readonly dayFiles: DayFiles | null;
+  /** Days sealed by a hash of their rows, when the store keeps no files (ClickHouse). */
+  readonly dayDigests?: DayDigests | null;
   close(): void;
 }
 
@@ -111,6 +113,21 @@ export interface DayFiles {
   isOpen(day: string): boolean;
   /** Close the day for good before it is sealed: final checkpoint and optimize; its counters. */
   finishDay(day: string): { records: number; lines: number };
+}
+
+/** A day's rows in a fixed order, hashed: the evidence of a store without day files (evidence/row-seal.ts). */
+export interface DayDigest {
+  sha256: string;
+  /** Bytes hashed. */
+  bytes: number;
+  records: number;
+  lines: number;
+}
+
+/** Days of a store sealed by the hash of their rows. */
+export interface DayDigests {
+  listDayNames(): string[];
+  digest(day: string): DayDigest;
 }
 
 /** One session event as a reader returns it. */

@@ -30,6 +30,7 @@ import { loadUser, sessionMiddleware } from './middleware/session.js';
 import type { WebState } from './state.js';
 import { staticFiles } from './middleware/static.js';
 import { AddressThrottle } from './throttle.js';
+import { readConfigOf } from '../store/index.js';
 
 const LANG_COOKIE = 'megalog.lang';
 const OWNED = Symbol('megalog.web.owned');
@@ -57,8 +58,8 @@ export function createWebApp(deps: WebDeps): Koa<WebState> {
   // proxy: believe X-Forwarded-* (stripped below unless the peer is loopback); maxIpsCount 1 takes
   // the address nginx appended, not one the client wrote.
   const app = new Koa<WebState>({ proxy: true, maxIpsCount: 1, keys: [secret] });
-  const readers = new ReaderCache(deps.config.cold_storage_dir);
-  const bulkJobs = new BulkJobs({ cold_storage_dir: config.cold_storage_dir, timezone: config.timezone, radius_session_lookback_days: config.radius_session_lookback_days });
+  const readers = new ReaderCache(readConfigOf(deps.config));
+  const bulkJobs = new BulkJobs({ ...readConfigOf(config), timezone: config.timezone, radius_session_lookback_days: config.radius_session_lookback_days });
   (app as unknown as Record<symbol, Owned>)[OWNED] = { udb, ownsDb: !deps.usersDb, ready, readers, bulkJobs };
   const views = createViews(deps);
   const svc = { deps, udb, views, throttle: new AddressThrottle(), idleMs, readers, bulkJobs };

@@ -45,8 +45,21 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { MEGALOG_TIMEZONE: 'Mars/Olympus' } })).toThrow(/timezone: unknown IANA time zone/);
     expect(() => loadConfig({ env: { MEGALOG_SYSLOG_TLS_LISTEN: '127.0.0.1:6514' } })).toThrow(/needs tls_cert_file and tls_key_file/);
     expect(() => loadConfig({ env: { MEGALOG_NOKIA_FLOW_FIELDS: 'proto,src_ip,bogus' } })).toThrow(/nokia_flow_fields: unknown field\(s\) bogus/);
-    // a store that is not built: refused with the list of stores there are, never silently SQLite
-    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse' } })).toThrow(/storage: must be one of sqlite/);
+    // a store that does not exist: refused with the list of stores there are, never silently SQLite
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'postgres' } })).toThrow(/storage: must be one of sqlite, clickhouse/);
+    // ClickHouse needs its URL, without credentials in it (they would be logged), and plain identifiers
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse' } })).toThrow(/clickhouse_url: needed with storage: clickhouse/);
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'http://u:secret@127.0.0.1:8123' } })).toThrow(/clickhouse_url: must not hold credentials/);
+    let msg = '';
+    try {
+      loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'http://u:secret@127.0.0.1:8123' } });
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).not.toContain('secret');
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'ftp://127.0.0.1' } })).toThrow(/clickhouse_url: must be an http/);
+    expect(() => loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'http://127.0.0.1:8123', MEGALOG_CLICKHOUSE_DATABASE: 'x; DROP TABLE y' } })).toThrow(/clickhouse_database: must be a plain identifier/);
+    expect(loadConfig({ env: { MEGALOG_STORAGE: 'clickhouse', MEGALOG_CLICKHOUSE_URL: 'https://ch.example:8443' } }).storage).toBe('clickhouse');
     expect(() => loadConfig({ env: { MEGALOG_WEB_LISTEN: '127.0.0.1:5000,127.0.0.1:5001' } })).toThrow(/web_listen: .* is not host:port/);
   });
 });

@@ -59,7 +59,7 @@ export function answerBulk(run: BulkRun, cfg: QueryConfig, hooks: { cancelled():
   let found = 0;
   let answered = 0;
   let unanswered = 0;
-  const pool = new ReaderPool(cfg.cold_storage_dir, cfg.readers);
+  const pool = new ReaderPool(cfg, cfg.readers);
   try {
     for (let i = 0; i < run.items.length; i++) {
       if (hooks.cancelled()) return null;

@@ -2,6 +2,7 @@
 // message it sends back, and the shared slots through which the console cancels it and reads its
 // progress (the worker's loop is synchronous: it cannot take a message until it is done).
 import type { PackedBulk } from './answer.js';
+import type { StoreReadConfig } from '../../store/index.js';
 
 /** A bulk search as the console hands it over: the list as text, already checked whole (checkBulk), read line by line by the worker. */
 export interface BulkTask {
@@ -12,7 +13,7 @@ export interface BulkTask {
 
 export interface BulkWorkerData {
   /** Day files are read from here, in this zone (the worker opens its own read-only readers). */
-  cfg: { cold_storage_dir: string; timezone: string; radius_session_lookback_days?: number };
+  cfg: StoreReadConfig & { timezone: string; radius_session_lookback_days?: number };
   task: BulkTask;
   /** Int32Array slots, indexed by SLOT. */
   slots: SharedArrayBuffer;

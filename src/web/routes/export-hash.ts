@@ -69,6 +69,13 @@ export async function dayHashes(days: { day: string; path: string }[], coldDir: 
   const m = await manifestState(coldDir);
   for (const d of days) {
     const base: DayHash = { day: d.day, path: d.path, sha256: null, bytes: null, sealed: false, sealed_at: null, seal_after: null, source: null, error: null };
+    if (/^https?:\/\//.test(d.path)) {
+      // A ClickHouse day (evidence/row-seal.ts): the hash of its rows from its seal entry; nothing to stat.
+      const e = m.latest.get(d.day);
+      if (e?.event === 'seal') out.push({ ...base, sha256: e.sha256, bytes: e.bytes, sealed: true, sealed_at: e.sealed_at, source: 'manifest' });
+      else out.push({ ...base, seal_after: new Date(sealDueAt(d.day, cfg, e, m.reopens.get(d.day) ?? 0)).toISOString() });
+      continue;
+    }
     try {
       const st = await stat(d.path);
       const readonly = (st.mode & 0o222) === 0;

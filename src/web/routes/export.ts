@@ -16,6 +16,7 @@ import { htmlToPdf, pdfAvailable } from '../pdf.js';
 import { dayHashes } from './export-hash.js';
 import type { ResultStore, StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
+import { readConfigOf } from '../../store/index.js';
 
 /** Bytes of original lines one report includes. */
 export const MAX_REPORT_RAW_BYTES = 16 * 2 ** 20;
@@ -44,7 +45,7 @@ export function describe(r: StoredResult): string {
 
 export function exportRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const tz = svc.deps.config.timezone;
-  const qcfg = { cold_storage_dir: svc.deps.config.cold_storage_dir, timezone: tz, readers: svc.readers };
+  const qcfg = { ...readConfigOf(svc.deps.config), timezone: tz, readers: svc.readers };
   const audit = (ctx: Parameters<RouteDef['handler']>[0], r: StoredResult, format: 'csv' | 'report' | 'pdf') =>
     ctx.state.audit({
       action: 'export',

@@ -13,6 +13,7 @@ import { isHtmx, type Ctx } from '../state.js';
 import { fieldError, pick, queryError, readCase, readTime, storeError, type FieldError } from './search-form.js';
 import { capRows, type ResultStore, type StoredResult } from './search-store.js';
 import type { RouteDef, Services } from './types.js';
+import { readConfigOf } from '../../store/index.js';
 
 export const PAGE_SIZE = 50;
 const CASE_FIELDS = ['case_ref', 'justification', 'authority'] as const;
@@ -46,7 +47,7 @@ function insideCount(cands: Candidate[]): number {
 
 export function searchRoutes(svc: Services, results: ResultStore): RouteDef[] {
   const cfg = svc.deps.config;
-  const qcfg = { cold_storage_dir: cfg.cold_storage_dir, timezone: cfg.timezone, radius_session_lookback_days: cfg.radius_session_lookback_days, readers: svc.readers };
+  const qcfg = { ...readConfigOf(cfg), timezone: cfg.timezone, radius_session_lookback_days: cfg.radius_session_lookback_days, readers: svc.readers };
   const tz = cfg.timezone;
 
   function formPage(ctx: Ctx, mode: Mode, form: Record<string, string>, errors: FieldError[], status: number, view: ReturnType<typeof resultView> | null = null) {
