@@ -11,15 +11,15 @@ import type { Config } from '../config/load.js';
 import type { Stats } from '../core/counters.js';
 import type { Log } from '../core/log.js';
 import type { DayDigests } from '../store/store.js';
-import { latestByDay, manifestPath, ManifestWriter, type ManifestEntry } from './manifest.js';
-import { sealDueAt } from './seal.js';
+import type { ManifestEntry, ManifestWriter } from './manifest.js';
+import { openManifest, sealDueAt } from './seal.js';
 
 const RETRY_MS = 60_000;
 
 export class RowSealer {
   private readonly manifest: ManifestWriter;
   private readonly latest: Map<string, ManifestEntry>;
-  private readonly reopens = new Map<string, number>();
+  private readonly reopens: Map<string, number>;
   private readonly failedAt = new Map<string, number>();
   private stopped = false;
 
@@ -29,11 +29,7 @@ export class RowSealer {
     private readonly stats: Stats,
     private readonly log: Log,
   ) {
-    this.manifest = new ManifestWriter(manifestPath(cfg.cold_storage_dir));
-    if (this.manifest.repaired) log('warn', `seal manifest: a torn last entry (crash mid-append) was cut and kept in ${this.manifest.repaired}; a repair entry records it`);
-    if (this.manifest.problems.length) log('error', `seal manifest: chain broken (${this.manifest.problems[0]}); run megalog verify`);
-    this.latest = latestByDay(this.manifest.entries);
-    for (const e of this.manifest.entries) if (e.event === 'reopen') this.reopens.set(e.day, (this.reopens.get(e.day) ?? 0) + 1);
+    ({ manifest: this.manifest, latest: this.latest, reopens: this.reopens } = openManifest(cfg.cold_storage_dir, log));
   }
 
   /** Before a commit writes `lines` messages to `day`: a sealed day is reopened (entry first). True when the lines are late. */

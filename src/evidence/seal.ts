@@ -48,10 +48,20 @@ export function sealDueAt(day: string, cfg: Pick<Config, 'seal_grace_sec' | 'sea
   return Math.max(base, Date.parse(latest.at) + delay);
 }
 
+/** The seal manifest for appending, its repairs and breaks logged, with each day's latest entry and reopen count. */
+export function openManifest(coldDir: string, log: Log): { manifest: ManifestWriter; latest: Map<string, ManifestEntry>; reopens: Map<string, number> } {
+  const manifest = new ManifestWriter(manifestPath(coldDir));
+  if (manifest.repaired) log('warn', `seal manifest: a torn last entry (crash mid-append) was cut and kept in ${manifest.repaired}; a repair entry records it`);
+  if (manifest.problems.length) log('error', `seal manifest: chain broken (${manifest.problems[0]}); run megalog verify`);
+  const reopens = new Map<string, number>();
+  for (const e of manifest.entries) if (e.event === 'reopen') reopens.set(e.day, (reopens.get(e.day) ?? 0) + 1);
+  return { manifest, latest: latestByDay(manifest.entries), reopens };
+}
+
 export class Sealer {
   private readonly manifest: ManifestWriter;
   private readonly latest: Map<string, ManifestEntry>;
-  private readonly reopens = new Map<string, number>();
+  private readonly reopens: Map<string, number>;
   private readonly failedAt = new Map<string, number>();
   private readonly unlisted = new Set<string>();
   private current: { day: string; cancelled: boolean } | null = null;
@@ -63,11 +73,7 @@ export class Sealer {
     private readonly stats: Stats,
     private readonly log: Log,
   ) {
-    this.manifest = new ManifestWriter(manifestPath(cfg.cold_storage_dir));
-    if (this.manifest.repaired) log('warn', `seal manifest: a torn last entry (crash mid-append) was cut and kept in ${this.manifest.repaired}; a repair entry records it`);
-    if (this.manifest.problems.length) log('error', `seal manifest: chain broken (${this.manifest.problems[0]}); run megalog verify`);
-    this.latest = latestByDay(this.manifest.entries);
-    for (const e of this.manifest.entries) if (e.event === 'reopen') this.reopens.set(e.day, (this.reopens.get(e.day) ?? 0) + 1);
+    ({ manifest: this.manifest, latest: this.latest, reopens: this.reopens } = openManifest(cfg.cold_storage_dir, log));
   }
 
   /** The day being hashed, if any (tests, status). */

@@ -17,11 +17,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { fault } from '../../config/fault.js';
-import { DAY_MS, dayOf, eventCode, ipToDb, protoCode } from '../codes.js';
+import { DAY_MS, dayOf, eventCode, ipToDbFast, protoCode } from '../codes.js';
 import { createHash } from 'node:crypto';
 import type { DayCommitResult, DayDigest, DayDigests, DayFiles, DayLine, Store } from '../store.js';
 import { ChClient, ChError, int, type ChConfig } from './client.js';
-import { COLUMNS, ipNum, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_MARK, KIND_RECORD, KIND_SESSION, KIND_UNPARSED, RECORDS_PER_LINE, RowWriter, SITES, tableDdl } from './schema.js';
+import { COLUMNS, dayNumber, daySql, distributedDdl, KIND_IGNORED, KIND_MARK, KIND_RECORD, KIND_SESSION, KIND_UNPARSED, RECORDS_PER_LINE, RowWriter, SITES, tableDdl } from './schema.js';
 
 const ZERO16 = Buffer.alloc(16);
 /** Columns a day's digest covers, in this order: every column of a row but its day, site and spool position. */
@@ -130,11 +130,11 @@ export class ClickhouseStore implements Store, DayDigests {
         const vendor = l.vendor ?? 'unknown';
         for (let k = 0; k < l.records.length && k < RECORDS_PER_LINE; k++) {
           const r = l.records[k]!;
-          const nat = ipNum(r.nat_ip, ipToDb);
+          const nat = ipToDbFast(r.nat_ip);
           if (nat == null) continue;
           const range = r.nat_port_start != null;
-          const src = ipNum(r.src_ip, ipToDb);
-          const dst = ipNum(r.dst_ip, ipToDb);
+          const src = ipToDbFast(r.src_ip);
+          const dst = ipToDbFast(r.dst_ip);
           const code = eventCode(r.event) * 1024 + protoCode(r.proto); // no vendor number: `vendor` has its name
           head(l.end, KIND_RECORD, (lineNo * RECORDS_PER_LINE + k) * SITES + site, (r.time ?? l.time) - dayMs);
           w.addr(nat);

@@ -70,29 +70,6 @@ export function addrOf(b: Buffer): number | Buffer {
   return b.readUInt32BE(12);
 }
 
-/** A dotted-quad IPv4 as a number without a regular expression, else ipToDb (IPv6, or null). */
-export function ipNum(ip: string | null, slow: (ip: string) => number | Buffer | null): number | Buffer | null {
-  if (ip == null) return null;
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return slow(ip);
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && part === 0)) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return slow(ip);
-      digits++;
-    } else return slow(ip);
-  }
-  if (dots !== 3 || digits === 0) return slow(ip);
-  return n * 256 + part;
-}
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` (a Date column's RowBinary value). */
 export function dayNumber(day: string): number {

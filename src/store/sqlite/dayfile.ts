@@ -4,7 +4,7 @@
 // once the hour is over; port blocks into blk; the original lines into blocks of residues against
 // their records (store/line-codec.ts), 1,024 lines a block.
 import Database from 'better-sqlite3';
-import { eventCode, ipKey, ipToDb, isBlockRow, protoCode } from '../codes.js';
+import { eventCode, ipKey, ipToDbFast, isBlockRow, protoCode } from '../codes.js';
 import { fault } from '../../config/fault.js';
 import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
@@ -238,12 +238,12 @@ export class DayFile {
             const nRecs = Math.min(recs.length, MAX_RECORDS_PER_LINE);
             for (let k = 0; k < nRecs; k++) {
               const r = recs[k]!;
-              const natIp = ipDb(r.nat_ip);
+              const natIp = ipToDbFast(r.nat_ip);
               if (natIp == null) continue;
               const blockRange = r.nat_port_start != null;
               const t = (r.time ?? l.time) - this.dayStartMs;
               const hour = hourOf(t);
-              const srcIp = ipDb(r.src_ip);
+              const srcIp = ipToDbFast(r.src_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
               const login = r.login == null ? null : this.loginId(r.login);
@@ -255,7 +255,7 @@ export class DayFile {
                 port_end: blockRange ? r.nat_port_end : null,
                 src_ip: srcIp,
                 src_port: r.src_port,
-                dst_ip: ipDb(r.dst_ip),
+                dst_ip: ipToDbFast(r.dst_ip),
                 dst_port: r.dst_port,
                 code,
                 device,
@@ -532,30 +532,6 @@ export class DayFile {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-/** ipToDb with a fast path for plain dotted-quad IPv4 (3 calls a record on the commit path). */
-function ipDb(ip: string | null): number | Buffer | null {
-  if (ip == null) return null;
-  let n = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return ipToDb(ip);
-      n = n * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && part === 0)) {
-      part = part * 10 + (c - 48);
-      if (part > 255) return ipToDb(ip);
-      digits++;
-    } else return ipToDb(ip);
-  }
-  if (dots !== 3 || digits === 0) return ipToDb(ip);
-  return n * 256 + part;
 }
 
 /** The line shapes a day file has learned (store/line-codec.ts), in the order they were learned. */
