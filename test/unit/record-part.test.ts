@@ -1,7 +1,8 @@
 // Packed record parts (src/store/sqlite/part.ts): every column kind round-trips exactly, rows are
 // found by port, and a column costs the bits its values need.
 import { describe, expect, it } from 'vitest';
-import { compareRows, encodePart, Part } from '../../src/store/sqlite/part.js';
+import { compareRows, encodeCols, encodePart, Part } from '../../src/store/sqlite/part.js';
+import { Cols, sortedOrder } from '../../src/store/sqlite/cols.js';
 import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SEGS, PSET_SPAN, segmentHas } from '../../src/store/sqlite/port-set.js';
 import type { NatRow } from '../../src/store/store.js';
 
@@ -41,6 +42,22 @@ describe('record parts', () => {
       expect(p.n).toBe(n);
       expect(p.rows(0xcb007101)).toEqual(want);
     }
+  });
+
+  it.each(['mixed', 'sparse'] as const)('merge as the writer does: parts read back into columns, sorted once, give the same bytes (%s)', (shape) => {
+    // Four sorted pieces (as a level merge reads them), read into one set of columns and sorted:
+    // the part written from them is the part written from all the rows sorted as objects.
+    const pieces = [rows(300, shape), rows(1, shape), rows(700, shape), rows(48, shape)];
+    const cols = new Cols(1);
+    for (const piece of pieces) new Part(encodePart(piece)).appendTo(cols);
+    expect(cols.n).toBe(1049);
+    const merged = cols.permuted(sortedOrder(cols));
+    const want = pieces.flat().sort(compareRows);
+    expect(encodeCols(merged).equals(encodePart(want))).toBe(true);
+    expect(new Part(encodeCols(merged, 100, 600)).rows(0xcb007101)).toEqual(want.slice(100, 600));
+    // unsorted input (a commit's records in arrival order): the order is (nat_port, t, id)
+    const shuffled = Cols.fromRows([...want].sort(() => rnd() - 0.5));
+    expect(new Part(encodeCols(shuffled.permuted(sortedOrder(shuffled)))).rows(0xcb007101)).toEqual(want);
   });
 
   it('finds the rows of a port by binary search', () => {

@@ -10,9 +10,10 @@ import { ensureMode, MODE } from '../../core/fs.js';
 import { DAY_STAT_DDL, DayStats } from './day-stat.js';
 import { SESSIONS_DDL, SessionWriter } from './sessions.js';
 import { CLOSE_GRACE_MS, DDL, FANOUT, HOUR_MS, hourOf, ID_RECORD_STEP, LVL_PART, MAX_RECORDS_PER_LINE, PART_ROWS, RAW_BLOCK, SCHEMA_VERSION } from './schema.js';
-import { compareRows, encodePart, Part } from './part.js';
+import { encodeCols, Part } from './part.js';
+import { C_PORT, C_T, Cols, sortedOrder } from './cols.js';
 import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SPAN } from './port-set.js';
-import { LineReader, LineWriter, packWords, type KeyedWord } from '../line-codec.js';
+import { LineReader, LineWriter, packWords, type KeyedWord, type LineRecord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 
 export type { DayCommitResult, DayLine, NatRow };
@@ -37,6 +38,13 @@ interface Group {
   partRows: number;
   /** Commit that last wrote a piece of it (this process's count). */
   lastCommit: number;
+}
+
+/** One commit's records of one (public address, hour): its level-0 piece. */
+interface Piece {
+  natIp: number | Buffer;
+  hour: number;
+  cols: Cols;
 }
 
 /** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
@@ -220,7 +228,7 @@ export class DayFile {
         res.duplicateSessions = w.duplicates;
         st.addMeta!.run(w.added, 'radius_events');
       }
-      const pieces = new Map<number | string, NatRow[]>();
+      const pieces = new Map<number | string, Piece>();
       let blockId = Number(st.nextRaw.get());
       const codec = this.codec();
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
@@ -231,7 +239,7 @@ export class DayFile {
           const device = this.deviceId(l.device);
           res.lines++;
           // The line's record when it has exactly one: its original line is kept as a residue against it.
-          let only: NatRow | null = null;
+          let only: LineRecord | null = null;
           if (l.status === 'records') {
             const vendor = this.vendorId(l.vendor);
             const recs = l.records;
@@ -244,25 +252,15 @@ export class DayFile {
               const t = (r.time ?? l.time) - this.dayStartMs;
               const hour = hourOf(t);
               const srcIp = ipToDbFast(r.src_ip);
+              const dstIp = ipToDbFast(r.dst_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
               const login = r.login == null ? null : this.loginId(r.login);
-              const row: NatRow = {
-                nat_ip: natIp,
-                nat_port: blockRange ? r.nat_port_start! : r.nat_port ?? -1,
-                t,
-                id: rawRef + k * ID_RECORD_STEP,
-                port_end: blockRange ? r.nat_port_end : null,
-                src_ip: srcIp,
-                src_port: r.src_port,
-                dst_ip: ipToDbFast(r.dst_ip),
-                dst_port: r.dst_port,
-                code,
-                device,
-                login,
-              };
-              if (recs.length === 1) only = row;
-              const block = isBlockRow(row.port_end, code);
+              const natPort = blockRange ? r.nat_port_start! : r.nat_port ?? -1;
+              const portEnd = blockRange ? r.nat_port_end : null;
+              const id = rawRef + k * ID_RECORD_STEP;
+              if (recs.length === 1) only = { t, nat_ip: natIp, nat_port: natPort, port_end: portEnd, src_ip: srcIp, src_port: r.src_port, dst_ip: dstIp, dst_port: r.dst_port, code };
+              const block = isBlockRow(portEnd, code);
               // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
               stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
               const ok = pairKey(natIp, device);
@@ -270,12 +268,13 @@ export class DayFile {
                 st.insOwner!.run(natIp, device);
                 this.owners.add(ok);
               }
-              if (block) st.insBlk!.run(natIp, row.nat_port, t, row.id, row.port_end, srcIp, r.src_port, row.dst_ip, r.dst_port, code, device, login);
+              if (block) st.insBlk!.run(natIp, natPort, t, id, portEnd, srcIp, r.src_port, dstIp, r.dst_port, code, device, login);
               else {
                 const gk = pairKey(natIp, hour);
-                const list = pieces.get(gk);
-                if (list) list.push(row);
-                else pieces.set(gk, [row]);
+                let piece = pieces.get(gk);
+                if (!piece) pieces.set(gk, (piece = { natIp, hour, cols: new Cols() }));
+                const c = piece.cols;
+                c.push(natPort, t, id, c.ip(srcIp), r.src_port ?? NaN, c.ip(dstIp), r.dst_port ?? NaN, code, device, login ?? NaN);
               }
               if (srcIp != null && this.newSeen(hour, typeof srcIp === 'number' ? srcIp : r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
               if (srcIp != null && login != null) this.noteLogin(login, hour, srcIp);
@@ -294,12 +293,12 @@ export class DayFile {
         blockId++;
       }
       // One piece per (public address, hour), then merges of full levels.
-      for (const rows of pieces.values()) {
-        const g = this.group(rows[0]!.nat_ip, hourOf(rows[0]!.t));
-        rows.sort(compareRows);
-        if (g.partRows > 0) this.widenPortSet(g, rows);
-        this.writeRows(g, 0, rows);
-        g.pieceRows += rows.length;
+      for (const piece of pieces.values()) {
+        const g = this.group(piece.natIp, piece.hour);
+        const rows = piece.cols.permuted(sortedOrder(piece.cols));
+        if (g.partRows > 0) this.widenPortSet(g, rows.c[C_PORT]!.subarray(0, rows.n));
+        this.writeRows(g, 0, rows, 0, rows.n);
+        g.pieceRows += rows.n;
         g.lastCommit = commitNo;
         for (let lvl = 0; (g.levels[lvl] ?? 0) >= FANOUT; lvl++) this.mergeLevel(g, lvl);
       }
@@ -327,11 +326,13 @@ export class DayFile {
     return res;
   }
 
-  /** Write sorted rows as one rec row of `lvl` (a piece) and count it. */
-  private writeRows(g: Group, lvl: number, rows: NatRow[]): void {
+  /** Write rows [from, to) of sorted columns as one rec row of `lvl` (a piece) and count it. */
+  private writeRows(g: Group, lvl: number, rows: Cols, from: number, to: number): void {
+    const port = rows.c[C_PORT]!;
+    const t = rows.c[C_T]!;
     let tMax = 0;
-    for (const r of rows) if (r.t > tMax) tMax = r.t;
-    this.st.insRec!.run(g.natIp, g.hour, lvl, rows[0]!.nat_port, rows[rows.length - 1]!.nat_port, rows.length, tMax, encodePart(rows));
+    for (let i = from; i < to; i++) if (t[i]! > tMax) tMax = t[i]!;
+    this.st.insRec!.run(g.natIp, g.hour, lvl, port[from]!, port[to - 1]!, to - from, tMax, encodeCols(rows, from, to));
     if (lvl >= 0) g.levels[lvl] = (g.levels[lvl] ?? 0) + 1;
   }
 
@@ -340,36 +341,37 @@ export class DayFile {
     portSegments(ports).forEach((seg, i) => this.st.putPset!.run(g.natIp, i, g.hour, seg));
   }
 
-  /** Add the ports of late rows (sorted by port) to their closed hour's port set. */
-  private widenPortSet(g: Group, rows: readonly NatRow[]): void {
-    for (let i = 0; i < rows.length; ) {
-      if (rows[i]!.nat_port < 0) {
+  /** Add the ports of late rows (sorted) to their closed hour's port set. */
+  private widenPortSet(g: Group, ports: Float64Array): void {
+    for (let i = 0; i < ports.length; ) {
+      if (ports[i]! < 0) {
         i++;
         continue;
       }
-      const seg = psetSeg(rows[i]!.nat_port);
+      const seg = psetSeg(ports[i]!);
       const offs = new Set(decodeSegment((this.st.psetAt.get(g.natIp, seg, g.hour) as Buffer | undefined) ?? Buffer.alloc(0)));
-      for (; i < rows.length && psetSeg(rows[i]!.nat_port) === seg; i++) offs.add(rows[i]!.nat_port % PSET_SPAN);
+      for (; i < ports.length && psetSeg(ports[i]!) === seg; i++) offs.add(ports[i]! % PSET_SPAN);
       this.st.putPset!.run(g.natIp, seg, g.hour, encodeSegment([...offs].sort((a, b) => a - b)));
     }
   }
 
   /** Every record of the rec rows given (id, data), deleted, sorted. */
-  private takeRows(natIp: number | Buffer, recs: { id: number; data: Buffer }[]): NatRow[] {
-    const rows: NatRow[] = [];
-    for (const r of recs) {
-      for (const row of new Part(r.data).rows(natIp)) rows.push(row);
+  private takeRows(recs: { id: number; data: Buffer }[]): Cols {
+    const parts = recs.map((r) => new Part(r.data));
+    const rows = new Cols(parts.reduce((n, p) => n + p.n, 0));
+    for (const [k, r] of recs.entries()) {
+      parts[k]!.appendTo(rows);
       this.st.delRec!.run(r.id);
       fault('pack'); // tests: die with pieces deleted and their merge not written yet
     }
-    return rows.sort(compareRows);
+    return rows.permuted(sortedOrder(rows));
   }
 
   /** Merge the pieces of level `lvl` into one of the next. */
   private mergeLevel(g: Group, lvl: number): void {
-    const rows = this.takeRows(g.natIp, this.st.recAt.all(g.natIp, g.hour, lvl) as { id: number; data: Buffer }[]);
+    const rows = this.takeRows(this.st.recAt.all(g.natIp, g.hour, lvl) as { id: number; data: Buffer }[]);
     g.levels[lvl] = 0;
-    if (rows.length) this.writeRows(g, lvl + 1, rows);
+    if (rows.n) this.writeRows(g, lvl + 1, rows, 0, rows.n);
   }
 
   /** Pack an hour into parts: disjoint port ranges of at most PART_ROWS records (a port is never split). */
@@ -385,18 +387,19 @@ export class DayFile {
       g.partRows = recs[0]!.n;
       return recs[0]!.n;
     }
-    const rows = this.takeRows(g.natIp, recs);
-    for (let i = 0; i < rows.length; ) {
-      let j = Math.min(rows.length, i + PART_ROWS);
-      while (j < rows.length && rows[j]!.nat_port === rows[j - 1]!.nat_port) j++;
-      this.writeRows(g, LVL_PART, rows.slice(i, j));
+    const rows = this.takeRows(recs);
+    const port = rows.c[C_PORT]!;
+    for (let i = 0; i < rows.n; ) {
+      let j = Math.min(rows.n, i + PART_ROWS);
+      while (j < rows.n && port[j] === port[j - 1]) j++;
+      this.writeRows(g, LVL_PART, rows, i, j);
       i = j;
     }
-    this.writePortSet(g, rows.map((r) => r.nat_port));
+    this.writePortSet(g, port.subarray(0, rows.n));
     g.levels = [];
     g.pieceRows = 0;
-    g.partRows = rows.length;
-    return rows.length;
+    g.partRows = rows.n;
+    return rows.n;
   }
 
   /**

@@ -30,24 +30,13 @@
 // lines with whole seconds take 12 bits in an hour.
 import type { NatRow } from '../store.js';
 import { Bytes } from '../line-codec/bytes.js';
+import { C_CODE, C_DEV, C_DPORT, C_DST, C_ID, C_LOGIN, C_PORT, C_SPORT, C_SRC, C_T, Cols, NCOL } from './cols.js';
 
 const FORMAT = 3;
 /** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
 const MAX_BITS = 45;
 const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
 export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device', 'login'] as const;
-type Column = (typeof COLUMNS)[number];
-const NCOL = COLUMNS.length;
-const C_PORT = 0;
-const C_T = 1;
-const C_ID = 2;
-const C_SRC = 3;
-const C_SPORT = 4;
-const C_DST = 5;
-const C_DPORT = 6;
-const C_CODE = 7;
-const C_DEV = 8;
-const C_LOGIN = 9;
 const POW10 = [1, 10, 100, 1000];
 
 /** Sort order of a part: (nat_port, t, id). */
@@ -56,7 +45,7 @@ export function compareRows(a: NatRow, b: NatRow): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Writing
+// Writing (from columns, cols.ts: null is NaN)
 
 /** The line codec's growable bytes, with what a part also writes: bytes, doubles, bit-packed values. */
 class Out extends Bytes {
@@ -82,6 +71,23 @@ class Out extends Bytes {
     this.ensure(bytes + 8);
     const buf = this.buf;
     let at = this.len;
+    if (w <= 24) {
+      // small widths (all but ids and wide frames): a 32-bit accumulator
+      let acc = 0;
+      let nacc = 0;
+      for (let i = 0; i < n; i++) {
+        acc |= vals[i]! << nacc;
+        nacc += w;
+        while (nacc >= 8) {
+          buf[at++] = acc & 255;
+          acc >>>= 8;
+          nacc -= 8;
+        }
+      }
+      if (nacc > 0) buf[at++] = acc;
+      this.len = at;
+      return;
+    }
     let acc = 0;
     let nacc = 0;
     for (let i = 0; i < n; i++) {
@@ -106,12 +112,16 @@ function widthOf(max: number): number {
   return w;
 }
 
-function writeFor(out: Out, vals: (number | null)[], n: number, nullable: boolean): void {
+/** Scratch for the values a frame of reference stores. */
+let stored = new Float64Array(4096);
+
+/** Kind 1, or 2 when `nullable` (NaN is null). */
+function writeFor(out: Out, vals: Float64Array, nullable: boolean): void {
+  const n = vals.length;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
-    const v = vals[i];
-    if (v == null) continue;
+    const v = vals[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -124,17 +134,18 @@ function writeFor(out: Out, vals: (number | null)[], n: number, nullable: boolea
     const p = POW10[e]!;
     let ok = true;
     for (let i = 0; i < n && ok; i++) {
-      const v = vals[i];
-      if (v != null && (v - min) % p !== 0) ok = false;
+      const v = vals[i]!;
+      if (v === v && (v - min) % p !== 0) ok = false;
     }
     if (ok) break;
   }
   const p = POW10[e]!;
-  const stored = new Float64Array(n);
+  if (stored.length < n) stored = new Float64Array(Math.max(n, stored.length * 2));
+  const add = nullable ? 1 : 0;
   let top = 0;
   for (let i = 0; i < n; i++) {
-    const v = vals[i];
-    const s = v == null ? 0 : (v - min) / p + (nullable ? 1 : 0);
+    const v = vals[i]!;
+    const s = v !== v ? 0 : (v - min) / p + add;
     stored[i] = s;
     if (s > top) top = s;
   }
@@ -146,42 +157,45 @@ function writeFor(out: Out, vals: (number | null)[], n: number, nullable: boolea
   out.bits(stored, n, w);
 }
 
-function writeColumn(out: Out, vals: (number | Buffer | null)[], n: number): void {
-  let blobs = false;
+/**
+ * A column of numbers (NaN null; with `blobs`, an ip column whose negative values name IPv6
+ * addresses, cols.ts): the cheaper of a frame of reference and a dictionary, a dictionary of entries
+ * when it holds addresses of 16 bytes.
+ */
+function writeColumn(out: Out, vals: Float64Array, blobs: Buffer[] | null): void {
+  const n = vals.length;
+  let hasBlobs = false;
   let nulls = false;
   let min = Infinity;
   let max = -Infinity;
-  const distinct = new Set<number | string>();
+  const distinct = new Set<number>();
   const limit = Math.max(1, n >> 1);
   for (let i = 0; i < n; i++) {
-    const v = vals[i];
-    if (v == null) nulls = true;
-    else if (typeof v === 'number') {
+    const v = vals[i]!;
+    if (v !== v) nulls = true;
+    else if (blobs && v < 0) hasBlobs = true;
+    else {
       if (v < min) min = v;
       if (v > max) max = v;
       if (distinct.size <= limit) distinct.add(v);
-    } else blobs = true;
+    }
   }
-  if (!blobs) {
+  if (!hasBlobs) {
     // The cheaper of a frame of reference and a dictionary (~3 bytes an entry, then an index a row).
     const k = distinct.size + (nulls ? 1 : 0);
     const forBits = n * (min === Infinity ? 0 : widthOf(max - min + (nulls ? 1 : 0)));
     const dictBits = distinct.size > limit ? Infinity : distinct.size * 24 + n * widthOf(k - 1);
-    if (forBits <= dictBits) {
-      writeFor(out, vals as (number | null)[], n, nulls);
-      return;
-    }
-  }
-  if (!blobs) {
-    writeNumberDict(out, vals as (number | null)[], n, nulls);
+    if (forBits <= dictBits) writeFor(out, vals, nulls);
+    else writeNumberDict(out, vals, distinct, nulls);
     return;
   }
   out.u8(3);
   const entries: (number | Buffer | null)[] = [];
   const index = new Map<number | string, number>();
-  const idx: number[] = new Array(n);
+  const idx = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = vals[i] ?? null;
+    const x = vals[i]!;
+    const v = x !== x ? null : x < 0 ? blobs![-1 - x]! : x;
     const k = v == null ? 'n' : typeof v === 'number' ? v : v.toString('latin1');
     let j = index.get(k);
     if (j === undefined) {
@@ -202,32 +216,36 @@ function writeColumn(out: Out, vals: (number | Buffer | null)[], n: number): voi
       out.blob(v);
     }
   }
-  writeFor(out, idx, n, false);
+  writeFor(out, idx, false);
 }
 
 /** Kind 4: the distinct numbers ascending, as varint deltas, and each row's index. */
-function writeNumberDict(out: Out, vals: (number | null)[], n: number, nulls: boolean): void {
-  const distinct = [...new Set(vals.slice(0, n).filter((v): v is number => v != null))].sort((a, b) => a - b);
-  if (distinct.some((v) => v < 0 || !Number.isInteger(v))) {
-    writeFor(out, vals, n, nulls);
-    return;
+function writeNumberDict(out: Out, vals: Float64Array, distinct: Set<number>, nulls: boolean): void {
+  const sorted = Float64Array.from(distinct).sort();
+  for (const v of sorted) {
+    if (v < 0 || !Number.isInteger(v)) {
+      writeFor(out, vals, nulls);
+      return;
+    }
   }
   out.u8(4);
   out.u8(nulls ? 1 : 0);
-  out.varint(distinct.length);
+  out.varint(sorted.length);
   let prev = 0;
   const index = new Map<number, number>();
-  distinct.forEach((v, j) => {
+  for (let j = 0; j < sorted.length; j++) {
+    const v = sorted[j]!;
     out.varint(v - prev);
     prev = v;
     index.set(v, j + (nulls ? 1 : 0));
-  });
+  }
+  const n = vals.length;
   const idx = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = vals[i];
-    idx[i] = v == null ? 0 : index.get(v)!;
+    const v = vals[i]!;
+    idx[i] = v !== v ? 0 : index.get(v)!;
   }
-  writeFor(out, idx as unknown as number[], n, false);
+  writeFor(out, idx, false);
 }
 
 /** One output buffer for every part (grown when needed): the part is copied out once. */
@@ -239,36 +257,46 @@ const scratch = new Out();
  * The login column: kind 5 (a function of the inside address, see the header) when every row agrees
  * with it and it is smaller than the column written as any other.
  */
-function writeLoginColumn(out: Out, rows: readonly NatRow[], col: (number | Buffer | null)[], n: number): void {
+function writeLoginColumn(out: Out, src: Float64Array, col: Float64Array): void {
+  const n = col.length;
   let byAddress: Map<number, number> | null = new Map();
   let any = false;
-  for (let i = 0; i < n && byAddress; i++) {
-    const src = rows[i]!.src_ip;
-    const login = col[i] as number | null;
-    if (login != null) {
+  for (let i = 0; i < n; i++) {
+    const s = src[i]!;
+    const login = col[i]!;
+    if (login === login) {
       any = true;
-      if (!Number.isInteger(login) || login < 1) byAddress = null;
+      if (!Number.isInteger(login) || login < 1) {
+        byAddress = null;
+        break;
+      }
     }
-    if (!byAddress) break;
-    if (typeof src !== 'number') {
-      if (login != null) byAddress = null;
+    if (!(s >= 0)) {
+      // no IPv4 inside address (null or IPv6): then no login either
+      if (login === login) {
+        byAddress = null;
+        break;
+      }
       continue;
     }
-    const v = login ?? 0;
-    const had = byAddress.get(src);
-    if (had === undefined) byAddress.set(src, v);
-    else if (had !== v) byAddress = null;
+    const v = login === login ? login : 0;
+    const had = byAddress.get(s);
+    if (had === undefined) byAddress.set(s, v);
+    else if (had !== v) {
+      byAddress = null;
+      break;
+    }
   }
   if (!byAddress || !any) {
-    writeColumn(out, col, n);
+    writeColumn(out, col, null);
     return;
   }
   scratch.len = 0;
-  writeColumn(scratch, col, n);
+  writeColumn(scratch, col, null);
   const plain = scratch.len;
   const at = out.len;
   out.u8(5);
-  const keys = [...byAddress.keys()].sort((a, b) => a - b);
+  const keys = Float64Array.from(byAddress.keys()).sort();
   out.varint(keys.length);
   let prev = 0;
   for (const k of keys) {
@@ -282,22 +310,29 @@ function writeLoginColumn(out: Out, rows: readonly NatRow[], col: (number | Buff
   }
 }
 
-/** Pack rows (already sorted with compareRows) into one part. */
-export function encodePart(rows: readonly NatRow[]): Buffer {
-  const n = rows.length;
+/** Pack rows [from, to) of `cols`, already sorted by (nat_port, t, id) (cols.ts sortedOrder), into one part. */
+export function encodeCols(cols: Cols, from = 0, to = cols.n): Buffer {
   const out = shared;
   out.len = 0;
   out.u8(FORMAT);
-  out.varint(n);
-  const col: (number | Buffer | null)[] = new Array(n);
-  for (let c = 0; c < NCOL; c++) {
-    const name: Column = COLUMNS[c]!;
-    for (let i = 0; i < n; i++) col[i] = (rows[i]! as unknown as Record<Column, number | Buffer | null | undefined>)[name] ?? null;
-    if (c === C_PORT || c === C_T || c === C_ID) writeFor(out, col as number[], n, false);
-    else if (c === C_LOGIN) writeLoginColumn(out, rows, col, n);
-    else writeColumn(out, col, n);
-  }
+  out.varint(to - from);
+  const col = (c: number) => cols.c[c]!.subarray(from, to);
+  writeFor(out, col(C_PORT), false);
+  writeFor(out, col(C_T), false);
+  writeFor(out, col(C_ID), false);
+  writeColumn(out, col(C_SRC), cols.blobs);
+  writeColumn(out, col(C_SPORT), null);
+  writeColumn(out, col(C_DST), cols.blobs);
+  writeColumn(out, col(C_DPORT), null);
+  writeColumn(out, col(C_CODE), null);
+  writeColumn(out, col(C_DEV), null);
+  writeLoginColumn(out, col(C_SRC), col(C_LOGIN));
   return Buffer.from(out.buf.subarray(0, out.len));
+}
+
+/** Pack rows (already sorted with compareRows) into one part. */
+export function encodePart(rows: readonly NatRow[]): Buffer {
+  return encodeCols(Cols.fromRows(rows));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -502,6 +537,53 @@ export class Part {
       device: this.device(i),
       login: this.login(i),
     };
+  }
+
+  /** Append every row to `out` (the writer's merges and packing: a pass a column, no object a row). */
+  appendTo(out: Cols): void {
+    const n = this.n;
+    const at = out.n;
+    out.reserve(at + n);
+    for (let c = 0; c < NCOL; c++) {
+      const col = this.cols[c]!;
+      const dst = out.c[c]!;
+      switch (col.kind) {
+        case 0:
+          dst.fill(NaN, at, at + n);
+          break;
+        case 1:
+          for (let i = 0; i < n; i++) dst[at + i] = col.base + this.raw(col, i) * col.mul;
+          break;
+        case 2:
+          for (let i = 0; i < n; i++) {
+            const s = this.raw(col, i);
+            dst[at + i] = s === 0 ? NaN : col.base + (s - 1) * col.mul;
+          }
+          break;
+        case 5: {
+          // after the inside addresses (C_SRC < C_LOGIN)
+          const src = out.c[C_SRC]!;
+          const keys = col.keys!;
+          for (let i = 0; i < n; i++) {
+            const s = src[at + i]!;
+            let lo = 0;
+            let hi = keys.length;
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if (keys[mid]! < s) lo = mid + 1;
+              else hi = mid;
+            }
+            dst[at + i] = s >= 0 && lo < keys.length && keys[lo] === s && col.vals![lo]! ? col.vals![lo]! : NaN;
+          }
+          break;
+        }
+        default: {
+          const vals = col.dict!.map((v) => (v == null ? NaN : typeof v === 'number' ? v : out.ip(v)));
+          for (let i = 0; i < n; i++) dst[at + i] = vals[col.base + this.raw(col, i) * col.mul] ?? NaN;
+        }
+      }
+    }
+    out.n = at + n;
   }
 
   /** Every row, in the part's order. */
