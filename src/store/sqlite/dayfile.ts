@@ -47,6 +47,19 @@ interface Piece {
   cols: Cols;
 }
 
+/** What the writer last noted of an IPv4 subscriber (DayFile.subs). */
+interface Sub {
+  hour: number;
+  /** Public address (IPv4 integer; an IPv6 buffer is never equal, so always checked). */
+  nat: number | Buffer | null;
+  login: string | null;
+  loginId: number;
+  loginHour: number;
+}
+
+/** Subscribers the writer remembers before it forgets them all. */
+const SUBS_KEEP = 200_000;
+
 /** Hours of src_seen pairs the writer remembers (older hours get INSERT OR IGNORE for each record). */
 const SEEN_HOURS = 3;
 /** Logins whose last login_seen write the writer remembers before it forgets them all (then upserts again). */
@@ -86,6 +99,11 @@ export class DayFile {
    * per subscriber and hour is the usual case, kept as a value; a Set once there are more.
    */
   private readonly seen = new Map<number, Map<number | string, number | string | Set<number | string>>>();
+  /**
+   * Writer: each IPv4 subscriber's last (hour, public address) noted in src_seen, and its last login
+   * (text, id, hour noted in login_seen): a record that repeats them costs one lookup by number.
+   */
+  private readonly subs = new Map<number, Sub>();
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     if (!opts.readonly && path !== ':memory:') ensureMode(path, MODE.data);
@@ -157,6 +175,7 @@ export class DayFile {
     this.groups.clear();
     this.owners.clear();
     this.seen.clear();
+    this.subs.clear();
     this.lineWriter = null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
     for (const r of this.db.prepare('SELECT id, name FROM login').all() as { id: number; name: string }[]) this.logins.set(r.name, r.id);
@@ -170,6 +189,16 @@ export class DayFile {
       }
     }
     for (const r of this.db.prepare('SELECT nat_ip, device FROM owner').all() as { nat_ip: number | Buffer; device: number }[]) this.owners.add(pairKey(r.nat_ip, r.device));
+  }
+
+  /** The writer's note of an IPv4 subscriber (see `subs`). */
+  private sub(src: number): Sub {
+    let s = this.subs.get(src);
+    if (!s) {
+      if (this.subs.size >= SUBS_KEEP) this.subs.clear();
+      this.subs.set(src, (s = { hour: -1, nat: null, login: null, loginId: 0, loginHour: -1 }));
+    }
+    return s;
   }
 
   /** Whether (hour, src, natIp) is new to src_seen as far as the writer knows (and note it). */
@@ -255,7 +284,19 @@ export class DayFile {
               const dstIp = ipToDbFast(r.dst_ip);
               const event = eventCode(r.event);
               const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
-              const login = r.login == null ? null : this.loginId(r.login);
+              // An IPv4 subscriber's last public address, hour and login (the usual record repeats them all).
+              const sub = typeof srcIp === 'number' ? this.sub(srcIp) : null;
+              let login: number | null = null;
+              if (r.login != null) {
+                if (sub) {
+                  if (sub.login !== r.login) {
+                    sub.login = r.login;
+                    sub.loginId = this.loginId(r.login);
+                    sub.loginHour = -1;
+                  }
+                  login = sub.loginId;
+                } else login = this.loginId(r.login);
+              }
               const natPort = blockRange ? r.nat_port_start! : r.nat_port ?? -1;
               const portEnd = blockRange ? r.nat_port_end : null;
               const id = rawRef + k * ID_RECORD_STEP;
@@ -276,8 +317,20 @@ export class DayFile {
                 const c = piece.cols;
                 c.push(natPort, t, id, c.ip(srcIp), r.src_port ?? NaN, c.ip(dstIp), r.dst_port ?? NaN, code, device, login ?? NaN);
               }
-              if (srcIp != null && this.newSeen(hour, typeof srcIp === 'number' ? srcIp : r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
-              if (srcIp != null && login != null) this.noteLogin(login, hour, srcIp);
+              if (sub) {
+                if (sub.hour !== hour || sub.nat !== natIp) {
+                  if (this.newSeen(hour, srcIp as number, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+                  sub.hour = hour;
+                  sub.nat = natIp;
+                }
+                if (login != null && sub.loginHour !== hour) {
+                  this.noteLogin(login, hour, srcIp!);
+                  sub.loginHour = hour;
+                }
+              } else if (srcIp != null) {
+                if (this.newSeen(hour, r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+                if (login != null) this.noteLogin(login, hour, srcIp);
+              }
               res.records++;
             }
           } else {
