@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       benchStorage(
         quick
           ? { quick, marks: [100_000, 500_000, 1_000_000], storageAt: 1_000_000, batch: 100_000, subscribers: 32_000, publics: 256, warmQueries: 1000, coldQueries: 10, dropCaches: true }
-          : { quick, marks: [1_000_000, 10_000_000, 50_000_000], storageAt: 10_000_000, batch: 100_000, subscribers: 32_000, publics: 256, warmQueries: 5000, coldQueries: 30, dropCaches: true },
+          : { quick, marks: [1_000_000, 10_000_000, 50_000_000], storageAt: 10_000_000, batch: 100_000, subscribers: 32_000, publics: 256, warmQueries: 5000, coldQueries: 200, dropCaches: true },
       ),
     );
   }

@@ -58,6 +58,11 @@ function timeQueries(r: DayReader, gen: DaySource, n: number, kind: 'lookup' | '
     if (!found) throw new Error(`${kind} query of a sampled key found nothing`);
   }
   r.end();
+  if (n >= 100) {
+    // When the slowest queries came (first ones: caches and compiled code; scattered: collector pauses).
+    const slow = ms.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 8);
+    info(`store: ${kind}: slowest of ${n} at ${slow.map(([v, i]) => `#${i} ${v.toFixed(2)} ms`).join(', ')}`);
+  }
   return ms;
 }
 
@@ -147,7 +152,9 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
       figure({ case: 'storage', name: `pack the day's last hours (${total / 1e6} M records)`, value: (performance.now() - t0) / 1000, unit: 's', note: 'pieces of the hours not closed yet into parts, in the committer thread once a day is over' });
     }
 
-    // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before).
+    // Lookup on the full day, warm (page cache and SQLite cache hot from the queries before). The
+    // generator's line objects are let go first: a search process does not hold them.
+    gen.release();
     const label = `${total / 1e6} M`;
     const reader = new DayReader(path, DAY);
     const lw = timeQueries(reader, gen, o.warmQueries, 'lookup');

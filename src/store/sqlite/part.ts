@@ -339,7 +339,7 @@ export function encodePart(rows: readonly NatRow[]): Buffer {
 // Reading
 
 interface ColView {
-  /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary, 5 a function of the inside address. */
+  /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary, 4 dictionary of numbers, 5 a function of the inside address. */
   kind: number;
   base: number;
   mul: number;
@@ -347,6 +347,8 @@ interface ColView {
   /** Offset of the fixed-width values. */
   at: number;
   dict: (number | Buffer | null)[] | null;
+  /** Kind 4: the dictionary's numbers (NaN: null). */
+  nums?: Float64Array;
   /** Kind 5: the inside addresses, ascending, and the value of each (0: null). */
   keys?: Float64Array;
   vals?: Float64Array;
@@ -403,13 +405,17 @@ export class Part {
         const idx = readFor(data[at++]!);
         this.cols.push({ ...idx, kind: 3, dict });
       } else if (kind === 4) {
+        // One typed array, not an array of numbers: addresses above 2^31 would each be an object,
+        // and a reader caches hundreds of parts (the collector copies what they hold).
         const hasNull = data[at++] === 1;
         const k = varint();
-        const dict: (number | null)[] = hasNull ? [null] : [];
+        const nums = new Float64Array(k + (hasNull ? 1 : 0));
+        let j = 0;
+        if (hasNull) nums[j++] = NaN;
         let v = 0;
-        for (let j = 0; j < k; j++) dict.push((v += varint()));
+        for (let e = 0; e < k; e++) nums[j++] = v += varint();
         const idx = readFor(data[at++]!);
-        this.cols.push({ ...idx, kind: 3, dict });
+        this.cols.push({ ...idx, kind: 4, dict: null, nums });
       } else if (kind === 5) {
         const k = varint();
         const keys = new Float64Array(k);
@@ -452,6 +458,10 @@ export class Part {
       case 2: {
         const s = this.raw(col, i);
         return s === 0 ? null : col.base + (s - 1) * col.mul;
+      }
+      case 4: {
+        const v = col.nums![col.base + this.raw(col, i) * col.mul];
+        return v === undefined || v !== v ? null : v;
       }
       case 5:
         return this.byAddress(col, i);
@@ -575,6 +585,11 @@ export class Part {
             }
             dst[at + i] = s >= 0 && lo < keys.length && keys[lo] === s && col.vals![lo]! ? col.vals![lo]! : NaN;
           }
+          break;
+        }
+        case 4: {
+          const nums = col.nums!;
+          for (let i = 0; i < n; i++) dst[at + i] = nums[col.base + this.raw(col, i) * col.mul] ?? NaN;
           break;
         }
         default: {
