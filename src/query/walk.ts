@@ -77,10 +77,14 @@ function sessions(sl: Slot, w: PortWalk): Ev[] {
   return sl.rows;
 }
 
-/** Session events of protocol class c in a slot. */
-function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): Ev[] {
-  if (!sl || !hasRows(sl)) return [];
-  return sessions(sl, w).filter((e) => portClass(e.row.code % 1024) === c);
+const NONE: readonly Ev[] = Object.freeze([]);
+
+/** Session events of protocol class c in a slot (a shared empty array when it has none: most hours of a port). */
+function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): readonly Ev[] {
+  if (!sl || !hasRows(sl) || !(sl.hours & (1 << sl.h))) return NONE;
+  const all = sessions(sl, w);
+  if (!all.length) return NONE;
+  return all.filter((e) => portClass(e.row.code % 1024) === c);
 }
 
 /**
@@ -137,7 +141,9 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
     for (let k = hiIdx; k >= 0; k--) {
       const sl = slots[k]!;
       if (!hasRows(sl)) continue;
-      evs = slotEvents(sl, w, c).concat(evs);
+      const got = slotEvents(sl, w, c);
+      if (!got.length) continue;
+      evs = got.concat(evs);
       if (c === 2) continue;
       const j = pinned(evs, w.lo);
       if (j >= 0) {
