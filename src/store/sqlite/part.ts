@@ -354,6 +354,19 @@ interface ColView {
   vals?: Float64Array;
 }
 
+/** A kind 5 column's value for IPv4 inside address `src` (binary search; 0 when it has none). */
+function addressValue(col: ColView, src: number): number {
+  const keys = col.keys!;
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < src) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < keys.length && keys[lo] === src ? col.vals![lo]! : 0;
+}
+
 /** A part read in place: any row, any column, without decoding the rest. */
 export class Part {
   readonly n: number;
@@ -508,16 +521,7 @@ export class Part {
   /** A kind 5 value: the one of row i's inside address (binary search), null without one. */
   private byAddress(col: ColView, i: number): number | null {
     const src = this.get(C_SRC, i);
-    if (typeof src !== 'number') return null;
-    const keys = col.keys!;
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < src) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < keys.length && keys[lo] === src ? col.vals![lo]! || null : null;
+    return typeof src === 'number' ? addressValue(col, src) || null : null;
   }
 
   /** First row with nat_port ≥ port (n when none). */
@@ -573,17 +577,9 @@ export class Part {
         case 5: {
           // after the inside addresses (C_SRC < C_LOGIN)
           const src = out.c[C_SRC]!;
-          const keys = col.keys!;
           for (let i = 0; i < n; i++) {
             const s = src[at + i]!;
-            let lo = 0;
-            let hi = keys.length;
-            while (lo < hi) {
-              const mid = (lo + hi) >>> 1;
-              if (keys[mid]! < s) lo = mid + 1;
-              else hi = mid;
-            }
-            dst[at + i] = s >= 0 && lo < keys.length && keys[lo] === s && col.vals![lo]! ? col.vals![lo]! : NaN;
+            dst[at + i] = (s >= 0 && addressValue(col, s)) || NaN;
           }
           break;
         }
