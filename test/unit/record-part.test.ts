@@ -60,6 +60,16 @@ describe('record parts', () => {
     expect(new Part(encodeCols(shuffled.permuted(sortedOrder(shuffled)))).rows(0xcb007101)).toEqual(want);
   });
 
+  it('merges a piece of 200,000 IPv6 records (an address a row in the side list)', () => {
+    const cols = new Cols(1);
+    const n = 200_000;
+    for (let i = 0; i < n; i++) cols.push(n - i, 1000, i, cols.ip(v6(i % 7)), 1024, cols.ip(v6(9)), 443, 65536 + 6, 1, NaN);
+    expect(cols.blobs.length).toBe(2 * n);
+    const p = new Part(encodeCols(cols.permuted(sortedOrder(cols))));
+    expect(p.n).toBe(n);
+    expect(p.row(0xcb007101, 0)).toMatchObject({ nat_port: 1, src_ip: v6((n - 1) % 7), dst_ip: v6(9), login: null });
+  });
+
   it('finds the rows of a port by binary search', () => {
     const want = rows(1000, 'mixed');
     const p = new Part(encodePart(want));

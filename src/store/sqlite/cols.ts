@@ -22,8 +22,8 @@ export class Cols {
   n = 0;
   /** One array a column (COLUMNS' order), at least n long. */
   c: Float64Array[];
-  /** The IPv6 addresses the ip columns name (−1 − k). */
-  readonly blobs: Buffer[] = [];
+  /** The IPv6 addresses the ip columns name (−1 − k); shared by the sets permuted() makes. */
+  blobs: Buffer[] = [];
 
   constructor(cap = 64) {
     this.c = Array.from({ length: NCOL }, () => new Float64Array(cap));
@@ -89,7 +89,7 @@ export class Cols {
       return b;
     });
     out.n = n;
-    (out.blobs as Buffer[]).push(...this.blobs);
+    out.blobs = this.blobs;
     return out;
   }
 }
