@@ -2,7 +2,7 @@
 // commit files its records per (public address, hour) into these, a merge or a packing reads parts
 // back into one (Part.appendTo), sorts it once (sortedOrder) and writes it (part.ts encodeCols).
 //
-// Columns are part.ts's, in its order (COLUMNS). Null is NaN. An IPv6 address (src_ip, dst_ip) is
+// Columns are a part's, in its order (part.ts header). Null is NaN. An IPv6 address (src_ip, dst_ip) is
 // stored as −1 − k for the k-th buffer of `blobs`; IPv4 addresses are their integer (< 2^32).
 import type { NatRow } from '../store.js';
 
@@ -20,7 +20,7 @@ export const C_LOGIN = 9;
 
 export class Cols {
   n = 0;
-  /** One array a column (COLUMNS' order), at least n long. */
+  /** One array a column (C_PORT … C_LOGIN), at least n long. */
   c: Float64Array[];
   /** The IPv6 addresses the ip columns name (−1 − k); shared by the sets permuted() makes. */
   blobs: Buffer[] = [];
@@ -47,11 +47,6 @@ export class Cols {
     if (typeof v === 'number') return v;
     this.blobs.push(v);
     return -this.blobs.length;
-  }
-
-  /** An ip column's value back as the store keeps it. */
-  ipAt(v: number): number | Buffer | null {
-    return v !== v ? null : v < 0 ? this.blobs[-1 - v]! : v;
   }
 
   /** Append one record (addresses already as ip() returns them; null as NaN). */

@@ -36,7 +36,6 @@ const FORMAT = 3;
 /** Widest bit-packed value (a sum of ≤ 7 + 45 bits stays an exact double). */
 const MAX_BITS = 45;
 const POW2 = Array.from({ length: 54 }, (_, i) => 2 ** i);
-export const COLUMNS = ['nat_port', 't', 'id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'code', 'device', 'login'] as const;
 const POW10 = [1, 10, 100, 1000];
 
 /** Sort order of a part: (nat_port, t, id). */
