@@ -13,7 +13,7 @@
 // nat record (any public address) or a kept unparsed/ignored line from that device with its time in
 // [T − w, T + w]. Absence of a match proves something only when the owner was talking.
 import type { Config } from '../config/load.js';
-import { DAY_MS, dayOf, dayStart, ipFromDb, ipToDb, protoCode } from '../store/codes.js';
+import { DAY_MS, dayOf, dayStart, ipFromDb, ipKey, ipToDb, protoCode } from '../store/codes.js';
 import { openDay, type DayView, type StoreReadConfig } from '../store/index.js';
 import { addressCandidates } from './address.js';
 import { candidateOf, fillRawFrom, rawPending, type Candidate } from './candidate.js';
@@ -22,7 +22,7 @@ import { parseIp, parsePort, parseProto, parseWindow } from './input.js';
 import { LOOKBACK_MS, Timelines, type Ev } from './intervals.js';
 import { formatInZone } from '../core/time.js';
 import { checkZone } from './time.js';
-import { walkPort } from './walk.js';
+import { SharedHours, walkPort } from './walk.js';
 import { attachRadiusSubscribers, DEFAULT_LOOKBACK_DAYS } from './subscriber-radius.js';
 import { destinationFilter, parseDestination, type Destination } from './dest.js';
 import type { NatRow } from '../store/store.js';
@@ -223,8 +223,9 @@ function readersFor(ctx: Ctx, days: string[]): DayView[] {
 
 /** How a port walk opens the day after the window (absent is not "missing") and records the days it read from. */
 function walkDays(ctx: Ctx, to: number): { next: () => DayView | null; use: (r: DayView) => void } {
+  let next: DayView | null | undefined;
   return {
-    next: () => ctx.pool.get(dayOf(dayStart(dayOf(to)) + DAY_MS)),
+    next: () => (next === undefined ? (next = ctx.pool.get(dayOf(dayStart(dayOf(to)) + DAY_MS))) : next),
     use: (r) => {
       if (!ctx.used.includes(r)) ctx.used.push(r);
     },
@@ -489,7 +490,15 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
     }
     const tl = new OnceTimelines();
     const days = walkDays(ctx, q.to);
-    for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to });
+    const ports = new Map<string, Set<number>>();
+    for (const { nat, port } of keys.values()) {
+      const k = ipKey(nat);
+      const set = ports.get(k);
+      if (set) set.add(port);
+      else ports.set(k, new Set([port]));
+    }
+    const shared = new SharedHours(ports);
+    for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to, shared });
     const tz = cfg.timezone;
     const mappings = tl
       .finish()

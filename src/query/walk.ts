@@ -15,7 +15,7 @@
 // After the window, hours are read forward while an interval is still open (its end is the next
 // holder's record or the max age), into the next day file if need be.
 import { DAY_MS, PROTO_NONE } from '../store/codes.js';
-import { HOUR_MS, classesFor, isBlockRow, portClass } from '../store/codes.js';
+import { HOUR_MS, classesFor, ipKey, isBlockRow, portClass } from '../store/codes.js';
 import type { DayView, NatRow } from '../store/store.js';
 import { BLOCK_MAX_AGE_MS, MAX_BLOCK_PORTS, SESSION_MAX_AGE_MS, toEvent, type Ev, type Timelines } from './intervals.js';
 
@@ -34,18 +34,163 @@ export interface PortWalk {
   hi: number;
   /** Records to leave out before the interval rules see them (a destination filter, dest.ts), or null. */
   keep?: ((row: NatRow) => boolean) | null;
+  /** Hours read once for the walks of many ports (a subscriber's), or none: each walk reads its own. */
+  shared?: SharedHours | null;
 }
 
+/** Rows the shared hours may hold before they are dropped (and read again if asked): ~200 B each. */
+const SHARED_ROWS_MAX = 500_000;
+
+/**
+ * The session rows of a set of ports per public address, read an hour at a time for all of them
+ * (DayView.portsHourRows): a subscriber's day walks hundreds of ports of the same address or two, and
+ * one pass over an hour's parts costs less than a binary search a port. Bounded: past SHARED_ROWS_MAX
+ * rows it forgets what it read.
+ */
+export class SharedHours {
+  private readonly got = new Map<DayView, Map<string, (Map<number, NatRow[]> | undefined)[]>>();
+  private readonly blocks = new Map<DayView, Map<string, NatRow[]>>();
+  private rows = 0;
+
+  /** `ports`: by public address (ipKey), the ports the walks will ask. */
+  constructor(private readonly ports: ReadonlyMap<string, ReadonlySet<number>>) {}
+
+  /** Session rows of natIp:port in hour h of r, in time order; null when r reads no shared hours. */
+  rowsOf(r: DayView, natIp: number | Buffer, port: number, h: number): NatRow[] | null {
+    const key = ipKey(natIp);
+    const ports = this.ports.get(key);
+    if (!r.portsHourRows || !ports?.has(port)) return null;
+    let byIp = this.got.get(r);
+    if (!byIp) this.got.set(r, (byIp = new Map()));
+    let hours = byIp.get(key);
+    if (!hours) byIp.set(key, (hours = new Array(24)));
+    let hour = hours[h];
+    if (!hour) {
+      if (this.rows > SHARED_ROWS_MAX) {
+        this.got.clear();
+        this.blocks.clear();
+        this.rows = 0;
+        return this.rowsOf(r, natIp, port, h);
+      }
+      hour = hours[h] = r.portsHourRows(natIp, ports, h);
+      for (const l of hour.values()) this.rows += l.length;
+    }
+    return hour.get(port) ?? [];
+  }
+
+  /**
+   * The hours of r (bit h: hour h) with session rows of natIp:port, from every hour of r read for all
+   * the ports; null as rowsOf.
+   */
+  hoursOf(r: DayView, natIp: number | Buffer, port: number): number | null {
+    let mask = 0;
+    for (let h = 0; h < 24; h++) {
+      const rows = this.rowsOf(r, natIp, port, h);
+      if (!rows) return null;
+      if (rows.length) mask |= 1 << h;
+    }
+    return mask;
+  }
+
+  /** DayView.blockRowsIn over r's whole day, from the address's blocks read once; null as rowsOf. */
+  blocksOf(r: DayView, natIp: number | Buffer, port: number, maxPorts: number): NatRow[] | null {
+    const key = ipKey(natIp);
+    if (!r.dayBlocks || !this.ports.get(key)?.has(port)) return null;
+    let byIp = this.blocks.get(r);
+    if (!byIp) this.blocks.set(r, (byIp = new Map()));
+    let all = byIp.get(key);
+    if (!all) {
+      byIp.set(key, (all = r.dayBlocks(natIp)));
+      this.rows += all.length;
+    }
+    const lo = port < 0 ? port : Math.max(0, port - maxPorts + 1);
+    return all.filter((b) => b.nat_port >= lo && b.nat_port <= port && ((b.port_end != null && b.port_end >= port) || b.nat_port === port));
+  }
+}
+
+/** One hour a walk reads: made when the walk first reads it (Slots). */
 interface Slot {
   r: DayView;
   h: number;
   /** Start of the hour (ms). */
   s: number;
+  rows?: Ev[];
+}
+
+/** A day file of a walk: what tells which of its hours are worth reading. */
+interface WalkDay {
+  r: DayView;
   /** Time of the reader's last row of the address: an hour after it has nothing to read. */
   last: number;
   /** The reader's hours that may hold the port (DayView.portHours). */
   hours: number;
-  rows?: Ev[];
+}
+
+const NONE: readonly Ev[] = Object.freeze([]);
+const ALL_HOURS = 0xffffff;
+
+/**
+ * The hours a walk may read, 24 a day file, oldest first, numbered from 0. An hour's Slot is made only
+ * when it is read: a subscriber's day walks hundreds of ports over three day files, and most hours of
+ * a port are skipped on the day's own facts.
+ */
+class Slots {
+  private readonly days: WalkDay[] = [];
+  private readonly made: (Slot | undefined)[] = [];
+
+  constructor(private readonly w: PortWalk) {}
+
+  get length(): number {
+    return this.days.length * 24;
+  }
+
+  add(r: DayView): void {
+    const w = this.w;
+    const last = r.lastRowTime(w.natIp);
+    // A day inside [lo, hi] is read whole by every walk: with shared hours, which hours hold the port
+    // is known from them, without the port sets.
+    const whole = w.shared != null && r.start >= w.lo && r.start + DAY_MS - 1 <= w.hi;
+    const hours = last === -Infinity ? 0 : ((whole ? w.shared!.hoursOf(r, w.natIp, w.port) : null) ?? r.portHours(w.natIp, w.port));
+    this.days.push({ r, last, hours });
+  }
+
+  reader(k: number): DayView {
+    return this.days[(k / 24) | 0]!.r;
+  }
+
+  /** Start (ms) of hour k. */
+  start(k: number): number {
+    return this.days[(k / 24) | 0]!.r.start + (k % 24) * HOUR_MS;
+  }
+
+  /** Whether hour k is not past the address's last row in its file (it may hold the address's blocks). */
+  live(k: number): boolean {
+    const d = this.days[(k / 24) | 0]!;
+    return d.r.start + (k % 24) * HOUR_MS <= d.last;
+  }
+
+  /** Whether hour k may hold session records of the port. */
+  may(k: number): boolean {
+    return (this.days[(k / 24) | 0]!.hours & (1 << k % 24)) !== 0 && this.live(k);
+  }
+
+  at(k: number): Slot {
+    let sl = this.made[k];
+    if (!sl) {
+      const r = this.reader(k);
+      const h = k % 24;
+      sl = this.made[k] = { r, h, s: r.start + h * HOUR_MS };
+    }
+    return sl;
+  }
+
+  /** Session events of protocol class c in hour k (a shared empty array when it has none: most hours of a port). */
+  events(k: number, c: number): readonly Ev[] {
+    if (k < 0 || k >= this.length || !this.may(k)) return NONE;
+    const all = sessions(this.at(k), this.w);
+    if (!all.length) return NONE;
+    return all.filter((e) => portClass(e.row.code % 1024) === c);
+  }
 }
 
 /** A record matches a protocol filter when it has that protocol or none (port-block logs often carry none). */
@@ -55,20 +200,11 @@ export function protoMatches(want: number | null, code: number): boolean {
   return p === want || p === PROTO_NONE;
 }
 
-function slotsOf(r: DayView, w: PortWalk): Slot[] {
-  const last = r.lastRowTime(w.natIp);
-  const hours = last === -Infinity ? 0 : r.portHours(w.natIp, w.port);
-  return Array.from({ length: 24 }, (_, h) => ({ r, h, s: r.start + h * HOUR_MS, last, hours }));
-}
-
-const hasRows = (sl: Slot) => sl.s <= sl.last;
-
 /** Session records of port P in a slot (not blocks), as events, read once. */
 function sessions(sl: Slot, w: PortWalk): Ev[] {
   if (!sl.rows) {
     sl.rows = [];
-    if (!(sl.hours & (1 << sl.h))) return sl.rows;
-    for (const row of sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
+    for (const row of w.shared?.rowsOf(sl.r, w.natIp, w.port, sl.h) ?? sl.r.portRowsIn(w.natIp, w.port, sl.s, sl.s + HOUR_MS)) {
       if (isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code) || (w.keep && !w.keep(row))) continue;
       const ev = toEvent(row, sl.r);
       if (ev) sl.rows.push(ev);
@@ -77,33 +213,22 @@ function sessions(sl: Slot, w: PortWalk): Ev[] {
   return sl.rows;
 }
 
-const NONE: readonly Ev[] = Object.freeze([]);
-
-/** Session events of protocol class c in a slot (a shared empty array when it has none: most hours of a port). */
-function slotEvents(sl: Slot | undefined, w: PortWalk, c: number): readonly Ev[] {
-  if (!sl || !hasRows(sl) || !(sl.hours & (1 << sl.h))) return NONE;
-  const all = sessions(sl, w);
-  if (!all.length) return NONE;
-  return all.filter((e) => portClass(e.row.code % 1024) === c);
-}
-
 /**
- * Feed the block rows of a slot that may hold P (`whole`: of its whole file). A file's blocks are
- * read once a walk (`files`): its block table is keyed by first port, not time, so an hour's read
- * would cost the whole day's blocks of that port range.
+ * Feed the block rows of r that may hold P: of the hour starting at `s`, or of the whole file (s =
+ * null). A file's blocks are read once a walk (`files`): its block table is keyed by first port, not
+ * time, so an hour's read would cost the whole day's blocks of that port range.
  */
-function feedBlocks(tl: Timelines, sl: Slot, w: PortWalk, files: Map<DayView, NatRow[]>, whole = false): void {
-  if (!whole && !hasRows(sl)) return;
-  let all = files.get(sl.r);
-  if (!all) files.set(sl.r, (all = sl.r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, sl.r.start, sl.r.start + DAY_MS)));
-  const from = sl.s - sl.r.start;
-  const rows = whole ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
+function feedBlocks(tl: Timelines, r: DayView, s: number | null, w: PortWalk, files: Map<DayView, NatRow[]>): void {
+  let all = files.get(r);
+  if (!all) files.set(r, (all = w.shared?.blocksOf(r, w.natIp, w.port, MAX_BLOCK_PORTS) ?? r.blockRowsIn(w.natIp, w.port, MAX_BLOCK_PORTS, r.start, r.start + DAY_MS)));
+  const from = s == null ? 0 : s - r.start;
+  const rows = s == null ? all : all.filter((row) => row.t >= from && row.t < from + HOUR_MS);
   for (const row of rows) {
     if (!isBlockRow(row.port_end, row.code) || !protoMatches(w.want, row.code) || (w.keep && !w.keep(row))) continue;
-    const ev = toEvent(row, sl.r);
+    const ev = toEvent(row, r);
     if (ev) {
       tl.push(ev);
-      w.use(sl.r);
+      w.use(r);
     }
   }
 }
@@ -124,14 +249,15 @@ export function pinned(evs: readonly Ev[], lo: number): number {
 
 /** Feed `tl` every record of w.natIp:w.port the intervals overlapping [lo, hi] depend on. */
 export function walkPort(tl: Timelines, w: PortWalk): void {
-  const slots = w.readers.flatMap((r) => slotsOf(r, w));
+  const slots = new Slots(w);
+  for (const r of w.readers) slots.add(r);
   const files = new Map<DayView, NatRow[]>();
   let hiIdx = -1;
-  while (hiIdx + 1 < slots.length && slots[hiIdx + 1]!.s <= w.hi) hiIdx++;
+  while (hiIdx + 1 < slots.length && slots.start(hiIdx + 1) <= w.hi) hiIdx++;
 
   // Port blocks: few rows, read over the days the rules need (all of a file's blocks that may hold
-  // P, one range from its first slot).
-  for (const sl of slots) if (sl.h === 0) feedBlocks(tl, sl, w, files, true);
+  // P, one range a file).
+  for (const r of w.readers) feedBlocks(tl, r, null, w, files);
 
   // Sessions, per class, backwards from T's hour until pinned (tcp, udp) or the lookback ends.
   const classes = classesFor(w.want);
@@ -139,9 +265,7 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
     let evs: Ev[] = [];
     let from = 0;
     for (let k = hiIdx; k >= 0; k--) {
-      const sl = slots[k]!;
-      if (!hasRows(sl)) continue;
-      const got = slotEvents(sl, w, c);
+      const got = slots.events(k, c);
       if (!got.length) continue;
       evs = got.concat(evs);
       if (c === 2) continue;
@@ -159,7 +283,7 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
   // no interval open, and either two holders seen after hi (a later close without its open then
   // starts after hi, and no earlier interval can be extended) or past hi + max age. At most into the
   // day after the window's last day.
-  const after = classes.map((c) => new Set(slotEvents(slots[hiIdx], w, c).filter((e) => e.t > w.hi).map((e) => e.holder)));
+  const after = classes.map((c) => new Set(slots.events(hiIdx, c).filter((e) => e.t > w.hi).map((e) => e.holder)));
   let nextRead = false;
   for (let k = hiIdx + 1; ; k++) {
     if (k >= slots.length) {
@@ -167,24 +291,26 @@ export function walkPort(tl: Timelines, w: PortWalk): void {
       nextRead = true;
       const r = w.next();
       if (!r) break;
-      slots.push(...slotsOf(r, w));
+      slots.add(r);
     }
-    const sl = slots[k]!;
+    const s = slots.start(k);
     const until = tl.openUntil();
-    const open = until != null && sl.s <= until;
+    const open = until != null && s <= until;
     let any = false;
     classes.forEach((c, i) => {
-      if (!open && (after[i]!.size >= 2 || sl.s > w.hi + SESSION_MAX_AGE_MS)) return;
+      if (!open && (after[i]!.size >= 2 || s > w.hi + SESSION_MAX_AGE_MS)) return;
       any = true;
-      for (const e of slotEvents(sl, w, c)) {
+      const r = slots.reader(k);
+      for (const e of slots.events(k, c)) {
         tl.push(e);
         after[i]!.add(e.holder);
-        w.use(sl.r);
+        w.use(r);
       }
     });
-    if (!w.readers.includes(sl.r) && (open || sl.s <= w.hi + BLOCK_MAX_AGE_MS)) feedBlocks(tl, sl, w, files);
+    const r = slots.reader(k);
+    if (!w.readers.includes(r) && (open || s <= w.hi + BLOCK_MAX_AGE_MS) && slots.live(k)) feedBlocks(tl, r, s, w, files);
     // A block released up to its max age after hi may have been allocated before it (its interval then
     // starts inexactly, max age before the release): blocks are read that far even once sessions are done.
-    if (!any && !open && sl.s > w.hi + BLOCK_MAX_AGE_MS) break;
+    if (!any && !open && s > w.hi + BLOCK_MAX_AGE_MS) break;
   }
 }

@@ -187,6 +187,14 @@ export interface DayView {
   current(): boolean;
   /** Rows of natIp:port with time in [fromMs, toMs), in time order. */
   portRowsIn(natIp: number | Buffer, port: number, fromMs: number, toMs: number): NatRow[];
+  /**
+   * Optional: the rows of hour `hour` of natIp for each of `ports` that has any (each list in time
+   * order), in one pass over the hour: what a subscriber's walks of hundreds of ports read instead of
+   * one portRowsIn a port and hour.
+   */
+  portsHourRows?(natIp: number | Buffer, ports: ReadonlySet<number>, hour: number): Map<number, NatRow[]>;
+  /** Optional: every block row of natIp in the day, in (first port, time, id) order (shared by a subscriber's walks). */
+  dayBlocks?(natIp: number | Buffer): NatRow[];
   /** The hours of the day (bit h: hour h) that may hold records of natIp:port, blocks aside: a walk reads no other. */
   portHours(natIp: number | Buffer, port: number): number;
   /** Time (ms since the epoch) of natIp's last row in this file, −Infinity when it has none. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventKind, NatRecord } from '../../src/parse/types.js';
-import { forensicLookup, LOOKBACK_MS, ReaderCache, ReaderPool, type Candidate } from '../../src/query/engine.js';
+import { forensicLookup, LOOKBACK_MS, ReaderCache, ReaderPool, subscriberLookup, type Candidate } from '../../src/query/engine.js';
 import { Timelines, toEvent } from '../../src/query/intervals.js';
 import { protoMatches } from '../../src/query/walk.js';
 import { DAY_MS, dayOf, dayStart, ipToDb, protoCode } from '../../src/store/codes.js';
@@ -258,5 +258,41 @@ describe('day files kept open between lookups (ReaderCache)', () => {
       store.close();
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a subscriber\'s walks share their hour reads (SharedHours)', () => {
+  /** Every subscriber over random ranges, answered twice: with the day files' shared hour reads, and without them (a store without them, as ClickHouse). */
+  function sameWithoutShared(cold: string, from: () => number): void {
+    const proto = DayReader.prototype as unknown as Record<string, unknown>;
+    const saved = { portsHourRows: proto.portsHourRows, dayBlocks: proto.dayBlocks };
+    const ask = (src: string, lo: number, hi: number, p: string | null) => {
+      const a = subscriberLookup({ srcIp: src, from: lo, to: hi, proto: p }, { cold_storage_dir: cold, timezone: 'UTC' });
+      return a.mappings.map((c) => `${c.nat_ip}:${c.nat_port_start}-${c.nat_port_end} ${key(c)}`).sort();
+    };
+    let found = 0;
+    for (let i = 0; i < 60; i++) {
+      const src = `100.64.0.${1 + Math.floor(rnd() * 6)}`;
+      const lo = from();
+      const hi = lo + pick([HOUR_MS, 6 * HOUR_MS, DAY_MS, 2 * DAY_MS]);
+      const p = pick(['tcp', null, null] as const);
+      const shared = ask(src, lo, hi, p);
+      Object.assign(proto, { portsHourRows: undefined, dayBlocks: undefined });
+      try {
+        expect(shared, `${src} ${new Date(lo).toISOString()} +${(hi - lo) / HOUR_MS} h ${p}`).toEqual(ask(src, lo, hi, p));
+      } finally {
+        Object.assign(proto, saved);
+      }
+      if (shared.length) found++;
+    }
+    expect(found).toBeGreaterThan(40);
+  }
+
+  it('answers as each port walked alone, over packed days', () => {
+    sameWithoutShared(coldDir(), () => D0 - HOUR_MS + Math.floor(rnd() * 2 * DAY_MS));
+  });
+
+  it('answers as each port walked alone, around the hours being written', () => {
+    sameWithoutShared(join(dir, 'live'), () => LIVE_DENSE_FROM - 6 * HOUR_MS + Math.floor(rnd() * 10 * HOUR_MS));
   });
 });

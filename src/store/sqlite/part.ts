@@ -523,6 +523,41 @@ export class Part {
     return typeof src === 'number' ? addressValue(col, src) || null : null;
   }
 
+  /**
+   * The rows whose inside address is `src`, ascending. A dictionary column is searched once for it and
+   * its codes compared, row by row, without reading an address back.
+   */
+  rowsOfSrc(src: number | Buffer): number[] {
+    const col = this.cols[C_SRC]!;
+    const out: number[] = [];
+    let at = -1;
+    if (col.kind === 4 && typeof src === 'number') {
+      const nums = col.nums!;
+      let lo = nums.length && Number.isNaN(nums[0]!) ? 1 : 0;
+      let hi = nums.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (nums[mid]! < src) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === nums.length || nums[lo] !== src) return out;
+      at = lo;
+    } else if (col.kind === 3) {
+      at = col.dict!.findIndex((v) => v != null && (typeof v === 'number' || typeof src === 'number' ? v === src : v.equals(src)));
+      if (at < 0) return out;
+    } else {
+      for (let i = 0; i < this.n; i++) {
+        const v = this.get(C_SRC, i);
+        if (v != null && (typeof v === 'number' || typeof src === 'number' ? v === src : v.equals(src))) out.push(i);
+      }
+      return out;
+    }
+    const code = (at - col.base) / col.mul;
+    if (!Number.isInteger(code)) return out;
+    for (let i = 0; i < this.n; i++) if (this.raw(col, i) === code) out.push(i);
+    return out;
+  }
+
   /** First row with nat_port ≥ port (n when none). */
   lowerBound(port: number): number {
     let lo = 0;

@@ -54,12 +54,6 @@ const isOpen = (code: number): boolean => {
 };
 
 
-function sameIp(a: number | Buffer | null, b: number | Buffer): boolean {
-  if (a == null) return false;
-  if (typeof a === 'number' || typeof b === 'number') return a === b;
-  return a.equals(b);
-}
-
 /** Order of rows as an answer reads them: time, port, id. */
 const byTime = (a: NatRow, b: NatRow): number => a.t - b.t || a.nat_port - b.nat_port || a.id - b.id;
 
@@ -263,6 +257,27 @@ export class DayReader implements DayView {
     return out.sort(byTime);
   }
 
+  portsHourRows(natIp: number | Buffer, ports: ReadonlySet<number>, hour: number): Map<number, NatRow[]> {
+    const out = new Map<number, NatRow[]>();
+    for (const ref of this.list(natIp, hour)) {
+      const p = this.part(ref.id);
+      for (let i = 0; i < p.n; i++) {
+        const port = p.port(i);
+        if (!ports.has(port)) continue;
+        const row = p.row(natIp, i);
+        const l = out.get(port);
+        if (l) l.push(row);
+        else out.set(port, [row]);
+      }
+    }
+    for (const l of out.values()) if (l.length > 1) l.sort(byTime);
+    return out;
+  }
+
+  dayBlocks(natIp: number | Buffer): NatRow[] {
+    return this.st.blocksFrom.all(natIp, Number.MIN_SAFE_INTEGER) as NatRow[];
+  }
+
   lastRowTime(natIp: number | Buffer): number {
     const k = ipKey(natIp);
     let t = this.lastCache.get(k);
@@ -369,9 +384,9 @@ export class DayReader implements DayView {
         nats.set(ipKey(nat), nat);
         for (const ref of this.list(nat, h)) {
           const p = this.part(ref.id);
-          for (let i = 0; i < p.n; i++) {
+          for (const i of p.rowsOfSrc(srcIp)) {
             const t = p.t(i);
-            if (t >= lo && t <= hi && sameIp(p.srcIp(i), srcIp)) add(nat, p.port(i));
+            if (t >= lo && t <= hi) add(nat, p.port(i));
           }
         }
       }
@@ -455,29 +470,33 @@ export class DayReader implements DayView {
   }
 }
 
-/** A map that lets go of its oldest entries once their weight passes `limit`; the newest always stays. */
+/**
+ * A map that lets go of entries once their weight passes `limit`, least recently used first as a clock
+ * approximates it (a touch sets a bit; the hand spares a set entry once and clears its bit). A touch
+ * does not move the entry: deleting and re-adding it on every read left holes that V8's Map walks on
+ * each eviction, and a reader evicting parts all the time spent more there than reading them.
+ */
 class Bounded<K, V> {
-  private readonly m = new Map<K, V>();
+  private readonly m = new Map<K, { v: V; used: boolean }>();
+  private hand: IterableIterator<[K, { v: V; used: boolean }]> | null = null;
   private total = 0;
 
   constructor(private readonly limit: number, private readonly weight: (v: V) => number) {}
 
   get(k: K): V | undefined {
-    return this.m.get(k);
+    return this.m.get(k)?.v;
   }
 
-  /** get, and make the entry the newest (least recently used goes first). */
+  /** get, and mark the entry used (the clock spares it once). */
   touch(k: K): V | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) {
-      this.m.delete(k);
-      this.m.set(k, v);
-    }
-    return v;
+    const e = this.m.get(k);
+    if (!e) return undefined;
+    e.used = true;
+    return e.v;
   }
 
   set(k: K, v: V): V {
-    this.m.set(k, v);
+    this.m.set(k, { v, used: true });
     this.grew(this.weight(v));
     return v;
   }
@@ -485,15 +504,23 @@ class Bounded<K, V> {
   /** An entry's weight grew by `by` in place. */
   grew(by: number): void {
     this.total += by;
-    while (this.total > this.limit && this.m.size > 1) {
-      const [oldK, old] = this.m.entries().next().value as [K, V];
-      this.m.delete(oldK);
-      this.total -= this.weight(old);
+    // Two turns of the hand at most: the first clears every bit.
+    for (let steps = 2 * this.m.size; this.total > this.limit && this.m.size > 1 && steps > 0; steps--) {
+      let next = this.hand?.next();
+      if (!next || next.done) next = (this.hand = this.m.entries()).next();
+      if (next.done) break;
+      const [k, e] = next.value;
+      if (e.used) e.used = false;
+      else {
+        this.m.delete(k);
+        this.total -= this.weight(e.v);
+      }
     }
   }
 
   clear(): void {
     this.m.clear();
+    this.hand = null;
     this.total = 0;
   }
 }
