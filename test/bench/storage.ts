@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { tempDir } from '../helpers/daemon.js';
 import { DayFile } from '../../src/store/sqlite/dayfile.js';
 import { DayReader } from '../../src/store/sqlite/read.js';
+import { Part } from '../../src/store/sqlite/part.js';
+import { C_LOGIN } from '../../src/store/sqlite/cols.js';
 import { CHUNK_LINES, DAY, DAY_MS, DAY_OPTS, DaySource, prepare, type Prepared } from './day.js';
 import { figure, info, pct } from './report.js';
 import { onCleanup } from './procs.js';
@@ -214,6 +216,17 @@ function breakdown(db: DayFile['db'], records: number, label: string): void {
     const parts = rows.filter((r) => r.bytes / records >= 0.5).map((r) => `${r.name} ${(r.bytes / records).toFixed(1)}`);
     info(`store: bytes/record by table: ${parts.join(', ')}`);
     figure({ case: 'storage', name: `bytes per record by table, ${label}`, value: null, unit: '', note: parts.join(', ') });
+    // What the subscriber's identity costs (issue 16): the login column of the parts and blocks, and its two tables.
+    let column = 0;
+    for (const data of db.prepare('SELECT data FROM rec').pluck().iterate() as Iterable<Buffer>) {
+      const sizes: number[] = [];
+      new Part(data, sizes);
+      column += sizes[C_LOGIN]!;
+    }
+    const table = (name: string) => rows.filter((r) => r.name === name || new RegExp(`^sqlite_autoindex_${name}_\\d+$`).test(r.name)).reduce((n, r) => n + r.bytes, 0);
+    const login = table('login');
+    const seen = table('login_seen');
+    figure({ case: 'storage', name: `bytes per record of the subscriber login, ${label}`, value: (column + login + seen) / records, unit: 'B', note: `login column of the parts ${(column / records).toFixed(2)}, login table ${(login / records).toFixed(2)}, login_seen ${(seen / records).toFixed(2)} (BENCH_LOGINS=0 leaves logins out)` });
   } catch (err) {
     info(`store: no dbstat (${(err as Error).message})`);
   }

@@ -371,7 +371,8 @@ export class Part {
   readonly n: number;
   private readonly cols: ColView[] = [];
 
-  constructor(readonly data: Buffer) {
+  /** `columnBytes`: filled with the bytes each column takes in `data`, its kind byte included (the storage bench's breakdown). */
+  constructor(readonly data: Buffer, columnBytes?: number[]) {
     if (data[0] !== FORMAT) throw new Error(`record part: unknown format ${data[0]}`);
     let at = 1;
     const varint = (): number => {
@@ -396,6 +397,7 @@ export class Part {
       return col;
     };
     for (let c = 0; c < NCOL; c++) {
+      const from = at;
       const kind = data[at++]!;
       if (kind === 0) this.cols.push({ kind, base: 0, mul: 1, w: 0, at, dict: null });
       else if (kind === 1 || kind === 2) this.cols.push(readFor(kind));
@@ -439,6 +441,7 @@ export class Part {
         }
         this.cols.push({ kind, base: 0, mul: 1, w: 0, at, dict: null, keys, vals });
       } else throw new Error(`record part: unknown column kind ${kind}`);
+      columnBytes?.push(at - from);
     }
   }
 
