@@ -8,7 +8,7 @@
 // parts) before its lookups and its last size: that file is what is kept for a year. Lookups go
 // through DayReader, the query engine's reader.
 import { execFileSync } from 'node:child_process';
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/daemon.js';
 import { DayFile } from '../../src/store/sqlite/dayfile.js';
@@ -195,7 +195,8 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
       coldC.push(timeQueries(r, gen, 1, 'window', 0)[0]!);
       r.close();
     }
-    const how = dropped ? 'page cache dropped before each query, new connection' : 'new connection only: OS page cache still warm (drop_caches not allowed)';
+    const ra = readAheadKb(dir);
+    const how = `${dropped ? 'page cache dropped before each query, new connection' : 'new connection only: OS page cache still warm (drop_caches not allowed)'}; disk read-ahead ${ra == null ? 'unknown' : `${ra} KB`}`;
     figure({ case: 'lookup', name: `ip+port+time p50 cold (${label})`, value: pct(coldL, 50), unit: 'ms', note: how });
     figure({ case: 'lookup', name: `ip+port+time p99 cold (${label})`, value: pct(coldL, 99), unit: 'ms', goal: '≤ 10', met: pct(coldL, 99) <= 10, note: `${o.coldQueries} queries` });
     figure({ case: 'lookup', name: `ip-only ±60 s p99 cold (${label})`, value: pct(coldC, 99), unit: 'ms', note: `p50 ${pct(coldC, 50).toFixed(2)} ms` });
@@ -207,6 +208,24 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     await gen.close();
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The read-ahead (KB) of the block device holding `dir`, or null: a cold lookup's tail depends on it
+ * (docs/operator.md, "Read-ahead of the cold disk").
+ */
+function readAheadKb(dir: string): number | null {
+  const dev = statSync(dir).dev;
+  const major = Math.floor(dev / 256) % 4096;
+  const minor = (dev % 256) + Math.floor(dev / 1048576) * 256;
+  for (const at of [`/sys/dev/block/${major}:${minor}/queue/read_ahead_kb`, `/sys/dev/block/${major}:${minor}/../queue/read_ahead_kb`]) {
+    try {
+      return Number(readFileSync(at, 'utf8').trim());
+    } catch {
+      /* a partition: its disk's queue is one level up */
+    }
+  }
+  return null;
 }
 
 /** Where the bytes go (dbstat), as bytes per record. */
