@@ -21,7 +21,7 @@ export const SCHEMA = {
   hot_storage_dir: { kind: { type: 'string' }, default: './var/hot', help: 'spool and state files (SSD)' },
   cold_storage_dir: { kind: { type: 'string' }, default: './var/cold', help: 'one SQLite file per UTC day (HDD)' },
   users_db_path: { kind: { type: 'string' }, default: './var/users.db', help: 'users, sessions and audit log' },
-  batch_size: { kind: { type: 'int', min: 1, max: 1_000_000 }, default: 500, help: 'lines that trigger a commit' },
+  batch_size: { kind: { type: 'int', min: 1, max: 1_000_000 }, default: 500, help: 'lines that trigger a commit (under a fast stream, at most one commit every 0.5 s)' },
   batch_timeout_sec: { kind: { type: 'int', min: 1, max: 3600 }, default: 10, help: 'longest a received line waits before commit' },
   batch_max_lines: { kind: { type: 'int', min: 1, max: 10_000_000 }, default: 100_000, help: 'most lines one commit takes when behind' },
   db_journal_mode: { kind: { type: 'enum', values: ['WAL', 'DELETE', 'TRUNCATE'] }, default: 'WAL', help: 'SQLite journal mode of day files' },

@@ -39,6 +39,28 @@ export interface NatRecord {
   login?: string | null;
 }
 
+/**
+ * Records read in place, field by field, from columns (the committer's handoff, spool/handoff.ts): a
+ * store reads them without an object, a string or a parsed address a record. Record j of the set;
+ * a number field is NaN for null.
+ */
+export interface RecordColumns {
+  time(j: number): number;
+  srcPort(j: number): number;
+  natPort(j: number): number;
+  natPortStart(j: number): number;
+  natPortEnd(j: number): number;
+  dstPort(j: number): number;
+  /** An address: a dotted-quad IPv4 as its 32-bit integer, any other text as is, or null. */
+  srcIp(j: number): number | string | null;
+  natIp(j: number): number | string | null;
+  dstIp(j: number): number | string | null;
+  /** Index of the event in EVENT_KINDS. */
+  event(j: number): number;
+  proto(j: number): string | null;
+  login(j: number): string | null;
+}
+
 /** What the chain knows about a message besides its bytes. */
 export interface ParseContext {
   /** When MegaLog received it, ms since epoch: anchors year inference for year-less headers. */

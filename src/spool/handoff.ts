@@ -32,7 +32,7 @@
 //   strings  u32 str_end[k] | utf8 bytes[str_bytes]      (a u32 string field: 0 = null, i = i-th string;
 //            a string may be there twice)
 //   payload  the messages' bytes, as received
-import { EVENT_KINDS, type EventKind, type NatRecord } from '../parse/types.js';
+import { EVENT_KINDS, type EventKind, type NatRecord, type RecordColumns } from '../parse/types.js';
 import type { ParsedMessage } from '../parse/message.js';
 
 const MAGIC = 0x31484c4d; // 'MLH1'
@@ -303,9 +303,9 @@ function grown(b: Buffer, need: number): Buffer {
 
 /**
  * One handoff buffer, read in place. `next` is the consumer's cursor: the first message it has not
- * taken yet.
+ * taken yet. Its records are RecordColumns: a store reads them field by field (recordSpan).
  */
-export class Handoff {
+export class Handoff implements RecordColumns {
   readonly n: number;
   /** Spool position before the first message, and after the last. */
   readonly start: number;
@@ -316,7 +316,7 @@ export class Handoff {
   readonly ends: Float64Array;
   readonly recvMs: Float64Array;
   next = 0;
-  private readonly time: Float64Array;
+  private readonly msgTime: Float64Array;
   private readonly payOff: Uint32Array;
   private readonly payLen: Uint32Array;
   private readonly deviceCol: Uint32Array;
@@ -327,10 +327,12 @@ export class Handoff {
   private readonly flags: Uint8Array;
   private readonly recNum: Float64Array[];
   private readonly recStr: Uint32Array[];
-  private readonly event: Uint8Array;
+  private readonly eventCol: Uint8Array;
   private readonly strEnd: Uint32Array;
   private readonly strBuf: Buffer;
   private readonly strCache: (string | null)[];
+  /** natIp's reading of each interned address string. */
+  private readonly addrCache: (number | string | null | undefined)[] = [];
   private readonly payBase: number;
 
   /** `counted`: the bytes the memory bound counted for it (the buffer's size, unless it was made from another). */
@@ -347,7 +349,7 @@ export class Handoff {
     this.bytes = counted;
     this.ends = new Float64Array(ab, L.end, n);
     this.recvMs = new Float64Array(ab, L.recv, n);
-    this.time = new Float64Array(ab, L.time, n);
+    this.msgTime = new Float64Array(ab, L.time, n);
     this.payOff = new Uint32Array(ab, L.payOff, n);
     this.payLen = new Uint32Array(ab, L.payLen, n);
     this.deviceCol = new Uint32Array(ab, L.device, n);
@@ -358,7 +360,7 @@ export class Handoff {
     this.flags = new Uint8Array(ab, L.flags, n);
     this.recNum = L.recNum.map((o) => new Float64Array(ab, o, m));
     this.recStr = L.recStr.map((o) => new Uint32Array(ab, o, m));
-    this.event = new Uint8Array(ab, L.event, m);
+    this.eventCol = new Uint8Array(ab, L.event, m);
     this.strEnd = new Uint32Array(ab, L.strEnd, k);
     this.strBuf = Buffer.from(ab, L.str, h.getUint32(16, true));
     this.strCache = new Array<string | null>(k + 1).fill(null);
@@ -392,7 +394,7 @@ export class Handoff {
 
   /** The header (or ignore verdict's) time, null when the line carries none. */
   timeOf(i: number): number | null {
-    const t = this.time[i]!;
+    const t = this.msgTime[i]!;
     return Number.isNaN(t) ? null : t;
   }
 
@@ -406,7 +408,7 @@ export class Handoff {
     for (let j = from; j < to; j++) {
       out[j - from] = {
         vendor: this.str(vendor[j]!)!,
-        event: EVENT_KINDS[this.event[j]!]!,
+        event: EVENT_KINDS[this.eventCol[j]!]!,
         proto: this.str(proto[j]!),
         src_ip: this.str(srcIp[j]!),
         src_port: orNull(srcPort[j]!),
@@ -422,6 +424,92 @@ export class Handoff {
       };
     }
     return out;
+  }
+
+  /** Message i's records: [from, to) of the record columns. */
+  recordSpan(i: number): [number, number] {
+    return [this.firstRec[i]!, this.firstRec[i + 1]!];
+  }
+
+  time(j: number): number {
+    return this.recNum[0]![j]!;
+  }
+
+  srcPort(j: number): number {
+    return this.recNum[1]![j]!;
+  }
+
+  natPort(j: number): number {
+    return this.recNum[2]![j]!;
+  }
+
+  natPortStart(j: number): number {
+    return this.recNum[3]![j]!;
+  }
+
+  natPortEnd(j: number): number {
+    return this.recNum[4]![j]!;
+  }
+
+  dstPort(j: number): number {
+    return this.recNum[5]![j]!;
+  }
+
+  srcIp(j: number): number | string | null {
+    return this.addr(this.recStr[2]![j]!);
+  }
+
+  natIp(j: number): number | string | null {
+    // Interned: a handful of public addresses a buffer, each read once.
+    const k = this.recStr[3]![j]!;
+    let v = this.addrCache[k];
+    if (v === undefined) v = this.addrCache[k] = this.addr(k);
+    return v;
+  }
+
+  dstIp(j: number): number | string | null {
+    return this.addr(this.recStr[4]![j]!);
+  }
+
+  event(j: number): number {
+    return this.eventCol[j]!;
+  }
+
+  proto(j: number): string | null {
+    return this.str(this.recStr[1]![j]!);
+  }
+
+  login(j: number): string | null {
+    return this.str(this.recStr[6]![j]!);
+  }
+
+  /**
+   * String k as an address (RecordColumns): a dotted quad (1–3 digits an octet, no leading zero, each
+   * ≤ 255, as store/codes.ts ipToDbFast takes it) read from its bytes without a string; else its text.
+   */
+  private addr(k: number): number | string | null {
+    if (k === 0) return null;
+    const b = this.strBuf;
+    const to = this.strEnd[k - 1]!;
+    let n = 0;
+    let part = 0;
+    let digits = 0;
+    let dots = 0;
+    for (let i = k === 1 ? 0 : this.strEnd[k - 2]!; i < to; i++) {
+      const c = b[i]!;
+      if (c === 46) {
+        if (digits === 0 || ++dots > 3) return this.str(k);
+        n = n * 256 + part;
+        part = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57 && digits < 3 && !(digits > 0 && part === 0)) {
+        part = part * 10 + (c - 48);
+        if (part > 255) return this.str(k);
+        digits++;
+      } else return this.str(k);
+    }
+    if (dots !== 3 || digits === 0) return this.str(k);
+    return n * 256 + part;
   }
 
   private str(i: number): string | null {

@@ -4,7 +4,7 @@
 //
 // The read side speaks in rows of the record model (store/codes.ts: integer addresses, protocol and
 // event codes) so that the engine's interval logic is one piece of code whatever the store.
-import type { NatRecord } from '../parse/types.js';
+import type { NatRecord, RecordColumns } from '../parse/types.js';
 import type { SessionEvent, SessionStatus } from '../parse/radius.js';
 
 /** One spooled message destined for this day. */
@@ -20,6 +20,11 @@ export interface DayLine {
   reason: string | null;
   /** Records of this day from this message. */
   records: NatRecord[];
+  /**
+   * The same records read in place (the committer's handoff): records [from, to) of `src`. A store
+   * that reads these need not ask for `records`, which are then made only if asked.
+   */
+  cols?: { src: RecordColumns; from: number; to: number };
   /** status 'session': the RADIUS accounting event the packet (`payload`) carries. */
   session?: SessionEvent;
 }

@@ -128,8 +128,9 @@ export class ClickhouseStore implements Store, DayDigests {
       res.lines++;
       if (l.status === 'records') {
         const vendor = l.vendor ?? 'unknown';
-        for (let k = 0; k < l.records.length && k < RECORDS_PER_LINE; k++) {
-          const r = l.records[k]!;
+        const recs = l.records; // made once: a handoff line makes them when asked
+        for (let k = 0; k < recs.length && k < RECORDS_PER_LINE; k++) {
+          const r = recs[k]!;
           const nat = ipToDbFast(r.nat_ip);
           if (nat == null) continue;
           const range = r.nat_port_start != null;

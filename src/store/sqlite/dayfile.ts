@@ -15,6 +15,7 @@ import { C_PORT, C_T, Cols, sortedOrder } from './cols.js';
 import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SPAN } from './port-set.js';
 import { LineReader, LineWriter, packWords, type KeyedWord, type LineRecord } from '../line-codec.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
+import type { NatRecord, RecordColumns } from '../../parse/types.js';
 
 export type { DayCommitResult, DayLine, NatRow };
 
@@ -271,36 +272,45 @@ export class DayFile {
           let only: LineRecord | null = null;
           if (l.status === 'records') {
             const vendor = this.vendorId(l.vendor);
-            const recs = l.records;
-            const nRecs = Math.min(recs.length, MAX_RECORDS_PER_LINE);
+            // Read in place from the committer's handoff, or from the objects.
+            const src = l.cols ? l.cols.src : new ObjectColumns(l.records);
+            const from = l.cols ? l.cols.from : 0;
+            const count = l.cols ? l.cols.to - l.cols.from : l.records.length;
+            const nRecs = Math.min(count, MAX_RECORDS_PER_LINE);
             for (let k = 0; k < nRecs; k++) {
-              const r = recs[k]!;
-              const natIp = ipToDbFast(r.nat_ip);
+              const j = from + k;
+              const natIp = storeIp(src.natIp(j));
               if (natIp == null) continue;
-              const blockRange = r.nat_port_start != null;
-              const t = (r.time ?? l.time) - this.dayStartMs;
+              const portStart = src.natPortStart(j);
+              const blockRange = portStart === portStart; // not NaN
+              const rt = src.time(j);
+              const t = (rt === rt ? rt : l.time) - this.dayStartMs;
               const hour = hourOf(t);
-              const srcIp = ipToDbFast(r.src_ip);
-              const dstIp = ipToDbFast(r.dst_ip);
-              const event = eventCode(r.event);
-              const code = vendor * 65536 + event * 1024 + protoCode(r.proto);
+              const srcText = src.srcIp(j);
+              const srcIp = storeIp(srcText);
+              const dstIp = storeIp(src.dstIp(j));
+              const event = src.event(j);
+              const code = vendor * 65536 + event * 1024 + protoCode(src.proto(j));
+              const sport = src.srcPort(j);
+              const dport = src.dstPort(j);
               // An IPv4 subscriber's last public address, hour and login (the usual record repeats them all).
               const sub = typeof srcIp === 'number' ? this.sub(srcIp) : null;
+              const loginText = src.login(j);
               let login: number | null = null;
-              if (r.login != null) {
+              if (loginText != null) {
                 if (sub) {
-                  if (sub.login !== r.login) {
-                    sub.login = r.login;
-                    sub.loginId = this.loginId(r.login);
+                  if (sub.login !== loginText) {
+                    sub.login = loginText;
+                    sub.loginId = this.loginId(loginText);
                     sub.loginHour = -1;
                   }
                   login = sub.loginId;
-                } else login = this.loginId(r.login);
+                } else login = this.loginId(loginText);
               }
-              const natPort = blockRange ? r.nat_port_start! : r.nat_port ?? -1;
-              const portEnd = blockRange ? r.nat_port_end : null;
+              const natPort = blockRange ? portStart : orMinus1(src.natPort(j));
+              const portEnd = blockRange ? orNull(src.natPortEnd(j)) : null;
               const id = rawRef + k * ID_RECORD_STEP;
-              if (recs.length === 1) only = { t, nat_ip: natIp, nat_port: natPort, port_end: portEnd, src_ip: srcIp, src_port: r.src_port, dst_ip: dstIp, dst_port: r.dst_port, code };
+              if (count === 1) only = { t, nat_ip: natIp, nat_port: natPort, port_end: portEnd, src_ip: srcIp, src_port: orNull(sport), dst_ip: dstIp, dst_port: orNull(dport), code };
               const block = isBlockRow(portEnd, code);
               // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
               stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
@@ -309,13 +319,13 @@ export class DayFile {
                 st.insOwner!.run(natIp, device);
                 this.owners.add(ok);
               }
-              if (block) st.insBlk!.run(natIp, natPort, t, id, portEnd, srcIp, r.src_port, dstIp, r.dst_port, code, device, login);
+              if (block) st.insBlk!.run(natIp, natPort, t, id, portEnd, srcIp, orNull(sport), dstIp, orNull(dport), code, device, login);
               else {
                 const gk = pairKey(natIp, hour);
                 let piece = pieces.get(gk);
                 if (!piece) pieces.set(gk, (piece = { natIp, hour, cols: new Cols() }));
                 const c = piece.cols;
-                c.push(natPort, t, id, c.ip(srcIp), r.src_port ?? NaN, c.ip(dstIp), r.dst_port ?? NaN, code, device, login ?? NaN);
+                c.push(natPort, t, id, c.ip(srcIp), sport, c.ip(dstIp), dport, code, device, login ?? NaN);
               }
               if (sub) {
                 if (sub.hour !== hour || sub.nat !== natIp) {
@@ -328,7 +338,7 @@ export class DayFile {
                   sub.loginHour = hour;
                 }
               } else if (srcIp != null) {
-                if (this.newSeen(hour, r.src_ip!, natIp)) st.upSeen!.run(hour, srcIp, natIp);
+                if (this.newSeen(hour, String(srcText), natIp)) st.upSeen!.run(hour, srcIp, natIp);
                 if (login != null) this.noteLogin(login, hour, srcIp);
               }
               res.records++;
@@ -593,4 +603,54 @@ export class DayFile {
 /** The line shapes a day file has learned (store/line-codec.ts), in the order they were learned. */
 function shapesOf(db: Database.Database): Buffer[] {
   return db.prepare('SELECT data FROM shape ORDER BY id').pluck().all() as Buffer[];
+}
+
+/** NaN (a null field of RecordColumns) as null. */
+const orNull = (v: number): number | null => (v === v ? v : null);
+const orMinus1 = (v: number): number => (v === v ? v : -1);
+
+/** An address of RecordColumns as the store keeps it: the integer of an IPv4, else its text parsed. */
+function storeIp(v: number | string | null): number | Buffer | null {
+  return typeof v === 'string' ? ipToDbFast(v) : v;
+}
+
+/** Records given as objects, read as columns (hand-built lines, the storage bench, tests). */
+class ObjectColumns implements RecordColumns {
+  constructor(private readonly r: readonly NatRecord[]) {}
+  time(j: number): number {
+    return this.r[j]!.time ?? NaN;
+  }
+  srcPort(j: number): number {
+    return this.r[j]!.src_port ?? NaN;
+  }
+  natPort(j: number): number {
+    return this.r[j]!.nat_port ?? NaN;
+  }
+  natPortStart(j: number): number {
+    return this.r[j]!.nat_port_start ?? NaN;
+  }
+  natPortEnd(j: number): number {
+    return this.r[j]!.nat_port_end ?? NaN;
+  }
+  dstPort(j: number): number {
+    return this.r[j]!.dst_port ?? NaN;
+  }
+  srcIp(j: number): string | null {
+    return this.r[j]!.src_ip;
+  }
+  natIp(j: number): string | null {
+    return this.r[j]!.nat_ip;
+  }
+  dstIp(j: number): string | null {
+    return this.r[j]!.dst_ip;
+  }
+  event(j: number): number {
+    return eventCode(this.r[j]!.event);
+  }
+  proto(j: number): string | null {
+    return this.r[j]!.proto;
+  }
+  login(j: number): string | null {
+    return this.r[j]!.login ?? null;
+  }
 }
