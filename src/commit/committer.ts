@@ -249,6 +249,9 @@ export class Committer {
     let outOfRange = 0;
     let invalidUtf8 = 0;
     const oldestMs = this.cfg.log_retention_days * DAY_MS;
+    // The day of the last line filed whole (consecutive lines are mostly of one day: one string for them).
+    let lastDayNo = NaN;
+    let lastDay = '';
     for (const { h, from, to } of spans) {
       parseSecs += (h.parseSecs * (to - from)) / h.n; // the parse time of these lines, wherever it was spent
       for (let i = from; i < to; i++) {
@@ -287,7 +290,8 @@ export class Committer {
           for (let j = from + 1; same && j < to; j++) same = inRange(h.time(j), recvMs, oldestMs) && Math.floor(h.time(j) / DAY_MS) === dayNo;
           if (same) {
             // The usual case: every record in range and on one day, read in place by the store.
-            push(byDay, dayOf(first), new HandoffLine(end, payload, device, first, vendor, h, i, from, to));
+            if (dayNo !== lastDayNo) lastDay = dayOf((lastDayNo = dayNo) * DAY_MS);
+            push(byDay, lastDay, new HandoffLine(end, payload, device, first, vendor, h, i, from, to));
             records += to - from;
             continue;
           }
