@@ -127,7 +127,6 @@ interface WalkDay {
 }
 
 const NONE: readonly Ev[] = Object.freeze([]);
-const ALL_HOURS = 0xffffff;
 
 /**
  * The hours a walk may read, 24 a day file, oldest first, numbered from 0. An hour's Slot is made only
