@@ -485,7 +485,7 @@ interface Batch {
 
 /**
  * A line of a handoff whose records all fall on one day: the store reads them in place (`cols`); they
- * become objects only if a store asks for `records`.
+ * become objects only if a store asks for `records`, and then once.
  */
 class HandoffLine implements DayLine {
   readonly status = 'records' as const;
@@ -496,8 +496,11 @@ class HandoffLine implements DayLine {
     this.cols = { src: h, from, to };
   }
 
+  private made: NatRecord[] | null = null;
+
+  /** Made once, when first asked: every reader of `records` gets the same array. */
   get records(): NatRecord[] {
-    return this.h.records(this.i);
+    return (this.made ??= this.h.records(this.i));
   }
 }
 

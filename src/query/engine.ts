@@ -476,6 +476,8 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
     const readers = readersFor(ctx, daysBetween(fromAll, q.to));
     // 1. the public ports this address used, 2. each port's full timeline (primary key).
     const keys = new Map<string, { nat: number | Buffer; port: number }>();
+    /** The same ports by public address, for the walks' shared hour reads. */
+    const ports = new Map<string, Set<number>>();
     let truncated = false;
     for (const r of readers) {
       for (const row of r.srcKeys(srcDb, Math.max(q.from - LOOKBACK_MS, r.start), q.to)) {
@@ -486,17 +488,14 @@ export function subscriberLookup(q: SubscriberInput, cfg: QueryConfig, pool?: Re
           break;
         }
         keys.set(k, { nat: row.nat_ip, port: row.nat_port });
+        const nat = ipKey(row.nat_ip);
+        const set = ports.get(nat);
+        if (set) set.add(row.nat_port);
+        else ports.set(nat, new Set([row.nat_port]));
       }
     }
     const tl = new OnceTimelines();
     const days = walkDays(ctx, q.to);
-    const ports = new Map<string, Set<number>>();
-    for (const { nat, port } of keys.values()) {
-      const k = ipKey(nat);
-      const set = ports.get(k);
-      if (set) set.add(port);
-      else ports.set(k, new Set([port]));
-    }
     const shared = new SharedHours(ports);
     for (const { nat, port } of keys.values()) walkPort(tl, { readers, ...days, natIp: nat, port, want, lo: q.from, hi: q.to, shared });
     const tz = cfg.timezone;

@@ -164,8 +164,7 @@ class Slots {
 
   /** Whether hour k is not past the address's last row in its file (it may hold the address's blocks). */
   live(k: number): boolean {
-    const d = this.days[(k / 24) | 0]!;
-    return d.r.start + (k % 24) * HOUR_MS <= d.last;
+    return this.start(k) <= this.days[(k / 24) | 0]!.last;
   }
 
   /** Whether hour k may hold session records of the port. */

@@ -353,17 +353,27 @@ interface ColView {
   vals?: Float64Array;
 }
 
-/** A kind 5 column's value for IPv4 inside address `src` (binary search; 0 when it has none). */
-function addressValue(col: ColView, src: number): number {
-  const keys = col.keys!;
-  let lo = 0;
-  let hi = keys.length;
+/** Index of `v` in ascending `sorted` from `from` on (binary search), or −1. */
+function indexIn(sorted: Float64Array, v: number, from = 0): number {
+  let lo = from;
+  let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < src) lo = mid + 1;
+    if (sorted[mid]! < v) lo = mid + 1;
     else hi = mid;
   }
-  return lo < keys.length && keys[lo] === src ? col.vals![lo]! : 0;
+  return lo < sorted.length && sorted[lo] === v ? lo : -1;
+}
+
+/** A kind 5 column's value for IPv4 inside address `src` (0 when it has none). */
+function addressValue(col: ColView, src: number): number {
+  const at = indexIn(col.keys!, src);
+  return at < 0 ? 0 : col.vals![at]!;
+}
+
+/** Whether two addresses as the store keeps them (IPv4 integer, IPv6 bytes) are the same. */
+function sameAddress(a: number | Buffer, b: number | Buffer): boolean {
+  return typeof a === 'number' || typeof b === 'number' ? a === b : a.equals(b);
 }
 
 /** A part read in place: any row, any column, without decoding the rest. */
@@ -536,22 +546,15 @@ export class Part {
     let at = -1;
     if (col.kind === 4 && typeof src === 'number') {
       const nums = col.nums!;
-      let lo = nums.length && Number.isNaN(nums[0]!) ? 1 : 0;
-      let hi = nums.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (nums[mid]! < src) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo === nums.length || nums[lo] !== src) return out;
-      at = lo;
+      at = indexIn(nums, src, nums.length && Number.isNaN(nums[0]!) ? 1 : 0); // NaN (null) first, when present
+      if (at < 0) return out;
     } else if (col.kind === 3) {
-      at = col.dict!.findIndex((v) => v != null && (typeof v === 'number' || typeof src === 'number' ? v === src : v.equals(src)));
+      at = col.dict!.findIndex((v) => v != null && sameAddress(v, src));
       if (at < 0) return out;
     } else {
       for (let i = 0; i < this.n; i++) {
         const v = this.get(C_SRC, i);
-        if (v != null && (typeof v === 'number' || typeof src === 'number' ? v === src : v.equals(src))) out.push(i);
+        if (v != null && sameAddress(v as number | Buffer, src)) out.push(i);
       }
       return out;
     }
