@@ -264,8 +264,8 @@ export class Committer {
         const end = h.ends[i]!;
         const recvMs = h.recvMs[i]!;
         const device = h.device(i);
-        const payload = h.payload(i);
         if (status === 'session') {
+          const payload = h.payload(i);
           // A RADIUS accounting event (a packet checked when received, or a block of an imported
           // detail file): filed on the day of its own time.
           const ev = payload[0] === CODE_ACCOUNTING_REQUEST ? sessionEventOf(payload, recvMs) : detailEventOf(payload, recvMs);
@@ -291,7 +291,7 @@ export class Committer {
           if (same) {
             // The usual case: every record in range and on one day, read in place by the store.
             if (dayNo !== lastDayNo) lastDay = dayOf((lastDayNo = dayNo) * DAY_MS);
-            push(byDay, lastDay, new HandoffLine(end, payload, device, first, vendor, h, i, from, to));
+            push(byDay, lastDay, new HandoffLine(end, device, first, vendor, h, i, from, to));
             records += to - from;
             continue;
           }
@@ -307,6 +307,7 @@ export class Committer {
             if (!list) perDay.set(day, (list = []));
             list.push(rec);
           }
+          const payload = h.payload(i);
           for (const [day, recs] of perDay) {
             push(byDay, day, { end, payload, device, time: recs[0]!.time!, status: 'records', vendor, reason: null, records: recs });
             records += recs.length;
@@ -321,7 +322,7 @@ export class Committer {
             reason = h.reasonOf(i);
             this.stats.add(ignoredSlot(reason ?? ''), 1);
           } else unparsed++;
-          push(byDay, dayOf(t), { end, payload, device, time: t, status, vendor: status === 'ignored' ? h.vendorOf(i) : null, reason, records: [] });
+          push(byDay, dayOf(t), { end, payload: h.payload(i), device, time: t, status, vendor: status === 'ignored' ? h.vendorOf(i) : null, reason, records: [] });
         }
       }
     }
@@ -490,17 +491,26 @@ interface Batch {
 class HandoffLine implements DayLine {
   readonly status = 'records' as const;
   readonly reason = null;
-  readonly cols: { src: RecordColumns; from: number; to: number };
 
-  constructor(readonly end: number, readonly payload: Buffer, readonly device: string, readonly time: number, readonly vendor: string | null, private readonly h: Handoff, private readonly i: number, from: number, to: number) {
-    this.cols = { src: h, from, to };
+  constructor(readonly end: number, readonly device: string, readonly time: number, readonly vendor: string | null, readonly src: Handoff, private readonly i: number, readonly from: number, readonly to: number) {}
+
+  /**
+   * The line is its own `cols`, and its payload is a view made when the store reads it: a batch's
+   * lines live through its commit, and every object they hold is one the collector copies.
+   */
+  get cols(): this {
+    return this;
+  }
+
+  get payload(): Buffer {
+    return this.src.payload(this.i);
   }
 
   private made: NatRecord[] | null = null;
 
   /** Made once, when first asked: every reader of `records` gets the same array. */
   get records(): NatRecord[] {
-    return (this.made ??= this.h.records(this.i));
+    return (this.made ??= this.src.records(this.i));
   }
 }
 

@@ -78,6 +78,15 @@ function dropCaches(): boolean {
   }
 }
 
+/** Bytes this process has had read from storage so far (/proc/self/io); 0 where it cannot tell. */
+function readBytes(): number {
+  try {
+    return Number(/read_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 function fileBytes(path: string): number {
   let n = 0;
   for (const ext of ['', '-wal']) {
@@ -188,16 +197,21 @@ export async function benchStorage(o: StorageOptions): Promise<void> {
     const dropped = o.dropCaches && dropCaches();
     const coldL: number[] = [];
     const coldC: number[] = [];
+    /** Bytes the disk gave each cold ip+port+time lookup (its page reads and the kernel's read-ahead). */
+    let coldBytes = 0;
     for (let i = 0; i < o.coldQueries; i++) {
       if (dropped) dropCaches();
       const r = new DayReader(path, DAY);
+      const b0 = readBytes();
       coldL.push(timeQueries(r, gen, 1, 'lookup', 0)[0]!);
+      coldBytes += readBytes() - b0;
       coldC.push(timeQueries(r, gen, 1, 'window', 0)[0]!);
       r.close();
     }
     const ra = readAheadKb(dir);
     const how = `${dropped ? 'page cache dropped before each query, new connection' : 'new connection only: OS page cache still warm (drop_caches not allowed)'}; disk read-ahead ${ra == null ? 'unknown' : `${ra} KB`}`;
     figure({ case: 'lookup', name: `ip+port+time p50 cold (${label})`, value: pct(coldL, 50), unit: 'ms', note: how });
+    if (dropped) figure({ case: 'lookup', name: `ip+port+time cold, KB read from disk (${label})`, value: coldBytes / 1024 / o.coldQueries, unit: 'KB', note: 'mean of the cold lookups: the pages read and what the kernel read ahead of them (/proc/self/io read_bytes)' });
     figure({ case: 'lookup', name: `ip+port+time p99 cold (${label})`, value: pct(coldL, 99), unit: 'ms', goal: '≤ 10', met: pct(coldL, 99) <= 10, note: `${o.coldQueries} queries` });
     figure({ case: 'lookup', name: `ip-only ±60 s p99 cold (${label})`, value: pct(coldC, 99), unit: 'ms', note: `p50 ${pct(coldC, 50).toFixed(2)} ms` });
     f = new DayFile(path, DAY, { ...opts, readonly: true });
