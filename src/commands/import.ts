@@ -18,7 +18,9 @@ import { acquireLock, LOCK_FILE, type DirLock } from '../core/lock.js';
 import type { Log } from '../core/log.js';
 import { SpoolWriter } from '../spool/writer.js';
 import { Stats } from '../core/counters.js';
-import { Committer } from '../commit/committer.js';
+import { HandoffSender } from '../sources/handoff.js';
+import { startCommitterThread, stopWorker } from '../daemon/processor.js';
+import type { FromWorker } from '../core/messages.js';
 import { DetailSplitter } from '../parse/radius-detail.js';
 
 export const IMPORT_USAGE = `usage: megalog import [--force] [--detach] FILE…
@@ -90,9 +92,38 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     return 75; // EX_TEMPFAIL
   }
   const stats = new Stats();
-  const committer = new Committer(cfg, stats, log);
-  const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', fsyncIntervalMs: 1000, floor: committer.floor() });
+  // This thread reads, spools and parses; the committer thread commits, on the other core, what it
+  // is handed in memory (at most handoff_max_bytes: past it this thread waits), as in the processor.
+  let committer: Awaited<ReturnType<typeof startCommitterThread>>;
+  try {
+    committer = await startCommitterThread(cfg, stats, log, false);
+  } catch (err) {
+    lock.release();
+    console.error(`megalog import: ${(err as Error).message}`);
+    return 1;
+  }
+  let failed: Error | null = null;
+  committer.worker.on('message', (m: FromWorker) => {
+    if (m.type === 'log') log(m.level, m.msg);
+  });
+  committer.worker.on('error', (err) => (failed = err));
+  const exited = new Promise<void>((resolve) => committer.worker.once('exit', () => resolve()));
+  const handoff = new HandoffSender(cfg, stats, committer.handoff);
+  const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', fsyncIntervalMs: 1000, floor: committer.floor });
   stats.set('spool_end', writer.end);
+  /** Write what is spooled and hand it over, once the committer has room for it. */
+  const pump = async (): Promise<void> => {
+    const written = writer.flush();
+    if (written) {
+      const max = cfg.handoff_max_bytes;
+      while (written.length <= max && stats.get('handoff_sent_bytes') - stats.get('handoff_released_bytes') + written.length > max) {
+        if (failed) throw failed;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      handoff.send(written, writer.end);
+    }
+    stats.set('spool_end', writer.end);
+  };
   const tty = process.stderr.isTTY;
   const total = files.reduce((n, f) => n + statSync(f).size, 0);
   let doneBytes = 0;
@@ -131,7 +162,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
           else writer.append(anchor, 'import', 'import', line.subarray(0, cfg.tcp_max_frame_bytes));
           lines++;
         });
-        if (writer.buffered > 4 << 20) pump(writer, stats, committer);
+        if (writer.buffered > 4 << 20) await pump();
         draw();
       }
       if (rest.length && !tail) {
@@ -140,14 +171,15 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
         lines++;
       }
       if (blocks) spoolBlock(blocks.end());
-      pump(writer, stats, committer);
+      await pump();
       if (tail) handOverToTail(cfg, tail.ino, readBytes - rest.length);
       done.push({ sha256: sums.get(file)!, file: basename(file), bytes: statSync(file).size, lines: lines - linesBefore, at: new Date().toISOString() });
     }
-    writer.flush();
+    await pump();
     writer.sync();
-    stats.set('spool_end', writer.end);
-    committer.drain();
+    // The committer commits everything spooled before it stops.
+    await stopWorker(committer.worker, null);
+    if (failed) throw failed;
     draw(true);
     // Recorded once committed: an import cut short is run again (the spool resumes it), not refused.
     if (!stats.get('cold_full')) for (const d of done) recordImport(cfg.cold_storage_dir, d);
@@ -156,21 +188,15 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     return 1;
   } finally {
     writer.close();
-    committer.close();
+    // Stopped here when the import failed: it still commits what was spooled (a run again resumes after it).
+    await Promise.race([exited, stopWorker(committer.worker, null)]);
+    committer.handoff.close();
     lock.release();
   }
   const s = stats.snapshot();
   if (detail) console.error(`imported ${lines} lines: ${s.radius_events_committed} session events, ${s.radius_events_duplicate} already stored, ${s.lines_unparsed} blocks that were no accounting record (kept as unparsed)`);
   else console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);
   return stats.get('cold_full') ? 1 : 0;
-}
-
-function pump(writer: SpoolWriter, stats: Stats, committer: Committer): void {
-  writer.flush();
-  stats.set('spool_end', writer.end);
-  while (committer.step(Date.now(), true)) {
-    /* commit what is spooled */
-  }
 }
 
 function isGzip(file: string): boolean {

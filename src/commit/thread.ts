@@ -7,7 +7,7 @@ import type { CommitterData, FromCommitter, ToWorker } from '../core/messages.js
 import { Committer } from './committer.js';
 import { nameThread } from '../core/threads.js';
 
-const { config, statsBuffer, handoff } = workerData as CommitterData;
+const { config, statsBuffer, handoff, housekeeping = true } = workerData as CommitterData;
 const send = (m: FromCommitter) => parentPort!.postMessage(m);
 const stats = new Stats(statsBuffer);
 const log = (level: LogLevel, msg: string) => send({ type: 'log', level, msg });
@@ -30,11 +30,13 @@ let timer: NodeJS.Timeout | null = null;
  */
 const RETENTION_EVERY_MS = 3600_000;
 let lastRetention = Date.now();
-try {
-  const due = committer.store.applyRetention(config.log_retention_days, Date.now(), true);
-  if (due.length) log('warn', `retention: ${due.length} day files are older than ${config.log_retention_days} days and will be deleted in an hour (${due[0]} … ${due[due.length - 1]}); a <day>.db.hold file (megalog hold add) keeps a day`);
-} catch (err) {
-  log('error', `retention preview: ${(err as Error).message}`);
+if (housekeeping) {
+  try {
+    const due = committer.store.applyRetention(config.log_retention_days, Date.now(), true);
+    if (due.length) log('warn', `retention: ${due.length} day files are older than ${config.log_retention_days} days and will be deleted in an hour (${due[0]} … ${due[due.length - 1]}); a <day>.db.hold file (megalog hold add) keeps a day`);
+  } catch (err) {
+    log('error', `retention preview: ${(err as Error).message}`);
+  }
 }
 let lastSealPass = 0;
 let sealing = false;
@@ -62,7 +64,7 @@ function loop(): void {
   try {
     busy = committer.step();
     const now = Date.now();
-    if (now - lastRetention > RETENTION_EVERY_MS) {
+    if (housekeeping && now - lastRetention > RETENTION_EVERY_MS) {
       lastRetention = now;
       const removed = committer.store.applyRetention(config.log_retention_days, now);
       if (removed.length) {
@@ -70,7 +72,7 @@ function loop(): void {
         log('info', `retention: deleted day files ${removed.join(', ')}`);
       }
     }
-    sealPass(now);
+    if (housekeeping) sealPass(now);
   } catch (err) {
     // Never let one bad batch kill the thread: report, back off, try again.
     log('error', `committer: ${(err as Error).stack ?? err}`);

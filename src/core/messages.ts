@@ -33,6 +33,8 @@ export interface CommitterData {
   config: Config;
   statsBuffer: SharedArrayBuffer;
   handoff: MessagePort;
+  /** Also apply retention and seal the days that are over (the processor's committer; not an import's). */
+  housekeeping?: boolean;
 }
 
 /** workerData of the receiver thread: it resumes the spool at `floor`, the committer's highest committed position. */

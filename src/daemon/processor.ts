@@ -1,7 +1,7 @@
 // The processor: receiver thread (sources → spool, parsed batches handed over in memory) and committer
 // thread (handoff, or the spool on recovery → store), supervised from the main thread, which only
 // relays logs, keeps the device table and answers health questions.
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
@@ -37,14 +37,11 @@ export class Processor {
 
   private async boot(): Promise<void> {
     this.lock = acquireLock({ hot: this.cfg.hot_storage_dir, cold: this.cfg.cold_storage_dir }, 'processor');
-    // The receiver hands what it spooled to the committer on a channel of their own (spool/handoff.ts).
-    const { port1, port2 } = new MessageChannel();
-    const committerData: CommitterData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer, handoff: port1 };
-    this.committer = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: committerData, transferList: [port1] });
-    const { floor } = await this.waitFor(this.committer, 'floor');
-    const receiverData: ReceiverData = { ...committerData, handoff: port2, floor };
-    this.receiver = new Worker(new URL('../sources/thread.js', import.meta.url), { workerData: receiverData, transferList: [port2] });
-    this.ports = (await this.waitFor(this.receiver, 'ready')).ports;
+    const c = await startCommitterThread(this.cfg, this.stats, this.log, true);
+    this.committer = c.worker;
+    const receiverData: ReceiverData = { config: { ...this.cfg }, statsBuffer: this.stats.buffer, handoff: c.handoff, floor: c.floor };
+    this.receiver = new Worker(new URL('../sources/thread.js', import.meta.url), { workerData: receiverData, transferList: [c.handoff] });
+    this.ports = (await waitFor(this.receiver, 'ready', this.log)).ports;
     for (const w of [this.committer, this.receiver]) {
       w.on('message', (m: FromWorker) => {
         if (m.type === 'log') this.log(m.level, m.msg);
@@ -60,22 +57,6 @@ export class Processor {
     }
     this.statusTimer = setInterval(() => this.writeStatus(), 1000);
     this.statusTimer.unref();
-  }
-
-  private waitFor<K extends FromWorker['type']>(w: Worker, type: K): Promise<Extract<FromWorker, { type: K }>> {
-    return new Promise((resolve, reject) => {
-      const onMsg = (m: FromWorker) => {
-        if (m.type === type) {
-          w.off('message', onMsg);
-          resolve(m as Extract<FromWorker, { type: K }>);
-        } else if (m.type === 'fatal') {
-          // A configuration a thread reads itself (the RADIUS NAS clients) exits 78 like the rest of the config.
-          reject(new StartError(m.code === 'MEGALOG_ERR_CONFIG' ? 'MEGALOG_ERR_CONFIG' : 'MEGALOG_ERR_START', m.msg));
-        } else if (m.type === 'log') this.log(m.level, m.msg);
-      };
-      w.on('message', onMsg);
-      w.once('error', reject);
-    });
   }
 
   private post(w: Worker, m: ToWorker): void {
@@ -117,27 +98,63 @@ export class Processor {
 
   async stop(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
-    const stopped = (w: Worker) =>
-      new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          void w.terminate();
-          resolve();
-        }, 30_000);
-        w.on('message', (m: FromWorker) => {
-          if (m.type === 'stopped') {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-        w.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        this.post(w, { type: 'stop' });
-      });
-    await stopped(this.receiver); // stop receiving and flush the spool first…
-    await stopped(this.committer); // …then commit everything spooled
+    await stopWorker(this.receiver); // stop receiving and flush the spool first…
+    await stopWorker(this.committer); // …then commit everything spooled
     this.writeStatus();
     this.lock?.release();
   }
+}
+
+/**
+ * The committer thread, with the channel a producer hands it parsed batches on (spool/handoff.ts):
+ * the processor's receiver, or `megalog import`. `housekeeping`: it also applies retention and seals
+ * the days that are over (the processor; an import leaves both to the processor).
+ */
+export async function startCommitterThread(cfg: Config, stats: Stats, log: Log, housekeeping: boolean): Promise<{ worker: Worker; handoff: MessagePort; floor: number }> {
+  const { port1, port2 } = new MessageChannel();
+  const data: CommitterData = { config: { ...cfg }, statsBuffer: stats.buffer, handoff: port1, housekeeping };
+  const worker = new Worker(new URL('../commit/thread.js', import.meta.url), { workerData: data, transferList: [port1] });
+  const { floor } = await waitFor(worker, 'floor', log);
+  return { worker, handoff: port2, floor };
+}
+
+/** The first message of a type from a starting thread; its logs meanwhile go to `log`. */
+function waitFor<K extends FromWorker['type']>(w: Worker, type: K, log: Log): Promise<Extract<FromWorker, { type: K }>> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: FromWorker) => {
+      if (m.type === type) {
+        w.off('message', onMsg);
+        resolve(m as Extract<FromWorker, { type: K }>);
+      } else if (m.type === 'fatal') {
+        // A configuration a thread reads itself (the RADIUS NAS clients) exits 78 like the rest of the config.
+        reject(new StartError(m.code === 'MEGALOG_ERR_CONFIG' ? 'MEGALOG_ERR_CONFIG' : 'MEGALOG_ERR_START', m.msg));
+      } else if (m.type === 'log') log(m.level, m.msg);
+    };
+    w.on('message', onMsg);
+    w.once('error', reject);
+  });
+}
+
+/** Ask a thread to stop (it finishes its work first) and wait until it has, at most `timeoutMs` (null: as long as it takes). */
+export function stopWorker(w: Worker, timeoutMs: number | null = 30_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t =
+      timeoutMs === null
+        ? undefined
+        : setTimeout(() => {
+            void w.terminate();
+            resolve();
+          }, timeoutMs);
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'stopped') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    w.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    w.postMessage({ type: 'stop' } satisfies ToWorker);
+  });
 }
