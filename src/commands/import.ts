@@ -108,6 +108,8 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   });
   committer.worker.on('error', (err) => (failed = err));
   const exited = new Promise<void>((resolve) => committer.worker.once('exit', () => resolve()));
+  /** The committer commits everything spooled before it stops (a thread that died has stopped). */
+  const stopCommitter = () => Promise.race([exited, stopWorker(committer.worker, null)]);
   const handoff = new HandoffSender(cfg, stats, committer.handoff);
   const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', fsyncIntervalMs: 1000, floor: committer.floor });
   stats.set('spool_end', writer.end);
@@ -177,8 +179,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     }
     await pump();
     writer.sync();
-    // The committer commits everything spooled before it stops.
-    await stopWorker(committer.worker, null);
+    await stopCommitter();
     if (failed) throw failed;
     draw(true);
     // Recorded once committed: an import cut short is run again (the spool resumes it), not refused.
@@ -189,7 +190,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   } finally {
     writer.close();
     // Stopped here when the import failed: it still commits what was spooled (a run again resumes after it).
-    await Promise.race([exited, stopWorker(committer.worker, null)]);
+    await stopCommitter();
     committer.handoff.close();
     lock.release();
   }
