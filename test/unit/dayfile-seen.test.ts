@@ -77,28 +77,3 @@ describe('day file subscriber summaries', () => {
     db.close();
   });
 });
-
-describe('day file pages', () => {
-  it('a full record part is read from at most two pages (a leaf and one overflow page), not a chain', () => {
-    // A part of PART_ROWS records with real spreads (ports, subscribers, destinations) is ~20 KB.
-    // On 4 KB pages it was a leaf and a chain of overflow pages, each read after the previous one
-    // named it (a cold lookup waited on every read of the chain).
-    const d = mkdtempSync(join(tmpdir(), 'megalog-pages-'));
-    dirs.push(d);
-    const f = new DayFile(join(d, `${DAY}.db`), DAY, OPTS);
-    const batch: DayLine[] = [];
-    for (let i = 0; i < 4096; i++) {
-      const t = T0 + rnd(3_600) * 1000;
-      const rec: NatRecord = { vendor: 'mikrotik', event: 'session_create', proto: 'tcp', src_ip: `100.64.${rnd(8)}.${rnd(250) + 1}`, src_port: 1024 + rnd(60_000), nat_ip: '203.0.113.1', nat_port: 1024 + rnd(64_000), nat_port_start: null, nat_port_end: null, dst_ip: `198.${rnd(250)}.${rnd(250)}.${rnd(250)}`, dst_port: rnd(65_536), time: t, host: 'r', login: null };
-      batch.push({ end: ++pos, payload: Buffer.from(`line ${i}`), device: '10.0.0.1', time: t, status: 'records', vendor: 'mikrotik', reason: null, records: [rec] });
-    }
-    f.commit(batch, pos);
-    f.closeAllHours();
-    const parts = f.db.prepare('SELECT count(*) AS n, min(length(data)) AS smallest FROM rec WHERE lvl < 0').get() as { n: number; smallest: number };
-    expect(parts.n).toBe(2);
-    expect(parts.smallest).toBeGreaterThan(16_384);
-    const overflow = f.db.prepare("SELECT count(*) FROM dbstat WHERE name = 'rec' AND pagetype = 'overflow'").pluck().get() as number;
-    expect(overflow).toBeLessThanOrEqual(parts.n);
-    f.close();
-  });
-});

@@ -69,14 +69,6 @@ const LOGIN_SEEN_KEEP = 100_000;
 const CLOSE_BUDGET = 400_000;
 
 /** A number for (IPv4 address, small value < 2^16) pairs, else a string: map keys on the commit path without a string a record. */
-/**
- * A day file's page size. A record part (PART_ROWS records, ~24 KB) is one row: on 4 KB pages it
- * is a leaf page and a chain of five overflow pages, each read after the one before names it; on
- * 16 KB pages, two. Lookups that miss the reader's caches read half as many pages (a cold one waits
- * on fewer reads in a row), and the file is no bigger (test/bench/RESULTS.md, session 7).
- */
-const PAGE_SIZE = 16384;
-
 const pairKey = (ip: number | Buffer, v: number): number | string => (typeof ip === 'number' ? ip * 65536 + v : `${ip.toString('hex')}|${v}`);
 
 export class DayFile {
@@ -119,8 +111,6 @@ export class DayFile {
     this.db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly, timeout: 5000 });
     this.dayStartMs = Date.parse(`${day}T00:00:00Z`);
     if (!opts.readonly) {
-      // Set before the first table is made (a file's page size is fixed then): see PAGE_SIZE.
-      this.db.pragma(`page_size = ${PAGE_SIZE}`);
       this.db.pragma(`journal_mode = ${opts.journalMode}`);
       this.db.pragma(`synchronous = ${opts.synchronous}`);
       this.db.pragma(`cache_size = ${-opts.cacheSizeMiB * 1024}`);
