@@ -117,8 +117,8 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   const pump = async (): Promise<void> => {
     const written = writer.flush();
     if (written) {
-      const max = cfg.handoff_max_bytes;
-      while (written.length <= max && stats.get('handoff_sent_bytes') - stats.get('handoff_released_bytes') + written.length > max) {
+      // (A flush larger than the whole bound never fits: send() then leaves it to the spool.)
+      while (written.length <= cfg.handoff_max_bytes && !handoff.fits(written.length)) {
         if (failed) throw failed;
         await new Promise((r) => setTimeout(r, 2));
       }

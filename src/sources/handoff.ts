@@ -36,6 +36,12 @@ export class HandoffSender {
     this.parser = new MessageParser(cfg);
   }
 
+  /** Whether `bytes` more can be handed over now without passing handoff_max_bytes. */
+  fits(bytes: number): boolean {
+    const v = this.stats.values;
+    return v[SENT]! - v[RELEASED]! + bytes <= this.cfg.handoff_max_bytes;
+  }
+
   /**
    * Hand over `written`, the bytes a flush wrote, ending at spool position `end`: runs of lines
    * parsed and packed, runs of lines as spooled while this thread is behind. One message per run, in
@@ -44,7 +50,7 @@ export class HandoffSender {
   send(written: Buffer, end: number): void {
     const start = end - written.length;
     const v = this.stats.values;
-    if (v[SENT]! - v[RELEASED]! + written.length > this.cfg.handoff_max_bytes) {
+    if (!this.fits(written.length)) {
       // The committer is behind: the spool absorbs the backlog, and it reads these bytes from there.
       v[OVERFLOW]! += written.length;
       return;
