@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareRows, encodeCols, encodePart, Part } from '../../src/store/sqlite/part.js';
 import { Cols, sortedOrder } from '../../src/store/sqlite/cols.js';
-import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SEGS, PSET_SPAN, segmentHas } from '../../src/store/sqlite/port-set.js';
+import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SEGS, PSET_SPAN, segmentHas, segmentMark } from '../../src/store/sqlite/port-set.js';
 import type { NatRow } from '../../src/store/store.js';
 
 let seed = 11;
@@ -113,6 +113,11 @@ describe('record parts', () => {
       segs.forEach((seg, i) => {
         const offs = decodeSegment(seg);
         expect(offs).toEqual([...have].filter((p) => psetSeg(p) === i).map((p) => p % PSET_SPAN).sort((a, b) => a - b));
+        // the mask a reader builds from it marks exactly those offsets
+        const masks = new Uint32Array(PSET_SPAN).fill(1);
+        segmentMark(seg, masks, 4);
+        expect([...masks.keys()].filter((o) => masks[o] === 5)).toEqual(offs);
+        expect(masks.every((m) => m === 1 || m === 5)).toBe(true);
         // gaps of ~1 byte while sparse, never more than the 512-byte bitmap
         expect(seg.length).toBeLessThanOrEqual(Math.min(512, 2 * offs.length));
       });

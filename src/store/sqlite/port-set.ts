@@ -53,12 +53,22 @@ export function decodeSegment(buf: Uint8Array): number[] {
 /** Whether an encoded segment holds the offset. */
 export function segmentHas(buf: Uint8Array, off: number): boolean {
   if (buf.length === PSET_BITMAP) return (buf[off >> 3]! & (1 << (off & 7))) !== 0;
-  let found = false;
-  eachOffset(buf, (o) => {
-    found = o === off;
-    return o < off;
-  });
-  return found;
+  let prev = -1;
+  for (let i = 0; i < buf.length && prev < off; i = rdEnd) prev += readVarint(buf, i) + 1;
+  return prev === off;
+}
+
+/** OR `bit` into masks[o] for each offset o of an encoded segment. */
+export function segmentMark(buf: Uint8Array, masks: Uint32Array, bit: number): void {
+  if (buf.length === PSET_BITMAP) {
+    for (let o = 0; o < PSET_SPAN; o++) if (buf[o >> 3]! & (1 << (o & 7))) masks[o]! |= bit;
+    return;
+  }
+  let prev = -1;
+  for (let i = 0; i < buf.length; i = rdEnd) {
+    prev += readVarint(buf, i) + 1;
+    masks[prev]! |= bit;
+  }
 }
 
 /** The PSET_SEGS encoded segments of a set of ports (any order, repeats and ports < 0 ignored). */

@@ -12,7 +12,7 @@ import { hourOf, RAW_BLOCK, rawRefOf } from './schema.js';
 import { STAT_OTHERS } from './day-stat.js';
 import { Part } from './part.js';
 import { SessionReader } from './sessions.js';
-import { decodeSegment, psetSeg, PSET_SPAN, segmentHas } from './port-set.js';
+import { psetSeg, PSET_SPAN, segmentHas, segmentMark } from './port-set.js';
 import { OPEN_KEY_SPAN, type DayView, type NatRow, type OpenScan } from '../store.js';
 
 /** Most rows whose arrays a reader keeps for its next ipOpens (2 MB). */
@@ -23,7 +23,7 @@ const PART_CACHE_BYTES = 32 * 1024 * 1024;
 const LIST_CACHE_ROWS = 64 * 1024;
 /** Bytes of port-set rows a reader keeps (a few KB per address and segment). */
 const PSET_CACHE_BYTES = 8 * 1024 * 1024;
-const PSET_MASK_AFTER = 4;
+const PSET_MASK_AFTER = 8;
 const ALL_HOURS = 0xffffff;
 const SRC_PORT_SPAN = 131_072;
 
@@ -33,8 +33,11 @@ interface PsetEntry {
   /** Closed hours (bit h). */
   known: number;
   hits: number;
-  /** Per port of the segment, the hours that hold it: made once the segment is asked PSET_MASK_AFTER times. */
+  /** Per port of the segment, the hours that hold it: made once PSET_MASK_AFTER different ports were asked. */
   masks: Uint32Array | null;
+  /** The last port asked (its offset in the segment, -1 none) and its hours. */
+  lastOff: number;
+  lastHas: number;
   bytes: number;
 }
 
@@ -220,22 +223,27 @@ export class DayReader implements DayView {
     let e = this.psets.get(k);
     if (!e) {
       const rows = this.st.pset.all(natIp, seg) as { hour: number; ports: Buffer }[];
-      e = { rows, known: 0, hits: 0, masks: null, bytes: rows.reduce((n, r) => n + r.ports.length + 64, 64) };
+      e = { rows, known: 0, hits: 0, masks: null, lastOff: -1, lastHas: 0, bytes: rows.reduce((n, r) => n + r.ports.length + 64, 64) };
       for (const r of rows) e.known |= 1 << r.hour;
       this.psets.set(k, e);
     }
     const off = port % PSET_SPAN;
+    // One answer asks its port several times (each day, each walk): the last port's hours are kept.
+    if (off === e.lastOff) return (ALL_HOURS & ~e.known) | e.lastHas;
     // A subscriber's or a bulk request's walks ask many ports of the same few addresses: a segment
-    // asked often is turned into a mask per port (16 KB) instead of scanning its rows each time.
+    // asked for PSET_MASK_AFTER different ports is turned into a mask per port (16 KB) instead of
+    // scanning its rows each time. A forensic answer asks one port and never gets there.
     if (!e.masks && ++e.hits >= PSET_MASK_AFTER) {
-      e.masks = new Uint32Array(PSET_SPAN);
-      for (const r of e.rows) for (const o of decodeSegment(r.ports)) e.masks[o]! |= 1 << r.hour;
-      e.bytes += e.masks.byteLength;
-      this.psets.grew(e.masks.byteLength);
+      const masks = (e.masks = new Uint32Array(PSET_SPAN));
+      for (const r of e.rows) segmentMark(r.ports, masks, 1 << r.hour);
+      e.bytes += masks.byteLength;
+      this.psets.grew(masks.byteLength);
     }
     let has = 0;
     if (e.masks) has = e.masks[off]!;
     else for (const r of e.rows) if (segmentHas(r.ports, off)) has |= 1 << r.hour;
+    e.lastOff = off;
+    e.lastHas = has;
     return (ALL_HOURS & ~e.known) | has;
   }
 
