@@ -1,16 +1,22 @@
 // `megalog import FILE…`: bulk-load raw log files (plain or gzip) through the same spool → parse →
-// commit path as live traffic, so an import interrupted half-way resumes without duplicates when run
-// again on the spool it left. Year-less lines are anchored on the file's modification time.
+// commit path as live traffic. Year-less lines are anchored on the file's modification time.
+// Exactly once across an interruption, as the processor's import jobs (sources/import-jobs.ts): each
+// line is spooled with origin `job:<id>:<line>` (id `cli-<sha256 prefix>-<start time>`), and
+// `<hot>/imports/<id>.state`, written before the first line, records the lines spooled and fsynced
+// (done: the whole file); it is removed once the file is committed and in imports.jsonl. Run again,
+// the command commits what the spool holds (the committer's recovery), skips a file whose state says
+// done, and resumes a file after the larger of its state and its last line in the spool; a running
+// processor given the file goes on with the same job.
 // A file imported to the end is recorded by its SHA-256 in <cold>/imports.jsonl: importing it again
 // is refused (--force does it anyway). Importing the file `tail_file` follows hands it over: the tail
 // state is set to the end of the last whole line imported, so the processor goes on from there.
-import { createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { basename, join, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 import { startExitStatus } from '../core/errors.js';
 import { eachLine } from '../core/lines.js';
-import { IMPORTS_DIR, readJobState } from '../sources/import-jobs.js';
+import { IMPORTS_DIR, readJobState, writeJobState, type ImportState } from '../sources/import-jobs.js';
 import { readImportLedger, recordImport, type ImportRecord } from '../sources/import-ledger.js';
 import { readTailState, TAIL_STATE_FILE, writeTailState } from '../sources/tail.js';
 import { sha256File } from '../core/hash.js';
@@ -38,6 +44,9 @@ they are received, or returns at once with --detach. Stopping this command does 
 --format radius-detail reads FreeRADIUS detail files (rlm_detail: one accounting record per block)
 into RADIUS session events, the ones the answer chain looks up. An event already stored (same NAS,
 session, status and time) is kept once, so importing a detail file again stores nothing twice.`;
+
+/** How often a standalone import fsyncs the spool and records each file's lines spooled. */
+const SYNC_EVERY_MS = 1000;
 
 export const IMPORT_FORMATS = ['syslog', 'radius-detail'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -111,6 +120,8 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   /** The committer commits everything spooled before it stops (a thread that died has stopped). */
   const stopCommitter = () => Promise.race([exited, stopWorker(committer.worker, null)]);
   const handoff = new HandoffSender(cfg, stats, committer.handoff);
+  const jobsDir = join(cfg.hot_storage_dir, IMPORTS_DIR);
+  mkdirSync(jobsDir, { recursive: true, mode: 0o750 });
   const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', fsyncIntervalMs: 1000, floor: committer.floor });
   stats.set('spool_end', writer.end);
   /** Write what is spooled and hand it over, once the committer has room for it. */
@@ -130,9 +141,19 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   const total = files.reduce((n, f) => n + statSync(f).size, 0);
   let doneBytes = 0;
   let lines = 0;
+  const ids: string[] = [];
   const t0 = Date.now();
   let lastDraw = 0;
   const done: ImportRecord[] = [];
+  /** Each file's job state: lines spooled and fsynced (written after writer.sync(), never ahead of it). */
+  const states = new Map<string, ImportState>();
+  let lastSync = Date.now();
+  const persist = (force = false) => {
+    if (!force && Date.now() - lastSync < SYNC_EVERY_MS) return;
+    writer.sync();
+    lastSync = Date.now();
+    for (const [id, st] of states) writeJobState(jobsDir, id, st);
+  };
   const draw = (final = false) => {
     const now = Date.now();
     if (!tty || (!final && now - lastDraw < 200)) return;
@@ -145,12 +166,43 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   try {
     for (const file of files) {
       const anchor = statSync(file).mtimeMs;
-      const linesBefore = lines;
       // The file the processor tails: only whole lines are imported, and the tail goes on after them.
       const tail = !detail && cfg.tail_file && !isGzip(file) && sameFile(file, cfg.tail_file) ? statSync(file) : null;
+      const size = statSync(file).size;
+      const found = cliJob(jobsDir, sums.get(file)!);
+      const id = found?.id ?? `cli-${sums.get(file)!.slice(0, 16)}-${Date.now().toString(36)}`;
+      const before = found?.st ?? null;
+      if (before?.done) {
+        // Spooled whole by an interrupted run: its lines are in the store (or the spool, committed above).
+        console.error(`megalog import: ${file}: all ${before.lines} lines were spooled by an earlier run that was interrupted, not read again`);
+        doneBytes += size;
+        done.push({ sha256: sums.get(file)!, file: basename(file), bytes: size, lines: before.lines, at: new Date().toISOString() });
+        ids.push(id);
+        continue;
+      }
+      const origin = writer.recovery.lastImportOrigin;
+      const fromSpool = origin?.startsWith(`job:${id}:`) ? Number(origin.slice(id.length + 5)) || 0 : 0;
+      const skip = Math.max(before?.lines ?? 0, fromSpool);
+      if (skip) console.error(`megalog import: ${file}: resuming after line ${skip}, spooled by an earlier run that was interrupted`);
+      const st: ImportState = { lines: skip, read_bytes: 0, done: false };
+      states.set(id, st);
+      ids.push(id);
+      // Before its first line is spooled: a run again (or the processor) finds the job by it.
+      if (!before) writeJobState(jobsDir, id, st);
+      let n = 0; // lines of the file seen, spooled or skipped
       const blocks = detail ? new DetailSplitter() : null;
       const spoolBlock = (b: Buffer | null) => {
-        if (b) writer.append(anchor, 'import', 'import', b); // one record a block: parse/message.ts knows it
+        // one record a block (parse/message.ts knows it), named by the block's last line
+        if (b && blocks!.lastLine > skip) {
+          writer.append(anchor, 'import', `job:${id}:${blocks!.lastLine}`, b);
+          st.lines = blocks!.lastLine;
+        }
+      };
+      const spoolLine = (line: Buffer) => {
+        if (++n <= skip) return;
+        lines++;
+        writer.append(anchor, 'import', `job:${id}:${n}`, line.subarray(0, cfg.tcp_max_frame_bytes));
+        st.lines = n;
       };
       let readBytes = 0;
       const src = createReadStream(file);
@@ -160,22 +212,30 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
       let rest: Buffer = Buffer.alloc(0);
       for await (const chunk of input as AsyncIterable<Buffer>) {
         rest = eachLine(rest, chunk, (line) => {
-          if (blocks) spoolBlock(blocks.push(line));
-          else writer.append(anchor, 'import', 'import', line.subarray(0, cfg.tcp_max_frame_bytes));
-          lines++;
+          if (blocks) {
+            spoolBlock(blocks.push(line));
+            if (++n > skip) lines++;
+          } else spoolLine(line);
         });
-        if (writer.buffered > 4 << 20) await pump();
+        if (writer.buffered > 4 << 20) {
+          await pump();
+          persist();
+        }
         draw();
       }
       if (rest.length && !tail) {
-        if (blocks) spoolBlock(blocks.push(rest));
-        else writer.append(anchor, 'import', 'import', rest.subarray(0, cfg.tcp_max_frame_bytes));
-        lines++;
+        if (blocks) {
+          spoolBlock(blocks.push(rest));
+          if (++n > skip) lines++;
+        } else spoolLine(rest);
       }
       if (blocks) spoolBlock(blocks.end());
       await pump();
+      st.done = true;
+      st.read_bytes = size;
+      persist(true);
       if (tail) handOverToTail(cfg, tail.ino, readBytes - rest.length);
-      done.push({ sha256: sums.get(file)!, file: basename(file), bytes: statSync(file).size, lines: lines - linesBefore, at: new Date().toISOString() });
+      done.push({ sha256: sums.get(file)!, file: basename(file), bytes: size, lines: n, at: new Date().toISOString() });
     }
     await pump();
     writer.sync();
@@ -183,7 +243,11 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
     if (failed) throw failed;
     draw(true);
     // Recorded once committed: an import cut short is run again (the spool resumes it), not refused.
-    if (!stats.get('cold_full')) for (const d of done) recordImport(cfg.cold_storage_dir, d);
+    // Its job states go: a later --force imports the file from its first line.
+    if (!stats.get('cold_full')) {
+      for (const d of done) recordImport(cfg.cold_storage_dir, d);
+      for (const id of ids) rmSync(join(jobsDir, `${id}.state`), { force: true });
+    }
   } catch (err) {
     console.error(`megalog import: ${(err as Error).message}`);
     return 1;
@@ -198,6 +262,28 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   if (detail) console.error(`imported ${lines} lines: ${s.radius_events_committed} session events, ${s.radius_events_duplicate} already stored, ${s.lines_unparsed} blocks that were no accounting record (kept as unparsed)`);
   else console.error(`imported ${lines} lines: ${s.records_committed} records, ${s.lines_ignored} ignored, ${s.lines_unparsed} unparsed`);
   return stats.get('cold_full') ? 1 : 0;
+}
+
+/**
+ * The job of a standalone import of this file that did not end (`cli-<sha256 prefix>-<start>`, its
+ * `.state` written before its first line was spooled), or null.
+ */
+function cliJob(dir: string, sha256: string): { id: string; st: ImportState } | null {
+  const prefix = `cli-${sha256.slice(0, 16)}-`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const n of names.sort()) {
+    if (!n.startsWith(prefix) || !n.endsWith('.state')) continue;
+    const id = n.slice(0, -'.state'.length);
+    if (names.includes(`${id}.job.done`)) continue; // the processor ended it
+    const st = readJobState(dir, id);
+    if (st && !st.error) return { id, st };
+  }
+  return null;
 }
 
 function isGzip(file: string): boolean {
@@ -258,18 +344,27 @@ async function submitToProcessor(cfg: Config, files: string[], sums: Map<string,
   for (const file of files) {
     const st = statSync(file);
     const sha256 = sums.get(file)!;
-    if (queued.has(sha256.slice(0, 12))) {
+    if (queued.has(sha256.slice(0, 12)) || queued.has(sha256.slice(0, 16))) {
       console.error(`megalog import: ${file} is already being imported by the processor`);
       return 65;
     }
-    const id = `${Date.now().toString(36)}-${sha256.slice(0, 12)}`;
+    // A standalone import of this file was interrupted: the job goes on under its id, after the
+    // lines it spooled (its state, and its last line in the spool, which the processor recovered).
+    const cli = cliJob(dir, sha256);
+    if (cli?.st.done) {
+      recordImport(cfg.cold_storage_dir, { sha256, file: basename(file), bytes: st.size, lines: cli.st.lines, at: new Date().toISOString() });
+      rmSync(join(dir, `${cli.id}.state`), { force: true });
+      console.error(`megalog import: ${file}: all ${cli.st.lines} lines were spooled by an earlier run that was interrupted, not read again`);
+      continue;
+    }
+    const id = cli ? cli.id : `${Date.now().toString(36)}-${sha256.slice(0, 12)}`;
     const job = { path: resolve(file), sha256, bytes: st.size, gzip: isGzip(file), mtime_ms: st.mtimeMs, submitted_at: new Date().toISOString(), format };
     writeFileSync(join(dir, `${id}.job.tmp`), JSON.stringify(job), { mode: 0o640 });
     renameSync(join(dir, `${id}.job.tmp`), join(dir, `${id}.job`));
     ids.push({ id, file });
     console.error(`megalog import: ${file} handed to the running processor as job ${id}`);
   }
-  if (detach) return 0;
+  if (detach || !ids.length) return 0;
   const tty = process.stderr.isTTY;
   let lastLine = 0;
   for (;;) {

@@ -63,6 +63,11 @@ export function readJobState(dir: string, id: string): ImportState | null {
   }
 }
 
+/** Write a job's state (temp + rename). */
+export function writeJobState(dir: string, id: string, st: ImportState): void {
+  writeJson(join(dir, `${id}.state`), st);
+}
+
 function writeJson(path: string, v: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(v), { mode: 0o640 });
   renameSync(`${path}.tmp`, path);

@@ -1,7 +1,7 @@
 // `megalog import` as an operator migrating from MEGA LOG V2.0 uses it: lines keep their router
 // (from the syslog header), a file is not imported twice by mistake, and the file the processor is
 // about to tail is handed over at the end of what was imported.
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,63 @@ describe('megalog import for a migration', () => {
     expect(await exited, err).toBe(0);
     expect(threads).toContain('ml-committer');
     expect(err).toContain(`imported ${n} lines: ${n} records`);
+    expect(total(dir)).toBe(n);
+  });
+
+  /** Start `megalog import f` and SIGKILL it once it has spooled ~4 MB: a file half read, partly committed. */
+  async function importKilled(dir: string, f: string): Promise<void> {
+    const p = spawn(process.execPath, [BIN, 'import', f], { env: testEnv(dir, { MEGALOG_HANDOFF_MAX_BYTES: String(8 << 20) }), stdio: 'ignore' });
+    const exited = new Promise((resolve) => p.on('exit', resolve));
+    const spooled = () => {
+      try {
+        const spool = join(dir, 'hot', 'spool');
+        return readdirSync(spool).reduce((n, s) => n + statSync(join(spool, s)).size, 0);
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor('the import spooling', () => spooled() > 4 << 20 || p.exitCode !== null, 30_000);
+    p.kill('SIGKILL');
+    await exited;
+  }
+
+  const historyFile = (dir: string, n: number) => {
+    const f = join(dir, 'history.log');
+    writeFileSync(f, [...mappings(n, { start: Date.now() - 86_400_000, stepMs: 250, seed: 12 })].map((m) => mikrotikLine(m)).join('\n') + '\n');
+    return f;
+  };
+
+  it('resumes an import cut short by SIGKILL: run again, every line is committed once', async () => {
+    // Before, a run again read the file from its first line while the spool still held what the
+    // first run had read: 600,000 lines gave 727,107 records.
+    const dir = tempDir();
+    const n = 300_000;
+    const f = historyFile(dir, n);
+    await importKilled(dir, f);
+    const cut = total(dir);
+    expect(cut).toBeLessThan(n); // the kill fell in the middle
+    const again = cli(dir, ['import', f]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resuming after line [1-9]\d*|lines were spooled by an earlier run/);
+    expect(total(dir)).toBe(n);
+    // Recorded as imported once complete: a third run is refused.
+    expect(cli(dir, ['import', f]).status).toBe(65);
+  });
+
+  it('resumes an import cut short by SIGKILL through the processor started meanwhile: every line once', async () => {
+    const dir = tempDir();
+    const n = 300_000;
+    const f = historyFile(dir, n);
+    await importKilled(dir, f);
+    expect(total(dir)).toBeLessThan(n);
+    d = await startDaemon(dir); // commits what the spool holds, then takes the file as a job
+    const p = spawn(process.execPath, [BIN, 'import', f], { env: testEnv(dir), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (c) => (err += c));
+    expect(await new Promise((resolve) => p.on('exit', resolve)), err).toBe(0);
+    expect(err).toMatch(/handed to the running processor as job cli-|lines were spooled by an earlier run/);
+    await waitFor('every line committed', () => total(dir) >= n, 60_000);
+    await new Promise((r) => setTimeout(r, 1500)); // nothing twice
     expect(total(dir)).toBe(n);
   });
 
