@@ -128,6 +128,9 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   const pump = async (): Promise<void> => {
     const written = writer.flush();
     if (written) {
+      // Durable before the committer sees it: a line it commits is in the spool after a power cut
+      // too, so a run again resumes after it (from the spool) instead of reading it twice.
+      writer.sync();
       // (A flush larger than the whole bound never fits: send() then leaves it to the spool.)
       while (written.length <= cfg.handoff_max_bytes && !handoff.fits(written.length)) {
         if (failed) throw failed;
