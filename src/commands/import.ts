@@ -3,7 +3,7 @@
 // Exactly once across an interruption, as the processor's import jobs (sources/import-jobs.ts): each
 // line is spooled with origin `job:<id>:<line>` (id `cli-<sha256 prefix>-<start time>`), and
 // `<hot>/imports/<id>.state`, written before the first line, records the lines spooled and fsynced
-// (done: the whole file); it is removed once the file is committed and in imports.jsonl. Run again,
+// (every flush is fsynced before the committer is handed it; done: the whole file); it is removed once the file is committed and in imports.jsonl. Run again,
 // the command commits what the spool holds (the committer's recovery), skips a file whose state says
 // done, and resumes a file after the larger of its state and its last line in the spool; a running
 // processor given the file goes on with the same job.
@@ -45,8 +45,8 @@ they are received, or returns at once with --detach. Stopping this command does 
 into RADIUS session events, the ones the answer chain looks up. An event already stored (same NAS,
 session, status and time) is kept once, so importing a detail file again stores nothing twice.`;
 
-/** How often a standalone import fsyncs the spool and records each file's lines spooled. */
-const SYNC_EVERY_MS = 1000;
+/** How often a standalone import records each file's lines spooled (pump() has fsynced them). */
+const STATE_EVERY_MS = 1000;
 
 export const IMPORT_FORMATS = ['syslog', 'radius-detail'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
@@ -148,13 +148,12 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   const t0 = Date.now();
   let lastDraw = 0;
   const done: ImportRecord[] = [];
-  /** Each file's job state: lines spooled and fsynced (written after writer.sync(), never ahead of it). */
+  /** Each file's job state: lines spooled and fsynced (written after a pump(), never ahead of it). */
   const states = new Map<string, ImportState>();
-  let lastSync = Date.now();
+  let lastState = Date.now();
   const persist = (force = false) => {
-    if (!force && Date.now() - lastSync < SYNC_EVERY_MS) return;
-    writer.sync();
-    lastSync = Date.now();
+    if (!force && Date.now() - lastState < STATE_EVERY_MS) return;
+    lastState = Date.now();
     for (const [id, st] of states) writeJobState(jobsDir, id, st);
   };
   const draw = (final = false) => {
@@ -339,15 +338,14 @@ async function submitToProcessor(cfg: Config, files: string[], sums: Map<string,
   const dir = join(cfg.hot_storage_dir, IMPORTS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const ids: { id: string; file: string }[] = [];
-  const queued = new Set(
-    readdirSync(dir)
-      .filter((n) => n.endsWith('.job') && !readJobState(dir, n.slice(0, -4))?.done)
-      .map((n) => n.slice(n.indexOf('-') + 1, -4)),
-  );
+  // The SHA-256 prefixes of the jobs not done: `<time>-<sha256:12>`, or `cli-<sha256:16>-<time>`.
+  const queued = readdirSync(dir)
+    .filter((n) => n.endsWith('.job') && !readJobState(dir, n.slice(0, -4))?.done)
+    .map((n) => (n.startsWith('cli-') ? n.slice(4, 20) : n.slice(n.indexOf('-') + 1, -4)));
   for (const file of files) {
     const st = statSync(file);
     const sha256 = sums.get(file)!;
-    if (queued.has(sha256.slice(0, 12)) || queued.has(sha256.slice(0, 16))) {
+    if (queued.some((prefix) => sha256.startsWith(prefix))) {
       console.error(`megalog import: ${file} is already being imported by the processor`);
       return 65;
     }

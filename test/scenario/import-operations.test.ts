@@ -117,11 +117,13 @@ describe('megalog import for a migration', () => {
     await importKilled(dir, f);
     expect(total(dir)).toBeLessThan(n);
     d = await startDaemon(dir); // commits what the spool holds, then takes the file as a job
-    const p = spawn(process.execPath, [BIN, 'import', f], { env: testEnv(dir), stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr!.on('data', (c) => (err += c));
-    expect(await new Promise((resolve) => p.on('exit', resolve)), err).toBe(0);
-    expect(err).toMatch(/handed to the running processor as job cli-|lines were spooled by an earlier run/);
+    const handed = cli(dir, ['import', '--detach', f]);
+    expect(handed.status, handed.stderr).toBe(0);
+    expect(handed.stderr).toMatch(/handed to the running processor as job cli-|lines were spooled by an earlier run/);
+    // Given again while that job runs: refused, not queued a second time under the same id.
+    const twice = cli(dir, ['import', f]);
+    expect(twice.status, twice.stderr).toBe(65);
+    expect(twice.stderr).toMatch(/is already being imported by the processor|was imported on/);
     await waitFor('every line committed', () => total(dir) >= n, 60_000);
     await new Promise((r) => setTimeout(r, 1500)); // nothing twice
     expect(total(dir)).toBe(n);
