@@ -105,6 +105,8 @@ export class DayFile {
    * (text, id, hour noted in login_seen): a record that repeats them costs one lookup by number.
    */
   private readonly subs = new Map<number, Sub>();
+  /** The record a line is encoded against (commit: `only`), reused. */
+  private readonly lineRec: LineRecord = { t: 0, nat_ip: null, nat_port: null, port_end: null, src_ip: null, src_port: null, dst_ip: null, dst_port: null, code: 0 };
 
   constructor(readonly path: string, readonly day: string, opts: DayOptions) {
     if (!opts.readonly && path !== ':memory:') ensureMode(path, MODE.data);
@@ -242,7 +244,8 @@ export class DayFile {
    */
   commit(lines: DayLine[], batchEnd: number): DayCommitResult {
     const res: DayCommitResult = { records: 0, lines: 0, unparsed: 0, ignored: 0, skipped: 0, sessions: 0, duplicateSessions: 0 };
-    let todo = lines.filter((l) => l.end > this.spoolPos);
+    const pos = this.spoolPos;
+    let todo = lines.every((l) => l.end > pos) ? lines : lines.filter((l) => l.end > pos);
     res.skipped = lines.length - todo.length;
     if (batchEnd <= this.spoolPos) return res;
     const st = this.st;
@@ -310,7 +313,19 @@ export class DayFile {
               const natPort = blockRange ? portStart : orMinus1(src.natPort(j));
               const portEnd = blockRange ? orNull(src.natPortEnd(j)) : null;
               const id = rawRef + k * ID_RECORD_STEP;
-              if (count === 1) only = { t, nat_ip: natIp, nat_port: natPort, port_end: portEnd, src_ip: srcIp, src_port: orNull(sport), dst_ip: dstIp, dst_port: orNull(dport), code };
+              if (count === 1) {
+                // One object for every line: the codec reads it during add() and keeps nothing of it.
+                only = this.lineRec;
+                only.t = t;
+                only.nat_ip = natIp;
+                only.nat_port = natPort;
+                only.port_end = portEnd;
+                only.src_ip = srcIp;
+                only.src_port = orNull(sport);
+                only.dst_ip = dstIp;
+                only.dst_port = orNull(dport);
+                only.code = code;
+              }
               const block = isBlockRow(portEnd, code);
               // "other": what DayReader.ipOthers reads (an inside address, and a block or not a session open)
               stats.record(t, device, code % 1024, natIp, srcIp != null && (block || (event !== 0 && event !== 4)));
@@ -400,7 +415,7 @@ export class DayFile {
   }
 
   /** Write the port set of a closed hour (port-set.ts): every segment, an empty one too (the hour is then known). */
-  private writePortSet(g: Group, ports: Iterable<number>): void {
+  private writePortSet(g: Group, ports: ArrayLike<number>): void {
     portSegments(ports).forEach((seg, i) => this.st.putPset!.run(g.natIp, i, g.hour, seg));
   }
 

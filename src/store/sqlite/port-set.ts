@@ -15,18 +15,19 @@ const PSET_BITMAP = PSET_SPAN / 8;
 /** Segment of a port (≥ 0). */
 export const psetSeg = (port: number): number => Math.floor(port / PSET_SPAN);
 
-/** Encode ascending distinct offsets in [0, PSET_SPAN). */
-export function encodeSegment(offs: readonly number[]): Buffer {
+/** Encode ascending distinct offsets in [0, PSET_SPAN): offs[from … to). */
+export function encodeSegment(offs: ArrayLike<number>, from = 0, to = offs.length): Buffer {
   const out = new Bytes(PSET_BITMAP + 8);
   let prev = -1;
-  for (const o of offs) {
+  for (let i = from; i < to; i++) {
+    const o = offs[i]!;
     out.varint(o - prev - 1);
     prev = o;
     if (out.len >= PSET_BITMAP) break;
   }
   if (out.len < PSET_BITMAP) return out.take();
   const bits = Buffer.alloc(PSET_BITMAP);
-  for (const o of offs) bits[o >> 3]! |= 1 << (o & 7);
+  for (let i = from; i < to; i++) bits[offs[i]! >> 3]! |= 1 << (offs[i]! & 7);
   return bits;
 }
 
@@ -71,9 +72,28 @@ export function segmentMark(buf: Uint8Array, masks: Uint32Array, bit: number): v
   }
 }
 
+/** Scratch for portSegments: the ports sorted, then each segment's distinct offsets. */
+let sortedPorts = new Float64Array(4096);
+const segOffs = new Float64Array(PSET_SPAN);
+
 /** The PSET_SEGS encoded segments of a set of ports (any order, repeats and ports < 0 ignored). */
-export function portSegments(ports: Iterable<number>): Buffer[] {
-  const segs: Set<number>[] = Array.from({ length: PSET_SEGS }, () => new Set());
-  for (const p of ports) if (p >= 0 && p < 65536) segs[psetSeg(p)]!.add(p % PSET_SPAN);
-  return segs.map((s) => encodeSegment([...s].sort((a, b) => a - b)));
+export function portSegments(ports: ArrayLike<number>): Buffer[] {
+  const n = ports.length;
+  if (sortedPorts.length < n) sortedPorts = new Float64Array(Math.max(n, sortedPorts.length * 2));
+  const sorted = sortedPorts.subarray(0, n);
+  sorted.set(ports);
+  sorted.sort();
+  const segs: Buffer[] = [];
+  let i = 0;
+  while (i < n && !(sorted[i]! >= 0)) i++;
+  for (let seg = 0; seg < PSET_SEGS; seg++) {
+    const end = (seg + 1) * PSET_SPAN;
+    let k = 0;
+    for (; i < n && sorted[i]! < end; i++) {
+      const o = sorted[i]! - seg * PSET_SPAN;
+      if (k === 0 || segOffs[k - 1] !== o) segOffs[k++] = o;
+    }
+    segs.push(encodeSegment(segOffs, 0, k));
+  }
+  return segs;
 }
