@@ -331,8 +331,11 @@ export class Handoff implements RecordColumns {
   private readonly strEnd: Uint32Array;
   private readonly strBuf: Buffer;
   private readonly strCache: (string | null)[];
-  /** natIp's reading of each interned address string. */
-  private readonly addrCache: (number | string | null | undefined)[] = [];
+  /**
+   * natIp's reading of each interned string: its IPv4 integer, NaN not read yet, −1 not a dotted quad
+   * (then read again: rare). Typed: a sparse array of boxed numbers cost ~100 bytes a record.
+   */
+  private natCache: Float64Array | null = null;
   private readonly payBase: number;
 
   /** `counted`: the bytes the memory bound counted for it (the buffer's size, unless it was made from another). */
@@ -462,9 +465,15 @@ export class Handoff implements RecordColumns {
   natIp(j: number): number | string | null {
     // Interned: a handful of public addresses a buffer, each read once.
     const k = this.recStr[3]![j]!;
-    let v = this.addrCache[k];
-    if (v === undefined) v = this.addrCache[k] = this.addr(k);
-    return v;
+    const cache = (this.natCache ??= new Float64Array(this.strEnd.length + 1).fill(NaN));
+    const v = cache[k]!;
+    if (v >= 0) return v;
+    if (v !== v) {
+      const a = this.addr(k);
+      cache[k] = typeof a === 'number' ? a : -1;
+      return a;
+    }
+    return this.addr(k);
   }
 
   dstIp(j: number): number | string | null {

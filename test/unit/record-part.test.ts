@@ -85,6 +85,23 @@ describe('record parts', () => {
     }
   });
 
+  it('sorts records by (port, time, id) from any number of sorted runs, call after call, into a reused set', () => {
+    // sortedOrder and permuted reuse their arrays (the writer's scratch): each call must stand alone.
+    const into = new Cols();
+    for (const [n, runs] of [[5000, 1], [5000, 37], [3, 3], [4096, 4096], [1, 1], [9000, 2]] as const) {
+      const want = rows(n, 'mixed');
+      const cols = new Cols();
+      // `runs` sorted runs: rows dealt round-robin keep each run sorted
+      for (let r = 0; r < runs; r++) for (let i = r; i < n; i += runs) {
+        const x = want[i]!;
+        cols.push(x.nat_port, x.t, x.id, cols.ip(x.src_ip), x.src_port ?? NaN, cols.ip(x.dst_ip), x.dst_port ?? NaN, x.code, x.device, x.login ?? NaN);
+      }
+      const sorted = cols.permuted(sortedOrder(cols), into);
+      expect(sorted).toBe(into);
+      expect(new Part(encodeCols(sorted)).rows(0xcb007101)).toEqual(want);
+    }
+  });
+
   it('finds the rows of a port by binary search', () => {
     const want = rows(1000, 'mixed');
     const p = new Part(encodePart(want));

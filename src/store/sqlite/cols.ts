@@ -74,54 +74,101 @@ export class Cols {
     return out;
   }
 
-  /** The rows in `order` (a permutation of 0…n−1), as a new set sharing `blobs`. */
-  permuted(order: Uint32Array): Cols {
+  /** Drop arrays longer than `maxRows` (a scratch set kept between uses holds at most that much). */
+  shrink(maxRows: number): void {
+    if (this.c[0]!.length <= maxRows) return;
+    this.c = Array.from({ length: NCOL }, () => new Float64Array(64));
+    this.n = 0;
+    this.blobs = [];
+  }
+
+  /** Empty again (its arrays kept), naming no IPv6 address. */
+  clear(): void {
+    this.n = 0;
+    if (this.blobs.length) this.blobs = [];
+  }
+
+  /**
+   * The rows in `order` (a permutation of 0…n−1) as a set sharing `blobs`: `into` (overwritten; the
+   * writer's scratch, so that a merge does not allocate ten arrays a time), else a new one.
+   */
+  permuted(order: Uint32Array, into?: Cols): Cols {
     const n = this.n;
-    const out = new Cols(0);
-    out.c = this.c.map((a) => {
-      const b = new Float64Array(n);
+    const out = into ?? new Cols(0);
+    if (into) {
+      into.n = 0;
+      into.reserve(n);
+    }
+    for (let c = 0; c < NCOL; c++) {
+      const a = this.c[c]!;
+      const b = into ? into.c[c]! : (out.c[c] = new Float64Array(n));
       for (let i = 0; i < n; i++) b[i] = a[order[i]!]!;
-      return b;
-    });
+    }
     out.n = n;
     out.blobs = this.blobs;
     return out;
   }
 }
 
+/** sortedOrder's two arrays, reused: what it returns is valid until its next call. */
+let orderA = new Uint32Array(4096);
+let orderB = new Uint32Array(4096);
+/** sortedOrder's run starts (two lists: a pass reads one and writes the other). */
+let runA = new Uint32Array(4096);
+let runB = new Uint32Array(4096);
+
 /**
  * The order of the rows by (nat_port, t, id): a merge sort of indices that takes the sorted runs as
- * they come, so the pieces of a merge (each sorted) cost a few linear passes, not a sort.
+ * they come, so the pieces of a merge (each sorted) cost a few linear passes, not a sort. The array
+ * returned is valid until the next call.
  */
 export function sortedOrder(cols: Cols): Uint32Array {
   const n = cols.n;
   const port = cols.c[C_PORT]!;
   const t = cols.c[C_T]!;
   const id = cols.c[C_ID]!;
-  let a = new Uint32Array(n);
+  if (orderA.length < n) {
+    orderA = new Uint32Array(Math.max(n, orderA.length * 2));
+    orderB = new Uint32Array(orderA.length);
+  }
+  let a = orderA.subarray(0, n);
   for (let i = 0; i < n; i++) a[i] = i;
   if (n < 2) return a;
   const before = (x: number, y: number): boolean => (port[x] !== port[y] ? port[x]! < port[y]! : t[x] !== t[y] ? t[x]! < t[y]! : id[x]! < id[y]!);
-  let runs: number[] = [0];
-  for (let i = 1; i < n; i++) if (before(i, i - 1)) runs.push(i);
-  runs.push(n);
-  let b = new Uint32Array(n);
-  while (runs.length > 2) {
-    const next = [0];
-    for (let k = 0; k + 1 < runs.length; k += 2) {
+  if (runA.length < n + 1) {
+    runA = new Uint32Array(Math.max(n + 1, runA.length * 2));
+    runB = new Uint32Array(runA.length);
+  }
+  // Starts of the sorted runs, then n.
+  let runs = runA;
+  let next = runB;
+  let nr = 0;
+  runs[nr++] = 0;
+  for (let i = 1; i < n; i++) if (before(i, i - 1)) runs[nr++] = i;
+  runs[nr++] = n;
+  let b = orderB.subarray(0, n);
+  while (nr > 2) {
+    let nn = 0;
+    next[nn++] = 0;
+    for (let k = 0; k + 1 < nr; k += 2) {
       const lo = runs[k]!;
       const mid = runs[k + 1]!;
-      const hi = k + 2 < runs.length ? runs[k + 2]! : mid;
+      const hi = k + 2 < nr ? runs[k + 2]! : mid;
       let i = lo;
       let j = mid;
       let o = lo;
       while (i < mid && j < hi) b[o++] = before(a[j]!, a[i]!) ? a[j++]! : a[i++]!;
       while (i < mid) b[o++] = a[i++]!;
       while (j < hi) b[o++] = a[j++]!;
-      next.push(hi);
+      next[nn++] = hi;
     }
+    const r = runs;
     runs = next;
-    [a, b] = [b, a];
+    next = r;
+    nr = nn;
+    const x = a;
+    a = b;
+    b = x;
   }
   return a;
 }

@@ -68,6 +68,17 @@ const LOGIN_SEEN_KEEP = 100_000;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
+/**
+ * The writer's scratch record sets, overwritten by each use (one thread writes): a commit's piece
+ * sorted (SORTED, written before any merge), a merge's or a packing's records as read (MERGE_IN) and
+ * sorted (MERGE_OUT, written before the next takeRows).
+ */
+const SORTED = new Cols();
+/** Rows a scratch set keeps room for between commits (~5 MB each): a larger one is dropped. */
+const SCRATCH_KEEP_ROWS = 65_536;
+const MERGE_IN = new Cols();
+const MERGE_OUT = new Cols();
+
 /** A number for (IPv4 address, small value < 2^16) pairs, else a string: map keys on the commit path without a string a record. */
 const pairKey = (ip: number | Buffer, v: number): number | string => (typeof ip === 'number' ? ip * 65536 + v : `${ip.toString('hex')}|${v}`);
 
@@ -373,7 +384,7 @@ export class DayFile {
       // One piece per (public address, hour), then merges of full levels.
       for (const piece of pieces.values()) {
         const g = this.group(piece.natIp, piece.hour);
-        const rows = piece.cols.permuted(sortedOrder(piece.cols));
+        const rows = piece.cols.permuted(sortedOrder(piece.cols), SORTED);
         if (g.partRows > 0) this.widenPortSet(g, rows.c[C_PORT]!.subarray(0, rows.n));
         this.writeRows(g, 0, rows, 0, rows.n);
         g.pieceRows += rows.n;
@@ -384,6 +395,7 @@ export class DayFile {
       for (const shape of learned.shapes) st.insShape!.run(shape);
       for (const w of learned.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
+      for (const c of [SORTED, MERGE_IN, MERGE_OUT]) c.shrink(SCRATCH_KEEP_ROWS);
       stats.flush();
       st.addMeta!.run(res.records, 'records');
       st.addMeta!.run(res.unparsed, 'unparsed');
@@ -436,13 +448,15 @@ export class DayFile {
   /** Every record of the rec rows given (id, data), deleted, sorted. */
   private takeRows(recs: { id: number; data: Buffer }[]): Cols {
     const parts = recs.map((r) => new Part(r.data));
-    const rows = new Cols(parts.reduce((n, p) => n + p.n, 0));
+    const rows = MERGE_IN;
+    rows.clear();
+    rows.reserve(parts.reduce((n, p) => n + p.n, 0));
     for (const [k, r] of recs.entries()) {
       parts[k]!.appendTo(rows);
       this.st.delRec!.run(r.id);
       fault('pack'); // tests: die with pieces deleted and their merge not written yet
     }
-    return rows.permuted(sortedOrder(rows));
+    return rows.permuted(sortedOrder(rows), MERGE_OUT);
   }
 
   /** Merge the pieces of level `lvl` into one of the next. */

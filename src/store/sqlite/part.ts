@@ -429,20 +429,32 @@ export function encodePart(rows: readonly NatRow[]): Buffer {
 // ---------------------------------------------------------------------------------------------------
 // Reading
 
-interface ColView {
-  /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary, 4 dictionary of numbers, 5 a function of the inside address. */
-  kind: number;
-  base: number;
-  mul: number;
-  w: number;
-  /** Offset of the fixed-width values. */
-  at: number;
-  dict: (number | Buffer | null)[] | null;
-  /** Kind 4: the dictionary's numbers (NaN: null). */
-  nums?: Float64Array;
-  /** Kind 5: the inside addresses, ascending, and the value of each (0: null). */
-  keys?: Float64Array;
-  vals?: Float64Array;
+/**
+ * One column of a part as read. A class, every field always set: one hidden class for every kind, so
+ * that appendTo's loop over columns stays monomorphic (object literals of five shapes made it box
+ * ~80 bytes a row).
+ */
+class ColView {
+  constructor(
+    /** 0 null, 1 FOR, 2 FOR with nulls, 3 dictionary, 4 dictionary of numbers, 5 a function of the inside address. */
+    readonly kind: number,
+    readonly base: number,
+    readonly mul: number,
+    readonly w: number,
+    /** Offset of the fixed-width values. */
+    readonly at: number,
+    readonly dict: (number | Buffer | null)[] | null = null,
+    /** Kind 4: the dictionary's numbers (NaN: null). */
+    readonly nums: Float64Array | null = null,
+    /** Kind 5: the inside addresses, ascending, and the value of each (0: null). */
+    readonly keys: Float64Array | null = null,
+    readonly vals: Float64Array | null = null,
+  ) {}
+
+  /** This column's layout (an index column's) with another kind and its tables. */
+  as(kind: number, dict: (number | Buffer | null)[] | null, nums: Float64Array | null): ColView {
+    return new ColView(kind, this.base, this.mul, this.w, this.at, dict, nums);
+  }
 }
 
 /** Index of `v` in ascending `sorted` from `from` on (binary search), or −1. */
@@ -490,18 +502,18 @@ export class Part {
     };
     this.n = varint();
     const readFor = (kind: number): ColView => {
-      if (kind === 0) return { kind: 1, base: 0, mul: 1, w: 0, at, dict: null };
+      if (kind === 0) return new ColView(1, 0, 1, 0, at);
       const base = data.readDoubleLE(at);
       const e = data[at + 8]!;
       const w = data[at + 9]!;
-      const col = { kind, base, mul: POW10[e]!, w, at: at + 10, dict: null };
+      const col = new ColView(kind, base, POW10[e]!, w, at + 10);
       at += 10 + Math.ceil((w * this.n) / 8);
       return col;
     };
     for (let c = 0; c < NCOL; c++) {
       const from = at;
       const kind = data[at++]!;
-      if (kind === 0) this.cols.push({ kind, base: 0, mul: 1, w: 0, at, dict: null });
+      if (kind === 0) this.cols.push(new ColView(kind, 0, 1, 0, at));
       else if (kind === 1 || kind === 2) this.cols.push(readFor(kind));
       else if (kind === 3) {
         const k = varint();
@@ -519,7 +531,7 @@ export class Part {
           }
         }
         const idx = readFor(data[at++]!);
-        this.cols.push({ ...idx, kind: 3, dict });
+        this.cols.push(idx.as(3, dict, null));
       } else if (kind === 4) {
         // One typed array, not an array of numbers: addresses above 2^31 would each be an object,
         // and a reader caches hundreds of parts (the collector copies what they hold).
@@ -531,7 +543,7 @@ export class Part {
         let v = 0;
         for (let e = 0; e < k; e++) nums[j++] = v += varint();
         const idx = readFor(data[at++]!);
-        this.cols.push({ ...idx, kind: 4, dict: null, nums });
+        this.cols.push(idx.as(4, null, nums));
       } else if (kind === 5) {
         const k = varint();
         const keys = new Float64Array(k);
@@ -541,7 +553,7 @@ export class Part {
           keys[j] = v += varint();
           vals[j] = varint();
         }
-        this.cols.push({ kind, base: 0, mul: 1, w: 0, at, dict: null, keys, vals });
+        this.cols.push(new ColView(kind, 0, 1, 0, at, null, null, keys, vals));
       } else throw new Error(`record part: unknown column kind ${kind}`);
       columnBytes?.push(at - from);
     }
@@ -706,18 +718,31 @@ export class Part {
             dst[at + i] = s === 0 ? NaN : col.base + (s - 1) * col.mul;
           }
           break;
+        // (Kinds 5 and 4 keep every value a double: `x ?? NaN` or `a && b || NaN` over a typed array's
+        // element made the optimized loop box each one, ~16 bytes a row and column.)
         case 5: {
           // after the inside addresses (C_SRC < C_LOGIN)
           const src = out.c[C_SRC]!;
+          const keys = col.keys!;
+          const vals = col.vals!;
           for (let i = 0; i < n; i++) {
             const s = src[at + i]!;
-            dst[at + i] = (s >= 0 && addressValue(col, s)) || NaN;
+            let v = NaN;
+            if (s >= 0) {
+              const k = indexIn(keys, s);
+              if (k >= 0 && vals[k]! !== 0) v = vals[k]!;
+            }
+            dst[at + i] = v;
           }
           break;
         }
         case 4: {
           const nums = col.nums!;
-          for (let i = 0; i < n; i++) dst[at + i] = nums[col.base + this.raw(col, i) * col.mul] ?? NaN;
+          const len = nums.length;
+          for (let i = 0; i < n; i++) {
+            const k = col.base + this.raw(col, i) * col.mul;
+            dst[at + i] = k < len ? nums[k]! : NaN;
+          }
           break;
         }
         default: {
