@@ -53,6 +53,14 @@ export interface ImportState {
 
 export type { ImportProgress };
 
+/** A running job's progress when a spool fsync started (ImportJobs.mark / persistAt). */
+interface ImportMark {
+  job: ImportJob;
+  lines: number;
+  readBytes: number;
+  ended: boolean;
+}
+
 export const IMPORTS_DIR = 'imports';
 
 export function readJobState(dir: string, id: string): ImportState | null {
@@ -126,7 +134,24 @@ export class ImportJobs implements Source {
     return out;
   }
 
-  /** Called by the receiver after the spool was fsynced: the state may now advance. */
+  /** The running job's progress now (the receiver fsyncs the spool, then persistAt), or null. */
+  mark(): ImportMark | null {
+    const job = this.job;
+    return job ? { job, lines: this.lines, readBytes: this.readBytes, ended: this.ended } : null;
+  }
+
+  /** Record progress mark() gave, once the spool bytes behind it are on disk. */
+  persistAt(m: ImportMark): void {
+    if (this.job !== m.job) return;
+    if (m.lines !== this.persisted) {
+      this.persisted = m.lines;
+      writeJson(join(this.dir, `${m.job.id}.state`), { lines: m.lines, read_bytes: m.readBytes, done: false } satisfies ImportState);
+    }
+    // ended: the job spooled its last line before the mark, so the mark holds every line
+    if (m.ended && m.lines === this.lines) this.finish(m.job);
+  }
+
+  /** Called by the receiver after the spool was written (spool_fsync never): the state may now advance. */
   persist(): void {
     const job = this.job;
     if (!job || this.lines === this.persisted) {

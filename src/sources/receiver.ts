@@ -147,19 +147,30 @@ export class Receiver implements Sink {
       setInterval(() => this.housekeeping(), 1000),
     );
     {
-      // The tail's state file may advance only after the spool bytes behind it are written (and,
-      // unless spool_fsync is never, on disk).
+      // The tail's and import jobs' states may advance only after the spool bytes behind them are
+      // written (and, unless spool_fsync is never, on disk): what they had spooled when the fsync
+      // started is what they record once it is done, in the thread pool (SpoolWriter.syncAsync).
       this.timers.push(setInterval(() => {
-        try {
-          this.flush(); // the tail may have buffered lines this very turn
-          if (this.cfg.spool_fsync !== 'never') this.writer.sync();
-          if (this.writer.buffered === 0) {
+        this.flush(); // the tail may have buffered lines this very turn
+        const written = this.writer.buffered === 0;
+        if (this.cfg.spool_fsync === 'never') {
+          if (written) {
             this.tail?.persist();
             this.imports.persist();
           }
-        } catch (err) {
-          this.log('warn', `spool fsync failed: ${(err as Error).message}`);
+          return;
         }
+        const tail = written ? this.tail?.mark() ?? null : null;
+        const job = written ? this.imports.mark() : null;
+        this.writer.syncAsync((err) => {
+          if (err) return this.log('warn', `spool fsync failed: ${err.message}`);
+          try {
+            if (tail) this.tail!.persistAt(tail);
+            if (job) this.imports.persistAt(job);
+          } catch (e) {
+            this.log('warn', `saving the tail's or an import job's position failed: ${(e as Error).message}`);
+          }
+        });
       }, this.cfg.spool_fsync_interval_ms));
     }
   }
@@ -295,16 +306,15 @@ export class Receiver implements Sink {
   private settleWaiters(written: boolean): void {
     const waiters = this.durableWaiters;
     this.durableWaiters = [];
-    let ok = written;
-    if (ok) {
-      try {
-        this.writer.sync();
-      } catch (err) {
-        ok = false;
-        this.log('error', `spool fsync failed (${(err as NodeJS.ErrnoException).code}): ${waiters.length} RADIUS requests left unanswered`);
-      }
+    if (!written) {
+      for (const cb of waiters) cb(false);
+      return;
     }
-    for (const cb of waiters) cb(ok);
+    // answered once the fsync (in the thread pool) is done
+    this.writer.syncAsync((err) => {
+      if (err) this.log('error', `spool fsync failed (${(err as NodeJS.ErrnoException).code}): ${waiters.length} RADIUS requests left unanswered`);
+      for (const cb of waiters) cb(!err);
+    });
   }
 
   private checkBackpressure(): void {

@@ -73,7 +73,18 @@ export class TailSource implements Source {
     this.poll();
   }
 
-  /** Called by the receiver after the spool was fsynced: the state file may now advance. */
+  /** Where the tail is now, when its state file is behind (the receiver then fsyncs, then persistAt). */
+  mark(): TailPosition | null {
+    return this.stateDirty && this.ino >= 0 ? { ino: this.ino, offset: this.offset } : null;
+  }
+
+  /** Record a position mark() gave, once the spool bytes behind it are on disk. */
+  persistAt(p: TailPosition): void {
+    writeTailState(this.statePath, p);
+    if (p.ino === this.ino && p.offset === this.offset) this.stateDirty = false;
+  }
+
+  /** Called by the receiver after the spool was written (spool_fsync never), and at stop: the state file may now advance. */
   persist(): void {
     if (!this.stateDirty || this.ino < 0) return;
     this.stateDirty = false;

@@ -5,11 +5,16 @@
 //   `always` before flush() returns, `interval` at most spool_fsync_interval_ms later, `never` leaves it
 //   to the kernel. A process crash (SIGKILL) loses nothing flushed; a power cut can lose what was not
 //   fsynced yet. Sources flush once per event-loop turn, so a SIGKILL loses at most the current turn.
+// - The periodic fsync runs in libuv's thread pool (syncAsync), not on the receiver's thread: an fsync
+//   of a second of traffic took 25–33 ms on a busy disk, and the thread then read no socket (a TCP
+//   sender blocked, datagrams waited). Whoever must know the bytes are on disk (RADIUS answers, the
+//   tail's and import jobs' states) acts in its callback. A rotated segment is fsynced, then closed,
+//   by the next pass; sync() is the blocking form (`always`, close, `megalog import`).
 // - On open, the last segment is checked record by record and a torn tail is cut (and counted).
 // - Positions never go backwards: the writer resumes at max(spool end, committed floor), so a record
 //   committed before a power cut that lost its spool bytes cannot have its position reused.
 import { fsyncDir } from '../core/fs.js';
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, open, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, decodeAt, encodeRecord, parseSegmentName, recordSize, segmentName, type Transport } from './format.js';
 
@@ -42,6 +47,18 @@ export class SpoolWriter {
   private pendingRecords = 0;
   private dirty = false;
   private fsyncTimer: NodeJS.Timeout | null = null;
+  /** Segments rotated away, not fsynced and closed yet (the next pass takes them). */
+  private retiring: number[] = [];
+  /** Rotated segments a pass in flight is fsyncing (open until its callback closes them). */
+  private inFlight: number[] = [];
+  /** The directory has a new segment whose entry is not fsynced yet. */
+  private dirDirty = false;
+  /** An fsync pass is in the thread pool. */
+  private syncing = false;
+  /** syncAsync callers waiting for the next pass (one started after their call). */
+  private syncQueue: ((err: Error | null) => void)[] = [];
+  /** Run once the pass in flight is done (close() of a segment that pass is fsyncing). */
+  private afterPass: (() => void)[] = [];
   /** Global position of the end of everything written to the file (flushed). */
   end = 0;
   /** Records written since open. */
@@ -52,7 +69,7 @@ export class SpoolWriter {
     mkdirSync(opts.dir, { recursive: true });
     this.recovery = this.recover();
     if (opts.fsync === 'interval') {
-      this.fsyncTimer = setInterval(() => this.sync(), opts.fsyncIntervalMs);
+      this.fsyncTimer = setInterval(() => this.syncAsync(), opts.fsyncIntervalMs);
       this.fsyncTimer.unref();
     }
   }
@@ -116,10 +133,81 @@ export class SpoolWriter {
     return written;
   }
 
+  /**
+   * fsync everything written so far, blocking. Safe beside a pass in flight: its segments stay open
+   * until its callback, which cannot run during this call.
+   */
   sync(): void {
+    for (const fd of this.inFlight) fsyncSync(fd);
+    while (this.retiring.length) {
+      const fd = this.retiring[0]!;
+      fsyncSync(fd);
+      this.retiring.shift();
+      closeSync(fd);
+    }
+    if (this.dirDirty) {
+      fsyncDir(this.opts.dir);
+      this.dirDirty = false;
+    }
     if (!this.dirty || this.fd < 0) return;
     fsyncSync(this.fd);
     this.dirty = false;
+  }
+
+  /**
+   * fsync everything written so far in the thread pool; `cb` (if any) once it is on disk, or with the
+   * first error (what failed is fsynced again by the next pass). Passes run one at a time.
+   */
+  syncAsync(cb?: (err: Error | null) => void): void {
+    if (cb) this.syncQueue.push(cb);
+    if (!this.syncing) this.startSync();
+  }
+
+  private startSync(): void {
+    const waiters = this.syncQueue;
+    this.syncQueue = [];
+    const retired = this.retiring.splice(0);
+    const cur = this.dirty && this.fd >= 0 ? this.fd : -1;
+    const dir = this.dirDirty;
+    if (!retired.length && cur < 0 && !dir) {
+      for (const w of waiters) w(null);
+      return;
+    }
+    this.syncing = true;
+    this.inFlight = retired;
+    if (cur >= 0) this.dirty = false;
+    this.dirDirty = false;
+    let failed: Error | null = null;
+    const steps: ((next: () => void) => void)[] = [];
+    for (const fd of retired) {
+      steps.push((next) =>
+        fsync(fd, (err) => {
+          if (err) failed ??= err;
+          close(fd, () => next());
+        }),
+      );
+    }
+    if (dir) steps.push((next) => fsyncDirAsync(this.opts.dir, next));
+    if (cur >= 0) {
+      steps.push((next) =>
+        fsync(cur, (err) => {
+          if (err) {
+            failed ??= err;
+            this.dirty = true;
+          }
+          next();
+        }),
+      );
+    }
+    const run = (i: number): void => {
+      if (i < steps.length) return steps[i]!(() => run(i + 1));
+      this.syncing = false;
+      this.inFlight = [];
+      for (const f of this.afterPass.splice(0)) f();
+      for (const w of waiters) w(failed);
+      if (this.syncQueue.length) this.startSync();
+    };
+    run(0);
   }
 
   close(): void {
@@ -129,16 +217,28 @@ export class SpoolWriter {
     } finally {
       if (this.fd >= 0) {
         this.sync();
-        closeSync(this.fd);
+        const fd = this.fd;
+        // a pass in flight may be fsyncing it: closed after that pass
+        if (this.syncing) this.afterPass.push(() => closeSync(fd));
+        else closeSync(fd);
         this.fd = -1;
       }
     }
   }
 
+  /** Start the next segment; the old one is fsynced and closed by the next pass, or by sync(). */
   private rotate(): void {
-    this.sync();
-    closeSync(this.fd);
+    const old = this.fd;
+    const wasDirty = this.dirty;
     this.openSegment(this.segStart + this.segSize);
+    this.dirty = false; // the new segment holds nothing yet
+    if (this.opts.fsync === 'never') {
+      closeSync(old); // left to the kernel, as everything in this mode
+      return;
+    }
+    this.retiring.push(old);
+    // `always`: flush() syncs before it returns; `interval`: the old segment's last second now
+    if (this.opts.fsync === 'interval' && wasDirty) this.syncAsync();
   }
 
   private openSegment(start: number): void {
@@ -146,7 +246,7 @@ export class SpoolWriter {
     this.segStart = start;
     this.segSize = 0;
     this.end = start;
-    fsyncDir(this.opts.dir);
+    this.dirDirty = true;
   }
 
   private recover(): RecoveryReport {
@@ -256,4 +356,12 @@ function scanSegment(fd: number, size: number): { validEnd: number; tail: string
     at++;
   }
   return { validEnd, tail, imported };
+}
+
+/** fsyncDir in the thread pool; errors ignored as fsyncDir does. */
+function fsyncDirAsync(dir: string, done: () => void): void {
+  open(dir, 'r', (err, fd) => {
+    if (err) return done();
+    fsync(fd, () => close(fd, () => done()));
+  });
 }
