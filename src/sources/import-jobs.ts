@@ -143,7 +143,7 @@ export class ImportJobs implements Source {
   /** Record progress mark() gave, once the spool bytes behind it are on disk. */
   persistAt(m: ImportMark): void {
     if (this.job !== m.job) return;
-    if (m.lines !== this.persisted) {
+    if (m.lines > this.persisted) {
       this.persisted = m.lines;
       writeJson(join(this.dir, `${m.job.id}.state`), { lines: m.lines, read_bytes: m.readBytes, done: false } satisfies ImportState);
     }

@@ -51,6 +51,8 @@ export class TailSource implements Source {
   private timer: NodeJS.Timeout | null = null;
   private readonly buf: Buffer;
   private stateDirty = false;
+  /** The position last written to the state file by this process. */
+  private saved: TailPosition | null = null;
 
   constructor(
     private readonly path: string,
@@ -78,9 +80,11 @@ export class TailSource implements Source {
     return this.stateDirty && this.ino >= 0 ? { ino: this.ino, offset: this.offset } : null;
   }
 
-  /** Record a position mark() gave, once the spool bytes behind it are on disk. */
+  /** Record a position mark() gave, once the spool bytes behind it are on disk (never one behind what is saved). */
   persistAt(p: TailPosition): void {
+    if (this.saved && this.saved.ino === p.ino && this.saved.offset >= p.offset) return;
     writeTailState(this.statePath, p);
+    this.saved = p;
     if (p.ino === this.ino && p.offset === this.offset) this.stateDirty = false;
   }
 
@@ -88,7 +92,8 @@ export class TailSource implements Source {
   persist(): void {
     if (!this.stateDirty || this.ino < 0) return;
     this.stateDirty = false;
-    writeTailState(this.statePath, { ino: this.ino, offset: this.offset });
+    this.saved = { ino: this.ino, offset: this.offset };
+    writeTailState(this.statePath, this.saved);
   }
 
   private readState(): TailPosition | null {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpoolReader } from '../../src/spool/reader.js';
 import { SpoolWriter } from '../../src/spool/writer.js';
+import { readTailState, TailSource } from '../../src/sources/tail.js';
+import type { Sink } from '../../src/sources/sink.js';
 
 let dir: string;
 beforeEach(() => {
@@ -78,5 +80,17 @@ describe('spool fsync', () => {
     expect(openSegments(spool)).toHaveLength(1);
     w.close();
     expect(openSegments(spool)).toHaveLength(0);
+  });
+
+  it('never moves the tail\'s saved position back when fsyncs complete out of order', () => {
+    // A position recorded at stop (persist) is newer than one marked before an fsync whose callback
+    // comes later: that callback must not write the older one over it.
+    const state = join(dir, 'tail.state');
+    const t = new TailSource(join(dir, 'log.raw'), state, 1000, 65536, {} as Sink, null);
+    t.persistAt({ ino: 7, offset: 900 });
+    t.persistAt({ ino: 7, offset: 400 });
+    expect(readTailState(state)).toEqual({ ino: 7, offset: 900 });
+    t.persistAt({ ino: 8, offset: 10 }); // the file was rotated: a new inode starts over
+    expect(readTailState(state)).toEqual({ ino: 8, offset: 10 });
   });
 });
