@@ -122,7 +122,7 @@ export async function runImport(cfg: Config, files: string[], log: Log, opts: { 
   const handoff = new HandoffSender(cfg, stats, committer.handoff);
   const jobsDir = join(cfg.hot_storage_dir, IMPORTS_DIR);
   mkdirSync(jobsDir, { recursive: true, mode: 0o750 });
-  const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', fsyncIntervalMs: 1000, floor: committer.floor });
+  const writer = new SpoolWriter({ dir: join(cfg.hot_storage_dir, 'spool'), segmentBytes: cfg.spool_segment_bytes, fsync: 'never', floor: committer.floor });
   stats.set('spool_end', writer.end);
   /** Write what is spooled and hand it over, once the committer has room for it. */
   const pump = async (): Promise<void> => {

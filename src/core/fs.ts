@@ -1,6 +1,6 @@
 // File-system helpers shared by every stage that keeps state files: the spool, the tailer's offset,
 // the committer's checkpoint, the seal manifest, the keys kept beside users.db.
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, close, closeSync, existsSync, fsync, fsyncSync, linkSync, open, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** fsync a directory so that a rename or create inside it survives a power cut. */
@@ -15,6 +15,14 @@ export function fsyncDir(dir: string): void {
   } catch {
     /* some filesystems refuse directory fsync; the rename is still atomic */
   }
+}
+
+/** fsyncDir in the thread pool, then `done` (errors ignored, as fsyncDir ignores them). */
+export function fsyncDirAsync(dir: string, done: () => void): void {
+  open(dir, 'r', (err, fd) => {
+    if (err) return done();
+    fsync(fd, () => close(fd, () => done()));
+  });
 }
 
 /** Size and free space of the file system holding `dir`, or null when it cannot be read. */

@@ -69,7 +69,6 @@ export class Receiver implements Sink {
       dir: join(cfg.hot_storage_dir, 'spool'),
       segmentBytes: cfg.spool_segment_bytes,
       fsync: cfg.spool_fsync,
-      fsyncIntervalMs: cfg.spool_fsync_interval_ms,
       floor,
     });
     const rec = this.writer.recovery;

@@ -5,24 +5,25 @@
 //   `always` before flush() returns, `interval` at most spool_fsync_interval_ms later, `never` leaves it
 //   to the kernel. A process crash (SIGKILL) loses nothing flushed; a power cut can lose what was not
 //   fsynced yet. Sources flush once per event-loop turn, so a SIGKILL loses at most the current turn.
-// - The periodic fsync runs in libuv's thread pool (syncAsync), not on the receiver's thread: an fsync
-//   of a second of traffic took 25–33 ms on a busy disk, and the thread then read no socket (a TCP
-//   sender blocked, datagrams waited). Whoever must know the bytes are on disk (RADIUS answers, the
-//   tail's and import jobs' states) acts in its callback. A rotated segment is fsynced, then closed,
-//   by the next pass; sync() is the blocking form (`always`, close, `megalog import`).
+// - The periodic fsync (the receiver's timer, every spool_fsync_interval_ms) runs in libuv's thread
+//   pool (syncAsync), not on the receiver's thread: an fsync of a second of traffic took 25–33 ms on
+//   a busy disk, and the thread then read no socket (a TCP sender blocked, datagrams waited). Whoever
+//   must know the bytes are on disk (RADIUS answers, the tail's and import jobs' states) acts in its
+//   callback. A rotated segment is fsynced, then closed, by the next pass; sync() is the blocking
+//   form (`always`, close, `megalog import`).
 // - On open, the last segment is checked record by record and a torn tail is cut (and counted).
 // - Positions never go backwards: the writer resumes at max(spool end, committed floor), so a record
 //   committed before a power cut that lost its spool bytes cannot have its position reused.
-import { fsyncDir } from '../core/fs.js';
-import { close, closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, open, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
+import { fsyncDir, fsyncDirAsync } from '../core/fs.js';
+import { close, closeSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_BODY_BYTES, decodeAt, encodeRecord, parseSegmentName, recordSize, segmentName, type Transport } from './format.js';
 
 export interface SpoolWriterOptions {
   dir: string;
   segmentBytes: number;
+  /** `interval`: the owner calls syncAsync on its timer (the receiver, every spool_fsync_interval_ms). */
   fsync: 'always' | 'interval' | 'never';
-  fsyncIntervalMs: number;
   /** Lowest position the writer may resume at (the highest position any store has committed). */
   floor: number;
 }
@@ -46,7 +47,6 @@ export class SpoolWriter {
   private used = 0;
   private pendingRecords = 0;
   private dirty = false;
-  private fsyncTimer: NodeJS.Timeout | null = null;
   /** Segments rotated away, not fsynced and closed yet (the next pass takes them). */
   private retiring: number[] = [];
   /** Rotated segments a pass in flight is fsyncing (open until its callback closes them). */
@@ -68,10 +68,6 @@ export class SpoolWriter {
   constructor(private readonly opts: SpoolWriterOptions) {
     mkdirSync(opts.dir, { recursive: true });
     this.recovery = this.recover();
-    if (opts.fsync === 'interval') {
-      this.fsyncTimer = setInterval(() => this.syncAsync(), opts.fsyncIntervalMs);
-      this.fsyncTimer.unref();
-    }
   }
 
   /** Bytes buffered and not yet written. */
@@ -211,7 +207,6 @@ export class SpoolWriter {
   }
 
   close(): void {
-    if (this.fsyncTimer) clearInterval(this.fsyncTimer);
     try {
       this.flush();
     } finally {
@@ -233,7 +228,10 @@ export class SpoolWriter {
     this.openSegment(this.segStart + this.segSize);
     this.dirty = false; // the new segment holds nothing yet
     if (this.opts.fsync === 'never') {
-      closeSync(old); // left to the kernel, as everything in this mode
+      // as before, a segment with bytes not fsynced is fsynced before it is closed: a later sync()
+      // (`megalog import` calls it after each flush) could no longer reach it
+      if (wasDirty) fsyncSync(old);
+      closeSync(old);
       return;
     }
     this.retiring.push(old);
@@ -356,12 +354,4 @@ function scanSegment(fd: number, size: number): { validEnd: number; tail: string
     at++;
   }
   return { validEnd, tail, imported };
-}
-
-/** fsyncDir in the thread pool; errors ignored as fsyncDir does. */
-function fsyncDirAsync(dir: string, done: () => void): void {
-  open(dir, 'r', (err, fd) => {
-    if (err) return done();
-    fsync(fd, () => close(fd, () => done()));
-  });
 }

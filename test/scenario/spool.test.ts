@@ -5,7 +5,7 @@ import { SpoolReader } from '../../src/spool/reader.js';
 import { SpoolWriter } from '../../src/spool/writer.js';
 import { tempDir } from '../helpers/daemon.js';
 
-const opts = (dir: string, floor = 0) => ({ dir, segmentBytes: 4096, fsync: 'never' as const, fsyncIntervalMs: 1000, floor });
+const opts = (dir: string, floor = 0) => ({ dir, segmentBytes: 4096, fsync: 'never' as const, floor });
 
 function writeN(dir: string, n: number, from = 0): SpoolWriter {
   const w = new SpoolWriter(opts(dir));

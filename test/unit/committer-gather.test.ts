@@ -21,7 +21,7 @@ describe('committer batches', () => {
   it('takes a fast stream in batches half a second apart, not one per batch_size lines', () => {
     const cfg = loadConfig({ file: null, env: { MEGALOG_HOT_STORAGE_DIR: join(dir, 'hot'), MEGALOG_COLD_STORAGE_DIR: join(dir, 'cold'), MEGALOG_BATCH_SIZE: '10', MEGALOG_TIMEZONE: 'UTC' } });
     const stats = new Stats();
-    const w = new SpoolWriter({ dir: join(dir, 'hot', 'spool'), segmentBytes: 1 << 20, fsync: 'never', fsyncIntervalMs: 1000, floor: 0 });
+    const w = new SpoolWriter({ dir: join(dir, 'hot', 'spool'), segmentBytes: 1 << 20, fsync: 'never', floor: 0 });
     const c = new Committer(cfg, stats, () => {});
     const t0 = Date.parse('2026-05-10T12:00:00Z');
     let n = 0;

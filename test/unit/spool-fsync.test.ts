@@ -35,7 +35,7 @@ const line = (i: number) => Buffer.from(`<134>May 10 12:00:00 bng line ${i} ${'x
 describe('spool fsync', () => {
   it('fsyncs in the thread pool: syncAsync returns at once and calls back once the bytes are on disk', async () => {
     const spool = join(dir, 'spool');
-    const w = new SpoolWriter({ dir: spool, segmentBytes: 1 << 20, fsync: 'interval', fsyncIntervalMs: 60_000, floor: 0 });
+    const w = new SpoolWriter({ dir: spool, segmentBytes: 1 << 20, fsync: 'interval', floor: 0 });
     for (let i = 0; i < 100; i++) w.append(1, 'tcp', '192.0.2.1', line(i));
     w.flush();
     let called = false;
@@ -51,7 +51,7 @@ describe('spool fsync', () => {
 
   it('closes each rotated segment after its fsync, keeps every record, and sync() covers a pass in flight', async () => {
     const spool = join(dir, 'spool');
-    const w = new SpoolWriter({ dir: spool, segmentBytes: 8192, fsync: 'interval', fsyncIntervalMs: 60_000, floor: 0 });
+    const w = new SpoolWriter({ dir: spool, segmentBytes: 8192, fsync: 'interval', floor: 0 });
     let n = 0;
     for (let round = 0; round < 20; round++) {
       for (let i = 0; i < 10; i++) w.append(1, 'tcp', '192.0.2.1', line(n++));
@@ -72,7 +72,7 @@ describe('spool fsync', () => {
 
   it('never mode closes a rotated segment at once', () => {
     const spool = join(dir, 'spool');
-    const w = new SpoolWriter({ dir: spool, segmentBytes: 8192, fsync: 'never', fsyncIntervalMs: 1000, floor: 0 });
+    const w = new SpoolWriter({ dir: spool, segmentBytes: 8192, fsync: 'never', floor: 0 });
     for (let round = 0; round < 10; round++) {
       for (let i = 0; i < 10; i++) w.append(1, 'tcp', '192.0.2.1', line(i));
       w.flush();
