@@ -718,31 +718,18 @@ export class Part {
             dst[at + i] = s === 0 ? NaN : col.base + (s - 1) * col.mul;
           }
           break;
-        // (Kinds 5 and 4 keep every value a double: `x ?? NaN` or `a && b || NaN` over a typed array's
-        // element made the optimized loop box each one, ~16 bytes a row and column.)
         case 5: {
           // after the inside addresses (C_SRC < C_LOGIN)
           const src = out.c[C_SRC]!;
-          const keys = col.keys!;
-          const vals = col.vals!;
           for (let i = 0; i < n; i++) {
             const s = src[at + i]!;
-            let v = NaN;
-            if (s >= 0) {
-              const k = indexIn(keys, s);
-              if (k >= 0 && vals[k]! !== 0) v = vals[k]!;
-            }
-            dst[at + i] = v;
+            dst[at + i] = (s >= 0 && addressValue(col, s)) || NaN;
           }
           break;
         }
         case 4: {
           const nums = col.nums!;
-          const len = nums.length;
-          for (let i = 0; i < n; i++) {
-            const k = col.base + this.raw(col, i) * col.mul;
-            dst[at + i] = k < len ? nums[k]! : NaN;
-          }
+          for (let i = 0; i < n; i++) dst[at + i] = nums[col.base + this.raw(col, i) * col.mul] ?? NaN;
           break;
         }
         default: {
