@@ -199,15 +199,14 @@ class NumMap {
     return i;
   }
 
-  /** Add `k` with value `v` unless there; whether it was added. */
-  add(k: number, v = 0): boolean {
+  /** Add `k` (value 0) unless there. */
+  add(k: number): void {
     const i = this.slot(k);
-    if (this.stamp[i] === this.gen) return false;
+    if (this.stamp[i] === this.gen) return;
     this.stamp[i] = this.gen;
     this.keys[i] = k;
-    this.vals[i] = v;
+    this.vals[i] = 0;
     this.order[this.size++] = k;
-    return true;
   }
 
   /** The value of `k`, or NaN when it is not there. */
