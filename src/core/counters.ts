@@ -66,7 +66,7 @@ export type RadiusDropReason = (typeof RADIUS_DROP_REASONS)[number];
  * The processor's threads, by the name each gives itself (core/native.ts threadName): CPU seconds
  * each used (megalog_thread_cpu_seconds_total), to tell which stage limits the rate.
  */
-export const THREADS = ['main', 'receiver', 'committer', 'udp'] as const;
+export const THREADS = ['main', 'receiver', 'committer', 'lines', 'udp'] as const;
 export type ThreadRole = (typeof THREADS)[number];
 
 /** Upper bounds (seconds) of the commit duration histogram. */

@@ -1,12 +1,13 @@
 // CPU time of the processor's threads, read from /proc/self/task: each worker names itself
-// (`ml-receiver`, `ml-committer`; the addon's UDP readers are `ml-udp`), the main thread is the task
-// whose id is the process id. Published once a second (megalog_thread_cpu_seconds_total), so a
-// dashboard, and the ingest bench, can say which stage is busy and how many µs a message costs it.
+// (`ml-receiver`, `ml-committer`, the line codec's `ml-lines`; the addon's UDP readers are `ml-udp`),
+// the main thread is the task whose id is the process id. Published once a second
+// (megalog_thread_cpu_seconds_total), so a dashboard, and the ingest bench, can say which stage is
+// busy and how many µs a message costs it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { THREADS, type ThreadRole } from './counters.js';
 import { nativeAddon } from './native.js';
 
-const ROLE_OF: Record<string, ThreadRole> = { 'ml-receiver': 'receiver', 'ml-committer': 'committer', 'ml-udp': 'udp' };
+const ROLE_OF: Record<string, ThreadRole> = { 'ml-receiver': 'receiver', 'ml-committer': 'committer', 'ml-lines': 'lines', 'ml-udp': 'udp' };
 /** Clock ticks a second (_SC_CLK_TCK): 100 on Linux on every architecture we ship for. */
 const TICKS = 100;
 

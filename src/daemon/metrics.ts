@@ -64,7 +64,7 @@ export class Metrics {
     counter('megalog_spool_reread_bytes_total', 'Spool bytes the committer read back: the backlog at start-up, and what the receiver did not hand over in memory because the committer was behind.', 'spool_reread_bytes');
     counter('megalog_handoff_overflow_bytes_total', 'Spooled bytes the receiver did not hand over in memory, the committer holding handoff_max_bytes already (it reads them from the spool).', 'handoff_overflow_bytes');
     counter('megalog_handoff_unparsed_bytes_total', 'Spooled bytes the receiver handed over unparsed, for the committer to parse (the receiver was behind).', 'handoff_unparsed_bytes');
-    labelled('megalog_thread_cpu_seconds_total', "CPU seconds the processor's threads used, by role (main, receiver, committer, udp: the addon's socket readers).", 'thread', THREADS, 'cpu_seconds_');
+    labelled('megalog_thread_cpu_seconds_total', "CPU seconds the processor's threads used, by role (main, receiver, committer, lines: the original lines' encoding, udp: the addon's socket readers).", 'thread', THREADS, 'cpu_seconds_');
     gauge('megalog_handoff_queued_bytes', 'Handoff buffers the receiver sent and the committer has not taken yet.', () => Math.max(0, (s().handoff_sent_bytes ?? 0) - (s().handoff_released_bytes ?? 0)));
     gauge('megalog_spool_backlog_bytes', 'Spooled bytes not yet committed.', () => Math.max(0, (s().spool_end ?? 0) - (s().committed_pos ?? 0)));
     gauge('megalog_cold_storage_full', '1 while the store refuses writes (disk full).', () => s().cold_full ?? 0);

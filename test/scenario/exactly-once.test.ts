@@ -1,6 +1,6 @@
 // Exactly once across SIGKILL: numbered lines through the tailed file and over TCP while the daemon
-// is killed at random moments (and deterministically inside a commit transaction, and inside the
-// merge of an hour's pieces). Every line that reached the spool must be committed once, its original
+// is killed at random moments (and deterministically inside a commit transaction, inside the merge
+// of an hour's pieces, and with a block of lines in the line codec thread). Every line that reached the spool must be committed once, its original
 // line and its record: no loss, no duplicate.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -19,7 +19,7 @@ function allRaw(dir: string): string[] {
 }
 
 describe('exactly once across crashes', () => {
-  it('commits every spooled line once through 7 SIGKILLs, inside a commit and inside a merge among them', async () => {
+  it('commits every spooled line once through 7 SIGKILLs, inside a commit, a merge and the line thread among them', async () => {
     const dir = tempDir();
     const tail = join(dir, 'hot_logs.raw');
     writeFileSync(tail, '');
@@ -57,9 +57,10 @@ describe('exactly once across crashes', () => {
       return s;
     };
     try {
-      const faults: Record<number, string> = { 2: 'commit:3', 4: 'pack:5' };
+      const faults: Record<number, string> = { 2: 'commit:3', 4: 'pack:5', 6: 'lines:4' };
       for (let round = 0; round < 7; round++) {
-        // round 2 dies deterministically inside its 3rd commit transaction, round 4 inside a merge of pieces
+        // round 2 dies deterministically inside its 3rd commit transaction, round 4 inside a merge of
+        // pieces, round 6 with a block of lines handed to the line codec thread and not taken back
         d = await startDaemon(dir, faults[round] ? { ...env, MEGALOG_FAULT: faults[round] } : env);
         sock = openTcp(d.tcpPort);
         if (faults[round]) {

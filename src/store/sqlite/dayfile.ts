@@ -14,6 +14,7 @@ import { encodeCols, Part } from './part.js';
 import { C_PORT, C_T, Cols, sortedOrder } from './cols.js';
 import { decodeSegment, encodeSegment, portSegments, psetSeg, PSET_SPAN } from './port-set.js';
 import { LineReader, LineWriter, packWords, type KeyedWord, type LineRecord } from '../line-codec.js';
+import { LineBlock, type LineThread } from '../line-codec/thread.js';
 import type { DayCommitResult, DayLine, NatRow } from '../store.js';
 import type { NatRecord, RecordColumns } from '../../parse/types.js';
 
@@ -26,6 +27,8 @@ export interface DayOptions {
   cacheSizeMiB: number;
   maxPageCount: number;
   readonly?: boolean;
+  /** Writer: encode the original lines in this thread (line-codec/thread.ts) while the commit does the records; else in line. */
+  lineThread?: LineThread | null;
 }
 
 /** The rec rows of one (public address, hour) as the writer tracks them. */
@@ -99,6 +102,11 @@ export class DayFile {
   private readonly stats: DayStats | null = null;
   /** Writer: the original-line encoder, opened from the file's shapes and keyed words on first use. */
   private lineWriter: LineWriter | null = null;
+  /** Writer: the thread that encodes the lines instead (DayOptions.lineThread), and whether it has this file's writer open. */
+  private readonly lineThread: LineThread | null;
+  private lineThreadOpen = false;
+  /** The block of lines gathered for the thread. */
+  private lineBlock: LineBlock | null = null;
   /** Writer: rec rows by `${ipKey}|${hour}`, loaded on open. */
   private readonly groups = new Map<string, Group>();
   /** Writer: (public address, device) pairs in `owner` (pairKey). */
@@ -140,6 +148,7 @@ export class DayFile {
     }
     this.spoolPos = Number(this.meta('spool_pos') ?? 0);
     this.st = this.prepare();
+    this.lineThread = opts.readonly ? null : (opts.lineThread ?? null);
     if (!opts.readonly) {
       this.stats = new DayStats(this.db);
       this.reload();
@@ -191,6 +200,13 @@ export class DayFile {
     this.seen.clear();
     this.subs.clear();
     this.lineWriter = null;
+    if (this.lineThread && this.lineThreadOpen) {
+      // Blocks of a failed commit may still be in the thread: their results are taken and forgotten.
+      this.lineThread.drain();
+      this.lineThread.drop(this.path);
+      this.lineThreadOpen = false;
+    }
+    this.lineBlock = null;
     for (const r of this.db.prepare('SELECT id, address FROM device').all() as { id: number; address: string }[]) this.devices.set(r.address, r.id);
     for (const r of this.db.prepare('SELECT id, name FROM login').all() as { id: number; name: string }[]) this.logins.set(r.name, r.id);
     for (const r of this.db.prepare('SELECT kind, name, id FROM vocab').all() as { kind: string; name: string; id: number }[]) this.vocab.set(`${r.kind}\0${r.name}`, r.id);
@@ -274,7 +290,11 @@ export class DayFile {
       }
       const pieces = new Map<number | string, Piece>();
       let blockId = Number(st.nextRaw.get());
-      const codec = this.codec();
+      // Lines encoded here, or block by block in the line thread while this loop goes on (taken below).
+      const lt = this.lineThread;
+      const codec = lt ? null : this.codec();
+      const lb = lt ? this.threadBlock(lt) : null;
+      const posted: number[] = [];
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
         const blockEnd = Math.min(todo.length, b + RAW_BLOCK);
         for (let i = b; i < blockEnd; i++) {
@@ -376,9 +396,14 @@ export class DayFile {
             if (l.status === 'unparsed') res.unparsed++;
             else res.ignored++;
           }
-          codec.add(l.payload, l.device, only);
+          if (lb) lb.add(l.payload, l.device, only);
+          else codec!.add(l.payload, l.device, only);
         }
-        st.insRaw!.run(blockId, blockEnd - b, codec.finishBlock());
+        if (lt) {
+          lt.post(this.path, lb!);
+          posted.push(blockId, blockEnd - b);
+          fault('lines'); // tests: die with blocks in the line thread
+        } else st.insRaw!.run(blockId, blockEnd - b, codec!.finishBlock());
         blockId++;
       }
       // One piece per (public address, hour), then merges of full levels.
@@ -391,10 +416,20 @@ export class DayFile {
         g.lastCommit = commitNo;
         for (let lvl = 0; (g.levels[lvl] ?? 0) >= FANOUT; lvl++) this.mergeLevel(g, lvl);
       }
-      const learned = codec.takeNew();
-      for (const shape of learned.shapes) st.insShape!.run(shape);
-      for (const w of learned.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
+      // The lines' blocks, and the shapes and keyed words learned with them, in the order encoded.
+      if (lt) {
+        for (let k = 0; k < posted.length; k += 2) {
+          const r = lt.take();
+          st.insRaw!.run(posted[k], posted[k + 1], r.block);
+          for (const shape of r.shapes) st.insShape!.run(shape);
+          for (const w of r.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
+        }
+      } else {
+        const learned = codec!.takeNew();
+        for (const shape of learned.shapes) st.insShape!.run(shape);
+        for (const w of learned.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
+      }
       for (const c of [SORTED, MERGE_IN, MERGE_OUT]) c.shrink(SCRATCH_KEEP_ROWS);
       stats.flush();
       st.addMeta!.run(res.records, 'records');
@@ -576,10 +611,24 @@ export class DayFile {
   /** The writer's line encoder, opened from what the file has learned (shapes, keyed words). */
   private codec(): LineWriter {
     if (!this.lineWriter) {
-      const words = this.db.prepare('SELECT src_ip AS src, shape, idx AS "index", word FROM kword').all() as KeyedWord[];
-      this.lineWriter = new LineWriter({ shapes: shapesOf(this.db), words: words.length ? [packWords(words)] : [] }, { timeBase: this.dayStartMs });
+      this.lineWriter = new LineWriter({ shapes: shapesOf(this.db), words: this.packedWords() }, { timeBase: this.dayStartMs });
     }
     return this.lineWriter;
+  }
+
+  /** The file's keyed words as packWords blobs (what a LineWriter opens from). */
+  private packedWords(): Buffer[] {
+    const words = this.db.prepare('SELECT src_ip AS src, shape, idx AS "index", word FROM kword').all() as KeyedWord[];
+    return words.length ? [packWords(words)] : [];
+  }
+
+  /** The block builder for the line thread, whose writer for this file is opened from the file's tables first. */
+  private threadBlock(lt: LineThread): LineBlock {
+    if (!this.lineThreadOpen) {
+      lt.open(this.path, shapesOf(this.db), this.packedWords(), this.dayStartMs);
+      this.lineThreadOpen = true;
+    }
+    return (this.lineBlock ??= new LineBlock(RAW_BLOCK));
   }
 
   /** A reader of this file's original lines (shapes loaded now: make a new one to see lines written since). */
@@ -625,6 +674,10 @@ export class DayFile {
   }
 
   close(): void {
+    if (this.lineThread && this.lineThreadOpen) {
+      this.lineThread.drop(this.path);
+      this.lineThreadOpen = false;
+    }
     if (this.db.open) this.db.close();
   }
 }

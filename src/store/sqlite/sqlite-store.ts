@@ -8,6 +8,7 @@ import { CLOSE_GRACE_MS } from './schema.js';
 import { diskOf } from '../../core/fs.js';
 import type { DayCommitResult, DayFiles, DayLine, Store } from '../store.js';
 import { DayFile } from './dayfile.js';
+import { LineThread } from '../line-codec/thread.js';
 
 export { diskOf };
 
@@ -27,6 +28,8 @@ export class SqliteStore implements Store, DayFiles {
   private readonly dirty = new Set<string>();
   /** Day files found unreadable and moved aside (reported in health and logs). */
   readonly quarantined: string[] = [];
+  /** The thread that encodes the original lines of every day file written (started on the first). */
+  private lineThread: LineThread | null = null;
 
   constructor(private readonly cfg: Pick<Config, 'cold_storage_dir' | 'db_journal_mode' | 'db_synchronous' | 'db_cache_size_mib' | 'db_max_page_count'>) {
     mkdirSync(cfg.cold_storage_dir, { recursive: true });
@@ -74,6 +77,7 @@ export class SqliteStore implements Store, DayFiles {
       synchronous: this.cfg.db_synchronous,
       cacheSizeMiB: big ? this.cfg.db_cache_size_mib : Math.min(16, this.cfg.db_cache_size_mib),
       maxPageCount: this.cfg.db_max_page_count,
+      lineThread: LineThread.available() ? (this.lineThread ??= new LineThread()) : null,
     });
   }
 
@@ -255,6 +259,8 @@ export class SqliteStore implements Store, DayFiles {
     this.syncAll();
     for (const f of this.open.values()) f.close();
     this.open.clear();
+    void this.lineThread?.close();
+    this.lineThread = null;
   }
 }
 
