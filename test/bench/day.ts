@@ -23,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { NatRecord } from '../../src/parse/types.js';
 import { ipFromDb, ipToDb } from '../../src/store/codes.js';
 import { DayFile, type DayLine, type DayOptions } from '../../src/store/sqlite/dayfile.js';
+import { LineThread } from '../../src/store/line-codec/thread.js';
 import { mikrotikLine } from '../helpers/gen.js';
 import { TrafficMix } from './mix.js';
 
@@ -33,6 +34,12 @@ export const DAY_MS = 86_400_000;
 export const CHUNK_LINES = 100_000;
 /** Pragmas of the bench's day files (the processor's defaults). */
 export const DAY_OPTS: DayOptions = { journalMode: 'WAL', synchronous: 'NORMAL', cacheSizeMiB: 256, maxPageCount: 0 };
+
+let lineThread: LineThread | null = null;
+/** DAY_OPTS with the line codec thread the processor's store uses (one for the bench's day files, started on first use). */
+export function dayOpts(): DayOptions {
+  return { ...DAY_OPTS, lineThread: LineThread.available() ? (lineThread ??= new LineThread()) : null };
+}
 
 const NUM = 11;
 const MAX_NAMES = 200_000;
@@ -321,7 +328,7 @@ export async function prepare(src: DaySource, n: number): Promise<Prepared> {
  */
 export async function fillDay(path: string, spec: DaySpec, seal = false): Promise<DaySource> {
   const src = new DaySource(spec);
-  const f = new DayFile(path, spec.day, DAY_OPTS);
+  const f = new DayFile(path, spec.day, dayOpts());
   try {
     let asked = Math.min(CHUNK_LINES, spec.total);
     let cur: Prepared | null = await prepare(src, asked);
