@@ -72,11 +72,12 @@ describe('line codec thread', () => {
     lt = new LineThread();
     const inline = new DayFile(join(dir, 'a.db'), DAY, OPTS);
     const threaded = new DayFile(join(dir, 'b.db'), DAY, { ...OPTS, lineThread: lt });
-    // Batches across block boundaries (1,024 lines a block), and a reopened file in the middle.
+    // Batches across block boundaries (1,024 lines a block), one of more blocks than a commit has in
+    // the thread at once (8), and a reopened file in the middle.
     let at = 0;
     let b = threaded;
     const all: string[] = [];
-    for (const n of [10, 1500, 3000, 700, 2048]) {
+    for (const n of [10, 1500, 3000, 700, 10_000, 2048]) {
       const batch = lines(at, n);
       all.push(...batch.map((l) => l.payload.toString()));
       at += n;
@@ -111,6 +112,25 @@ describe('line codec thread', () => {
     // The day file opens its writer again from what the file holds, and the batch goes in whole.
     expect(f.commit(batch, 3700).records).toBeGreaterThan(2400);
     expect([...f.allRawLines()].map((x) => x.toString())).toEqual([...first, ...batch].map((l) => l.payload.toString()));
+    f.close();
+  });
+
+  it('once the thread has died, the day file encodes its lines itself', async () => {
+    dir = tempDir('line-thread');
+    lt = new LineThread();
+    const inline = new DayFile(join(dir, 'a.db'), DAY, OPTS);
+    const f = new DayFile(join(dir, 'd.db'), DAY, { ...OPTS, lineThread: lt });
+    const first = lines(0, 1500);
+    const second = lines(1500, 1500);
+    inline.commit(first, 1500);
+    f.commit(first, 1500);
+    await lt.close();
+    await new Promise((r) => setImmediate(r)); // its exit event
+    expect(lt.alive).toBe(false);
+    inline.commit(second, 3000);
+    f.commit(second, 3000);
+    expect(contents(f)).toEqual(contents(inline));
+    inline.close();
     f.close();
   });
 });

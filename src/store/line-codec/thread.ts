@@ -146,6 +146,14 @@ export class LineThread {
   private pending = 0;
   private failed: Error | null = null;
 
+  /**
+   * False once the thread has failed (died, or stopped answering): day files then encode their lines
+   * themselves. (Its death is seen between commits: the events come on the event loop.)
+   */
+  get alive(): boolean {
+    return this.failed === null;
+  }
+
   /** Whether the worker's script is there (built); without it a day file encodes its lines itself. */
   static available(): boolean {
     return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));

@@ -68,6 +68,8 @@ const SUBS_KEEP = 200_000;
 const SEEN_HOURS = 3;
 /** Logins whose last login_seen write the writer remembers before it forgets them all (then upserts again). */
 const LOGIN_SEEN_KEEP = 100_000;
+/** Blocks of lines a commit has in the line thread at once (~300 KB each): memory stays bounded whatever the batch. */
+const LINES_IN_FLIGHT = 8;
 /** Most records one commit re-packs when closing hours (the rest waits for the next commit). */
 const CLOSE_BUDGET = 400_000;
 
@@ -290,11 +292,21 @@ export class DayFile {
       }
       const pieces = new Map<number | string, Piece>();
       let blockId = Number(st.nextRaw.get());
-      // Lines encoded here, or block by block in the line thread while this loop goes on (taken below).
-      const lt = this.lineThread;
+      // Lines encoded here, or block by block in the line thread while this loop goes on: at most
+      // LINES_IN_FLIGHT blocks there at once, each taken back in order (a thread that died: here).
+      const lt = this.lineThread?.alive ? this.lineThread : null;
       const codec = lt ? null : this.codec();
       const lb = lt ? this.threadBlock(lt) : null;
+      /** Blocks in the thread: (id, lines) pairs, oldest first from `taken`. */
       const posted: number[] = [];
+      let taken = 0;
+      const takeBlock = () => {
+        const r = lt!.take();
+        st.insRaw!.run(posted[taken], posted[taken + 1], r.block);
+        for (const shape of r.shapes) st.insShape!.run(shape);
+        for (const w of r.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
+        taken += 2;
+      };
       for (let b = 0; b < todo.length; b += RAW_BLOCK) {
         const blockEnd = Math.min(todo.length, b + RAW_BLOCK);
         for (let i = b; i < blockEnd; i++) {
@@ -403,6 +415,7 @@ export class DayFile {
           lt.post(this.path, lb!);
           posted.push(blockId, blockEnd - b);
           fault('lines'); // tests: die with blocks in the line thread
+          if (posted.length - taken >= 2 * LINES_IN_FLIGHT) takeBlock();
         } else st.insRaw!.run(blockId, blockEnd - b, codec!.finishBlock());
         blockId++;
       }
@@ -418,14 +431,8 @@ export class DayFile {
       }
       this.closeHours(commitNo, Date.now() - this.dayStartMs, CLOSE_BUDGET);
       // The lines' blocks, and the shapes and keyed words learned with them, in the order encoded.
-      if (lt) {
-        for (let k = 0; k < posted.length; k += 2) {
-          const r = lt.take();
-          st.insRaw!.run(posted[k], posted[k + 1], r.block);
-          for (const shape of r.shapes) st.insShape!.run(shape);
-          for (const w of r.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
-        }
-      } else {
+      if (lt) while (taken < posted.length) takeBlock();
+      else {
         const learned = codec!.takeNew();
         for (const shape of learned.shapes) st.insShape!.run(shape);
         for (const w of learned.words) st.insWord!.run(w.src, w.shape, w.index, w.word);
