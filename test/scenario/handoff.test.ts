@@ -68,8 +68,11 @@ describe('handoff between the receiver and the committer', () => {
     expect(await metric('megalog_handoff_overflow_bytes_total')).toBe(0);
     expect(await metric('megalog_handoff_queued_bytes')).toBe(0);
     // Each stage's CPU time is published by thread (the receiver spooled and parsed, the committer
-    // committed; the addon's UDP reader may round to 0 for a few thousand datagrams).
+    // committed, the line codec thread encoded the original lines; the addon's UDP reader may round to
+    // 0 for a few thousand datagrams). Published once a second: the line thread starts with the first
+    // commit, so its figure may come a publication later.
     for (const t of ['main', 'receiver', 'committer']) expect(await metric('megalog_thread_cpu_seconds_total', `thread="${t}"`), t).toBeGreaterThan(0);
+    await waitFor('the line codec thread CPU published', async () => (await metric('megalog_thread_cpu_seconds_total', 'thread="lines"')) > 0, 5000);
     // Parsed in the receiver unless it is behind. The bursts above may go over unparsed on a loaded
     // machine (lines waiting over 200 ms), so a trickle follows: 100 lines 10 ms apart never wait,
     // and they are parsed there.
