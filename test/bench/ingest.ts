@@ -371,7 +371,8 @@ async function step(sys: System, sender: Sender, proto: 'udp' | 'tcp', rate: num
  * first rates fail), bisect up to `bisections` times while the bracket is wider than a quarter of
  * the good rate (the hold's own step down), then confirm the best for `holdSec`. MegaLog's spool
  * absorbs a 2 s probe far above what it commits, so its hold starts at most at the best rate a probe
- * committed, drain included (a failed 30 s hold costs ~40 s of the run's budget).
+ * committed, drain included (a failed 30 s hold costs ~40 s of the run's budget); after a hold that
+ * passed, up to two more try higher (both systems alike).
  */
 async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: IngestOptions): Promise<{ held: number; limitedBySender: boolean; fail: string; cpuUs?: Record<string, number> | null }> {
   let good = 0;
@@ -418,15 +419,40 @@ async function ladder(sys: System, sender: Sender, proto: 'udp' | 'tcp', o: Inge
   // hold showed the system took (80 % after a UDP loss: an overloaded receiver takes more than it
   // can without loss), kept between 50 and 90 % of the rate tried; else by a quarter. Short probes
   // pass at rates a long hold does not, and each failed hold costs up to holdSec and its drain.
+  const bestProbe = good;
   if (committedRate > 0 && good > committedRate) good = Math.floor(committedRate / 1000) * 1000;
+  let held = 0;
+  let heldCpu: Record<string, number> | null = null;
+  /** The lowest rate a hold failed at. */
+  let failedHold = 0;
   for (let i = 0; i < 5 && good > 0; i++) {
     const r = await step(sys, sender, proto, good, o.holdSec);
-    if (r.pass) return { held: good, limitedBySender, fail, cpuUs: r.cpuUs };
+    if (r.pass) {
+      held = good;
+      heldCpu = r.cpuUs;
+      break;
+    }
+    failedHold = good;
     fail = r.why;
     const next = r.took != null ? Math.min(0.9 * good, Math.max(0.5 * good, (r.why.startsWith('loss') ? 0.8 : 0.9) * r.took)) : 0.75 * good;
     good = Math.floor(next / 1000) * 1000;
   }
-  return { held: 0, limitedBySender, fail };
+  // Up again, at most twice: the hold may have started below what the system holds (a 2 s probe's
+  // drain is read to ~1 s from status.json, and each step down takes 10 % off). Halfway to the
+  // lowest failed hold, else to the best probe that passed; a second time only after a pass.
+  for (let i = 0; i < 2 && held > 0; i++) {
+    const top = failedHold || bestProbe;
+    if (top - held < Math.max(10_000, held / 8)) break;
+    const rate = failedHold ? Math.round((held + failedHold) / 2 / 1000) * 1000 : top;
+    const r = await step(sys, sender, proto, rate, o.holdSec);
+    if (!r.pass) {
+      fail = r.why;
+      break;
+    }
+    held = rate;
+    heldCpu = r.cpuUs;
+  }
+  return { held, limitedBySender, fail, cpuUs: heldCpu };
 }
 
 export async function benchIngest(o: IngestOptions): Promise<void> {
