@@ -26,6 +26,7 @@ export interface BlockMessage {
   type: 'block';
   key: string;
   n: number;
+  /** The lines' payloads, one after the other (the buffer may be longer). */
   bytes: ArrayBuffer;
   /** End of each line's payload in bytes. */
   ends: Int32Array<ArrayBuffer>;
@@ -121,11 +122,13 @@ export class LineBlock {
   take(key: string): { msg: BlockMessage; transfer: ArrayBuffer[] } {
     const v6 = new Uint8Array(this.v6.length * 16);
     this.v6.forEach((a, k) => v6.set(a.subarray(0, 16), k * 16));
-    const bytes = this.bytes.buffer.slice(this.bytes.byteOffset, this.bytes.byteOffset + this.len) as ArrayBuffer;
+    // The block buffer itself goes (allocUnsafeSlow: its own ArrayBuffer, from offset 0); the next block gets a new one.
+    const bytes = this.bytes.buffer as ArrayBuffer;
     const msg: BlockMessage = { type: 'block', key, n: this.n, bytes, ends: this.ends, has: this.has, recs: this.recs, v6, dev: this.dev, devices: this.devices };
     const transfer = [bytes, this.ends.buffer, this.has.buffer, this.recs.buffer, this.dev.buffer, v6.buffer];
     this.n = 0;
     this.len = 0;
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(this.max * 256, this.bytes.length));
     this.ends = new Int32Array(this.max);
     this.has = new Uint8Array(this.max);
     this.recs = new Float64Array(this.max * REC_FIELDS);
