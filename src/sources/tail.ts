@@ -38,6 +38,12 @@ export function writeTailState(path: string, pos: TailPosition): void {
   fsyncDir(dirname(path));
 }
 
+/** The tail's position when a spool fsync started, and how many times it had moved (TailSource.mark). */
+export interface TailMark {
+  pos: TailPosition;
+  moves: number;
+}
+
 export function parseTailOrigin(origin: string | null): TailPosition | null {
   const m = origin ? /^(\d+):(\d+)$/.exec(origin) : null;
   return m ? { ino: Number(m[1]), offset: Number(m[2]) } : null;
@@ -50,9 +56,9 @@ export class TailSource implements Source {
   private offset = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly buf: Buffer;
-  private stateDirty = false;
-  /** The position last written to the state file by this process. */
-  private saved: TailPosition | null = null;
+  /** Moves of the position (a line taken, a truncation) so far, and as of the state file last written: it is behind while they differ. */
+  private moves = 0;
+  private savedMoves = 0;
 
   constructor(
     private readonly path: string,
@@ -76,24 +82,24 @@ export class TailSource implements Source {
   }
 
   /** Where the tail is now, when its state file is behind (the receiver then fsyncs, then persistAt). */
-  mark(): TailPosition | null {
-    return this.stateDirty && this.ino >= 0 ? { ino: this.ino, offset: this.offset } : null;
+  mark(): TailMark | null {
+    return this.moves !== this.savedMoves && this.ino >= 0 ? { pos: { ino: this.ino, offset: this.offset }, moves: this.moves } : null;
   }
 
-  /** Record a position mark() gave, once the spool bytes behind it are on disk (never one behind what is saved). */
-  persistAt(p: TailPosition): void {
-    if (this.saved && this.saved.ino === p.ino && this.saved.offset >= p.offset) return;
-    writeTailState(this.statePath, p);
-    this.saved = p;
-    if (p.ino === this.ino && p.offset === this.offset) this.stateDirty = false;
+  /**
+   * Record a position mark() gave, once the spool bytes behind it are on disk; never one older than
+   * what is saved (by moves: after a truncation in place the newer position has the smaller offset).
+   */
+  persistAt(m: TailMark): void {
+    if (m.moves <= this.savedMoves) return;
+    writeTailState(this.statePath, m.pos);
+    this.savedMoves = m.moves;
   }
 
   /** Called by the receiver after the spool was written (spool_fsync never), and at stop: the state file may now advance. */
   persist(): void {
-    if (!this.stateDirty || this.ino < 0) return;
-    this.stateDirty = false;
-    this.saved = { ino: this.ino, offset: this.offset };
-    writeTailState(this.statePath, this.saved);
+    const m = this.mark();
+    if (m) this.persistAt(m);
   }
 
   private readState(): TailPosition | null {
@@ -136,7 +142,7 @@ export class TailSource implements Source {
         this.drain();
       } else if (st && st.size < this.offset) {
         this.offset = 0; // truncated in place (copytruncate)
-        this.stateDirty = true;
+        this.moves++;
         this.drain();
       }
     } catch {
@@ -176,7 +182,7 @@ export class TailSource implements Source {
     if (e > start && this.buf[e - 1] === 0x0d) e--;
     if (e > start) this.sink.accept('tail', `${this.ino}:${fileEnd}`, this.buf.subarray(start, e), truncated);
     this.offset = fileEnd;
-    this.stateDirty = true;
+    this.moves++;
   }
 
   async stop(): Promise<void> {

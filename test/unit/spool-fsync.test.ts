@@ -1,7 +1,7 @@
 // The spool's periodic fsync runs in the thread pool (spool/writer.ts syncAsync): the receiver's thread
 // goes on reading sockets meanwhile, a caller learns when the bytes are on disk, and a rotated
 // segment is fsynced and then closed, never left open.
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,10 +87,34 @@ describe('spool fsync', () => {
     // comes later: that callback must not write the older one over it.
     const state = join(dir, 'tail.state');
     const t = new TailSource(join(dir, 'log.raw'), state, 1000, 65536, {} as Sink, null);
-    t.persistAt({ ino: 7, offset: 900 });
-    t.persistAt({ ino: 7, offset: 400 });
+    t.persistAt({ pos: { ino: 7, offset: 900 }, moves: 9 });
+    t.persistAt({ pos: { ino: 7, offset: 400 }, moves: 4 });
     expect(readTailState(state)).toEqual({ ino: 7, offset: 900 });
-    t.persistAt({ ino: 8, offset: 10 }); // the file was rotated: a new inode starts over
+    // truncated in place (copytruncate): the same inode, a newer position with a smaller offset
+    t.persistAt({ pos: { ino: 7, offset: 120 }, moves: 11 });
+    expect(readTailState(state)).toEqual({ ino: 7, offset: 120 });
+    t.persistAt({ pos: { ino: 8, offset: 10 }, moves: 12 }); // the file was rotated: a new inode starts over
     expect(readTailState(state)).toEqual({ ino: 8, offset: 10 });
+  });
+
+  it('saves the position after a truncation in place, smaller than the one saved before', async () => {
+    const file = join(dir, 'log.raw');
+    const state = join(dir, 'tail.state');
+    writeFileSync(file, 'aaa\nbbb\nccc\n');
+    const got: string[] = [];
+    const sink = { paused: false, accept: (_t: string, _o: string, b: Buffer) => got.push(b.toString()) > 0 } as unknown as Sink;
+    const t = new TailSource(file, state, 10, 65536, sink, null);
+    await t.start();
+    try {
+      t.persistAt(t.mark()!);
+      expect(readTailState(state)).toEqual({ ino: statSync(file).ino, offset: 12 });
+      writeFileSync(file, 'dd\n'); // copytruncate: the same inode, emptied, then written
+      for (let i = 0; i < 100 && got.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual(['aaa', 'bbb', 'ccc', 'dd']);
+      t.persistAt(t.mark()!);
+      expect(readTailState(state)).toEqual({ ino: statSync(file).ino, offset: 3 });
+    } finally {
+      await t.stop();
+    }
   });
 });
