@@ -153,14 +153,8 @@ export class ImportJobs implements Source {
 
   /** Called by the receiver after the spool was written (spool_fsync never): the state may now advance. */
   persist(): void {
-    const job = this.job;
-    if (!job || this.lines === this.persisted) {
-      if (job && this.ended && this.lines === this.persisted) this.finish(job);
-      return;
-    }
-    this.persisted = this.lines;
-    writeJson(join(this.dir, `${job.id}.state`), { lines: this.lines, read_bytes: this.readBytes, done: false } satisfies ImportState);
-    if (this.ended) this.finish(job);
+    const m = this.mark();
+    if (m) this.persistAt(m);
   }
 
   private pending(): ImportJob[] {
